@@ -1,0 +1,5 @@
+#pragma once
+
+namespace pgm::cli {
+int run(int argc, char** argv);
+}

@@ -1,0 +1,131 @@
+// `pgmigrate recv SOURCE TARGET`: read a stream from stdin ("-") or pull it from a remote
+// pgmigrate over SSH, verify every chunk, and feed `zfs receive` in order.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/command.h"
+#include "cli/endpoint.h"
+#include "cli/progress.h"
+#include "cli/summary.h"
+#include "cli/transfer_options.h"
+#include "common/units.h"
+#include "engine/single_lane.h"
+#include "sink/sink.h"
+#include "transport/byte_stream.h"
+
+namespace pgm::cli {
+namespace {
+
+struct RecvArgs {
+  std::vector<std::string> positional;
+  bool force = false;
+  std::string recv_cmd;
+  TransferOptions transfer;
+};
+
+std::string size_note(const std::string& source_name, const std::string& received) {
+  zfs::Zfs zfs;
+  auto ref = zfs.referenced(received);
+  if (!ref) return {};
+  return "target '" + received + "' references " + format_bytes(static_cast<double>(*ref)) + " (source '" + source_name +
+         "' as sent). Note: df/used sizes may differ from the source because ZFS rewrites and repacks blocks on receive; the "
+         "guid and stream digest are what prove the copy";
+}
+
+Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
+  if (::isatty(0)) return Status(Errc::invalid_argument, "refusing to read a stream from a terminal: pipe 'pgmigrate send ... -' into it");
+  transport::FdReader in(0, ctx.cancel);
+  stream::StreamReader reader(in, /*strict_order=*/true);
+  auto header = reader.read_header();
+  if (!header) return header.status();
+  spdlog::info("receiving '{}' (guid {}), session {}, chunk size {}", header->snapshot_name, header->snapshot_guid,
+               stream::to_hex(header->session_id), header->chunk_size);
+
+  auto sink = sink::open_sink(spec);
+  if (!sink) return sink.status();
+  transport::FdWriter to_consumer(sink->fd(), ctx.cancel);
+  engine::RecvOptions ro = recv_options(t);
+  // The sender chose the chunk size: keep the memory bound in chunks of that size.
+  ro.window = std::max<std::size_t>(4, t.max_memory / (2ull * header->chunk_size));
+  engine::RecvPipeline pipeline(*header, ro, to_consumer, ctx.cancel);
+  Progress progress(parse_progress_mode(topts.progress, ctx.global.quiet), "recv",
+                    [&] {
+                      ProgressSample s;
+                      s.logical_bytes = pipeline.counters().delivered_bytes.load();
+                      s.wire_bytes = pipeline.counters().wire_bytes.load();
+                      s.chunks = pipeline.counters().delivered_chunks.load();
+                      return s;
+                    },
+                    std::nullopt);
+  pipeline.start();
+  progress.start();
+  Status s = engine::pump_from_reader(reader, pipeline);
+  progress.stop();
+  if (!s.ok()) {
+    if (ctx.cancel.cancelled() && ctx.cancel.reason().code() == Errc::interrupted) s = ctx.cancel.reason();
+    // Whatever the consumer said matters when it is the reason the stream stopped.
+    sink->abort();
+    std::string consumer = sink->process->stderr_text();
+    if (s.message().find("consumer closed") != std::string::npos || s.code() == Errc::no_space) {
+      Status failed = sink->process->check_exit(sink->process->wait());
+      if (!failed.ok()) return sink::classify_recv_failure(spec.target, failed);
+    }
+    std::string left = spec.recv_cmd.empty() ? " Nothing unverified was written; the incomplete receive was aborted." : "";
+    return Status(s.code(), s.message() + "." + left);
+  }
+  auto received = sink->finish(*header);
+  if (!received) return received.status();
+  TransferSummary sum;
+  sum.verb = "received";
+  sum.logical_bytes = pipeline.counters().delivered_bytes.load();
+  sum.wire_bytes = pipeline.counters().wire_bytes.load();
+  sum.seconds = progress.elapsed_seconds();
+  sum.digest = stream::to_hex(pipeline.digest());
+  sum.source = header->snapshot_name;
+  if (!received->empty()) {
+    sum.received = *received;
+    sum.verification = "verified: '" + *received + "' has the source's guid " + std::to_string(header->snapshot_guid);
+    sum.sizes = size_note(header->snapshot_name, *received);
+  }
+  print_summary(sum, ctx.global.quiet);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void register_recv(CLI::App& app, CommandFn& selected) {
+  auto args = std::make_shared<RecvArgs>();
+  CLI::App* cmd = app.add_subcommand("recv", "Receive a snapshot: from stdin ('-') or pull from [user@]host:POOL/FS@SNAP over SSH");
+  cmd->alias("receive");
+  cmd->add_option("source_and_target", args->positional, "SOURCE TARGET (SOURCE is '-' or [user@]host:POOL/FS@SNAP); with --recv-cmd only SOURCE")
+      ->required()
+      ->expected(1, 2);
+  cmd->add_flag("-F", args->force, "Roll back / overwrite the target (zfs receive -F); never implied");
+  cmd->add_option("--recv-cmd", args->recv_cmd, "Shell command that consumes the stream on its stdin (replaces zfs receive)");
+  add_transfer_options(*cmd, args->transfer);
+  cmd->callback([args, &selected] {
+    selected = [args](RunContext& ctx) -> Status {
+      sink::SinkSpec spec;
+      std::string from;
+      if (args->positional.size() == 2) {
+        from = args->positional[0];
+        spec.target = args->positional[1];
+      } else {
+        if (args->recv_cmd.empty()) return Status(Errc::invalid_argument, "recv needs SOURCE and TARGET (or SOURCE and --recv-cmd CMD)");
+        from = args->positional[0];
+      }
+      spec.recv_cmd = args->recv_cmd;
+      spec.flags.force = args->force;
+      auto t = resolve(args->transfer);
+      if (!t) return t.status();
+      auto endpoint = parse_endpoint(from);
+      if (!endpoint) return endpoint.status();
+      if (endpoint->stdio) return recv_from_stdin(ctx, spec, *t, args->transfer);
+      return Status(Errc::unsupported, "pulling over SSH is not available in this build yet; use 'ssh HOST pgmigrate send ... - | pgmigrate recv - ...'");
+    };
+  });
+}
+
+}  // namespace pgm::cli

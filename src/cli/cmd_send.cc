@@ -1,0 +1,116 @@
+// `pgmigrate send SNAPSHOT DEST`: run the producer, chunk, compress, checksum, and send the
+// stream to stdout ("-") or to a remote pgmigrate over SSH.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/command.h"
+#include "cli/endpoint.h"
+#include "cli/progress.h"
+#include "cli/summary.h"
+#include "cli/transfer_options.h"
+#include "engine/single_lane.h"
+#include "source/source.h"
+#include "transport/byte_stream.h"
+
+namespace pgm::cli {
+namespace {
+
+struct SendArgs {
+  std::vector<std::string> positional;
+  std::string incremental, intermediate;
+  bool replicate = false, props = false;
+  std::string send_cmd;
+  TransferOptions transfer;
+};
+
+Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
+  if (::isatty(1)) return Status(Errc::invalid_argument, "refusing to write a binary stream to a terminal: pipe it into 'pgmigrate recv - ...'");
+  struct stat st {};
+  if (::fstat(1, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) set_nonblocking(1, true);
+
+  auto src = source::open_source(spec);
+  if (!src) return src.status();
+  stream::StreamHeader header;
+  header.codec = t.codec;
+  header.chunk_size = t.chunk_size;
+  header.session_id = new_session_id();
+  header.snapshot_guid = src->snapshot_guid;
+  header.snapshot_name = src->snapshot_name;
+  spdlog::info("sending '{}' as session {}", src->describe, stream::to_hex(header.session_id));
+
+  engine::SendPipeline pipeline(send_options(t), src->fd(), ctx.cancel);
+  Progress progress(parse_progress_mode(topts.progress, ctx.global.quiet), "send",
+                    [&] {
+                      ProgressSample s;
+                      s.logical_bytes = pipeline.counters().raw_bytes.load();
+                      s.wire_bytes = pipeline.counters().encoded_bytes.load();
+                      s.chunks = pipeline.counters().chunks.load();
+                      return s;
+                    },
+                    src->estimated_size);
+  pipeline.start();
+  progress.start();
+  transport::FdWriter out(1, ctx.cancel);
+  Status s = engine::pump_to_writer(pipeline, header, out, [&] { return src->finish(); }, ctx.cancel);
+  progress.stop();
+  if (!s.ok()) {
+    src->process->terminate();
+    if (ctx.cancel.cancelled() && ctx.cancel.reason().code() == Errc::interrupted) s = ctx.cancel.reason();
+    return s.code() == Errc::io && s.message().find("consumer closed") != std::string::npos
+               ? Status(Errc::io, "the reader of stdout went away before the stream ended (broken pipe)")
+               : s;
+  }
+  TransferSummary sum;
+  sum.verb = "sent";
+  sum.logical_bytes = pipeline.counters().raw_bytes.load();
+  sum.wire_bytes = pipeline.counters().encoded_bytes.load();
+  sum.seconds = progress.elapsed_seconds();
+  sum.digest = stream::to_hex(pipeline.trailer().digest);
+  sum.source = src->snapshot_name;
+  print_summary(sum, ctx.global.quiet);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void register_send(CLI::App& app, CommandFn& selected) {
+  auto args = std::make_shared<SendArgs>();
+  CLI::App* cmd = app.add_subcommand("send", "Send a snapshot: to stdout ('-') or to [user@]host:POOL/FS over SSH");
+  cmd->add_option("source_and_dest", args->positional, "POOL/FS@SNAP DEST (DEST is '-' or [user@]host:POOL/FS); with --send-cmd only DEST")
+      ->required()
+      ->expected(1, 2);
+  cmd->add_option("-i", args->incremental, "Incremental from this snapshot (@snap or POOL/FS@snap)");
+  cmd->add_option("-I", args->intermediate, "Incremental with all intermediate snapshots");
+  cmd->add_flag("-R", args->replicate, "Replication stream (zfs send -R)");
+  cmd->add_flag("-p", args->props, "Include properties (zfs send -p)");
+  cmd->add_option("--send-cmd", args->send_cmd, "Shell command whose stdout is the stream (replaces zfs send)");
+  add_transfer_options(*cmd, args->transfer);
+  cmd->callback([args, &selected] {
+    selected = [args](RunContext& ctx) -> Status {
+      source::SourceSpec spec;
+      std::string dest;
+      if (args->positional.size() == 2) {
+        spec.snapshot = args->positional[0];
+        dest = args->positional[1];
+      } else {
+        if (args->send_cmd.empty()) return Status(Errc::invalid_argument, "send needs SNAPSHOT and DEST (or --send-cmd CMD and DEST)");
+        dest = args->positional[0];
+      }
+      spec.send_cmd = args->send_cmd;
+      if (!args->incremental.empty()) spec.flags.incremental = args->incremental;
+      if (!args->intermediate.empty()) spec.flags.intermediate = args->intermediate;
+      spec.flags.replicate = args->replicate;
+      spec.flags.props = args->props;
+      auto t = resolve(args->transfer);
+      if (!t) return t.status();
+      auto endpoint = parse_endpoint(dest);
+      if (!endpoint) return endpoint.status();
+      if (endpoint->stdio) return send_to_stdout(ctx, spec, *t, args->transfer);
+      return Status(Errc::unsupported, "sending over SSH is not available in this build yet; use 'send ... - | ssh HOST pgmigrate recv - ...'");
+    };
+  });
+}
+
+}  // namespace pgm::cli

@@ -1,0 +1,34 @@
+// How a subcommand plugs into the CLI: it adds its options to a CLI11 subcommand and sets
+// the function to run. The function returns a Status; only exit.cc turns it into a message
+// and an exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+#include "common/cancel.h"
+#include "common/status.h"
+
+namespace pgm::cli {
+
+struct GlobalOptions {
+  int verbosity = 0;  // -v, -vv
+  bool quiet = false;
+};
+
+// What every command gets: the run's cancellation (signals cancel it) and global flags.
+struct RunContext {
+  CancelToken& cancel;
+  const GlobalOptions& global;
+};
+
+using CommandFn = std::function<Status(RunContext&)>;
+
+// Each registrar adds one top-level command (and its subcommands). `selected` is set by
+// the callback of whichever command the user named.
+void register_send(CLI::App& app, CommandFn& selected);
+void register_recv(CLI::App& app, CommandFn& selected);
+void register_pg(CLI::App& app, CommandFn& selected);
+
+}  // namespace pgm::cli

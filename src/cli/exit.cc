@@ -1,0 +1,43 @@
+#include "cli/exit.h"
+
+#include <cstdio>
+#include <string>
+
+namespace pgm::cli {
+
+int exit_code_for(const Status& status) {
+  switch (status.code()) {
+    case Errc::ok: return kExitOk;
+    case Errc::invalid_argument: return kExitUsage;
+    case Errc::corrupt:
+    case Errc::truncated:
+    case Errc::protocol: return kExitCorrupt;
+    case Errc::child_failed: return kExitChild;
+    case Errc::network: return kExitNetwork;
+    case Errc::auth:
+    case Errc::host_key: return kExitAuth;
+    case Errc::no_space: return kExitNoSpace;
+    case Errc::timeout: return kExitTimeout;
+    case Errc::postgres: return kExitPostgres;
+    case Errc::interrupted: {
+      // The signal watcher words its reason "interrupted by SIGINT", etc.
+      const std::string& m = status.message();
+      if (m.find("SIGHUP") != std::string::npos) return kExitSighup;
+      if (m.find("SIGTERM") != std::string::npos) return kExitSigterm;
+      return kExitSigint;
+    }
+    default: return kExitFailure;
+  }
+}
+
+int report(const Status& status) {
+  if (status.ok()) return kExitOk;
+  std::string line = status.message();
+  // One line: a child's multi-line stderr is folded.
+  for (auto& c : line)
+    if (c == '\n') c = ' ';
+  std::fprintf(stderr, "pgmigrate: %s\n", line.c_str());
+  return exit_code_for(status);
+}
+
+}  // namespace pgm::cli

@@ -1,0 +1,62 @@
+// Progress for a running transfer: a live line on a terminal, one JSON object per second
+// with --progress json, nothing with --quiet. Everything goes to stderr, because stdout may
+// carry the stream itself (`send ... -`).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pgm::cli {
+
+enum class ProgressMode { automatic, none, json, line };
+
+struct ProgressSample {
+  std::uint64_t logical_bytes = 0;  // raw stream bytes so far
+  std::uint64_t wire_bytes = 0;     // encoded bytes so far
+  std::uint64_t chunks = 0;
+  std::vector<std::uint64_t> lane_bytes;  // per connection, if more than one
+  std::uint64_t reconnects = 0;
+  std::uint64_t resent_bytes = 0;
+};
+
+class Progress {
+ public:
+  // `total` is an estimate of the logical size (for ETA), if known.
+  Progress(ProgressMode mode, std::string label, std::function<ProgressSample()> sample, std::optional<std::uint64_t> total);
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
+  void start();
+  void stop();
+  double elapsed_seconds() const;
+  ProgressMode mode() const { return mode_; }
+
+ private:
+  void loop();
+  void emit(bool final);
+
+  ProgressMode mode_;
+  std::string label_;
+  std::function<ProgressSample()> sample_;
+  std::optional<std::uint64_t> total_;
+  std::chrono::steady_clock::time_point start_;
+  std::uint64_t last_bytes_ = 0;
+  std::vector<std::uint64_t> last_lanes_;
+  std::chrono::steady_clock::time_point last_time_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+ProgressMode parse_progress_mode(const std::string& text, bool quiet);
+
+}  // namespace pgm::cli

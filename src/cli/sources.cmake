@@ -1,0 +1,3 @@
+list(APPEND PGM_SOURCES
+  cli/app.cc cli/exit.cc cli/signals.cc cli/progress.cc cli/summary.cc cli/endpoint.cc
+  cli/transfer_options.cc cli/cmd_send.cc cli/cmd_recv.cc cli/cmd_pg.cc)

@@ -1,0 +1,22 @@
+#include "cli/summary.h"
+
+#include <cstdio>
+
+#include "common/units.h"
+
+namespace pgm::cli {
+
+void print_summary(const TransferSummary& s, bool quiet) {
+  if (quiet) return;
+  const double ratio = s.wire_bytes ? static_cast<double>(s.logical_bytes) / static_cast<double>(s.wire_bytes) : 1.0;
+  const double rate = s.seconds > 0 ? static_cast<double>(s.logical_bytes) / s.seconds : 0;
+  std::fprintf(stderr, "pgmigrate: %s %s in %s (%s), %s on the wire (ratio %.2fx)\n", s.verb.c_str(),
+               format_bytes(static_cast<double>(s.logical_bytes)).c_str(), format_duration(s.seconds).c_str(), format_rate(rate).c_str(),
+               format_bytes(static_cast<double>(s.wire_bytes)).c_str(), ratio);
+  std::fprintf(stderr, "pgmigrate: stream digest %s%s%s%s\n", s.digest.c_str(), s.verb == "received" ? " verified" : "",
+               s.source.empty() ? "" : " for ", s.source.c_str());
+  if (!s.verification.empty()) std::fprintf(stderr, "pgmigrate: %s\n", s.verification.c_str());
+  if (!s.sizes.empty()) std::fprintf(stderr, "pgmigrate: %s\n", s.sizes.c_str());
+}
+
+}  // namespace pgm::cli

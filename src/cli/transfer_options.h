@@ -1,0 +1,44 @@
+// Options shared by `send` and `recv`: chunking, compression, threads, memory, progress.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "engine/recv_pipeline.h"
+#include "engine/send_pipeline.h"
+#include "stream/format.h"
+
+namespace pgm::cli {
+
+struct TransferOptions {
+  std::string chunk_size = "4M";
+  std::string compress = "3";
+  unsigned threads = 0;  // 0: one per core
+  std::string max_memory = "192M";
+  std::string progress = "auto";
+};
+
+void add_transfer_options(CLI::App& cmd, TransferOptions& opts);
+
+struct ResolvedTransfer {
+  std::uint32_t chunk_size = 0;
+  int level = 0;
+  stream::Codec codec = stream::Codec::zstd;
+  unsigned workers = 1;
+  std::size_t max_chunks = 0;  // chunks the memory bound allows in flight
+  std::uint64_t max_memory = 0;
+};
+// Validates and converts; the memory bound becomes a chunk budget of max_memory / (2 x chunk
+// size), since a chunk in flight holds up to a raw and an encoded copy.
+Result<ResolvedTransfer> resolve(const TransferOptions& opts);
+
+engine::SendOptions send_options(const ResolvedTransfer& t);
+engine::RecvOptions recv_options(const ResolvedTransfer& t);
+
+// A random session id from the kernel.
+stream::SessionId new_session_id();
+
+}  // namespace pgm::cli

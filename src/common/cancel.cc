@@ -1,0 +1,33 @@
+#include "common/cancel.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+
+namespace pgm {
+
+CancelToken::CancelToken() : event_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (event_fd_ < 0) std::abort();  // out of fds at start-up: nothing sensible to do
+}
+
+CancelToken::~CancelToken() { ::close(event_fd_); }
+
+void CancelToken::cancel(Status reason) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_.load(std::memory_order_relaxed)) return;
+    reason_ = reason.ok() ? Status(Errc::interrupted, "cancelled") : std::move(reason);
+    cancelled_.store(true, std::memory_order_release);
+  }
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
+}
+
+Status CancelToken::reason() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reason_;
+}
+
+}  // namespace pgm

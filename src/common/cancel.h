@@ -1,0 +1,36 @@
+// A cancellation signal that blocking I/O can wait on. Threads blocked in poll() on a pipe or
+// socket also poll fd(), so cancel() wakes every one of them at once without closing fds
+// under their feet (which would race with fd reuse).
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+
+#include "common/status.h"
+
+namespace pgm {
+
+class CancelToken {
+ public:
+  CancelToken();
+  ~CancelToken();
+  CancelToken(const CancelToken&) = delete;
+  CancelToken& operator=(const CancelToken&) = delete;
+
+  // Records the first reason given; later calls keep it. Thread-safe, idempotent.
+  void cancel(Status reason);
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+  // The reason passed to the first cancel(), or Ok if not cancelled.
+  Status reason() const;
+  // Readable once cancelled; never read from it.
+  int fd() const { return event_fd_; }
+
+ private:
+  int event_fd_ = -1;
+  std::atomic<bool> cancelled_{false};
+  mutable std::mutex mu_;
+  Status reason_;
+};
+
+}  // namespace pgm

@@ -1,0 +1,176 @@
+#include "engine/recv_pipeline.h"
+
+#include <string>
+
+#include "codec/codec.h"
+
+namespace pgm::engine {
+
+RecvPipeline::RecvPipeline(const stream::StreamHeader& header, RecvOptions options, transport::ByteWriter& sink, CancelToken& cancel)
+    : header_(header), options_(options), sink_(sink), cancel_(cancel), decode_queue_(options.window) {
+  if (options_.window < 2) options_.window = 2;
+}
+
+RecvPipeline::~RecvPipeline() {
+  if (!threads_.empty()) abandon(Status(Errc::internal, "receive pipeline destroyed while running"));
+  decode_queue_.close();
+  for (auto& t : threads_) t.join();
+}
+
+void RecvPipeline::start() {
+  const unsigned workers = options_.workers ? options_.workers : 1;
+  for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { decode_loop(); });
+  threads_.emplace_back([this] { write_loop(); });
+}
+
+Status RecvPipeline::submit(stream::Frame frame) {
+  const std::uint64_t seq = frame.header.seq;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      if (cancel_.cancelled()) return cancel_.reason();
+      if (trailer_) return Status(Errc::internal, "submit after finish");
+      if (seq < base_ || accepted_.count(seq) != 0)
+        return Status(Errc::corrupt, "duplicate chunk " + std::to_string(seq) + " (offset " + std::to_string(frame.header.offset) + ")");
+      if (seq < base_ + options_.window) break;
+      cv_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    accepted_.insert(seq);
+  }
+  counters_.wire_bytes.fetch_add(frame.header.enc_len, std::memory_order_relaxed);
+  if (!decode_queue_.push(frame)) return cancel_.cancelled() ? cancel_.reason() : Status(Errc::internal, "decode queue closed");
+  return Status::Ok();
+}
+
+void RecvPipeline::decode_loop() {
+  codec::Decoder decoder;
+  while (auto frame = decode_queue_.pop()) {
+    if (cancel_.cancelled()) break;
+    const stream::FrameHeader h = frame->header;
+    auto raw = decoder.decode(h, std::move(frame->payload));
+    if (!raw) {
+      cancel_.cancel(raw.status());
+      break;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    ready_.emplace(h.seq, std::move(*raw));
+    checksums_.emplace(h.seq, h.checksum);
+    cv_.notify_all();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  cv_.notify_all();
+}
+
+void RecvPipeline::write_loop() {
+  std::optional<Buffer> held;
+  std::uint64_t held_seq = 0;
+  std::uint64_t verified_bytes = 0;
+  Status result;
+  for (;;) {
+    Buffer chunk;
+    std::uint64_t seq = 0;
+    bool take_trailer = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      for (;;) {
+        if (cancel_.cancelled()) break;
+        if (ready_.count(base_) != 0) break;
+        // The trailer counts only once every accepted chunk has been verified and delivered.
+        if (trailer_ && accepted_.empty()) {
+          take_trailer = true;
+          break;
+        }
+        if (trailer_ && accepted_.count(base_) == 0) {
+          take_trailer = true;  // a gap that will never fill: reported below
+          break;
+        }
+        cv_.wait_for(lock, std::chrono::milliseconds(100));
+      }
+      if (cancel_.cancelled()) {
+        result = cancel_.reason();
+        break;
+      }
+      if (!take_trailer) {
+        auto it = ready_.find(base_);
+        chunk = std::move(it->second);
+        ready_.erase(it);
+        seq = base_;
+        std::uint64_t checksum = checksums_[seq];
+        checksums_.erase(seq);
+        accepted_.erase(seq);
+        digest_.add(seq, static_cast<std::uint32_t>(chunk.size()), checksum);
+        ++base_;
+        cv_.notify_all();
+      }
+    }
+
+    if (take_trailer) {
+      std::unique_lock<std::mutex> lock(mu_);
+      const stream::Trailer t = *trailer_;
+      final_digest_ = digest_.finish();
+      const bool gap = !accepted_.empty();
+      lock.unlock();
+      if (gap || t.chunk_count != base_) {
+        result = Status(Errc::truncated, "stream ended after " + std::to_string(base_) + " chunks but its trailer counts " +
+                                             std::to_string(t.chunk_count) + ": chunk " + std::to_string(base_) + " (offset " +
+                                             std::to_string(base_ * header_.chunk_size) + ") is missing");
+      } else if (t.total_bytes != verified_bytes) {
+        result = Status(Errc::corrupt, "trailer: total bytes " + std::to_string(t.total_bytes) + " != " + std::to_string(verified_bytes) + " received");
+      } else if (t.digest != final_digest_) {
+        result = Status(Errc::corrupt, "trailer: whole-stream digest mismatch");
+      } else if (held) {
+        result = sink_.write_all(held->span());
+        if (result.ok()) {
+          counters_.delivered_bytes.fetch_add(held->size(), std::memory_order_relaxed);
+          counters_.delivered_chunks.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      break;
+    }
+
+    if (held && held->size() < header_.chunk_size) {
+      result = Status(Errc::corrupt, "chunk " + std::to_string(seq) + " follows short chunk " + std::to_string(held_seq) +
+                                         ": only the last chunk may be short");
+      break;
+    }
+    verified_bytes += chunk.size();
+    if (held) {
+      Status s = sink_.write_all(held->span());
+      if (!s.ok()) {
+        result = s.context("writing to the consumer");
+        break;
+      }
+      counters_.delivered_bytes.fetch_add(held->size(), std::memory_order_relaxed);
+      counters_.delivered_chunks.fetch_add(1, std::memory_order_relaxed);
+    }
+    held = std::move(chunk);
+    held_seq = seq;
+  }
+  if (!result.ok()) cancel_.cancel(result);
+  std::lock_guard<std::mutex> lock(mu_);
+  outcome_ = result;
+  finished_ = true;
+  cv_.notify_all();
+}
+
+Status RecvPipeline::finish(const stream::Trailer& trailer) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!trailer_) trailer_ = trailer;
+  cv_.notify_all();
+  while (!finished_) cv_.wait_for(lock, std::chrono::milliseconds(100));
+  return outcome_;
+}
+
+void RecvPipeline::abandon(Status reason) {
+  cancel_.cancel(std::move(reason));
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.notify_all();
+  while (!finished_ && !threads_.empty()) cv_.wait_for(lock, std::chrono::milliseconds(100));
+}
+
+stream::Digest RecvPipeline::digest() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return final_digest_;
+}
+
+}  // namespace pgm::engine

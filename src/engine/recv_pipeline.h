@@ -1,0 +1,87 @@
+// The receiving half of the engine:
+//
+//   lanes --submit()--> decode queue --[N decoder threads: zstd + verify]--> reorder buffer
+//     --[writer thread: in order, one chunk held back]--> sink (zfs recv's stdin)
+//
+// Only verified bytes reach the sink, in order, in whole-chunk writes. The last chunk
+// written is always held back until the next one (or the verified trailer) arrives, so a
+// stream cut short can never hand `zfs recv` a complete-looking stream.
+// Memory: at most `window` chunks exist between submit() and the sink.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "common/bounded_queue.h"
+#include "common/cancel.h"
+#include "stream/format.h"
+#include "stream/reader.h"
+#include "transport/byte_stream.h"
+
+namespace pgm::engine {
+
+struct RecvOptions {
+  unsigned workers = 2;
+  std::size_t window = 16;  // chunks between the lanes and the sink
+};
+
+struct RecvCounters {
+  std::atomic<std::uint64_t> wire_bytes{0};       // payload bytes received
+  std::atomic<std::uint64_t> delivered_bytes{0};  // raw bytes written to the sink
+  std::atomic<std::uint64_t> delivered_chunks{0};
+};
+
+class RecvPipeline {
+ public:
+  RecvPipeline(const stream::StreamHeader& header, RecvOptions options, transport::ByteWriter& sink, CancelToken& cancel);
+  ~RecvPipeline();
+  RecvPipeline(const RecvPipeline&) = delete;
+  RecvPipeline& operator=(const RecvPipeline&) = delete;
+
+  void start();
+  // Called by lane threads. Blocks while the chunk lies beyond the window. A chunk seen
+  // before is an error (Errc::corrupt).
+  Status submit(stream::Frame frame);
+  // No more frames will be submitted. Checks the trailer against what was verified, then
+  // releases the held-back chunk to the sink. Returns the outcome of the whole stream.
+  Status finish(const stream::Trailer& trailer);
+  // Stops without a trailer: nothing held back is written.
+  void abandon(Status reason);
+
+  const RecvCounters& counters() const { return counters_; }
+  stream::Digest digest() const;
+
+ private:
+  void decode_loop();
+  void write_loop();
+
+  stream::StreamHeader header_;
+  RecvOptions options_;
+  transport::ByteWriter& sink_;
+  CancelToken& cancel_;
+  BoundedQueue<stream::Frame> decode_queue_;
+  RecvCounters counters_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::uint64_t base_ = 0;                  // next chunk to hand to the sink
+  std::set<std::uint64_t> accepted_;        // submitted, not yet delivered
+  std::map<std::uint64_t, Buffer> ready_;   // verified, waiting for their turn
+  std::map<std::uint64_t, std::uint64_t> checksums_;
+  std::optional<stream::Trailer> trailer_;
+  bool finished_ = false;                   // writer thread has ended
+  Status outcome_;
+  stream::StreamDigest digest_;
+  stream::Digest final_digest_{};
+
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace pgm::engine

@@ -1,0 +1,105 @@
+#include "engine/send_pipeline.h"
+
+#include "common/fd.h"
+
+namespace pgm::engine {
+
+SendPipeline::SendPipeline(SendOptions options, int source_fd, CancelToken& cancel)
+    : options_(options),
+      source_fd_(source_fd),
+      cancel_(cancel),
+      budget_(options.max_chunks),
+      work_(options.max_chunks),
+      level_(options.level) {}
+
+SendPipeline::~SendPipeline() {
+  if (!threads_.empty() && !cancel_.cancelled()) {
+    // Destroyed before the end: stop the threads rather than wait for the source.
+    cancel_.cancel(Status(Errc::internal, "send pipeline destroyed while running"));
+  }
+  join();
+}
+
+void SendPipeline::join() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cv_.notify_all();
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void SendPipeline::start() {
+  const unsigned workers = options_.workers ? options_.workers : 1;
+  for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { encode_loop(); });
+  threads_.emplace_back([this] { read_loop(); });
+}
+
+void SendPipeline::read_loop() {
+  std::uint64_t seq = 0;
+  for (;;) {
+    if (!budget_.acquire(cancel_)) break;
+    BudgetSlot slot(&budget_);
+    Buffer raw(options_.chunk_size);
+    auto n = read_full(source_fd_, raw.whole(), cancel_);
+    if (!n) {
+      cancel_.cancel(n.status().context("reading the source"));
+      break;
+    }
+    if (*n == 0) break;
+    raw.resize(*n);
+    counters_.raw_bytes.fetch_add(*n, std::memory_order_relaxed);
+    if (!work_.push(RawChunk{seq, std::move(raw), std::move(slot)})) break;
+    ++seq;
+    if (*n < options_.chunk_size) break;  // a short read only happens at EOF
+  }
+  work_.close();
+  std::lock_guard<std::mutex> lock(mu_);
+  end_seq_ = seq;
+  cv_.notify_all();
+}
+
+void SendPipeline::encode_loop() {
+  codec::Encoder encoder(level_.load(std::memory_order_relaxed));
+  while (auto raw = work_.pop()) {
+    if (cancel_.cancelled()) break;
+    encoder.set_level(level_.load(std::memory_order_relaxed));
+    codec::Encoded enc = encoder.encode(std::move(raw->data));
+    enc.header.seq = raw->seq;
+    enc.header.offset = raw->seq * options_.chunk_size;
+    std::lock_guard<std::mutex> lock(mu_);
+    done_.emplace(raw->seq, EncodedChunk{enc.header, std::move(enc.payload), std::move(raw->slot)});
+    cv_.notify_all();
+  }
+}
+
+std::optional<EncodedChunk> SendPipeline::next() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    if (cancel_.cancelled()) return std::nullopt;
+    auto it = done_.find(next_seq_);
+    if (it != done_.end()) {
+      EncodedChunk chunk = std::move(it->second);
+      done_.erase(it);
+      digest_.add(chunk.header.seq, chunk.header.raw_len, chunk.header.checksum);
+      total_bytes_ += chunk.header.raw_len;
+      ++next_seq_;
+      counters_.encoded_bytes.fetch_add(chunk.header.enc_len, std::memory_order_relaxed);
+      counters_.chunks.fetch_add(1, std::memory_order_relaxed);
+      return chunk;
+    }
+    if (end_seq_ && next_seq_ >= *end_seq_) return std::nullopt;
+    cv_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+}
+
+stream::Trailer SendPipeline::trailer() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  stream::Trailer t;
+  t.total_bytes = total_bytes_;
+  t.chunk_count = next_seq_;
+  t.digest = digest_.finish();
+  return t;
+}
+
+}  // namespace pgm::engine

@@ -1,0 +1,95 @@
+// The sending half of the engine:
+//
+//   source fd --[reader thread: large reads, fixed-size chunks]--> work queue
+//     --[N encoder threads: zstd + XXH3]--> completed map --next()--> transport lanes
+//
+// next() hands chunks out in sequence order; any number of transport threads may call it.
+// A chunk holds a budget slot from the moment it is read until the transport drops it, so
+// memory stays under slots x ~2 chunk sizes however slow the transport is.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "codec/codec.h"
+#include "common/bounded_queue.h"
+#include "common/buffer.h"
+#include "common/cancel.h"
+#include "engine/budget.h"
+#include "stream/format.h"
+
+namespace pgm::engine {
+
+struct SendOptions {
+  std::uint32_t chunk_size = 4 << 20;
+  int level = 3;              // codec::kNoCompression for none
+  unsigned workers = 2;       // encoder threads
+  std::size_t max_chunks = 16;  // budget slots
+};
+
+struct EncodedChunk {
+  stream::FrameHeader header;
+  Buffer payload;
+  BudgetSlot slot;
+};
+
+struct SendCounters {
+  std::atomic<std::uint64_t> raw_bytes{0};      // read from the source
+  std::atomic<std::uint64_t> encoded_bytes{0};  // handed to the transport (payloads)
+  std::atomic<std::uint64_t> chunks{0};
+};
+
+class SendPipeline {
+ public:
+  // The pipeline reads `source_fd` until EOF. Failures cancel `cancel` with the reason.
+  SendPipeline(SendOptions options, int source_fd, CancelToken& cancel);
+  ~SendPipeline();
+  SendPipeline(const SendPipeline&) = delete;
+  SendPipeline& operator=(const SendPipeline&) = delete;
+
+  void start();
+  // The next chunk in sequence order; nullopt at the end of the source or on cancellation
+  // (check cancel.cancelled()).
+  std::optional<EncodedChunk> next();
+  // Valid once next() has returned nullopt without cancellation.
+  stream::Trailer trailer() const;
+  const SendCounters& counters() const { return counters_; }
+  // Lets an adaptive controller change the zstd level between chunks.
+  void set_level(int level) { level_.store(level, std::memory_order_relaxed); }
+
+ private:
+  struct RawChunk {
+    std::uint64_t seq;
+    Buffer data;
+    BudgetSlot slot;
+  };
+  void read_loop();
+  void encode_loop();
+  void join();
+
+  SendOptions options_;
+  int source_fd_;
+  CancelToken& cancel_;
+  ChunkBudget budget_;
+  BoundedQueue<RawChunk> work_;
+  std::atomic<int> level_;
+  SendCounters counters_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::uint64_t, EncodedChunk> done_;
+  std::optional<std::uint64_t> end_seq_;  // set by the reader at EOF: the chunk count
+  std::uint64_t next_seq_ = 0;
+  std::uint64_t total_bytes_ = 0;
+  stream::StreamDigest digest_;
+
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace pgm::engine

@@ -1,0 +1,1 @@
+list(APPEND PGM_SOURCES engine/send_pipeline.cc engine/recv_pipeline.cc engine/single_lane.cc)

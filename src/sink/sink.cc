@@ -1,0 +1,91 @@
+#include "sink/sink.h"
+
+#include "common/units.h"
+
+namespace pgm::sink {
+
+Result<Sink> open_sink(const SinkSpec& spec) {
+  Sink sink;
+  sink.spec = spec;
+  ProcessSpec ps;
+  ps.pipe_stdin = true;
+  ps.null_stdout = true;
+  if (!spec.recv_cmd.empty()) {
+    sink.describe = spec.recv_cmd;
+    ps.null_stdout = false;
+    auto p = Subprocess::spawn_shell(spec.recv_cmd, ps);
+    if (!p) return p.status();
+    sink.process = std::move(*p);
+    return sink;
+  }
+  std::string dataset = spec.target.substr(0, spec.target.find('@'));
+  if (spec.target.find('@') != std::string::npos) {
+    PGM_RETURN_IF_ERROR(zfs::validate_snapshot(spec.target));
+  } else {
+    PGM_RETURN_IF_ERROR(zfs::validate_dataset(spec.target));
+  }
+  zfs::Zfs zfs;
+  auto caps = zfs.capabilities();
+  if (!caps) return caps.status();
+  const std::string pool = dataset.substr(0, dataset.find('/'));
+  auto pool_exists = zfs.exists(pool);
+  if (!pool_exists) return pool_exists.status();
+  if (!*pool_exists) return Status(Errc::not_found, "target pool '" + pool + "' does not exist");
+  auto args = zfs::recv_args(dataset, spec.flags, *caps);
+  if (!args) return args.status();
+  if (spec.target.find('@') != std::string::npos) args->back() = spec.target;
+  ps.argv = {zfs.binary()};
+  ps.argv.insert(ps.argv.end(), args->begin(), args->end());
+  sink.describe = join_command(ps.argv);
+  auto p = Subprocess::spawn(ps);
+  if (!p) return p.status();
+  sink.process = std::move(*p);
+  return sink;
+}
+
+Status classify_recv_failure(const std::string& target, Status failure) {
+  const std::string& m = failure.message();
+  if (m.find("out of space") != std::string::npos || m.find("No space left") != std::string::npos ||
+      m.find("ENOSPC") != std::string::npos) {
+    const std::string pool = target.substr(0, target.find('/'));
+    zfs::Zfs zfs;
+    std::string detail;
+    if (auto avail = zfs.get("available", pool)) detail = " (" + format_bytes(std::strtod(avail->c_str(), nullptr)) + " available)";
+    return Status(Errc::no_space, "target out of space: pool '" + pool + "'" + detail + " cannot hold the stream; " + m);
+  }
+  if (m.find("exists") != std::string::npos && m.find("-F") == std::string::npos)
+    return Status(Errc::exists, m + " (the target exists: pick another name, or pass -F to roll it back and overwrite)");
+  return failure;
+}
+
+void Sink::abort() {
+  if (!process) return;
+  process->stdin_fd().reset();
+  process->terminate(3000);
+  process->wait();
+}
+
+Result<std::string> Sink::finish(const stream::StreamHeader& header) {
+  process->stdin_fd().reset();
+  int st = process->wait();
+  Status s = process->check_exit(st);
+  if (!s.ok()) return classify_recv_failure(spec.target, s);
+  if (!spec.recv_cmd.empty() || header.snapshot_name.empty()) return std::string();
+  // zfs receive names the new snapshot after the source's unless the target names one.
+  std::string received = spec.target;
+  if (received.find('@') == std::string::npos) {
+    auto at = header.snapshot_name.find('@');
+    if (at == std::string::npos) return std::string();
+    received += header.snapshot_name.substr(at);
+  }
+  if (header.snapshot_guid == 0) return received;
+  zfs::Zfs zfs;
+  auto guid = zfs.guid(received);
+  if (!guid) return Status(Errc::corrupt, "verification failed: received snapshot '" + received + "' not found: " + guid.status().message());
+  if (*guid != header.snapshot_guid)
+    return Status(Errc::corrupt, "verification failed: '" + received + "' has guid " + std::to_string(*guid) + ", the source's is " +
+                                     std::to_string(header.snapshot_guid));
+  return received;
+}
+
+}  // namespace pgm::sink

@@ -1,0 +1,40 @@
+// The consuming end: `zfs receive` into a dataset, or any --recv-cmd. After the stream is
+// delivered, checks what arrived: the received snapshot exists with the source's guid.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "source/process.h"
+#include "stream/format.h"
+#include "zfs/zfs.h"
+
+namespace pgm::sink {
+
+struct SinkSpec {
+  std::string target;       // POOL/FS (or POOL/FS@SNAP); may be empty with recv_cmd
+  zfs::RecvFlags flags;
+  std::string recv_cmd;     // replaces `zfs receive` when not empty
+};
+
+struct Sink {
+  std::unique_ptr<Subprocess> process;
+  SinkSpec spec;
+  std::string describe;
+  int fd() { return process->stdin_fd().get(); }
+  // The whole stream was delivered: close the consumer's input, wait for it, and (for ZFS)
+  // check the received snapshot's guid. Returns the snapshot received, if any.
+  Result<std::string> finish(const stream::StreamHeader& header);
+  // Something failed: close the consumer's input first (zfs-fuse's daemon reads that pipe
+  // itself, so only closing it ends the receive), then stop and reap the consumer.
+  void abort();
+};
+
+// Validates the target and starts the consumer.
+Result<Sink> open_sink(const SinkSpec& spec);
+
+// What a failed `zfs receive` said, turned into the most useful error.
+Status classify_recv_failure(const std::string& target, Status failure);
+
+}  // namespace pgm::sink

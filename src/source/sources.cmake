@@ -1,0 +1,1 @@
+list(APPEND PGM_SOURCES source/process.cc source/source.cc)

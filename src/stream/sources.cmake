@@ -1,0 +1,1 @@
+list(APPEND PGM_SOURCES stream/format.cc stream/reader.cc)

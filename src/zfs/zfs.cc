@@ -1,0 +1,213 @@
+#include "zfs/zfs.h"
+
+#include <cstdlib>
+
+#include "source/process.h"
+
+namespace pgm::zfs {
+namespace {
+
+constexpr std::size_t kMaxNameLength = 255;
+
+bool valid_component(std::string_view c) {
+  if (c.empty() || c == "." || c == "..") return false;
+  for (char ch : c) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+                    ch == '.' || ch == ':';
+    if (!ok) return false;
+  }
+  // A leading '-' would read as an option to zfs.
+  return c.front() != '-';
+}
+
+bool has_flag(const std::string& usage, std::string_view line_prefix, char flag) {
+  // Usage lines look like "send [-DLPbcehnpsvw] [-i|-I snapshot] ..."; collect each line
+  // that starts with the verb and look for the flag letter inside a "[-...]" group or as "-x".
+  std::size_t pos = 0;
+  while ((pos = usage.find(line_prefix, pos)) != std::string::npos) {
+    std::size_t end = usage.find('\n', pos);
+    std::string line = usage.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    for (std::size_t i = 0; i + 1 < line.size(); ++i) {
+      if (line[i] != '-') continue;
+      std::size_t j = i + 1;
+      while (j < line.size() && std::isalpha(static_cast<unsigned char>(line[j]))) {
+        if (line[j] == flag) return true;
+        ++j;
+      }
+    }
+    pos = end == std::string::npos ? usage.size() : end;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status validate_dataset(std::string_view name) {
+  if (name.empty()) return Status(Errc::invalid_argument, "empty dataset name");
+  if (name.size() > kMaxNameLength) return Status(Errc::invalid_argument, "dataset name is longer than 255 bytes");
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t slash = name.find('/', start);
+    std::string_view comp = name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (!valid_component(comp))
+      return Status(Errc::invalid_argument, "invalid dataset name '" + std::string(name) +
+                                                "' (use letters, digits, '_', '-', '.', ':' in '/'-separated parts, like tank/pgdata)");
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return Status::Ok();
+}
+
+Result<Snapshot> split_snapshot(std::string_view full) {
+  std::size_t at = full.find('@');
+  if (at == std::string_view::npos)
+    return Status(Errc::invalid_argument, "'" + std::string(full) + "' is not a snapshot name (expected POOL/FS@SNAP)");
+  Snapshot s{std::string(full.substr(0, at)), std::string(full.substr(at + 1))};
+  PGM_RETURN_IF_ERROR(validate_dataset(s.dataset));
+  if (!valid_component(s.name) || s.name.find('@') != std::string::npos || full.size() > kMaxNameLength)
+    return Status(Errc::invalid_argument, "invalid snapshot name '" + std::string(full) + "' (expected POOL/FS@SNAP)");
+  return s;
+}
+
+Status validate_snapshot(std::string_view name) { return split_snapshot(name).status(); }
+
+Result<std::string> resolve_incremental_base(std::string_view base, std::string_view snapshot) {
+  auto snap = split_snapshot(snapshot);
+  if (!snap) return snap.status();
+  std::string full = base.starts_with("@") ? snap->dataset + std::string(base) : std::string(base);
+  auto b = split_snapshot(full);
+  if (!b) return b.status();
+  return full;
+}
+
+std::string Capabilities::describe() const {
+  std::string s;
+  auto add = [&](bool on, const char* what) {
+    if (!s.empty()) s += ", ";
+    s += std::string(what) + (on ? " yes" : " no");
+  };
+  add(send_dry_run_parsable, "send -nP");
+  add(send_resume_token, "send -t");
+  add(recv_resumable, "recv -s");
+  add(send_raw, "send -w");
+  add(send_compressed, "send -c");
+  return s;
+}
+
+Zfs::Zfs(std::string zfs_bin) : bin_(std::move(zfs_bin)) {}
+
+std::string Zfs::default_binary() {
+  const char* env = std::getenv("PGMIGRATE_ZFS");  // NOLINT(concurrency-mt-unsafe): read once at start-up
+  return env && *env ? env : "zfs";
+}
+
+Result<Capabilities> Zfs::capabilities() const {
+  // `zfs send` and `zfs receive` without arguments print their usage and exit 2.
+  auto send = run_command({bin_, "send"});
+  if (!send) return send.status().context("running '" + bin_ + "'");
+  auto recv = run_command({bin_, "receive"});
+  if (!recv) return recv.status();
+  const std::string s = send->out + send->err;
+  const std::string r = recv->out + recv->err;
+  if (s.find("send") == std::string::npos) return Status(Errc::unsupported, "'" + bin_ + " send' did not print its usage: is ZFS installed?");
+  Capabilities c;
+  c.send_dry_run_parsable = has_flag(s, "send", 'n') && has_flag(s, "send", 'P');
+  c.send_resume_token = has_flag(s, "send", 't');
+  c.send_raw = has_flag(s, "send", 'w');
+  c.send_compressed = has_flag(s, "send", 'c');
+  c.send_large_blocks = has_flag(s, "send", 'L');
+  c.send_props = has_flag(s, "send", 'p');
+  c.send_replicate = has_flag(s, "send", 'R');
+  c.recv_resumable = has_flag(r, "receive", 's') || has_flag(r, "recv", 's');
+  c.recv_no_mount = has_flag(r, "receive", 'u') || has_flag(r, "recv", 'u');
+  return c;
+}
+
+Result<bool> Zfs::exists(const std::string& name) const {
+  auto out = run_command({bin_, "list", "-H", "-o", "name", "-t", "all", name});
+  if (!out) return out.status();
+  if (out->success()) return true;
+  if (out->err.find("does not exist") != std::string::npos) return false;
+  return Status(Errc::child_failed, "'zfs list " + name + "' failed: " + out->err);
+}
+
+Result<std::string> Zfs::get(const std::string& property, const std::string& name) const {
+  auto out = run_command({bin_, "get", "-Hp", "-o", "value", property, name});
+  if (!out) return out.status();
+  if (!out->success()) {
+    if (out->err.find("does not exist") != std::string::npos) return Status(Errc::not_found, "'" + name + "' does not exist");
+    return Status(Errc::child_failed, "'zfs get " + property + " " + name + "' failed: " + out->err);
+  }
+  std::string v = out->out;
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  return v;
+}
+
+Result<std::uint64_t> Zfs::guid(const std::string& name) const {
+  auto v = get("guid", name);
+  if (!v) return v.status();
+  char* end = nullptr;
+  unsigned long long g = std::strtoull(v->c_str(), &end, 10);
+  if (v->empty() || end == nullptr || *end != '\0') return Status(Errc::protocol, "unexpected guid '" + *v + "' for " + name);
+  return static_cast<std::uint64_t>(g);
+}
+
+Result<std::uint64_t> Zfs::referenced(const std::string& name) const {
+  auto v = get("referenced", name);
+  if (!v) return v.status();
+  char* end = nullptr;
+  unsigned long long g = std::strtoull(v->c_str(), &end, 10);
+  if (v->empty() || end == nullptr || *end != '\0') return Status(Errc::protocol, "unexpected size '" + *v + "' for " + name);
+  return static_cast<std::uint64_t>(g);
+}
+
+Result<std::uint64_t> Zfs::estimate_send_size(const std::vector<std::string>& args) const {
+  // args is what send_args() returned: {"send", flags..., snapshot}.
+  std::vector<std::string> argv{bin_, "send", "-nP"};
+  argv.insert(argv.end(), args.begin() + 1, args.end());
+  auto out = run_command(argv);
+  if (!out) return out.status();
+  if (!out->success()) return Status(Errc::child_failed, "size estimate failed: " + out->err);
+  // OpenZFS prints "size\t<bytes>" as the last line.
+  std::size_t pos = out->out.rfind("size");
+  if (pos == std::string::npos) return Status(Errc::protocol, "no size in 'zfs send -nP' output");
+  return static_cast<std::uint64_t>(std::strtoull(out->out.c_str() + pos + 4, nullptr, 10));
+}
+
+Result<std::vector<std::string>> send_args(const std::string& snapshot, const SendFlags& flags, const Capabilities& caps) {
+  PGM_RETURN_IF_ERROR(validate_snapshot(snapshot));
+  std::vector<std::string> args{"send"};
+  if (flags.replicate) {
+    if (!caps.send_replicate) return Status(Errc::unsupported, "this zfs cannot 'send -R'");
+    args.emplace_back("-R");
+  }
+  if (flags.props) {
+    if (!caps.send_props) return Status(Errc::unsupported, "this zfs cannot 'send -p'");
+    args.emplace_back("-p");
+  }
+  if (flags.incremental && flags.intermediate) return Status(Errc::invalid_argument, "-i and -I cannot be used together");
+  for (const auto& [base, flag] : {std::pair{flags.incremental, "-i"}, std::pair{flags.intermediate, "-I"}}) {
+    if (!base) continue;
+    auto full = resolve_incremental_base(*base, snapshot);
+    if (!full) return full.status();
+    args.emplace_back(flag);
+    args.push_back(*full);
+  }
+  args.push_back(snapshot);
+  return args;
+}
+
+Result<std::vector<std::string>> recv_args(const std::string& target, const RecvFlags& flags, const Capabilities& caps) {
+  PGM_RETURN_IF_ERROR(validate_dataset(target));
+  std::vector<std::string> args{"receive"};
+  if (flags.force) args.emplace_back("-F");
+  if (flags.resumable) {
+    if (!caps.recv_resumable) return Status(Errc::unsupported, "this zfs cannot 'receive -s' (resumable receive)");
+    args.emplace_back("-s");
+  }
+  if (flags.no_mount && caps.recv_no_mount) args.emplace_back("-u");
+  args.push_back(target);
+  return args;
+}
+
+}  // namespace pgm::zfs

@@ -1,0 +1,83 @@
+// ZFS as seen through its command line: name validation, capability detection (zfs-fuse's
+// old command set vs OpenZFS), properties, and the argv for send and receive.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace pgm::zfs {
+
+// Rejects anything that is not a plain ZFS name, so nothing a user types can reach a shell
+// or a remote command line as anything but one word: allowed are [A-Za-z0-9_.:-] in
+// '/'-separated components, at most 255 bytes, no empty, '.' or '..' component.
+Status validate_dataset(std::string_view name);
+// POOL/FS@SNAP with a valid dataset and snapshot part.
+Status validate_snapshot(std::string_view name);
+// The part after '@' of an -i/-I argument may be given as "@snap" or "pool/fs@snap".
+Result<std::string> resolve_incremental_base(std::string_view base, std::string_view snapshot);
+
+struct Snapshot {
+  std::string dataset;  // pool/fs
+  std::string name;     // snap (without '@')
+  std::string full() const { return dataset + "@" + name; }
+};
+Result<Snapshot> split_snapshot(std::string_view full);
+
+// What the local `zfs` can do, read from its usage text rather than assumed.
+struct Capabilities {
+  bool send_dry_run_parsable = false;  // send -nP (size estimate)
+  bool send_resume_token = false;      // send -t
+  bool send_raw = false;               // send -w
+  bool send_compressed = false;        // send -c
+  bool send_large_blocks = false;      // send -L
+  bool send_props = true;              // send -p
+  bool send_replicate = true;          // send -R
+  bool recv_resumable = false;         // recv -s
+  bool recv_no_mount = false;          // recv -u
+  std::string describe() const;
+};
+
+class Zfs {
+ public:
+  // `zfs_bin` is "zfs" unless PGMIGRATE_ZFS names another (tests use it for a labelled fake).
+  explicit Zfs(std::string zfs_bin = default_binary());
+  static std::string default_binary();
+
+  Result<Capabilities> capabilities() const;
+  Result<bool> exists(const std::string& name) const;
+  // `zfs get -Hp -o value PROP NAME`.
+  Result<std::string> get(const std::string& property, const std::string& name) const;
+  Result<std::uint64_t> guid(const std::string& name) const;
+  Result<std::uint64_t> referenced(const std::string& name) const;
+  // Estimated stream size: `send -nP` where supported, else the snapshot's referenced size.
+  Result<std::uint64_t> estimate_send_size(const std::vector<std::string>& send_args) const;
+  Result<std::string> pool_of(const std::string& dataset) const { return dataset.substr(0, dataset.find('/')); }
+
+  const std::string& binary() const { return bin_; }
+
+ private:
+  std::string bin_;
+};
+
+struct SendFlags {
+  std::optional<std::string> incremental;  // -i base
+  std::optional<std::string> intermediate; // -I base
+  bool replicate = false;                  // -R
+  bool props = false;                      // -p
+};
+// The arguments after `zfs` for sending `snapshot` (validated).
+Result<std::vector<std::string>> send_args(const std::string& snapshot, const SendFlags& flags, const Capabilities& caps);
+
+struct RecvFlags {
+  bool force = false;       // -F
+  bool resumable = false;   // -s
+  bool no_mount = false;    // -u
+};
+Result<std::vector<std::string>> recv_args(const std::string& target, const RecvFlags& flags, const Capabilities& caps);
+
+}  // namespace pgm::zfs
