@@ -52,6 +52,8 @@ Status wait_ready(int fd, short events, const CancelToken& cancel) {
 Result<std::size_t> read_full(int fd, std::span<std::uint8_t> buf, const CancelToken& cancel) {
   std::size_t done = 0;
   while (done < buf.size()) {
+    // Poll first even on a blocking fd, so that cancel() always interrupts the wait.
+    PGM_RETURN_IF_ERROR(wait_ready(fd, POLLIN, cancel));
     ssize_t n = ::read(fd, buf.data() + done, buf.size() - done);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
@@ -59,10 +61,7 @@ Result<std::size_t> read_full(int fd, std::span<std::uint8_t> buf, const CancelT
     }
     if (n == 0) break;
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      PGM_RETURN_IF_ERROR(wait_ready(fd, POLLIN, cancel));
-      continue;
-    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
     return Status(Errc::io, std::string("read: ") + std::strerror(errno));
   }
   return done;

@@ -1,0 +1,66 @@
+#include <gtest/gtest.h>
+
+#include "cli/endpoint.h"
+#include "zfs/zfs.h"
+
+namespace pgm {
+namespace {
+
+TEST(ZfsNames, AcceptsPlainNames) {
+  EXPECT_TRUE(zfs::validate_dataset("tank").ok());
+  EXPECT_TRUE(zfs::validate_dataset("tank/pg-data_15/main.v2:x").ok());
+  EXPECT_TRUE(zfs::validate_snapshot("tank/pgdata@pgmigrate-1-base").ok());
+}
+
+TEST(ZfsNames, RejectsAnythingAShellCouldRead) {
+  for (const char* bad : {"", "/tank", "tank/", "tank//x", "tank/../etc", "tank/.", "tank fs", "tank;rm -rf /", "tank/$(id)", "tank/`id`",
+                          "tank/a|b", "tank/a&b", "tank/'x'", "tank/\"x\"", "tank/x\ny", "-tank", "tank/-o", "tank/a>b", "tank/*"}) {
+    auto s = zfs::validate_dataset(bad);
+    EXPECT_FALSE(s.ok()) << bad;
+    if (!s.ok()) EXPECT_EQ(s.code(), Errc::invalid_argument);
+  }
+  for (const char* bad : {"tank", "tank@", "@snap", "tank@a@b", "tank@a;b", "tank@$(id)", "tank@-x"}) EXPECT_FALSE(zfs::validate_snapshot(bad).ok()) << bad;
+  EXPECT_FALSE(zfs::validate_dataset(std::string(300, 'a')).ok());
+}
+
+TEST(ZfsNames, IncrementalBase) {
+  EXPECT_EQ(*zfs::resolve_incremental_base("@a", "tank/fs@b"), "tank/fs@a");
+  EXPECT_EQ(*zfs::resolve_incremental_base("tank/fs@a", "tank/fs@b"), "tank/fs@a");
+  EXPECT_FALSE(zfs::resolve_incremental_base("@a;b", "tank/fs@b").ok());
+}
+
+TEST(ZfsArgs, SendAndRecvArgv) {
+  zfs::Capabilities caps;
+  zfs::SendFlags f;
+  f.incremental = "@a";
+  f.props = true;
+  auto args = zfs::send_args("tank/fs@b", f, caps);
+  ASSERT_TRUE(args.ok());
+  EXPECT_EQ(*args, (std::vector<std::string>{"send", "-p", "-i", "tank/fs@a", "tank/fs@b"}));
+  zfs::RecvFlags r;
+  r.force = true;
+  EXPECT_EQ(*zfs::recv_args("tank/fs", r, caps), (std::vector<std::string>{"receive", "-F", "tank/fs"}));
+  r.resumable = true;
+  auto no = zfs::recv_args("tank/fs", r, caps);
+  ASSERT_FALSE(no.ok());
+  EXPECT_EQ(no.status().code(), Errc::unsupported);
+}
+
+TEST(Endpoint, Parses) {
+  auto e = cli::parse_endpoint("-");
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE(e->stdio);
+  e = cli::parse_endpoint("root@db2.example.com:tank/pgdata");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->user, "root");
+  EXPECT_EQ(e->host, "db2.example.com");
+  EXPECT_EQ(e->name, "tank/pgdata");
+  e = cli::parse_endpoint("[::1]:tank/fs@s");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->host, "::1");
+  EXPECT_EQ(e->name, "tank/fs@s");
+  for (const char* bad : {"tank/fs", "host:", ":tank", "a b:tank", "h;x:tank", "[::1:tank", "u$(id)@h:t"}) EXPECT_FALSE(cli::parse_endpoint(bad).ok()) << bad;
+}
+
+}  // namespace
+}  // namespace pgm
