@@ -55,6 +55,10 @@ class RecvPipeline {
   // Stops without a trailer: nothing held back is written.
   void abandon(Status reason);
 
+  // The first failure anywhere in the pipeline (or a cancellation), else Ok. A lane that
+  // fails because another part failed first reports this, not its own symptom.
+  Status first_error() const { return cancel_.cancelled() ? cancel_.reason() : Status::Ok(); }
+
   const RecvCounters& counters() const { return counters_; }
   stream::Digest digest() const;
 

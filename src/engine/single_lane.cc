@@ -21,13 +21,13 @@ Status pump_from_reader(stream::StreamReader& reader, RecvPipeline& pipeline) {
     auto item = reader.next();
     if (!item) {
       pipeline.abandon(item.status());
-      return item.status();
+      return pipeline.first_error();
     }
     if (auto* frame = std::get_if<stream::Frame>(&*item)) {
       Status s = pipeline.submit(std::move(*frame));
       if (!s.ok()) {
         pipeline.abandon(s);
-        return s;
+        return pipeline.first_error();
       }
       continue;
     }

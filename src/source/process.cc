@@ -148,7 +148,11 @@ Subprocess::~Subprocess() {
 }
 
 int Subprocess::wait() {
-  if (exited_) return status_;
+  if (exited_) {
+    // terminate() may have reaped the child; its stderr must still be collected in full.
+    if (stderr_thread_.joinable()) stderr_thread_.join();
+    return status_;
+  }
   stdin_.reset();
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
