@@ -8,6 +8,8 @@
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/progress.h"
+#include "cli/remote_options.h"
+#include "cli/remote_transfer.h"
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
 #include "common/units.h"
@@ -23,6 +25,9 @@ struct RecvArgs {
   bool force = false;
   std::string recv_cmd;
   TransferOptions transfer;
+  RemoteCliOptions remote;
+  std::string incremental, intermediate, send_cmd;
+  bool replicate = false, props = false;
 };
 
 std::string size_note(const std::string& source_name, const std::string& received) {
@@ -104,7 +109,13 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       ->expected(1, 2);
   cmd->add_flag("-F", args->force, "Roll back / overwrite the target (zfs receive -F); never implied");
   cmd->add_option("--recv-cmd", args->recv_cmd, "Shell command that consumes the stream on its stdin (replaces zfs receive)");
+  cmd->add_option("-i", args->incremental, "Far side: incremental from this snapshot (@snap or POOL/FS@snap)");
+  cmd->add_option("-I", args->intermediate, "Far side: incremental with all intermediate snapshots");
+  cmd->add_flag("-R", args->replicate, "Far side: replication stream (zfs send -R)");
+  cmd->add_flag("-p", args->props, "Far side: include properties (zfs send -p)");
+  cmd->add_option("--send-cmd", args->send_cmd, "Far side: shell command whose stdout is the stream (replaces zfs send)");
   add_transfer_options(*cmd, args->transfer);
+  add_remote_options(*cmd, args->remote);
   cmd->callback([args, &selected] {
     selected = [args](RunContext& ctx) -> Status {
       sink::SinkSpec spec;
@@ -123,7 +134,23 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       auto endpoint = parse_endpoint(from);
       if (!endpoint) return endpoint.status();
       if (endpoint->stdio) return recv_from_stdin(ctx, spec, *t, args->transfer);
-      return Status(Errc::unsupported, "pulling over SSH is not available in this build yet; use 'ssh HOST pgmigrate send ... - | pgmigrate recv - ...'");
+      auto remote = make_remote(args->remote, *endpoint);
+      if (!remote) return remote.status();
+      source::SourceSpec far;
+      far.send_cmd = args->send_cmd;
+      if (far.send_cmd.empty()) {
+        PGM_RETURN_IF_ERROR(zfs::validate_snapshot(endpoint->name));
+        far.snapshot = endpoint->name;
+      }
+      if (!args->incremental.empty()) far.flags.incremental = args->incremental;
+      if (!args->intermediate.empty()) far.flags.intermediate = args->intermediate;
+      far.flags.replicate = args->replicate;
+      far.flags.props = args->props;
+      if (spec.recv_cmd.empty()) {
+        Status valid = spec.target.find('@') == std::string::npos ? zfs::validate_dataset(spec.target) : zfs::validate_snapshot(spec.target);
+        if (!valid.ok()) return valid;
+      }
+      return pull_from_remote(ctx, far, spec, *t, args->transfer, *remote);
     };
   });
 }

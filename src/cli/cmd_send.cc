@@ -8,6 +8,8 @@
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/progress.h"
+#include "cli/remote_options.h"
+#include "cli/remote_transfer.h"
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
 #include "engine/single_lane.h"
@@ -23,6 +25,9 @@ struct SendArgs {
   bool replicate = false, props = false;
   std::string send_cmd;
   TransferOptions transfer;
+  RemoteCliOptions remote;
+  bool force = false;
+  std::string recv_cmd;
 };
 
 Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
@@ -86,7 +91,10 @@ void register_send(CLI::App& app, CommandFn& selected) {
   cmd->add_flag("-R", args->replicate, "Replication stream (zfs send -R)");
   cmd->add_flag("-p", args->props, "Include properties (zfs send -p)");
   cmd->add_option("--send-cmd", args->send_cmd, "Shell command whose stdout is the stream (replaces zfs send)");
+  cmd->add_flag("-F", args->force, "Far side: roll back / overwrite the target (zfs receive -F)");
+  cmd->add_option("--recv-cmd", args->recv_cmd, "Far side: shell command consuming the stream (replaces zfs receive)");
   add_transfer_options(*cmd, args->transfer);
+  add_remote_options(*cmd, args->remote);
   cmd->callback([args, &selected] {
     selected = [args](RunContext& ctx) -> Status {
       source::SourceSpec spec;
@@ -108,7 +116,17 @@ void register_send(CLI::App& app, CommandFn& selected) {
       auto endpoint = parse_endpoint(dest);
       if (!endpoint) return endpoint.status();
       if (endpoint->stdio) return send_to_stdout(ctx, spec, *t, args->transfer);
-      return Status(Errc::unsupported, "sending over SSH is not available in this build yet; use 'send ... - | ssh HOST pgmigrate recv - ...'");
+      auto remote = make_remote(args->remote, *endpoint);
+      if (!remote) return remote.status();
+      sink::SinkSpec far;
+      far.target = endpoint->name;
+      far.flags.force = args->force;
+      far.recv_cmd = args->recv_cmd;
+      if (far.recv_cmd.empty()) {
+        Status valid = far.target.find('@') == std::string::npos ? zfs::validate_dataset(far.target) : zfs::validate_snapshot(far.target);
+        if (!valid.ok()) return valid;
+      }
+      return push_to_remote(ctx, spec, far, *t, args->transfer, *remote);
     };
   });
 }

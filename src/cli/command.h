@@ -30,5 +30,6 @@ using CommandFn = std::function<Status(RunContext&)>;
 void register_send(CLI::App& app, CommandFn& selected);
 void register_recv(CLI::App& app, CommandFn& selected);
 void register_pg(CLI::App& app, CommandFn& selected);
+void register_internal(CLI::App& app, CommandFn& selected);
 
 }  // namespace pgm::cli

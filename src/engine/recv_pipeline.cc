@@ -29,7 +29,9 @@ Status RecvPipeline::submit(stream::Frame frame) {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       if (cancel_.cancelled()) return cancel_.reason();
-      if (trailer_) return Status(Errc::internal, "submit after finish");
+      if (input_closed_) return Status(Errc::internal, "submit after close_input");
+      if (trailer_ && seq >= trailer_->chunk_count)
+        return Status(Errc::corrupt, "chunk " + std::to_string(seq) + " lies beyond the trailer's chunk count " + std::to_string(trailer_->chunk_count));
       if (seq < base_ || accepted_.count(seq) != 0)
         return Status(Errc::corrupt, "duplicate chunk " + std::to_string(seq) + " (offset " + std::to_string(frame.header.offset) + ")");
       if (seq < base_ + options_.window) break;
@@ -76,11 +78,14 @@ void RecvPipeline::write_loop() {
         if (cancel_.cancelled()) break;
         if (ready_.count(base_) != 0) break;
         // The trailer counts only once every accepted chunk has been verified and delivered.
-        if (trailer_ && accepted_.empty()) {
+        // Lanes may still deliver chunks after the trailer arrived (it travels on the
+        // control channel): the trailer counts once every chunk it names is delivered, or
+        // once no more input can come and the next chunk is missing.
+        if (trailer_ && base_ >= trailer_->chunk_count) {
           take_trailer = true;
           break;
         }
-        if (trailer_ && accepted_.count(base_) == 0) {
+        if (trailer_ && input_closed_ && accepted_.count(base_) == 0) {
           take_trailer = true;  // a gap that will never fill: reported below
           break;
         }
@@ -108,7 +113,7 @@ void RecvPipeline::write_loop() {
       std::unique_lock<std::mutex> lock(mu_);
       const stream::Trailer t = *trailer_;
       final_digest_ = digest_.finish();
-      const bool gap = !accepted_.empty();
+      const bool gap = base_ != t.chunk_count || !accepted_.empty();
       lock.unlock();
       if (gap || t.chunk_count != base_) {
         result = Status(Errc::truncated, "stream ended after " + std::to_string(base_) + " chunks but its trailer counts " +
@@ -150,6 +155,12 @@ void RecvPipeline::write_loop() {
   std::lock_guard<std::mutex> lock(mu_);
   outcome_ = result;
   finished_ = true;
+  cv_.notify_all();
+}
+
+void RecvPipeline::close_input() {
+  std::lock_guard<std::mutex> lock(mu_);
+  input_closed_ = true;
   cv_.notify_all();
 }
 

@@ -49,9 +49,15 @@ class RecvPipeline {
   // Called by lane threads. Blocks while the chunk lies beyond the window. A chunk seen
   // before is an error (Errc::corrupt).
   Status submit(stream::Frame frame);
-  // No more frames will be submitted. Checks the trailer against what was verified, then
-  // releases the held-back chunk to the sink. Returns the outcome of the whole stream.
+  // No more frames will be submitted (a single lane that reached its end).
+  void close_input();
+  // Waits until every chunk the trailer counts has been verified and delivered (lanes may
+  // still be submitting), checks the trailer against them, then releases the held-back chunk
+  // to the sink. Returns the outcome of the whole stream. Pair with close_input() or a
+  // stall watchdog: a chunk that never arrives is otherwise waited for.
   Status finish(const stream::Trailer& trailer);
+  // The number of chunks handed to the sink so far, for acknowledgements.
+  std::uint64_t delivered() const { return counters_.delivered_chunks.load(std::memory_order_acquire); }
   // Stops without a trailer: nothing held back is written.
   void abandon(Status reason);
 
@@ -81,6 +87,7 @@ class RecvPipeline {
   std::map<std::uint64_t, std::uint64_t> checksums_;
   std::optional<stream::Trailer> trailer_;
   bool finished_ = false;                   // writer thread has ended
+  bool input_closed_ = false;
   Status outcome_;
   stream::StreamDigest digest_;
   stream::Digest final_digest_{};

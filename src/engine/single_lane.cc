@@ -31,6 +31,7 @@ Status pump_from_reader(stream::StreamReader& reader, RecvPipeline& pipeline) {
       }
       continue;
     }
+    pipeline.close_input();
     return pipeline.finish(std::get<stream::Trailer>(*item));
   }
 }

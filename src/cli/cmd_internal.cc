@@ -1,0 +1,64 @@
+// Commands that pgmigrate runs on the far host through sshd; not for people. `_serve` is the
+// remote half of a transfer (control on stdin/stdout), `_lane` hands one data connection to
+// it (src/transport/lane_socket.h).
+#include "cli/command.h"
+#include "cli/remote_transfer.h"
+#include "transport/lane_socket.h"
+
+namespace pgm::cli {
+
+void register_internal(CLI::App& app, CommandFn& selected) {
+  struct ServeArgs {
+    std::string target, snapshot, recv_cmd, send_cmd, incremental, intermediate, socket;
+    bool force = false, replicate = false, props = false;
+    TransferOptions transfer;
+  };
+  auto a = std::make_shared<ServeArgs>();
+
+  CLI::App* serve = app.add_subcommand("_serve", "Internal: the remote half of a transfer")->group("");
+  serve->require_subcommand(1);
+  CLI::App* srecv = serve->add_subcommand("recv", "Receive lanes into zfs receive");
+  srecv->add_option("--target", a->target);
+  srecv->add_flag("-F", a->force);
+  srecv->add_option("--recv-cmd", a->recv_cmd);
+  add_transfer_options(*srecv, a->transfer);
+  srecv->callback([a, &selected] {
+    selected = [a](RunContext& ctx) -> Status {
+      auto t = resolve(a->transfer);
+      if (!t) return t.status();
+      sink::SinkSpec spec{a->target, {}, a->recv_cmd};
+      spec.flags.force = a->force;
+      return serve_recv(ctx, spec, *t);
+    };
+  });
+  CLI::App* ssend = serve->add_subcommand("send", "Serve a zfs send stream to lanes");
+  ssend->add_option("--snapshot", a->snapshot);
+  ssend->add_option("-i", a->incremental);
+  ssend->add_option("-I", a->intermediate);
+  ssend->add_flag("-R", a->replicate);
+  ssend->add_flag("-p", a->props);
+  ssend->add_option("--send-cmd", a->send_cmd);
+  add_transfer_options(*ssend, a->transfer);
+  ssend->callback([a, &selected] {
+    selected = [a](RunContext& ctx) -> Status {
+      auto t = resolve(a->transfer);
+      if (!t) return t.status();
+      source::SourceSpec spec;
+      spec.snapshot = a->snapshot;
+      spec.send_cmd = a->send_cmd;
+      if (!a->incremental.empty()) spec.flags.incremental = a->incremental;
+      if (!a->intermediate.empty()) spec.flags.intermediate = a->intermediate;
+      spec.flags.replicate = a->replicate;
+      spec.flags.props = a->props;
+      return serve_send(ctx, spec, *t);
+    };
+  });
+
+  CLI::App* lane = app.add_subcommand("_lane", "Internal: attach this connection to a waiting transfer")->group("");
+  lane->add_option("--socket", a->socket)->required();
+  lane->callback([a, &selected] {
+    selected = [a](RunContext&) -> Status { return transport::attach_lane(a->socket); };
+  });
+}
+
+}  // namespace pgm::cli

@@ -1,0 +1,34 @@
+#include "cli/remote_options.h"
+
+#include "common/units.h"
+
+namespace pgm::cli {
+
+void add_remote_options(CLI::App& cmd, RemoteCliOptions& o) {
+  cmd.add_option("--streams", o.streams, "Data connections (each its own SSH connection)")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd.add_option("--remote-bin", o.remote_bin, "pgmigrate on the far host")->capture_default_str();
+  cmd.add_option("--port", o.port, "SSH port")->check(CLI::Range(1, 65535))->capture_default_str();
+  cmd.add_option("--identity", o.identities, "SSH private key file (repeatable); ssh-agent is tried first");
+  cmd.add_option("--known-hosts", o.known_hosts, "known_hosts file (default ~/.ssh/known_hosts)");
+  cmd.add_flag("--accept-new-host-key", o.accept_new_host_key, "Trust and record an unknown host key (never a changed one)");
+  cmd.add_option("--connect-timeout", o.connect_timeout, "TCP connect and SSH handshake timeout")->capture_default_str();
+  cmd.add_flag("--local-exec", o.local_exec, "Testing aid: run the far half on this host without SSH")->group("");
+}
+
+Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) {
+  RemoteOptions r;
+  r.streams = o.streams;
+  r.remote_bin = o.remote_bin;
+  r.host_label = (e.user.empty() ? "" : e.user + "@") + e.host;
+  auto timeout = parse_duration(o.connect_timeout);
+  if (!timeout) return timeout.status().context("--connect-timeout");
+  if (o.local_exec) {
+    r.connect = [](const CancelToken&) -> Result<std::unique_ptr<transport::Connector>> {
+      return std::unique_ptr<transport::Connector>(new transport::LocalConnector());
+    };
+    return r;
+  }
+  return Status(Errc::unsupported, "the SSH connector is not wired yet");
+}
+
+}  // namespace pgm::cli

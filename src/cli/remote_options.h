@@ -1,0 +1,28 @@
+// Options for transfers to and from another host: SSH trust and the data connections.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "cli/endpoint.h"
+#include "cli/remote_transfer.h"
+
+namespace pgm::cli {
+
+struct RemoteCliOptions {
+  unsigned streams = 4;
+  std::string remote_bin = "pgmigrate";
+  int port = 22;
+  std::vector<std::string> identities;
+  std::string known_hosts;
+  bool accept_new_host_key = false;
+  std::string connect_timeout = "30s";
+  bool local_exec = false;  // testing aid: run the far half locally instead of over SSH
+};
+
+void add_remote_options(CLI::App& cmd, RemoteCliOptions& opts);
+Result<RemoteOptions> make_remote(const RemoteCliOptions& opts, const Endpoint& endpoint);
+
+}  // namespace pgm::cli

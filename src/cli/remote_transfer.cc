@@ -1,0 +1,588 @@
+#include "cli/remote_transfer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <semaphore>
+#include <thread>
+
+#include "cli/progress.h"
+#include "cli/summary.h"
+#include "common/units.h"
+#include "engine/lanes.h"
+#include "transport/control.h"
+#include "transport/lane_socket.h"
+
+namespace pgm::cli {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+constexpr milliseconds kTick(100);
+constexpr milliseconds kHandshakeTimeout(120'000);
+// sshd drops unauthenticated connections beyond MaxStartups (10 by default): open at most
+// this many at once.
+constexpr std::ptrdiff_t kMaxConcurrentHandshakes = 8;
+
+std::string q(const std::string& s) { return shell_quote(s); }
+
+std::string transfer_args(const ResolvedTransfer& t) {
+  return " --threads " + std::to_string(t.workers) + " --max-memory " + std::to_string(t.max_memory) + " --chunk-size " +
+         std::to_string(t.chunk_size) + " --compress " + (t.level == 0 ? std::string("none") : std::to_string(t.level));
+}
+
+std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, const ResolvedTransfer& t) {
+  std::string cmd = q(bin) + " _serve recv";
+  if (!s.target.empty()) cmd += " --target " + q(s.target);
+  if (s.flags.force) cmd += " -F";
+  if (!s.recv_cmd.empty()) cmd += " --recv-cmd " + q(s.recv_cmd);
+  return cmd + transfer_args(t);
+}
+
+std::string serve_send_command(const std::string& bin, const source::SourceSpec& s, const ResolvedTransfer& t) {
+  std::string cmd = q(bin) + " _serve send";
+  if (!s.snapshot.empty()) cmd += " --snapshot " + q(s.snapshot);
+  if (s.flags.incremental) cmd += " -i " + q(*s.flags.incremental);
+  if (s.flags.intermediate) cmd += " -I " + q(*s.flags.intermediate);
+  if (s.flags.replicate) cmd += " -R";
+  if (s.flags.props) cmd += " -p";
+  if (!s.send_cmd.empty()) cmd += " --send-cmd " + q(s.send_cmd);
+  return cmd + transfer_args(t);
+}
+
+// The far half died before it could speak: say why in operator terms.
+Status explain_dead_control(transport::Channel& ch, const RemoteOptions& remote, Status fallback) {
+  auto code = ch.wait_exit();
+  std::string err = ch.stderr_text();
+  if (code && *code == 127)
+    return Status(Errc::not_found, "'" + remote.remote_bin + "' was not found on " + remote.host_label +
+                                       " (install pgmigrate there, or pass --remote-bin PATH)" + (err.empty() ? "" : ": " + err));
+  if (!err.empty()) {
+    // The far pgmigrate prints "pgmigrate: <message>" as its last line.
+    std::size_t pos = err.rfind("pgmigrate: ");
+    return Status(fallback.code(), "on " + remote.host_label + ": " + (pos == std::string::npos ? err : err.substr(pos + 11)));
+  }
+  return fallback;
+}
+
+struct LaneSet {
+  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<engine::LaneCounters>> counters;
+  std::atomic<unsigned> finished{0};
+  std::atomic<unsigned> succeeded{0};
+  void join() {
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+  std::vector<std::uint64_t> lane_bytes() const {
+    std::vector<std::uint64_t> v;
+    for (const auto& c : counters) v.push_back(c->wire_bytes.load());
+    return v;
+  }
+};
+
+// Starts `n` lanes, each opening its own connection and running `body` on its channel.
+void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const std::string& socket_path, CancelToken& cancel,
+                 std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes,
+                 const std::function<Status(transport::Channel&, engine::LaneCounters&)>& body) {
+  for (unsigned i = 0; i < n; ++i) lanes.counters.push_back(std::make_unique<engine::LaneCounters>());
+  for (unsigned i = 0; i < n; ++i) {
+    lanes.threads.emplace_back([&, i, body] {
+      Status s;
+      std::unique_ptr<transport::Connector> conn;
+      std::unique_ptr<transport::Channel> ch;
+      {
+        handshakes.acquire();
+        auto c = remote.connect(cancel);
+        if (c) {
+          conn = std::move(*c);
+          auto e = conn->exec(q(remote.remote_bin) + " _lane --socket " + q(socket_path), cancel);
+          if (e)
+            ch = std::move(*e);
+          else
+            s = e.status();
+        } else {
+          s = c.status();
+        }
+        handshakes.release();
+      }
+      if (s.ok()) s = body(*ch, *lanes.counters[i]);
+      if (ch) {
+        (void)ch->send_eof();
+        if (!s.ok()) {
+          std::string err = ch->stderr_text();
+          if (!err.empty()) s = s.context("data connection " + std::to_string(i) + " (" + err + ")");
+        }
+      }
+      if (s.ok()) {
+        lanes.succeeded.fetch_add(1);
+      } else {
+        cancel.cancel(s.context("data connection " + std::to_string(i)));
+      }
+      lanes.finished.fetch_add(1);
+    });
+  }
+}
+
+Status interrupted_or(const CancelToken& cancel, Status s) {
+  if (cancel.cancelled() && cancel.reason().code() == Errc::interrupted) return cancel.reason();
+  if (cancel.cancelled() && s.ok()) return cancel.reason();
+  return s;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Push: local source, remote sink.
+
+Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,
+                      const TransferOptions& topts, const RemoteOptions& remote) {
+  CancelToken& cancel = ctx.cancel;
+  auto src = source::open_source(source_spec);
+  if (!src) return src.status();
+  stream::StreamHeader header;
+  header.codec = t.codec;
+  header.chunk_size = t.chunk_size;
+  header.session_id = new_session_id();
+  header.snapshot_guid = src->snapshot_guid;
+  header.snapshot_name = src->snapshot_name;
+
+  auto conn = remote.connect(cancel);
+  if (!conn) return conn.status();
+  auto ctl_ch = (*conn)->exec(serve_recv_command(remote.remote_bin, remote_sink, t), cancel);
+  if (!ctl_ch) return ctl_ch.status();
+  transport::ChannelControlIo io(**ctl_ch);
+  transport::ControlChannel ctl(io);
+  Status s = ctl.send(json{{"type", "header"}, {"hex", transport::header_to_hex(header)}});
+  auto ready = s.ok() ? ctl.expect("ready", kHandshakeTimeout, cancel) : Result<json>(s);
+  if (!ready) {
+    src->process->terminate();
+    Status why = ready.status();
+    if (why.code() == Errc::network || why.code() == Errc::io) why = explain_dead_control(**ctl_ch, remote, why);
+    return why;
+  }
+  const std::string socket_path = transport::json_string(*ready, "socket");
+  const std::uint64_t window = transport::json_u64(*ready, "window", 4);
+  spdlog::info("remote receiver ready: window {} chunks, {} data connections", window, remote.streams);
+
+  engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
+  engine::CreditGate gate(window);
+  LaneSet lanes;
+  Progress progress(parse_progress_mode(topts.progress, ctx.global.quiet), "send",
+                    [&] {
+                      ProgressSample p;
+                      p.logical_bytes = pipeline.counters().raw_bytes.load();
+                      p.wire_bytes = pipeline.counters().encoded_bytes.load();
+                      p.chunks = pipeline.counters().chunks.load();
+                      p.lane_bytes = lanes.lane_bytes();
+                      return p;
+                    },
+                    src->estimated_size);
+  pipeline.start();
+  progress.start();
+  std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
+  start_lanes(lanes, remote.streams, remote, socket_path, cancel, handshakes, [&](transport::Channel& ch, engine::LaneCounters& c) {
+    return engine::run_lane_sender(pipeline, gate, header, ch, c, cancel);
+  });
+
+  // The control channel belongs to this thread alone: acks in, trailer out, result in.
+  bool trailer_sent = false;
+  Status outcome;
+  json result;
+  while (outcome.ok()) {
+    if (cancel.cancelled()) {
+      outcome = cancel.reason();
+      break;
+    }
+    if (!trailer_sent && lanes.finished.load() == remote.streams) {
+      Status end = src->finish();
+      if (!end.ok()) {
+        outcome = end;
+        break;
+      }
+      outcome = ctl.send(transport::trailer_to_json(pipeline.trailer()));
+      trailer_sent = true;
+      continue;
+    }
+    auto m = ctl.receive(kTick);
+    if (!m) {
+      outcome = explain_dead_control(**ctl_ch, remote, m.status());
+      break;
+    }
+    if (!*m) continue;
+    const json& msg = **m;
+    const std::string type = transport::json_string(msg, "type");
+    if (type == "ack" && msg.contains("delivered") && msg["delivered"].is_number_unsigned()) {
+      gate.acknowledge(msg["delivered"].get<std::uint64_t>());
+    } else if (type == "error") {
+      outcome = transport::status_from_message(msg).context("on " + remote.host_label);
+    } else if (type == "result") {
+      result = msg;
+      break;
+    }
+  }
+  if (!outcome.ok()) {
+    cancel.cancel(outcome);
+    (void)ctl.send(transport::message_from_status(outcome));
+  }
+  lanes.join();
+  progress.stop();
+  if (!outcome.ok()) {
+    src->process->terminate();
+    return interrupted_or(cancel, outcome);
+  }
+  TransferSummary sum;
+  sum.verb = "sent";
+  sum.logical_bytes = pipeline.counters().raw_bytes.load();
+  sum.wire_bytes = pipeline.counters().encoded_bytes.load();
+  sum.seconds = progress.elapsed_seconds();
+  sum.digest = stream::to_hex(pipeline.trailer().digest);
+  sum.source = src->snapshot_name;
+  if (result.contains("received") && result["received"].is_string() && !result["received"].get<std::string>().empty()) {
+    sum.verification = "verified on " + remote.host_label + ": '" + result["received"].get<std::string>() + "' has the source's guid " +
+                       std::to_string(header.snapshot_guid) + " and the stream digest matches";
+    if (result.contains("sizes") && result["sizes"].is_string()) sum.sizes = result["sizes"].get<std::string>();
+  } else {
+    sum.verification = "verified on " + remote.host_label + ": stream digest matches";
+  }
+  print_summary(sum, ctx.global.quiet);
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// Pull: remote source, local sink.
+
+Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source, const sink::SinkSpec& sink_spec, const ResolvedTransfer& t,
+                        const TransferOptions& topts, const RemoteOptions& remote) {
+  CancelToken& cancel = ctx.cancel;
+  auto conn = remote.connect(cancel);
+  if (!conn) return conn.status();
+  auto ctl_ch = (*conn)->exec(serve_send_command(remote.remote_bin, remote_source, t), cancel);
+  if (!ctl_ch) return ctl_ch.status();
+  transport::ChannelControlIo io(**ctl_ch);
+  transport::ControlChannel ctl(io);
+  auto ready = ctl.expect("ready", kHandshakeTimeout, cancel);
+  if (!ready) {
+    Status why = ready.status();
+    if (why.code() == Errc::network || why.code() == Errc::io) why = explain_dead_control(**ctl_ch, remote, why);
+    return why;
+  }
+  if (!(*ready).contains("header") || !(*ready)["header"].is_string()) return Status(Errc::protocol, "the far half sent no stream header");
+  auto header = transport::header_from_hex((*ready)["header"].get<std::string>());
+  if (!header) return header.status();
+  const std::string socket_path = transport::json_string(*ready, "socket");
+  std::optional<std::uint64_t> estimate;
+  if ((*ready).contains("estimate") && (*ready)["estimate"].is_number_unsigned()) estimate = (*ready)["estimate"].get<std::uint64_t>();
+
+  auto sink = sink::open_sink(sink_spec);
+  if (!sink) {
+    (void)ctl.send(transport::message_from_status(sink.status()));
+    return sink.status();
+  }
+  transport::FdWriter to_consumer(sink->fd(), cancel);
+  engine::RecvOptions ro = recv_options(t);
+  ro.window = std::max<std::size_t>(4, t.max_memory / (2ull * header->chunk_size));
+  engine::RecvPipeline pipeline(*header, ro, to_consumer, cancel);
+  LaneSet lanes;
+  Progress progress(parse_progress_mode(topts.progress, ctx.global.quiet), "recv",
+                    [&] {
+                      ProgressSample p;
+                      p.logical_bytes = pipeline.counters().delivered_bytes.load();
+                      p.wire_bytes = pipeline.counters().wire_bytes.load();
+                      p.chunks = pipeline.counters().delivered_chunks.load();
+                      p.lane_bytes = lanes.lane_bytes();
+                      return p;
+                    },
+                    estimate);
+  pipeline.start();
+  progress.start();
+  Status outcome = ctl.send(json{{"type", "start"}, {"window", ro.window}});
+  std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
+  start_lanes(lanes, remote.streams, remote, socket_path, cancel, handshakes, [&](transport::Channel& ch, engine::LaneCounters& c) {
+    return engine::run_lane_receiver(ch, *header, pipeline, c);
+  });
+
+  std::future<Status> finisher;
+  std::uint64_t last_ack = ~0ull;
+  while (outcome.ok()) {
+    if (cancel.cancelled()) {
+      outcome = cancel.reason();
+      break;
+    }
+    if (finisher.valid() && finisher.wait_for(milliseconds(0)) == std::future_status::ready) {
+      outcome = finisher.get();
+      break;
+    }
+    std::uint64_t delivered = pipeline.delivered();
+    if (delivered != last_ack) {
+      outcome = ctl.send(json{{"type", "ack"}, {"delivered", delivered}});
+      last_ack = delivered;
+      if (!outcome.ok()) break;
+    }
+    auto m = ctl.receive(kTick);
+    if (!m) {
+      outcome = explain_dead_control(**ctl_ch, remote, m.status());
+      break;
+    }
+    if (!*m) continue;
+    const json& msg = **m;
+    const std::string type = transport::json_string(msg, "type");
+    if (type == "trailer" && !finisher.valid()) {
+      auto trailer = transport::trailer_from_json(msg);
+      if (!trailer) {
+        outcome = trailer.status();
+        break;
+      }
+      finisher = std::async(std::launch::async, [&pipeline, tr = *trailer] { return pipeline.finish(tr); });
+    } else if (type == "error") {
+      outcome = transport::status_from_message(msg).context("on " + remote.host_label);
+    }
+  }
+  if (!outcome.ok()) {
+    cancel.cancel(outcome);
+    pipeline.abandon(outcome);
+    if (finisher.valid()) (void)finisher.get();
+    (void)ctl.send(transport::message_from_status(outcome));
+    lanes.join();
+    progress.stop();
+    sink->abort();
+    return interrupted_or(cancel, outcome);
+  }
+  auto received = sink->finish(*header);
+  (void)ctl.send(received ? json{{"type", "done"}} : transport::message_from_status(received.status()));
+  lanes.join();
+  progress.stop();
+  if (!received) return received.status();
+  TransferSummary sum;
+  sum.verb = "received";
+  sum.logical_bytes = pipeline.counters().delivered_bytes.load();
+  sum.wire_bytes = pipeline.counters().wire_bytes.load();
+  sum.seconds = progress.elapsed_seconds();
+  sum.digest = stream::to_hex(pipeline.digest());
+  sum.source = remote.host_label + ":" + header->snapshot_name;
+  if (!received->empty()) sum.verification = "verified: '" + *received + "' has the source's guid " + std::to_string(header->snapshot_guid);
+  print_summary(sum, ctx.global.quiet);
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// The far halves.
+
+namespace {
+
+// Accepts lanes until `stop` and runs `body` for each on its own thread.
+struct LaneAcceptor {
+  std::vector<std::thread> threads;
+  std::thread acceptor;
+  std::atomic<bool> stop{false};
+  std::atomic<unsigned> running{0}, finished{0};
+  std::mutex mu;
+  std::vector<UniqueFd> keep;  // connections to the waiting `_lane` processes
+
+  void start(transport::LaneListener& listener, CancelToken& cancel, const std::function<Status(transport::LaneFds&)>& body) {
+    acceptor = std::thread([&, body] {
+      while (!stop.load() && !cancel.cancelled()) {
+        auto lane = listener.accept(cancel, 200);
+        if (!lane) {
+          if (lane.status().code() == Errc::timeout) continue;
+          if (!cancel.cancelled()) spdlog::warn("refused a data connection: {}", lane.status().message());
+          continue;
+        }
+        running.fetch_add(1);
+        std::lock_guard<std::mutex> lock(mu);
+        threads.emplace_back([this, &cancel, body, l = std::move(*lane)]() mutable {
+          Status s = body(l);
+          l.out.reset();
+          l.in.reset();
+          if (!s.ok()) cancel.cancel(s);
+          finished.fetch_add(1);
+        });
+      }
+    });
+  }
+  void join() {
+    stop.store(true);
+    if (acceptor.joinable()) acceptor.join();
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+};
+
+}  // namespace
+
+Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t) {
+  CancelToken& cancel = ctx.cancel;
+  transport::FdControlIo io(0, 1, cancel);
+  transport::ControlChannel ctl(io);
+  auto fail = [&](Status s) {
+    (void)ctl.send(transport::message_from_status(s));
+    return s;
+  };
+  auto hello = ctl.expect("header", kHandshakeTimeout, cancel);
+  if (!hello) return hello.status();
+  if (!(*hello).contains("hex") || !(*hello)["hex"].is_string()) return fail(Status(Errc::protocol, "header message without a header"));
+  auto header = transport::header_from_hex((*hello)["hex"].get<std::string>());
+  if (!header) return fail(header.status());
+  auto sink = sink::open_sink(spec);
+  if (!sink) return fail(sink.status());
+  const std::size_t window = std::max<std::size_t>(4, t.max_memory / (2ull * header->chunk_size));
+  transport::FdWriter to_consumer(sink->fd(), cancel);
+  engine::RecvPipeline pipeline(*header, engine::RecvOptions{t.workers, window}, to_consumer, cancel);
+  auto listener = transport::LaneListener::listen(stream::to_hex(header->session_id));
+  if (!listener) {
+    sink->abort();
+    return fail(listener.status());
+  }
+  pipeline.start();
+  LaneAcceptor acceptor;
+  acceptor.start(*listener, cancel, [&](transport::LaneFds& lane) {
+    transport::FdReader in(lane.in.get(), cancel);
+    engine::LaneCounters c;
+    return engine::run_lane_receiver(in, *header, pipeline, c);
+  });
+  Status outcome = ctl.send(json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}});
+
+  std::future<Status> finisher;
+  std::uint64_t last_ack = ~0ull;
+  while (outcome.ok()) {
+    if (cancel.cancelled()) {
+      outcome = cancel.reason();
+      break;
+    }
+    if (finisher.valid() && finisher.wait_for(milliseconds(0)) == std::future_status::ready) {
+      outcome = finisher.get();
+      break;
+    }
+    std::uint64_t delivered = pipeline.delivered();
+    if (delivered != last_ack) {
+      outcome = ctl.send(json{{"type", "ack"}, {"delivered", delivered}});
+      last_ack = delivered;
+      if (!outcome.ok()) break;
+    }
+    auto m = ctl.receive(kTick);
+    if (!m) {
+      outcome = m.status().context("the sending side went away");
+      break;
+    }
+    if (!*m) continue;
+    const json& msg = **m;
+    const std::string type = transport::json_string(msg, "type");
+    if (type == "trailer" && !finisher.valid()) {
+      auto trailer = transport::trailer_from_json(msg);
+      if (!trailer) {
+        outcome = trailer.status();
+        break;
+      }
+      finisher = std::async(std::launch::async, [&pipeline, tr = *trailer] { return pipeline.finish(tr); });
+    } else if (type == "error") {
+      outcome = transport::status_from_message(msg).context("the sending side failed");
+    }
+  }
+  if (!outcome.ok()) {
+    cancel.cancel(outcome);
+    pipeline.abandon(outcome);
+    if (finisher.valid()) (void)finisher.get();
+    acceptor.join();
+    sink->abort();
+    return fail(outcome);
+  }
+  acceptor.join();
+  auto received = sink->finish(*header);
+  if (!received) return fail(received.status());
+  json result{{"type", "result"}, {"received", *received}, {"delivered_bytes", pipeline.counters().delivered_bytes.load()},
+              {"digest", stream::to_hex(pipeline.digest())}};
+  if (!received->empty()) {
+    zfs::Zfs zfs;
+    if (auto ref = zfs.referenced(*received))
+      result["sizes"] = "target '" + *received + "' references " + format_bytes(static_cast<double>(*ref)) +
+                        ". Note: df/used sizes may differ from the source because ZFS rewrites and repacks blocks on receive; the guid "
+                        "and stream digest are what prove the copy";
+  }
+  return ctl.send(result);
+}
+
+Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t) {
+  CancelToken& cancel = ctx.cancel;
+  transport::FdControlIo io(0, 1, cancel);
+  transport::ControlChannel ctl(io);
+  auto fail = [&](Status s) {
+    (void)ctl.send(transport::message_from_status(s));
+    return s;
+  };
+  auto src = source::open_source(spec);
+  if (!src) return fail(src.status());
+  stream::StreamHeader header;
+  header.codec = t.codec;
+  header.chunk_size = t.chunk_size;
+  header.session_id = new_session_id();
+  header.snapshot_guid = src->snapshot_guid;
+  header.snapshot_name = src->snapshot_name;
+  auto listener = transport::LaneListener::listen(stream::to_hex(header.session_id));
+  if (!listener) return fail(listener.status());
+  json ready{{"type", "ready"}, {"header", transport::header_to_hex(header)}, {"socket", listener->path()}};
+  if (src->estimated_size) ready["estimate"] = *src->estimated_size;
+  PGM_RETURN_IF_ERROR(ctl.send(ready));
+  auto start = ctl.expect("start", kHandshakeTimeout, cancel);
+  if (!start) {
+    src->process->terminate();
+    return start.status();
+  }
+  engine::CreditGate gate(transport::json_u64(*start, "window", 4));
+  engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
+  pipeline.start();
+  std::atomic<bool> exhausted{false};
+  LaneAcceptor acceptor;
+  acceptor.start(*listener, cancel, [&](transport::LaneFds& lane) {
+    transport::FdWriter out(lane.out.get(), cancel);
+    engine::LaneCounters c;
+    Status s = engine::run_lane_sender(pipeline, gate, header, out, c, cancel);
+    if (s.ok()) exhausted.store(true);
+    return s;
+  });
+
+  bool trailer_sent = false;
+  Status outcome;
+  while (outcome.ok()) {
+    if (cancel.cancelled()) {
+      outcome = cancel.reason();
+      break;
+    }
+    // Every lane that started has drained the pipeline: the source is finished.
+    if (!trailer_sent && exhausted.load() && acceptor.finished.load() == acceptor.running.load()) {
+      Status end = src->finish();
+      if (!end.ok()) {
+        outcome = end;
+        break;
+      }
+      outcome = ctl.send(transport::trailer_to_json(pipeline.trailer()));
+      trailer_sent = true;
+      continue;
+    }
+    auto m = ctl.receive(kTick);
+    if (!m) {
+      outcome = m.status().context("the receiving side went away");
+      break;
+    }
+    if (!*m) continue;
+    const json& msg = **m;
+    const std::string type = transport::json_string(msg, "type");
+    if (type == "ack" && msg.contains("delivered") && msg["delivered"].is_number_unsigned()) {
+      gate.acknowledge(msg["delivered"].get<std::uint64_t>());
+    } else if (type == "error") {
+      outcome = transport::status_from_message(msg).context("the receiving side failed");
+    } else if (type == "done") {
+      break;
+    }
+  }
+  if (!outcome.ok()) {
+    cancel.cancel(outcome);
+    src->process->terminate();
+    acceptor.join();
+    return fail(outcome);
+  }
+  acceptor.join();
+  return Status::Ok();
+}
+
+}  // namespace pgm::cli

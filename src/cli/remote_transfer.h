@@ -1,0 +1,38 @@
+// Transfers between this host and a pgmigrate on another host: one control channel plus N
+// data lanes, each its own connection. The local halves (push_to_remote, pull_from_remote)
+// and the remote halves (serve_recv, serve_send, run by `pgmigrate _serve ...` through sshd)
+// live together here because they speak the same protocol (docs/stream-format.md).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "cli/command.h"
+#include "cli/transfer_options.h"
+#include "sink/sink.h"
+#include "source/source.h"
+#include "transport/channel.h"
+
+namespace pgm::cli {
+
+// Makes a new connection to the far host (one per lane, one for control).
+using ConnectFn = std::function<Result<std::unique_ptr<transport::Connector>>(const CancelToken&)>;
+
+struct RemoteOptions {
+  ConnectFn connect;
+  std::string remote_bin = "pgmigrate";
+  unsigned streams = 4;
+  std::string host_label;  // "user@host" for messages
+};
+
+Status push_to_remote(RunContext& ctx, const source::SourceSpec& source, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,
+                      const TransferOptions& topts, const RemoteOptions& remote);
+Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source, const sink::SinkSpec& sink, const ResolvedTransfer& t,
+                        const TransferOptions& topts, const RemoteOptions& remote);
+
+// The far halves: control on stdin/stdout, lanes attach through `_lane`.
+Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t);
+Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t);
+
+}  // namespace pgm::cli
