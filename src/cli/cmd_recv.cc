@@ -14,6 +14,7 @@
 #include "cli/transfer_options.h"
 #include "common/units.h"
 #include "engine/single_lane.h"
+#include "engine/watchdog.h"
 #include "sink/sink.h"
 #include "transport/byte_stream.h"
 
@@ -64,6 +65,12 @@ Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const Resolv
                       return s;
                     },
                     std::nullopt);
+  engine::StallWatchdog watchdog(t.stall_timeout, [&] {
+    const auto& c = pipeline.counters();
+    return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load(), c.writing_to_sink.load()
+                                                                                 ? "the consumer ('" + sink->describe + "') stopped reading"
+                                                                                 : "no data arrived on stdin"};
+  }, ctx.cancel);
   pipeline.start();
   progress.start();
   Status s = engine::pump_from_reader(reader, pipeline);

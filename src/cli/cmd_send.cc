@@ -13,6 +13,7 @@
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
 #include "engine/single_lane.h"
+#include "engine/watchdog.h"
 #include "source/source.h"
 #include "transport/byte_stream.h"
 
@@ -55,6 +56,11 @@ Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const Res
                       return s;
                     },
                     src->estimated_size);
+  engine::StallWatchdog watchdog(t.stall_timeout, [&] {
+    const auto& c = pipeline.counters();
+    return engine::Activity{c.raw_bytes.load() + c.encoded_bytes.load(),
+                            c.waiting_for_source.load() ? "the producer ('" + src->describe + "') stalled" : "the reader of stdout stopped reading"};
+  }, ctx.cancel);
   pipeline.start();
   progress.start();
   transport::FdWriter out(1, ctx.cancel);

@@ -10,6 +10,7 @@
 #include "cli/summary.h"
 #include "common/units.h"
 #include "engine/lanes.h"
+#include "engine/watchdog.h"
 #include "transport/control.h"
 #include "transport/lane_socket.h"
 
@@ -178,6 +179,14 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
                       return p;
                     },
                     src->estimated_size);
+  engine::StallWatchdog watchdog(t.stall_timeout, [&] {
+    const auto& c = pipeline.counters();
+    std::uint64_t lane_total = 0;
+    for (auto b : lanes.lane_bytes()) lane_total += b;
+    return engine::Activity{c.raw_bytes.load() + lane_total + gate.acknowledged(),
+                            c.waiting_for_source.load() ? "the producer ('" + src->describe + "') stalled"
+                                                        : "no acknowledgement from " + remote.host_label + " (its zfs receive or the link stalled)"};
+  }, cancel);
   pipeline.start();
   progress.start();
   std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
@@ -294,6 +303,12 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
                       return p;
                     },
                     estimate);
+  engine::StallWatchdog watchdog(t.stall_timeout, [&] {
+    const auto& c = pipeline.counters();
+    return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load(),
+                            c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading"
+                                                     : "no data arrived from " + remote.host_label};
+  }, cancel);
   pipeline.start();
   progress.start();
   Status outcome = ctl.send(json{{"type", "start"}, {"window", ro.window}});
@@ -434,6 +449,11 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     sink->abort();
     return fail(listener.status());
   }
+  engine::StallWatchdog watchdog(t.stall_timeout, [&] {
+    const auto& c = pipeline.counters();
+    return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load(),
+                            c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading" : "no data arrived from the sender"};
+  }, cancel);
   pipeline.start();
   LaneAcceptor acceptor;
   acceptor.start(*listener, cancel, [&](transport::LaneFds& lane) {
@@ -530,6 +550,11 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
   }
   engine::CreditGate gate(transport::json_u64(*start, "window", 4));
   engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
+  engine::StallWatchdog watchdog(t.stall_timeout, [&] {
+    const auto& c = pipeline.counters();
+    return engine::Activity{c.raw_bytes.load() + c.encoded_bytes.load() + gate.acknowledged(),
+                            c.waiting_for_source.load() ? "the producer ('" + src->describe + "') stalled" : "no acknowledgement from the receiver"};
+  }, cancel);
   pipeline.start();
   std::atomic<bool> exhausted{false};
   LaneAcceptor acceptor;

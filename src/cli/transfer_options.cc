@@ -16,6 +16,7 @@ void add_transfer_options(CLI::App& cmd, TransferOptions& o) {
   cmd.add_option("--progress", o.progress, "auto | line | json | none (on stderr)")
       ->check(CLI::IsMember({"auto", "line", "json", "none"}))
       ->capture_default_str();
+  cmd.add_option("--stall-timeout", o.stall_timeout, "End the transfer when no data moved for this long (0: never)")->capture_default_str();
 }
 
 Result<ResolvedTransfer> resolve(const TransferOptions& o) {
@@ -45,6 +46,11 @@ Result<ResolvedTransfer> resolve(const TransferOptions& o) {
   if (t.max_chunks < 4)
     return Status(Errc::invalid_argument, "--max-memory " + o.max_memory + " is too small for --chunk-size " + o.chunk_size +
                                               " (needs at least 8 chunks' worth)");
+  if (o.stall_timeout != "0") {
+    auto stall = parse_duration(o.stall_timeout);
+    if (!stall) return stall.status().context("--stall-timeout");
+    t.stall_timeout = *stall;
+  }
   unsigned cores = std::thread::hardware_concurrency();
   t.workers = o.threads ? o.threads : (cores ? cores : 2);
   if (t.workers > 256) return Status(Errc::invalid_argument, "--threads must be at most 256");

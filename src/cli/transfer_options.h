@@ -19,6 +19,7 @@ struct TransferOptions {
   unsigned threads = 0;  // 0: one per core
   std::string max_memory = "192M";
   std::string progress = "auto";
+  std::string stall_timeout = "5m";
 };
 
 void add_transfer_options(CLI::App& cmd, TransferOptions& opts);
@@ -30,6 +31,7 @@ struct ResolvedTransfer {
   unsigned workers = 1;
   std::size_t max_chunks = 0;  // chunks the memory bound allows in flight
   std::uint64_t max_memory = 0;
+  std::chrono::milliseconds stall_timeout{0};
 };
 // Validates and converts; the memory bound becomes a chunk budget of max_memory / (2 x chunk
 // size), since a chunk in flight holds up to a raw and an encoded copy.

@@ -124,7 +124,9 @@ void RecvPipeline::write_loop() {
       } else if (t.digest != final_digest_) {
         result = Status(Errc::corrupt, "trailer: whole-stream digest mismatch");
       } else if (held) {
+        counters_.writing_to_sink.store(true, std::memory_order_relaxed);
         result = sink_.write_all(held->span());
+        counters_.writing_to_sink.store(false, std::memory_order_relaxed);
         if (result.ok()) {
           counters_.delivered_bytes.fetch_add(held->size(), std::memory_order_relaxed);
           counters_.delivered_chunks.fetch_add(1, std::memory_order_relaxed);
@@ -140,7 +142,9 @@ void RecvPipeline::write_loop() {
     }
     verified_bytes += chunk.size();
     if (held) {
+      counters_.writing_to_sink.store(true, std::memory_order_relaxed);
       Status s = sink_.write_all(held->span());
+      counters_.writing_to_sink.store(false, std::memory_order_relaxed);
       if (!s.ok()) {
         result = s.context("writing to the consumer");
         break;

@@ -36,6 +36,7 @@ struct RecvCounters {
   std::atomic<std::uint64_t> wire_bytes{0};       // payload bytes received
   std::atomic<std::uint64_t> delivered_bytes{0};  // raw bytes written to the sink
   std::atomic<std::uint64_t> delivered_chunks{0};
+  std::atomic<bool> writing_to_sink{false};  // the writer is blocked on the consumer
 };
 
 class RecvPipeline {

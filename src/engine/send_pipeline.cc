@@ -41,7 +41,9 @@ void SendPipeline::read_loop() {
     if (!budget_.acquire(cancel_)) break;
     BudgetSlot slot(&budget_);
     Buffer raw(options_.chunk_size);
+    counters_.waiting_for_source.store(true, std::memory_order_relaxed);
     auto n = read_full(source_fd_, raw.whole(), cancel_);
+    counters_.waiting_for_source.store(false, std::memory_order_relaxed);
     if (!n) {
       cancel_.cancel(n.status().context("reading the source"));
       break;

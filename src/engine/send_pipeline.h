@@ -43,6 +43,7 @@ struct SendCounters {
   std::atomic<std::uint64_t> raw_bytes{0};      // read from the source
   std::atomic<std::uint64_t> encoded_bytes{0};  // handed to the transport (payloads)
   std::atomic<std::uint64_t> chunks{0};
+  std::atomic<bool> waiting_for_source{false};  // the reader is blocked on the producer
 };
 
 class SendPipeline {
