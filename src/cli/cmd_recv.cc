@@ -78,12 +78,8 @@ Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const Resolv
   if (!s.ok()) {
     if (ctx.cancel.cancelled() && ctx.cancel.reason().code() == Errc::interrupted) s = ctx.cancel.reason();
     // Whatever the consumer said matters when it is the reason the stream stopped.
-    sink->abort();
-    std::string consumer = sink->process->stderr_text();
-    if (s.message().find("consumer closed") != std::string::npos || s.code() == Errc::no_space) {
-      Status failed = sink->process->check_exit(sink->process->wait());
-      if (!failed.ok()) return sink::classify_recv_failure(spec.target, failed);
-    }
+    Status better = sink->abort_with(s);
+    if (better.message() != s.message()) return better;
     std::string left = spec.recv_cmd.empty() ? " Nothing unverified was written; the incomplete receive was aborted." : "";
     return Status(s.code(), s.message() + "." + left);
   }

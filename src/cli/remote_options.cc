@@ -1,6 +1,7 @@
 #include "cli/remote_options.h"
 
 #include "common/units.h"
+#include "transport/ssh_connector.h"
 
 namespace pgm::cli {
 
@@ -28,7 +29,16 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
     };
     return r;
   }
-  return Status(Errc::unsupported, "the SSH connector is not wired yet");
+  transport::SshTarget target;
+  target.host = e.host;
+  target.port = o.port;
+  target.user = e.user;
+  target.identity_files = o.identities;
+  target.known_hosts = o.known_hosts;
+  target.accept_new_host_key = o.accept_new_host_key;
+  target.connect_timeout = *timeout;
+  r.connect = [target](const CancelToken& cancel) { return transport::SshConnector::connect(target, cancel); };
+  return r;
 }
 
 }  // namespace pgm::cli

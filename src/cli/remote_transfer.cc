@@ -71,6 +71,18 @@ struct LaneSet {
   std::vector<std::unique_ptr<engine::LaneCounters>> counters;
   std::atomic<unsigned> finished{0};
   std::atomic<unsigned> succeeded{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  Status first_failure;
+  void fail(Status s) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (first_failure.ok()) first_failure = std::move(s);
+    failed.store(true);
+  }
+  Status failure() {
+    std::lock_guard<std::mutex> lock(mu);
+    return first_failure;
+  }
   void join() {
     for (auto& t : threads)
       if (t.joinable()) t.join();
@@ -110,6 +122,12 @@ void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const 
       if (s.ok()) s = body(*ch, *lanes.counters[i]);
       if (ch) {
         (void)ch->send_eof();
+        // Wait for the far end to close: closing a TCP socket that still has unread input
+        // sends a reset, and the peer may then drop data it has not yet read.
+        if (s.ok()) {
+          auto code = ch->wait_exit();
+          if (!code) s = code.status();
+        }
         if (!s.ok()) {
           std::string err = ch->stderr_text();
           if (!err.empty()) s = s.context("data connection " + std::to_string(i) + " (" + err + ")");
@@ -117,12 +135,26 @@ void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const 
       }
       if (s.ok()) {
         lanes.succeeded.fetch_add(1);
-      } else {
-        cancel.cancel(s.context("data connection " + std::to_string(i)));
+      } else if (!cancel.cancelled()) {
+        // Not a cancellation yet: the far half usually knows why (its zfs receive failed,
+        // say) and says so on the control channel; the main loop decides.
+        lanes.fail(s.context("data connection " + std::to_string(i)));
       }
       lanes.finished.fetch_add(1);
     });
   }
+}
+
+// A data connection failed: give the far half a moment to say why on the control channel,
+// since its reason (e.g. "zfs receive failed: out of space") is the one worth reporting.
+Status settle_lane_failure(transport::ControlChannel& ctl, LaneSet& lanes, const RemoteOptions& remote) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto m = ctl.receive(kTick);
+    if (!m) break;
+    if (*m && transport::json_string(**m, "type") == "error") return transport::status_from_message(**m).context("on " + remote.host_label);
+  }
+  return lanes.failure();
 }
 
 Status interrupted_or(const CancelToken& cancel, Status s) {
@@ -201,6 +233,10 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
   while (outcome.ok()) {
     if (cancel.cancelled()) {
       outcome = cancel.reason();
+      break;
+    }
+    if (lanes.failed.load()) {
+      outcome = settle_lane_failure(ctl, lanes, remote);
       break;
     }
     if (!trailer_sent && lanes.finished.load() == remote.streams) {
@@ -328,6 +364,10 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
       outcome = finisher.get();
       break;
     }
+    if (lanes.failed.load()) {
+      outcome = settle_lane_failure(ctl, lanes, remote);
+      break;
+    }
     std::uint64_t delivered = pipeline.delivered();
     if (delivered != last_ack) {
       outcome = ctl.send(json{{"type", "ack"}, {"delivered", delivered}});
@@ -360,8 +400,7 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
     (void)ctl.send(transport::message_from_status(outcome));
     lanes.join();
     progress.stop();
-    sink->abort();
-    return interrupted_or(cancel, outcome);
+    return interrupted_or(cancel, sink->abort_with(outcome));
   }
   auto received = sink->finish(*header);
   (void)ctl.send(received ? json{{"type", "done"}} : transport::message_from_status(received.status()));
@@ -482,7 +521,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     }
     auto m = ctl.receive(kTick);
     if (!m) {
-      outcome = m.status().context("the sending side went away");
+      outcome = cancel.cancelled() ? cancel.reason() : m.status().context("the sending side went away");
       break;
     }
     if (!*m) continue;
@@ -504,8 +543,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     pipeline.abandon(outcome);
     if (finisher.valid()) (void)finisher.get();
     acceptor.join();
-    sink->abort();
-    return fail(outcome);
+    return fail(sink->abort_with(outcome));
   }
   acceptor.join();
   auto received = sink->finish(*header);
@@ -586,7 +624,7 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
     }
     auto m = ctl.receive(kTick);
     if (!m) {
-      outcome = m.status().context("the receiving side went away");
+      outcome = cancel.cancelled() ? cancel.reason() : m.status().context("the receiving side went away");
       break;
     }
     if (!*m) continue;

@@ -65,6 +65,16 @@ void Sink::abort() {
   process->wait();
 }
 
+Status Sink::abort_with(Status why) {
+  abort();
+  const bool consumer_side = why.message().find("consumer closed") != std::string::npos || why.code() == Errc::no_space;
+  if (consumer_side && process) {
+    Status failed = process->check_exit(process->wait());
+    if (!failed.ok()) return classify_recv_failure(spec.target, failed);
+  }
+  return why;
+}
+
 Result<std::string> Sink::finish(const stream::StreamHeader& header) {
   process->stdin_fd().reset();
   int st = process->wait();

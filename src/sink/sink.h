@@ -29,6 +29,9 @@ struct Sink {
   // Something failed: close the consumer's input first (zfs-fuse's daemon reads that pipe
   // itself, so only closing it ends the receive), then stop and reap the consumer.
   void abort();
+  // Aborts after the transfer failed with `why`, and returns the better explanation: when
+  // the consumer itself failed (and that is why writing to it failed), its own error.
+  Status abort_with(Status why);
 };
 
 // Validates the target and starts the consumer.

@@ -58,7 +58,7 @@ Result<std::size_t> FdControlIo::read_some(std::span<std::uint8_t> buf, std::chr
   return static_cast<std::size_t>(n);
 }
 
-Status FdControlIo::write_all(std::span<const std::uint8_t> buf) { return write_full(out_, buf, cancel_); }
+Status FdControlIo::write_all(std::span<const std::uint8_t> buf) { return write_full(out_, buf, write_token_); }
 
 Status ControlChannel::send(const json& message) {
   std::string line = message.dump();

@@ -64,6 +64,9 @@ class FdControlIo final : public ControlIo {
  private:
   int in_, out_;
   const CancelToken& cancel_;
+  // Writes never use the run's token: the last message after a failure (the error itself)
+  // must still go out once the run is cancelled.
+  CancelToken write_token_;
   bool eof_ = false;
 };
 
