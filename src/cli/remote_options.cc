@@ -13,7 +13,10 @@ void add_remote_options(CLI::App& cmd, RemoteCliOptions& o) {
   cmd.add_option("--known-hosts", o.known_hosts, "known_hosts file (default ~/.ssh/known_hosts)");
   cmd.add_flag("--accept-new-host-key", o.accept_new_host_key, "Trust and record an unknown host key (never a changed one)");
   cmd.add_option("--connect-timeout", o.connect_timeout, "TCP connect and SSH handshake timeout")->capture_default_str();
+  cmd.add_option("--reconnect-timeout", o.reconnect_timeout, "Keep reconnecting a dropped data connection this long (0: fail at once)")
+      ->capture_default_str();
   cmd.add_flag("--local-exec", o.local_exec, "Testing aid: run the far half on this host without SSH")->group("");
+  cmd.add_option("--inject-corrupt-chunk", o.inject_corrupt_chunk, "Testing aid: corrupt chunk N once after checksumming (push)")->group("");
 }
 
 Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) {
@@ -23,6 +26,14 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
   r.host_label = (e.user.empty() ? "" : e.user + "@") + e.host;
   auto timeout = parse_duration(o.connect_timeout);
   if (!timeout) return timeout.status().context("--connect-timeout");
+  if (o.reconnect_timeout == "0") {
+    r.reconnect_timeout = std::chrono::milliseconds(0);
+  } else {
+    auto reconnect = parse_duration(o.reconnect_timeout);
+    if (!reconnect) return reconnect.status().context("--reconnect-timeout");
+    r.reconnect_timeout = *reconnect;
+  }
+  if (o.inject_corrupt_chunk >= 0) r.inject_corrupt_chunk = static_cast<std::uint64_t>(o.inject_corrupt_chunk);
   if (o.local_exec) {
     r.connect = [](const CancelToken&) -> Result<std::unique_ptr<transport::Connector>> {
       return std::unique_ptr<transport::Connector>(new transport::LocalConnector());

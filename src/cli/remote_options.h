@@ -20,6 +20,8 @@ struct RemoteCliOptions {
   bool accept_new_host_key = false;
   std::string connect_timeout = "30s";
   bool local_exec = false;  // testing aid: run the far half locally instead of over SSH
+  std::string reconnect_timeout = "10m";
+  std::int64_t inject_corrupt_chunk = -1;  // testing aid
 };
 
 void add_remote_options(CLI::App& cmd, RemoteCliOptions& opts);

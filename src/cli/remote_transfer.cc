@@ -9,6 +9,7 @@
 #include "cli/progress.h"
 #include "cli/summary.h"
 #include "common/units.h"
+#include "engine/dispatcher.h"
 #include "engine/lanes.h"
 #include "engine/watchdog.h"
 #include "transport/control.h"
@@ -27,20 +28,23 @@ constexpr std::ptrdiff_t kMaxConcurrentHandshakes = 8;
 
 std::string q(const std::string& s) { return shell_quote(s); }
 
-std::string transfer_args(const ResolvedTransfer& t) {
+std::string transfer_args(const ResolvedTransfer& t, const RemoteOptions& remote) {
+  // The far half must outwait our reconnection attempts before its stall watchdog fires.
+  auto stall = t.stall_timeout.count() == 0 ? t.stall_timeout : std::max(t.stall_timeout, remote.reconnect_timeout + std::chrono::seconds(30));
   return " --threads " + std::to_string(t.workers) + " --max-memory " + std::to_string(t.max_memory) + " --chunk-size " +
-         std::to_string(t.chunk_size) + " --compress " + (t.level == 0 ? std::string("none") : std::to_string(t.level));
+         std::to_string(t.chunk_size) + " --compress " + (t.level == 0 ? std::string("none") : std::to_string(t.level)) +
+         " --stall-timeout " + (stall.count() == 0 ? std::string("0") : std::to_string(stall.count()) + "ms");
 }
 
-std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, const ResolvedTransfer& t) {
+std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, const ResolvedTransfer& t, const RemoteOptions& remote) {
   std::string cmd = q(bin) + " _serve recv";
   if (!s.target.empty()) cmd += " --target " + q(s.target);
   if (s.flags.force) cmd += " -F";
   if (!s.recv_cmd.empty()) cmd += " --recv-cmd " + q(s.recv_cmd);
-  return cmd + transfer_args(t);
+  return cmd + transfer_args(t, remote);
 }
 
-std::string serve_send_command(const std::string& bin, const source::SourceSpec& s, const ResolvedTransfer& t) {
+std::string serve_send_command(const std::string& bin, const source::SourceSpec& s, const ResolvedTransfer& t, const RemoteOptions& remote) {
   std::string cmd = q(bin) + " _serve send";
   if (!s.snapshot.empty()) cmd += " --snapshot " + q(s.snapshot);
   if (s.flags.incremental) cmd += " -i " + q(*s.flags.incremental);
@@ -48,7 +52,7 @@ std::string serve_send_command(const std::string& bin, const source::SourceSpec&
   if (s.flags.replicate) cmd += " -R";
   if (s.flags.props) cmd += " -p";
   if (!s.send_cmd.empty()) cmd += " --send-cmd " + q(s.send_cmd);
-  return cmd + transfer_args(t);
+  return cmd + transfer_args(t, remote);
 }
 
 // The far half died before it could speak: say why in operator terms.
@@ -72,6 +76,8 @@ struct LaneSet {
   std::atomic<unsigned> finished{0};
   std::atomic<unsigned> succeeded{0};
   std::atomic<bool> failed{false};
+  std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<bool> over{false};  // the transfer ended: lanes stop reconnecting
   std::mutex mu;
   Status first_failure;
   void fail(Status s) {
@@ -84,6 +90,7 @@ struct LaneSet {
     return first_failure;
   }
   void join() {
+    over.store(true);
     for (auto& t : threads)
       if (t.joinable()) t.join();
   }
@@ -94,51 +101,99 @@ struct LaneSet {
   }
 };
 
+bool transient(const Status& s) {
+  switch (s.code()) {
+    case Errc::auth:
+    case Errc::host_key:
+    case Errc::not_found:
+    case Errc::invalid_argument:
+    case Errc::unsupported:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// What a lane does when its connection fails: `on_drop` puts its unacknowledged chunks back
+// (sender) and it reconnects with backoff until `reconnect_timeout` (zero: fail at once).
+struct LanePolicy {
+  std::chrono::milliseconds reconnect_timeout{0};
+  std::function<void(unsigned lane)> on_drop;
+};
+
 // Starts `n` lanes, each opening its own connection and running `body` on its channel.
 void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const std::string& socket_path, CancelToken& cancel,
-                 std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes,
-                 const std::function<Status(transport::Channel&, engine::LaneCounters&)>& body) {
+                 std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy,
+                 const std::function<Status(transport::Channel&, unsigned lane, engine::LaneCounters&)>& body) {
   for (unsigned i = 0; i < n; ++i) lanes.counters.push_back(std::make_unique<engine::LaneCounters>());
   for (unsigned i = 0; i < n; ++i) {
-    lanes.threads.emplace_back([&, i, body] {
-      Status s;
-      std::unique_ptr<transport::Connector> conn;
-      std::unique_ptr<transport::Channel> ch;
-      {
-        handshakes.acquire();
-        auto c = remote.connect(cancel);
-        if (c) {
-          conn = std::move(*c);
-          auto e = conn->exec(q(remote.remote_bin) + " _lane --socket " + q(socket_path), cancel);
-          if (e)
-            ch = std::move(*e);
-          else
-            s = e.status();
-        } else {
-          s = c.status();
+    lanes.threads.emplace_back([&, i, body, policy] {
+      std::optional<std::chrono::steady_clock::time_point> give_up;
+      for (unsigned attempt = 0;; ++attempt) {
+        Status s;
+        const std::uint64_t frames_before = lanes.counters[i]->frames.load();
+        {
+          std::unique_ptr<transport::Connector> conn;
+          std::unique_ptr<transport::Channel> ch;
+          handshakes.acquire();
+          auto c = remote.connect(cancel);
+          if (c) {
+            conn = std::move(*c);
+            auto e = conn->exec(q(remote.remote_bin) + " _lane --socket " + q(socket_path), cancel);
+            if (e)
+              ch = std::move(*e);
+            else
+              s = e.status();
+          } else {
+            s = c.status();
+          }
+          handshakes.release();
+          if (s.ok()) s = body(*ch, i, *lanes.counters[i]);
+          if (ch) {
+            (void)ch->send_eof();
+            // Wait for the far end to close: closing a TCP socket that still has unread input
+            // sends a reset, and the peer may then drop data it has not yet read.
+            if (s.ok()) {
+              auto code = ch->wait_exit();
+              if (!code) s = code.status();
+            }
+            if (!s.ok()) {
+              std::string err = ch->stderr_text();
+              if (!err.empty()) s = s.context(err);
+            }
+          }
         }
-        handshakes.release();
-      }
-      if (s.ok()) s = body(*ch, *lanes.counters[i]);
-      if (ch) {
-        (void)ch->send_eof();
-        // Wait for the far end to close: closing a TCP socket that still has unread input
-        // sends a reset, and the peer may then drop data it has not yet read.
         if (s.ok()) {
-          auto code = ch->wait_exit();
-          if (!code) s = code.status();
+          lanes.succeeded.fetch_add(1);
+          break;
         }
-        if (!s.ok()) {
-          std::string err = ch->stderr_text();
-          if (!err.empty()) s = s.context("data connection " + std::to_string(i) + " (" + err + ")");
+        // A lane that connects after the transfer ended (or fails then) has nothing to do.
+        if (cancel.cancelled() || lanes.over.load()) break;
+        s = s.context("data connection " + std::to_string(i));
+        if (lanes.counters[i]->frames.load() != frames_before) {
+          give_up.reset();  // it had been working: a fresh outage, a fresh allowance
+          attempt = 0;
         }
-      }
-      if (s.ok()) {
-        lanes.succeeded.fetch_add(1);
-      } else if (!cancel.cancelled()) {
-        // Not a cancellation yet: the far half usually knows why (its zfs receive failed,
-        // say) and says so on the control channel; the main loop decides.
-        lanes.fail(s.context("data connection " + std::to_string(i)));
+        const auto now = std::chrono::steady_clock::now();
+        if (!give_up) give_up = now + policy.reconnect_timeout;
+        if (!transient(s) || policy.reconnect_timeout.count() == 0 || now >= *give_up) {
+          // Not a cancellation yet: the far half usually knows why (its zfs receive failed,
+          // say) and says so on the control channel; the main loop decides.
+          lanes.fail(policy.reconnect_timeout.count() > 0 && transient(s)
+                         ? s.context("gave up reconnecting after " + format_duration(std::chrono::duration<double>(policy.reconnect_timeout).count()))
+                         : s);
+          break;
+        }
+        if (policy.on_drop) policy.on_drop(i);
+        lanes.reconnects.fetch_add(1);
+        spdlog::warn("{}; reconnecting", s.message());
+        // Backoff: 0.25 s doubling to 8 s, cancellable.
+        auto pause = std::chrono::milliseconds(250) * (1u << std::min(attempt, 5u));
+        auto until = std::min(std::chrono::steady_clock::now() + pause, *give_up);
+        while (std::chrono::steady_clock::now() < until && !cancel.cancelled() && !lanes.over.load())
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (lanes.over.load()) break;
+        if (attempt > 20) attempt = 5;  // keep the shift bounded
       }
       lanes.finished.fetch_add(1);
     });
@@ -165,6 +220,32 @@ Status interrupted_or(const CancelToken& cancel, Status s) {
 
 }  // namespace
 
+// Chunks the receiving pipeline refused, waiting to be asked for again on the control
+// channel (filled by decoder threads, drained by the thread that owns the channel).
+class NackQueue {
+ public:
+  void push(std::uint64_t seq, const Status& why) {
+    std::lock_guard<std::mutex> lock(mu_);
+    items_.emplace_back(seq, why.message());
+  }
+  Status flush(transport::ControlChannel& ctl) {
+    std::vector<std::pair<std::uint64_t, std::string>> items;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      items.swap(items_);
+    }
+    for (const auto& [seq, why] : items) {
+      spdlog::warn("chunk {} failed verification ({}); asking for it again", seq, why);
+      PGM_RETURN_IF_ERROR(ctl.send(json{{"type", "nack"}, {"seq", seq}, {"reason", why}}));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<std::uint64_t, std::string>> items_;
+};
+
 // ---------------------------------------------------------------------------------------
 // Push: local source, remote sink.
 
@@ -182,7 +263,7 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
 
   auto conn = remote.connect(cancel);
   if (!conn) return conn.status();
-  auto ctl_ch = (*conn)->exec(serve_recv_command(remote.remote_bin, remote_sink, t), cancel);
+  auto ctl_ch = (*conn)->exec(serve_recv_command(remote.remote_bin, remote_sink, t, remote), cancel);
   if (!ctl_ch) return ctl_ch.status();
   transport::ChannelControlIo io(**ctl_ch);
   transport::ControlChannel ctl(io);
@@ -200,6 +281,8 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
 
   engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
   engine::CreditGate gate(window);
+  engine::ChunkDispatcher dispatcher(pipeline, gate);
+  if (remote.inject_corrupt_chunk) dispatcher.inject_corruption(*remote.inject_corrupt_chunk);
   LaneSet lanes;
   Progress progress(parse_progress_mode(topts.progress, ctx.global.quiet), "send",
                     [&] {
@@ -208,6 +291,8 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
                       p.wire_bytes = pipeline.counters().encoded_bytes.load();
                       p.chunks = pipeline.counters().chunks.load();
                       p.lane_bytes = lanes.lane_bytes();
+                      p.reconnects = lanes.reconnects.load();
+                      p.resent_bytes = dispatcher.counters().resent_bytes.load();
                       return p;
                     },
                     src->estimated_size);
@@ -215,16 +300,18 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
     const auto& c = pipeline.counters();
     std::uint64_t lane_total = 0;
     for (auto b : lanes.lane_bytes()) lane_total += b;
-    return engine::Activity{c.raw_bytes.load() + lane_total + gate.acknowledged(),
+    return engine::Activity{c.raw_bytes.load() + lane_total + gate.acknowledged() + lanes.reconnects.load(),
                             c.waiting_for_source.load() ? "the producer ('" + src->describe + "') stalled"
                                                         : "no acknowledgement from " + remote.host_label + " (its zfs receive or the link stalled)"};
   }, cancel);
   pipeline.start();
   progress.start();
   std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
-  start_lanes(lanes, remote.streams, remote, socket_path, cancel, handshakes, [&](transport::Channel& ch, engine::LaneCounters& c) {
-    return engine::run_lane_sender(pipeline, gate, header, ch, c, cancel);
-  });
+  LanePolicy policy{remote.reconnect_timeout, [&](unsigned lane) { dispatcher.lane_failed(static_cast<int>(lane)); }};
+  start_lanes(lanes, remote.streams, remote, socket_path, cancel, handshakes, policy,
+              [&](transport::Channel& ch, unsigned lane, engine::LaneCounters& c) {
+                return engine::run_dispatched_lane(dispatcher, static_cast<int>(lane), header, ch, c, cancel);
+              });
 
   // The control channel belongs to this thread alone: acks in, trailer out, result in.
   bool trailer_sent = false;
@@ -239,7 +326,7 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
       outcome = settle_lane_failure(ctl, lanes, remote);
       break;
     }
-    if (!trailer_sent && lanes.finished.load() == remote.streams) {
+    if (!trailer_sent && dispatcher.exhausted()) {
       Status end = src->finish();
       if (!end.ok()) {
         outcome = end;
@@ -258,7 +345,11 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
     const json& msg = **m;
     const std::string type = transport::json_string(msg, "type");
     if (type == "ack" && msg.contains("delivered") && msg["delivered"].is_number_unsigned()) {
-      gate.acknowledge(msg["delivered"].get<std::uint64_t>());
+      dispatcher.acknowledge(msg["delivered"].get<std::uint64_t>());
+    } else if (type == "nack") {
+      spdlog::warn("{} refused chunk {} ({}); sending it again", remote.host_label, transport::json_u64(msg, "seq", 0),
+                   transport::json_string(msg, "reason"));
+      dispatcher.resend(transport::json_u64(msg, "seq", UINT64_MAX));
     } else if (type == "error") {
       outcome = transport::status_from_message(msg).context("on " + remote.host_label);
     } else if (type == "result") {
@@ -270,6 +361,7 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
     cancel.cancel(outcome);
     (void)ctl.send(transport::message_from_status(outcome));
   }
+  dispatcher.complete();
   lanes.join();
   progress.stop();
   if (!outcome.ok()) {
@@ -283,6 +375,8 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
   sum.seconds = progress.elapsed_seconds();
   sum.digest = stream::to_hex(pipeline.trailer().digest);
   sum.source = src->snapshot_name;
+  sum.reconnects = lanes.reconnects.load();
+  sum.resent_bytes = dispatcher.counters().resent_bytes.load();
   if (result.contains("received") && result["received"].is_string() && !result["received"].get<std::string>().empty()) {
     sum.verification = "verified on " + remote.host_label + ": '" + result["received"].get<std::string>() + "' has the source's guid " +
                        std::to_string(header.snapshot_guid) + " and the stream digest matches";
@@ -302,7 +396,7 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
   CancelToken& cancel = ctx.cancel;
   auto conn = remote.connect(cancel);
   if (!conn) return conn.status();
-  auto ctl_ch = (*conn)->exec(serve_send_command(remote.remote_bin, remote_source, t), cancel);
+  auto ctl_ch = (*conn)->exec(serve_send_command(remote.remote_bin, remote_source, t, remote), cancel);
   if (!ctl_ch) return ctl_ch.status();
   transport::ChannelControlIo io(**ctl_ch);
   transport::ControlChannel ctl(io);
@@ -327,6 +421,8 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
   transport::FdWriter to_consumer(sink->fd(), cancel);
   engine::RecvOptions ro = recv_options(t);
   ro.window = std::max<std::size_t>(4, t.max_memory / (2ull * header->chunk_size));
+  NackQueue nacks;
+  ro.on_corrupt_chunk = [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); };
   engine::RecvPipeline pipeline(*header, ro, to_consumer, cancel);
   LaneSet lanes;
   Progress progress(parse_progress_mode(topts.progress, ctx.global.quiet), "recv",
@@ -336,12 +432,13 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
                       p.wire_bytes = pipeline.counters().wire_bytes.load();
                       p.chunks = pipeline.counters().delivered_chunks.load();
                       p.lane_bytes = lanes.lane_bytes();
+                      p.reconnects = lanes.reconnects.load();
                       return p;
                     },
                     estimate);
   engine::StallWatchdog watchdog(t.stall_timeout, [&] {
     const auto& c = pipeline.counters();
-    return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load(),
+    return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load() + lanes.reconnects.load(),
                             c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading"
                                                      : "no data arrived from " + remote.host_label};
   }, cancel);
@@ -349,9 +446,8 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
   progress.start();
   Status outcome = ctl.send(json{{"type", "start"}, {"window", ro.window}});
   std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
-  start_lanes(lanes, remote.streams, remote, socket_path, cancel, handshakes, [&](transport::Channel& ch, engine::LaneCounters& c) {
-    return engine::run_lane_receiver(ch, *header, pipeline, c);
-  });
+  start_lanes(lanes, remote.streams, remote, socket_path, cancel, handshakes, LanePolicy{remote.reconnect_timeout, nullptr},
+              [&](transport::Channel& ch, unsigned, engine::LaneCounters& c) { return engine::run_lane_receiver(ch, *header, pipeline, c); });
 
   std::future<Status> finisher;
   std::uint64_t last_ack = ~0ull;
@@ -374,6 +470,8 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
       last_ack = delivered;
       if (!outcome.ok()) break;
     }
+    outcome = nacks.flush(ctl);
+    if (!outcome.ok()) break;
     auto m = ctl.receive(kTick);
     if (!m) {
       outcome = explain_dead_control(**ctl_ch, remote, m.status());
@@ -414,6 +512,7 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
   sum.seconds = progress.elapsed_seconds();
   sum.digest = stream::to_hex(pipeline.digest());
   sum.source = remote.host_label + ":" + header->snapshot_name;
+  sum.reconnects = lanes.reconnects.load();
   if (!received->empty()) sum.verification = "verified: '" + *received + "' has the source's guid " + std::to_string(header->snapshot_guid);
   print_summary(sum, ctx.global.quiet);
   return Status::Ok();
@@ -433,7 +532,7 @@ struct LaneAcceptor {
   std::mutex mu;
   std::vector<UniqueFd> keep;  // connections to the waiting `_lane` processes
 
-  void start(transport::LaneListener& listener, CancelToken& cancel, const std::function<Status(transport::LaneFds&)>& body) {
+  void start(transport::LaneListener& listener, CancelToken& cancel, const std::function<Status(transport::LaneFds&, unsigned)>& body) {
     acceptor = std::thread([&, body] {
       while (!stop.load() && !cancel.cancelled()) {
         auto lane = listener.accept(cancel, 200);
@@ -442,10 +541,10 @@ struct LaneAcceptor {
           if (!cancel.cancelled()) spdlog::warn("refused a data connection: {}", lane.status().message());
           continue;
         }
-        running.fetch_add(1);
+        const unsigned id = running.fetch_add(1);
         std::lock_guard<std::mutex> lock(mu);
-        threads.emplace_back([this, &cancel, body, l = std::move(*lane)]() mutable {
-          Status s = body(l);
+        threads.emplace_back([this, &cancel, body, id, l = std::move(*lane)]() mutable {
+          Status s = body(l, id);
           l.out.reset();
           l.in.reset();
           if (!s.ok()) cancel.cancel(s);
@@ -482,7 +581,9 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   if (!sink) return fail(sink.status());
   const std::size_t window = std::max<std::size_t>(4, t.max_memory / (2ull * header->chunk_size));
   transport::FdWriter to_consumer(sink->fd(), cancel);
-  engine::RecvPipeline pipeline(*header, engine::RecvOptions{t.workers, window}, to_consumer, cancel);
+  NackQueue nacks;
+  engine::RecvOptions ro{t.workers, window, [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); }};
+  engine::RecvPipeline pipeline(*header, ro, to_consumer, cancel);
   auto listener = transport::LaneListener::listen(stream::to_hex(header->session_id));
   if (!listener) {
     sink->abort();
@@ -495,10 +596,13 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   }, cancel);
   pipeline.start();
   LaneAcceptor acceptor;
-  acceptor.start(*listener, cancel, [&](transport::LaneFds& lane) {
+  acceptor.start(*listener, cancel, [&](transport::LaneFds& lane, unsigned id) {
     transport::FdReader in(lane.in.get(), cancel);
     engine::LaneCounters c;
-    return engine::run_lane_receiver(in, *header, pipeline, c);
+    Status s = engine::run_lane_receiver(in, *header, pipeline, c);
+    // A lane that breaks is the sender's to replace: it resends what was in flight.
+    if (!s.ok() && !cancel.cancelled()) spdlog::warn("data connection {} dropped: {}", id, s.message());
+    return cancel.cancelled() ? s : Status::Ok();
   });
   Status outcome = ctl.send(json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}});
 
@@ -519,6 +623,8 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
       last_ack = delivered;
       if (!outcome.ok()) break;
     }
+    outcome = nacks.flush(ctl);
+    if (!outcome.ok()) break;
     auto m = ctl.receive(kTick);
     if (!m) {
       outcome = cancel.cancelled() ? cancel.reason() : m.status().context("the sending side went away");
@@ -545,9 +651,11 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     acceptor.join();
     return fail(sink->abort_with(outcome));
   }
-  acceptor.join();
   auto received = sink->finish(*header);
-  if (!received) return fail(received.status());
+  if (!received) {
+    acceptor.join();
+    return fail(received.status());
+  }
   json result{{"type", "result"}, {"received", *received}, {"delivered_bytes", pipeline.counters().delivered_bytes.load()},
               {"digest", stream::to_hex(pipeline.digest())}};
   if (!received->empty()) {
@@ -557,7 +665,10 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
                         ". Note: df/used sizes may differ from the source because ZFS rewrites and repacks blocks on receive; the guid "
                         "and stream digest are what prove the copy";
   }
-  return ctl.send(result);
+  Status sent = ctl.send(result);
+  // The sender ends its lanes once it has the result; their threads then return.
+  acceptor.join();
+  return sent;
 }
 
 Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t) {
@@ -588,19 +699,24 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
   }
   engine::CreditGate gate(transport::json_u64(*start, "window", 4));
   engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
+  engine::ChunkDispatcher dispatcher(pipeline, gate);
   engine::StallWatchdog watchdog(t.stall_timeout, [&] {
     const auto& c = pipeline.counters();
     return engine::Activity{c.raw_bytes.load() + c.encoded_bytes.load() + gate.acknowledged(),
                             c.waiting_for_source.load() ? "the producer ('" + src->describe + "') stalled" : "no acknowledgement from the receiver"};
   }, cancel);
   pipeline.start();
-  std::atomic<bool> exhausted{false};
   LaneAcceptor acceptor;
-  acceptor.start(*listener, cancel, [&](transport::LaneFds& lane) {
+  acceptor.start(*listener, cancel, [&](transport::LaneFds& lane, unsigned id) {
     transport::FdWriter out(lane.out.get(), cancel);
     engine::LaneCounters c;
-    Status s = engine::run_lane_sender(pipeline, gate, header, out, c, cancel);
-    if (s.ok()) exhausted.store(true);
+    Status s = engine::run_dispatched_lane(dispatcher, static_cast<int>(id), header, out, c, cancel);
+    if (!s.ok() && !cancel.cancelled()) {
+      // The receiver replaces broken lanes; what this one carried goes out again.
+      spdlog::warn("data connection {} dropped: {}", id, s.message());
+      dispatcher.lane_failed(static_cast<int>(id));
+      return Status::Ok();
+    }
     return s;
   });
 
@@ -612,7 +728,7 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
       break;
     }
     // Every lane that started has drained the pipeline: the source is finished.
-    if (!trailer_sent && exhausted.load() && acceptor.finished.load() == acceptor.running.load()) {
+    if (!trailer_sent && dispatcher.exhausted()) {
       Status end = src->finish();
       if (!end.ok()) {
         outcome = end;
@@ -631,13 +747,16 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
     const json& msg = **m;
     const std::string type = transport::json_string(msg, "type");
     if (type == "ack" && msg.contains("delivered") && msg["delivered"].is_number_unsigned()) {
-      gate.acknowledge(msg["delivered"].get<std::uint64_t>());
+      dispatcher.acknowledge(msg["delivered"].get<std::uint64_t>());
+    } else if (type == "nack") {
+      dispatcher.resend(transport::json_u64(msg, "seq", UINT64_MAX));
     } else if (type == "error") {
       outcome = transport::status_from_message(msg).context("the receiving side failed");
     } else if (type == "done") {
       break;
     }
   }
+  dispatcher.complete();
   if (!outcome.ok()) {
     cancel.cancel(outcome);
     src->process->terminate();

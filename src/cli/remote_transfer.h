@@ -5,7 +5,9 @@
 #pragma once
 
 #include <functional>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/command.h"
@@ -24,6 +26,8 @@ struct RemoteOptions {
   std::string remote_bin = "pgmigrate";
   unsigned streams = 4;
   std::string host_label;  // "user@host" for messages
+  std::chrono::milliseconds reconnect_timeout{600'000};  // a dropped data connection is retried this long
+  std::optional<std::uint64_t> inject_corrupt_chunk;    // testing aid (--inject-corrupt-chunk)
 };
 
 Status push_to_remote(RunContext& ctx, const source::SourceSpec& source, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,

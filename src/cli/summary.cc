@@ -15,6 +15,9 @@ void print_summary(const TransferSummary& s, bool quiet) {
                format_bytes(static_cast<double>(s.wire_bytes)).c_str(), ratio);
   std::fprintf(stderr, "pgmigrate: stream digest %s%s%s%s\n", s.digest.c_str(), s.verb == "received" ? " verified" : "",
                s.source.empty() ? "" : " for ", s.source.c_str());
+  if (s.reconnects > 0 || s.resent_bytes > 0)
+    std::fprintf(stderr, "pgmigrate: %llu reconnect(s), %s sent again\n", static_cast<unsigned long long>(s.reconnects),
+                 format_bytes(static_cast<double>(s.resent_bytes)).c_str());
   if (!s.verification.empty()) std::fprintf(stderr, "pgmigrate: %s\n", s.verification.c_str());
   if (!s.sizes.empty()) std::fprintf(stderr, "pgmigrate: %s\n", s.sizes.c_str());
 }

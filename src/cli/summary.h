@@ -16,6 +16,8 @@ struct TransferSummary {
   std::string received;          // snapshot created on the target, if any
   std::string verification;      // "guid 123 matches the source" etc.
   std::string sizes;             // referenced sizes on both sides, if known
+  std::uint64_t reconnects = 0;
+  std::uint64_t resent_bytes = 0;
 };
 
 void print_summary(const TransferSummary& s, bool quiet);

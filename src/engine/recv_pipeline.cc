@@ -32,8 +32,13 @@ Status RecvPipeline::submit(stream::Frame frame) {
       if (input_closed_) return Status(Errc::internal, "submit after close_input");
       if (trailer_ && seq >= trailer_->chunk_count)
         return Status(Errc::corrupt, "chunk " + std::to_string(seq) + " lies beyond the trailer's chunk count " + std::to_string(trailer_->chunk_count));
-      if (seq < base_ || accepted_.count(seq) != 0)
+      if (seq < base_ || accepted_.count(seq) != 0) {
+        if (options_.on_corrupt_chunk) {
+          counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
+          return Status::Ok();
+        }
         return Status(Errc::corrupt, "duplicate chunk " + std::to_string(seq) + " (offset " + std::to_string(frame.header.offset) + ")");
+      }
       if (seq < base_ + options_.window) break;
       cv_.wait_for(lock, std::chrono::milliseconds(100));
     }
@@ -51,6 +56,17 @@ void RecvPipeline::decode_loop() {
     const stream::FrameHeader h = frame->header;
     auto raw = decoder.decode(h, std::move(frame->payload));
     if (!raw) {
+      if (options_.on_corrupt_chunk) {
+        // Forget it was accepted, so the resend is taken, and ask for it again.
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          accepted_.erase(h.seq);
+          cv_.notify_all();
+        }
+        counters_.corrupt_chunks.fetch_add(1, std::memory_order_relaxed);
+        options_.on_corrupt_chunk(h.seq, raw.status());
+        continue;
+      }
       cancel_.cancel(raw.status());
       break;
     }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -30,6 +31,10 @@ namespace pgm::engine {
 struct RecvOptions {
   unsigned workers = 2;
   std::size_t window = 16;  // chunks between the lanes and the sink
+  // Lanes that can resend (remote transfers): a chunk seen again is dropped quietly, and a
+  // chunk that fails verification is reported here (to be asked for again) instead of
+  // ending the transfer. Unset: both are errors (a single ordered stream cannot resend).
+  std::function<void(std::uint64_t seq, const Status& why)> on_corrupt_chunk;
 };
 
 struct RecvCounters {
@@ -37,6 +42,8 @@ struct RecvCounters {
   std::atomic<std::uint64_t> delivered_bytes{0};  // raw bytes written to the sink
   std::atomic<std::uint64_t> delivered_chunks{0};
   std::atomic<bool> writing_to_sink{false};  // the writer is blocked on the consumer
+  std::atomic<std::uint64_t> duplicates{0};      // resent chunks that had already arrived
+  std::atomic<std::uint64_t> corrupt_chunks{0};  // chunks refused and asked for again
 };
 
 class RecvPipeline {

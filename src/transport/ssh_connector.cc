@@ -1,6 +1,5 @@
 #include "transport/ssh_connector.h"
 
-#include <thread>
 
 #include "transport/ssh/ssh_channel.h"
 
@@ -13,16 +12,7 @@ class SshExecChannel final : public Channel {
   Result<std::size_t> read_full(std::span<std::uint8_t> buf) override { return ch_->read_full(buf); }
   Status write_all(std::span<const std::uint8_t> buf) override { return ch_->write_all(buf); }
   Result<std::size_t> read_some(std::span<std::uint8_t> buf, std::chrono::milliseconds timeout) override {
-    // libssh2 offers no timed wait on one channel; a short sleep between polls is cheap for
-    // the control channel, the only user of this call (data lanes use read_full).
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      auto n = ch_->read_some(buf, /*wait=*/false);
-      if (!n || *n > 0 || ch_->eof()) return n;
-      if (cancel_.cancelled()) return cancel_.reason();
-      if (std::chrono::steady_clock::now() >= deadline) return std::size_t{0};
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    return ch_->read_some(buf, timeout);
   }
   bool eof() const override { return ch_->eof(); }
   Status send_eof() override { return ch_->send_eof(); }

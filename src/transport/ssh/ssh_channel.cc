@@ -17,7 +17,8 @@
 //    therefore reads stderr before it sleeps, or a chatty command would stall the channel.
 //  * Any libssh2 call may pull packets off the socket. If one did so after the call we are
 //    retrying said EAGAIN, sleeping in poll() could wait for bytes that already arrived; so
-//    we sleep only if nothing observable changed (windows, queued bytes, stderr).
+//    we sleep only if nothing observable changed (windows, queued bytes, end of stream,
+//    stderr, and for writers whether the channel closed).
 
 namespace pgm::transport {
 namespace {
@@ -49,8 +50,12 @@ SshChannel::~SshChannel() {
   for (;;) {
     int rc = libssh2_channel_free(channel_);
     if (rc != LIBSSH2_ERROR_EAGAIN) return;
-    if (!session_.wait_socket(deadline).ok()) return;
+    if (!session_.wait_socket(deadline).ok()) break;
   }
+  // Given up: libssh2 keeps the channel and frees it with the session. A close packet left
+  // half sent would make the session's next call fail oddly; say plainly that it is spent.
+  if (libssh2_session_block_directions(session_.session_) & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+    (void)session_.fail(Status(Errc::network, "connection to " + session_.where() + " stalled while closing a channel"));
 }
 
 std::string SshChannel::describe_command() const {
@@ -59,6 +64,7 @@ std::string SshChannel::describe_command() const {
 }
 
 void SshChannel::append_stderr(const char* data, std::size_t n) {
+  stderr_total_ += n;
   stderr_.append(data, n);
   if (stderr_.size() > 2 * kStderrKeep) stderr_.erase(0, stderr_.size() - kStderrKeep);
 }
@@ -80,25 +86,35 @@ Status SshChannel::drain_stderr() {
   }
 }
 
-Status SshChannel::wait() {
+Status SshChannel::wait(Deadline deadline, bool writing) {
   if (!session_.broken_.ok()) return session_.broken_;
   // A half-sent packet: only the call that started it may continue, once the socket allows.
   if (libssh2_session_block_directions(session_.session_) & LIBSSH2_SESSION_BLOCK_OUTBOUND) return session_.wait_socket(kForever);
 
+  // Everything a packet pulled off the socket by the calls below could change for the caller:
+  // stdout bytes, the end of stdout, either window, stderr.
   auto observe = [&] {
     unsigned long queued = 0;
     unsigned long read_window = libssh2_channel_window_read_ex(channel_, &queued, nullptr);
     unsigned long write_window = libssh2_channel_window_write_ex(channel_, nullptr);
-    return std::array<unsigned long, 4>{queued, read_window, write_window, stderr_.size()};
+    auto eof = static_cast<unsigned long>(libssh2_channel_eof(channel_));
+    return std::array<unsigned long, 5>{queued, read_window, write_window, eof, stderr_total_};
   };
   const auto before = observe();
-  const std::size_t stderr_before = stderr_.size();
   PGM_RETURN_IF_ERROR(drain_stderr());
-  if (observe() != before || stderr_.size() != stderr_before) return Status::Ok();  // retry at once
-  return session_.wait_socket(kForever);
+  // A writer waits for sshd to re-open the window once the command has read its stdin. If the
+  // command exited instead, the channel is closed and no window will ever come. (wait_closed
+  // only looks once the remote sent EOF; before that it refuses, harmlessly.)
+  if (writing && libssh2_channel_wait_closed(channel_) == 0) {
+    PGM_RETURN_IF_ERROR(drain_stderr());
+    std::string err = trim(stderr_);
+    return Status(Errc::io, describe_command() + " exited before reading all its input" + (err.empty() ? std::string() : ": " + err));
+  }
+  if (observe() != before) return Status::Ok();  // something arrived: retry the call at once
+  return session_.wait_socket(deadline);
 }
 
-Result<std::size_t> SshChannel::read_once(std::span<std::uint8_t> buf, bool wait_for_data) {
+Result<std::size_t> SshChannel::read_once(std::span<std::uint8_t> buf, Deadline deadline) {
   if (!session_.broken_.ok()) return session_.broken_;
   const std::size_t want = std::min(buf.size(), kReadPiece);
   for (;;) {
@@ -113,18 +129,30 @@ Result<std::size_t> SshChannel::read_once(std::span<std::uint8_t> buf, bool wait
       PGM_RETURN_IF_ERROR(drain_stderr());
       if (libssh2_channel_eof(channel_) == 1) return std::size_t{0};
     }
-    if (!wait_for_data && !(libssh2_session_block_directions(session_.session_) & LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
-      PGM_RETURN_IF_ERROR(drain_stderr());
-      return std::size_t{0};
-    }
-    PGM_RETURN_IF_ERROR(wait());
+    Status waited = wait(deadline);
+    if (waited.code() == Errc::timeout) return std::size_t{0};
+    PGM_RETURN_IF_ERROR(waited);
   }
 }
 
 Result<std::size_t> SshChannel::read_full(std::span<std::uint8_t> buf) {
   std::size_t done = 0;
   while (done < buf.size()) {
-    auto n = read_once(buf.subspan(done), true);
+    auto n = read_once(buf.subspan(done), kForever);
+    if (!n) return n.status();
+    if (*n == 0) break;
+    done += *n;
+  }
+  return done;
+}
+
+Result<std::size_t> SshChannel::read_some(std::span<std::uint8_t> buf, std::chrono::milliseconds timeout) {
+  if (buf.empty()) return std::size_t{0};
+  const Deadline deadline = timeout == std::chrono::milliseconds::max() ? kForever : std::chrono::steady_clock::now() + timeout;
+  std::size_t done = 0;
+  // Take what is already there, up to the buffer, but wait only for the first byte.
+  while (done < buf.size()) {
+    auto n = read_once(buf.subspan(done), done == 0 ? deadline : Deadline::min());
     if (!n) return n.status();
     if (*n == 0) break;
     done += *n;
@@ -133,19 +161,10 @@ Result<std::size_t> SshChannel::read_full(std::span<std::uint8_t> buf) {
 }
 
 Result<std::size_t> SshChannel::read_some(std::span<std::uint8_t> buf, bool wait_for_data) {
-  if (buf.empty()) return std::size_t{0};
-  std::size_t done = 0;
-  // Take what is already there, up to the buffer, but wait (if asked) only for the first byte.
-  while (done < buf.size()) {
-    auto n = read_once(buf.subspan(done), wait_for_data && done == 0);
-    if (!n) return n.status();
-    if (*n == 0) break;
-    done += *n;
-  }
-  return done;
+  return read_some(buf, wait_for_data ? std::chrono::milliseconds::max() : std::chrono::milliseconds(0));
 }
 
-bool SshChannel::eof() { return libssh2_channel_eof(channel_) == 1; }
+bool SshChannel::eof() const { return libssh2_channel_eof(channel_) == 1; }
 
 Status SshChannel::write_all(std::span<const std::uint8_t> buf) {
   if (!session_.broken_.ok()) return session_.broken_;
@@ -163,15 +182,8 @@ Status SshChannel::write_all(std::span<const std::uint8_t> buf) {
       std::string err = session_.last_error();
       return session_.fail(Status(Errc::network, "writing to " + describe_command() + ": " + err));
     }
-    // No window (n == 0 or EAGAIN): sshd re-opens it once the command has read its stdin. If the
-    // command has exited instead, the channel is closed and no window will ever come.
-    if (!(libssh2_session_block_directions(session_.session_) & LIBSSH2_SESSION_BLOCK_OUTBOUND) &&
-        libssh2_channel_wait_closed(channel_) == 0) {
-      PGM_RETURN_IF_ERROR(drain_stderr());
-      std::string err = trim(stderr_);
-      return Status(Errc::io, describe_command() + " exited before reading all its input" + (err.empty() ? std::string() : ": " + err));
-    }
-    PGM_RETURN_IF_ERROR(wait());
+    // No window (n == 0 or EAGAIN), or a packet half sent.
+    PGM_RETURN_IF_ERROR(wait(kForever, /*writing=*/true));
   }
   return Status::Ok();
 }
@@ -185,7 +197,7 @@ Status SshChannel::send_eof() {
     if (rc == 0) break;
     if (rc != LIBSSH2_ERROR_EAGAIN)
       return session_.fail(Status(Errc::network, "closing the input of " + describe_command() + ": " + session_.last_error()));
-    PGM_RETURN_IF_ERROR(wait());
+    PGM_RETURN_IF_ERROR(wait(kForever));
   }
   eof_sent_ = true;
   return Status::Ok();
@@ -204,7 +216,7 @@ Status SshChannel::close() {
   // The exit status comes with the close, and the close only after all of stdout.
   std::array<std::uint8_t, kReadPiece> sink;
   for (;;) {
-    auto n = read_once(sink, true);
+    auto n = read_once(sink, kForever);
     if (!n) return n.status();
     if (*n == 0) break;
   }

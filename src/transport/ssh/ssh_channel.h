@@ -2,6 +2,7 @@
 // Made by SshSession::exec(); used from the session's thread only (see ssh_session.h).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -20,16 +21,18 @@ class SshChannel final : public ByteReader, public ByteWriter {
  public:
   // Reads stdout until `buf` is full or the remote closes it (then returns fewer bytes).
   Result<std::size_t> read_full(std::span<std::uint8_t> buf) override;
-  // Reads what stdout has, up to buf.size(). With `wait`, blocks until at least one byte or end
-  // of stream; without, never waits for data. Returns 0 at end of stream (see eof()) or when
-  // nothing is there yet.
+  // Reads what stdout has, up to buf.size(), waiting up to `timeout` for the first byte.
+  // Returns 0 at end of stream (then eof() is true) or when nothing came in time.
+  Result<std::size_t> read_some(std::span<std::uint8_t> buf, std::chrono::milliseconds timeout);
+  // The same, waiting as long as it takes (`wait`) or not at all.
   Result<std::size_t> read_some(std::span<std::uint8_t> buf, bool wait = true);
   // True once the remote closed stdout and every byte of it has been read.
-  bool eof();
+  bool eof() const;
 
-  // Writes all of `buf` to the command's stdin. Stdout that arrives meanwhile stays queued in
-  // libssh2 (up to the window given to exec()); a protocol that expects replies while it writes
-  // must read them between writes, or the remote may stall on a full window.
+  // Writes all of `buf` to the command's stdin. Stdout that arrives meanwhile is queued in
+  // memory: libssh2 re-opens the window whenever it reads (stderr included), so the queue is
+  // bounded only by what the command sends. A protocol with replies must read them between
+  // writes (read_some with a zero timeout).
   Status write_all(std::span<const std::uint8_t> buf) override;
   // Closes the command's stdin (it reads EOF). Later writes fail.
   Status send_eof();
@@ -58,19 +61,24 @@ class SshChannel final : public ByteReader, public ByteWriter {
   friend class SshSession;
   SshChannel(SshSession& session, LIBSSH2_CHANNEL* channel, std::string command);
 
-  // One libssh2 read of stream 0 into buf; waits for data only if `wait`. 0 = EOF or nothing.
-  Result<std::size_t> read_once(std::span<std::uint8_t> buf, bool wait);
+  using Deadline = std::chrono::steady_clock::time_point;
+  // One libssh2 read of stream 0 into buf, waiting for data until `deadline` at most.
+  // 0 = end of stream, or nothing by the deadline.
+  Result<std::size_t> read_once(std::span<std::uint8_t> buf, Deadline deadline);
   // Reads whatever stderr libssh2 already holds or the socket has, without waiting for more.
   Status drain_stderr();
-  // Waits on the socket (see SshSession::wait_socket) after draining stderr, when that is safe.
-  Status wait();
+  // After a call said EAGAIN: finishes a half-sent packet, or reads stderr and, if that changed
+  // nothing, waits on the socket until `deadline` (Errc::timeout). A `writing` caller also
+  // learns (Errc::io) that the command exited, since no window will open then.
+  Status wait(Deadline deadline, bool writing = false);
   void append_stderr(const char* data, std::size_t n);
   std::string describe_command() const;
 
   SshSession& session_;
   LIBSSH2_CHANNEL* channel_;
   std::string command_;
-  std::string stderr_;  // bounded tail
+  std::string stderr_;              // bounded tail
+  std::uint64_t stderr_total_ = 0;  // bytes ever read from stderr
   bool eof_sent_ = false;
   bool closed_ = false;
   int exit_status_ = -1;

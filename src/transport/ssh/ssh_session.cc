@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -152,9 +153,16 @@ Result<std::unique_ptr<SshSession>> SshSession::connect(const SshTarget& target,
     if (libssh2_session_method_pref(raw, type, list) != 0)
       return Status(Errc::internal, "ssh: setting algorithm preferences: " + session->last_error());
 
-  PGM_RETURN_IF_ERROR(session->handshake(deadline));
+  // connect_timeout is about reaching the host: report it as a network error.
+  auto in_time = [&](Status s) {
+    if (s.code() != Errc::timeout) return s;
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%g", static_cast<double>(target.connect_timeout.count()) / 1000.0);
+    return session->fail(Status(Errc::network, "connecting to " + session->where_ + ": no answer within " + secs + " s"));
+  };
+  PGM_RETURN_IF_ERROR(in_time(session->handshake(deadline)));
   PGM_RETURN_IF_ERROR(session->verify_host_key(target, known_hosts_files));
-  PGM_RETURN_IF_ERROR(session->authenticate(target, user, deadline));
+  PGM_RETURN_IF_ERROR(in_time(session->authenticate(target, user, deadline)));
   return session;
 }
 
@@ -309,8 +317,10 @@ Result<std::unique_ptr<SshChannel>> SshSession::exec(const std::string& command,
     // 32 KiB packets: what OpenSSH uses, and what libssh2 writes per call anyway.
     channel = libssh2_channel_open_ex(session_, "session", 7, window_size, 32768, nullptr, 0);
     if (channel) break;
-    if (libssh2_session_last_errno(session_) != LIBSSH2_ERROR_EAGAIN)
-      return fail(Status(Errc::network, "opening a channel to " + where_ + ": " + last_error()));
+    const int err = libssh2_session_last_errno(session_);
+    // sshd refusing a channel (MaxSessions) leaves the connection fine; anything else does not.
+    if (err == LIBSSH2_ERROR_CHANNEL_FAILURE) return Status(Errc::network, where_ + " refused a new channel: " + last_error());
+    if (err != LIBSSH2_ERROR_EAGAIN) return fail(Status(Errc::network, "opening a channel to " + where_ + ": " + last_error()));
     PGM_RETURN_IF_ERROR(wait_socket(forever));
   }
   // From here the channel object owns the libssh2 channel and frees it on every path.
@@ -342,8 +352,11 @@ Status SshSession::wait_socket(Clock::time_point deadline) {
     if (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) events |= POLLOUT;
     int timeout = -1;
     if (deadline != Clock::time_point::max()) {
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      timeout = static_cast<int>(std::clamp<long long>(ms, 0, 1 << 30));
+      const auto now = Clock::now();
+      // Deadlines may be time_point::min() ("do not wait"): never subtract from those.
+      timeout = deadline <= now ? 0
+                                : static_cast<int>(std::min<long long>(
+                                      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1, 1 << 30));
     }
     // EAGAIN with no direction recorded should not happen; a short nap avoids both a busy loop
     // and sleeping forever on a socket that has nothing to say.
@@ -358,8 +371,10 @@ Status SshSession::wait_socket(Clock::time_point deadline) {
       return fail(Status(Errc::network, "poll on the connection to " + where_ + ": " + errno_text(errno)));
     }
     if (fds[1].revents != 0) return fail(cancel_.reason());
+    // A timeout leaves libssh2 consistent (the caller decides whether it is fatal), so it does
+    // not break the session.
     if (n == 0 && deadline != Clock::time_point::max() && Clock::now() >= deadline)
-      return fail(Status(Errc::network, "connection to " + where_ + " timed out"));
+      return Status(Errc::timeout, "timed out waiting for " + where_);
     return Status::Ok();
   }
 }
@@ -378,10 +393,11 @@ Status SshSession::fail(Status status) {
 
 Result<std::string> remote_command_line(const std::vector<std::string>& argv) {
   if (argv.empty()) return Status(Errc::invalid_argument, "empty remote command");
-  for (const auto& arg : argv)
-    for (unsigned char c : arg)
+  for (std::size_t i = 0; i < argv.size(); ++i)
+    for (unsigned char c : argv[i])
       if (c < 0x20 || c == 0x7f)
-        return Status(Errc::invalid_argument, "control character in a remote command argument: " + shell_quote(arg));
+        return Status(Errc::invalid_argument, "remote command argument " + std::to_string(i) + " has a control character (" +
+                                                  std::to_string(static_cast<int>(c)) + ")");
   return join_command(argv);
 }
 

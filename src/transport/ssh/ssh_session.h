@@ -94,7 +94,7 @@ class SshSession {
   Status authenticate(const SshTarget& target, const std::string& user, Clock::time_point deadline);
 
   // Waits until the socket is ready in the direction libssh2 last blocked on, the deadline
-  // passes (Errc::network "timed out"), or the token is cancelled.
+  // passes (Errc::timeout; the session stays usable), or the token is cancelled.
   Status wait_socket(Clock::time_point deadline);
   // libssh2's last error message, for error texts.
   std::string last_error() const;
