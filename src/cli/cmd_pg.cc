@@ -1,12 +1,384 @@
-// `pgmigrate pg ...`: the Postgres side of a migration (src/pg/).
+// `pgmigrate pg ...`: the Postgres side of a migration (src/pg/). Commands parse flags, call the
+// library and print; `pg switchover` lives in cmd_pg_switchover.cc.
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
 #include "cli/command.h"
+#include "common/units.h"
+#include "pg/connection.h"
+#include "pg/conninfo.h"
+#include "pg/lag.h"
+#include "pg/layout_check.h"
+#include "pg/slot.h"
+#include "pg/standby.h"
 
 namespace pgm::cli {
 
+void register_pg_switchover(CLI::App& pg, CommandFn& selected);
+
+namespace {
+
+std::string bytes(std::uint64_t n) { return format_bytes(static_cast<double>(n)) + " (" + std::to_string(n) + " bytes)"; }
+
+Result<std::uint64_t> size_option(const std::string& text, const char* flag) {
+  if (text.empty()) return std::uint64_t{0};
+  auto v = parse_size(text);
+  if (!v) return v.status().context(flag);
+  return v;
+}
+
+Result<std::chrono::milliseconds> duration_option(const std::string& text, const char* flag) {
+  auto v = parse_duration(text);
+  if (!v) return v.status().context(flag);
+  return v;
+}
+
+nlohmann::json slot_json(const pg::SlotStatus& s) {
+  nlohmann::json j;
+  j["slot"] = s.name;
+  j["type"] = s.slot_type;
+  j["restart_lsn"] = s.restart_lsn ? nlohmann::json(s.restart_lsn->str()) : nlohmann::json(nullptr);
+  j["current_lsn"] = s.current_lsn.str();
+  j["retained_bytes"] = s.retained_bytes;
+  j["active"] = s.active;
+  j["active_pid"] = s.active_pid ? nlohmann::json(*s.active_pid) : nlohmann::json(nullptr);
+  j["wal_status"] = s.wal_status.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.wal_status);
+  j["safe_wal_size"] = s.safe_wal_size ? nlohmann::json(*s.safe_wal_size) : nlohmann::json(nullptr);
+  return j;
+}
+
+void print_slot(const pg::SlotStatus& s, bool json) {
+  if (json) {
+    std::printf("%s\n", slot_json(s).dump().c_str());
+    return;
+  }
+  std::printf("slot           %s (%s)\n", s.name.c_str(), s.slot_type.c_str());
+  std::printf("restart_lsn    %s\n", s.restart_lsn ? s.restart_lsn->str().c_str() : "-");
+  std::printf("current_lsn    %s\n", s.current_lsn.str().c_str());
+  std::printf("retained WAL   %s\n", bytes(s.retained_bytes).c_str());
+  std::printf("wal_status     %s\n", s.wal_status.empty() ? "- (Postgres 12)" : s.wal_status.c_str());
+  std::printf("safe_wal_size  %s\n", s.safe_wal_size
+                                         ? bytes(static_cast<std::uint64_t>(std::max<std::int64_t>(0, *s.safe_wal_size))).c_str()
+                                         : (s.wal_status.empty() ? "-" : "unlimited (max_slot_wal_keep_size = -1)"));
+  std::printf("active         %s\n", s.active ? ("yes, walsender pid " + std::to_string(s.active_pid.value_or(0))).c_str() : "no");
+  std::fflush(stdout);
+}
+
+struct SlotArgs {
+  std::string primary, slot = pg::kDefaultSlot;
+  bool json = false;
+  std::string wal_warn, wal_limit, interval = "5s", duration;
+  bool drop_on_limit = false;
+};
+
+void add_slot_common(CLI::App* cmd, SlotArgs& a) {
+  cmd->add_option("--primary", a.primary, "Connection string of the primary (key=value or postgresql:// URI)")->required();
+  cmd->add_option("--slot", a.slot, "Replication slot name")->capture_default_str();
+}
+
+void register_slot(CLI::App& pg, CommandFn& selected) {
+  CLI::App* slot = pg.add_subcommand("slot", "The migration's physical replication slot on the primary");
+  slot->require_subcommand(1);
+
+  auto a = std::make_shared<SlotArgs>();
+  CLI::App* create = slot->add_subcommand("create", "Create a physical slot that reserves WAL at once (run it before the snapshot)");
+  add_slot_common(create, *a);
+  create->add_flag("--json", a->json, "Print the new slot as JSON");
+  create->callback([a, &selected] {
+    selected = [a](RunContext&) -> Status {
+      auto c = pg::Connection::connect(a->primary, "primary");
+      if (!c) return c.status();
+      auto s = pg::create_slot(*c, a->slot);
+      if (!s) return s.status();
+      if (!a->json)
+        std::printf("created physical slot '%s' on %s; it retains WAL from %s: drop it if the migration is abandoned\n", a->slot.c_str(),
+                    c->label().c_str(), s->restart_lsn ? s->restart_lsn->str().c_str() : "-");
+      print_slot(*s, a->json);
+      return Status::Ok();
+    };
+  });
+
+  CLI::App* status =
+      slot->add_subcommand("status", "Show restart_lsn, retained WAL, wal_status, safe_wal_size and whether the slot is in use");
+  add_slot_common(status, *a);
+  status->add_flag("--json", a->json, "Print JSON");
+  status->callback([a, &selected] {
+    selected = [a](RunContext&) -> Status {
+      auto c = pg::Connection::connect(a->primary, "primary");
+      if (!c) return c.status();
+      auto s = pg::slot_status(*c, a->slot);
+      if (!s) return s.status();
+      print_slot(*s, a->json);
+      return Status::Ok();
+    };
+  });
+
+  CLI::App* drop = slot->add_subcommand("drop", "Drop the slot (refused while a standby streams from it)");
+  add_slot_common(drop, *a);
+  drop->callback([a, &selected] {
+    selected = [a](RunContext& ctx) -> Status {
+      auto c = pg::Connection::connect(a->primary, "primary");
+      if (!c) return c.status();
+      PGM_RETURN_IF_ERROR(pg::drop_slot(*c, a->slot));
+      if (!ctx.global.quiet) std::printf("dropped slot '%s' on %s\n", a->slot.c_str(), c->label().c_str());
+      return Status::Ok();
+    };
+  });
+
+  CLI::App* watch =
+      slot->add_subcommand("watch", "Poll the slot's retained WAL: warn at --wal-warn, fail at --wal-limit or when WAL is unreserved/lost");
+  add_slot_common(watch, *a);
+  watch->add_option("--wal-warn", a->wal_warn, "Warn once retained WAL reaches this size (e.g. 2G)");
+  watch->add_option("--wal-limit", a->wal_limit, "Fail when retained WAL reaches this size (e.g. 8G)");
+  watch->add_flag("--drop-slot-on-limit", a->drop_on_limit, "When the guard trips, drop the slot to protect the primary's disk");
+  watch->add_option("--interval", a->interval, "Time between samples")->capture_default_str();
+  watch->add_option("--duration", a->duration, "Stop watching (successfully) after this long; default: until interrupted");
+  watch->add_flag("--json", a->json, "Print each sample as a JSON line");
+  watch->callback([a, &selected] {
+    selected = [a](RunContext& ctx) -> Status {
+      pg::GuardOptions g;
+      g.primary_conninfo = a->primary;
+      g.slot = a->slot;
+      auto warn = size_option(a->wal_warn, "--wal-warn");
+      if (!warn) return warn.status();
+      auto limit = size_option(a->wal_limit, "--wal-limit");
+      if (!limit) return limit.status();
+      auto interval = duration_option(a->interval, "--interval");
+      if (!interval) return interval.status();
+      if (interval->count() < 100) return Status(Errc::invalid_argument, "--interval must be at least 100ms");
+      g.warn_bytes = *warn;
+      g.limit_bytes = *limit;
+      g.drop_on_limit = a->drop_on_limit;
+      g.interval = *interval;
+      std::optional<std::chrono::milliseconds> duration;
+      if (!a->duration.empty()) {
+        auto d = duration_option(a->duration, "--duration");
+        if (!d) return d.status();
+        duration = *d;
+      }
+      const bool json = a->json, quiet = ctx.global.quiet;
+      pg::SlotGuard guard(g, ctx.cancel, [json, quiet](pg::GuardEvent ev, const pg::SlotStatus& s, const std::string& msg) {
+        switch (ev) {
+          case pg::GuardEvent::sample:
+            if (json) {
+              std::printf("%s\n", slot_json(s).dump().c_str());
+            } else if (!quiet) {
+              std::printf("slot %s: retained %s, wal_status %s, %s\n", s.name.c_str(),
+                          format_bytes(static_cast<double>(s.retained_bytes)).c_str(), s.wal_status.empty() ? "-" : s.wal_status.c_str(),
+                          s.active ? "active" : "inactive");
+            }
+            std::fflush(stdout);
+            break;
+          case pg::GuardEvent::warn: spdlog::warn("{}", msg); break;
+          case pg::GuardEvent::unreachable: spdlog::warn("slot guard: {} (retrying)", msg); break;
+          case pg::GuardEvent::trip: break;  // returned as the command's status
+        }
+      });
+      PGM_RETURN_IF_ERROR(guard.start());
+      const auto until = duration ? std::chrono::steady_clock::now() + *duration : std::chrono::steady_clock::time_point::max();
+      while (!ctx.cancel.cancelled() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      guard.stop();
+      if (!guard.tripped().ok()) return guard.tripped();
+      if (ctx.cancel.cancelled()) return ctx.cancel.reason();
+      return Status::Ok();
+    };
+  });
+}
+
+struct CheckArgs {
+  std::string primary;
+  std::vector<std::string> datasets;
+};
+
+void register_check(CLI::App& pg, CommandFn& selected) {
+  auto a = std::make_shared<CheckArgs>();
+  CLI::App* cmd = pg.add_subcommand(
+      "check", "Before the snapshot, on the primary's host: refuse a layout where pg_wal or a tablespace lies outside the dataset(s)");
+  cmd->add_option("--primary", a->primary, "Connection string of the primary")->required();
+  cmd->add_option("--dataset", a->datasets, "POOL/FS that will be snapshotted (repeat for several)")->required();
+  cmd->callback([a, &selected] {
+    selected = [a](RunContext& ctx) -> Status {
+      auto c = pg::Connection::connect(a->primary, "primary");
+      if (!c) return c.status();
+      auto rep = pg::check_layout(*c, a->datasets);
+      if (!rep) return rep.status();
+      if (!ctx.global.quiet) {
+        for (const auto& item : rep->items)
+          std::printf("%-4s %-22s %s (%s)\n", item.inside ? "ok" : "OUT", item.what.c_str(), item.path.c_str(),
+                      item.dataset.empty() ? "no dataset" : item.dataset.c_str());
+        for (const auto& n : rep->notes) std::printf("note: %s\n", n.c_str());
+        std::fflush(stdout);
+      }
+      if (!rep->ok()) {
+        std::string all = rep->problems.front();
+        if (rep->problems.size() > 1) all += " (and " + std::to_string(rep->problems.size() - 1) + " more problem(s) listed above)";
+        for (const auto& p : rep->problems) std::printf("problem: %s\n", p.c_str());
+        return Status(Errc::postgres, "a snapshot of this layout would not be a consistent standby: " + all);
+      }
+      if (!ctx.global.quiet) std::printf("layout ok: a snapshot of the dataset(s) holds everything the standby needs\n");
+      return Status::Ok();
+    };
+  });
+}
+
+struct StandbyArgs {
+  std::string pgdata, primary, slot = pg::kDefaultSlot, standby, log, bindir, timeout = "5m";
+  int port = 0;
+  bool start = false;
+};
+
+void register_standby(CLI::App& pg, CommandFn& selected) {
+  auto a = std::make_shared<StandbyArgs>();
+  CLI::App* cmd = pg.add_subcommand("standby", "Turn a received data directory into a streaming standby (and start it with --start)");
+  cmd->add_option("--pgdata", a->pgdata, "The received data directory")->required();
+  cmd->add_option("--primary", a->primary, "Connection string the standby uses to reach the primary (written to primary_conninfo)")
+      ->required();
+  cmd->add_option("--slot", a->slot, "Replication slot on the primary")->capture_default_str();
+  cmd->add_option("--port", a->port, "Port for the standby (when the primary's port is taken here)");
+  cmd->add_flag("--start", a->start, "Start it with pg_ctl as the directory's owner and check that it streams");
+  cmd->add_option("--standby", a->standby,
+                  "Connection string to check the started standby (default: its socket, as the directory's owner)");
+  cmd->add_option("--log", a->log, "Server log for pg_ctl -l (default PGDATA/pgmigrate-postgres.log)");
+  cmd->add_option("--pg-bindir", a->bindir, "Directory holding pg_ctl (default /usr/lib/postgresql/<version>/bin, else PATH)");
+  cmd->add_option("--timeout", a->timeout, "How long to wait for start-up and streaming")->capture_default_str();
+  cmd->callback([a, &selected] {
+    selected = [a](RunContext& ctx) -> Status {
+      auto dir = pg::inspect_data_dir(a->pgdata);
+      if (!dir) return dir.status();
+      auto timeout = duration_option(a->timeout, "--timeout");
+      if (!timeout) return timeout.status();
+      pg::StandbySpec spec;
+      spec.primary_conninfo = a->primary;
+      spec.slot = a->slot;
+      if (a->port != 0) {
+        if (a->port < 1 || a->port > 65535) return Status(Errc::invalid_argument, "--port must be 1..65535");
+        spec.port = a->port;
+      }
+      auto prep = pg::prepare_standby(*dir, spec);
+      if (!prep) return prep.status();
+      if (!ctx.global.quiet) {
+        std::string removed;
+        for (const auto& r : prep->removed) removed += (removed.empty() ? "" : ", ") + r;
+        std::printf("prepared %s as a standby of %s through slot '%s'%s\n", dir->path.c_str(), pg::describe_conninfo(a->primary).c_str(),
+                    a->slot.c_str(), removed.empty() ? "" : ("; removed " + removed).c_str());
+        std::fflush(stdout);
+      }
+      if (!a->start) return Status::Ok();
+      pg::StartOptions so;
+      so.bindir = a->bindir;
+      so.log_file = a->log;
+      so.check_conninfo = a->standby;
+      so.timeout = *timeout;
+      auto started = pg::start_standby(*dir, so, ctx.cancel);
+      if (!started) return started.status();
+      if (!ctx.global.quiet) std::printf("standby started and streaming (%s)\n", pg::describe_conninfo(*started).c_str());
+      return Status::Ok();
+    };
+  });
+}
+
+struct LagArgs {
+  std::string primary, standby, slot = pg::kDefaultSlot, wait, timeout = "10m";
+  bool json = false;
+};
+
+std::string opt_secs(const std::optional<double>& s) {
+  if (!s) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3fs", *s);
+  return buf;
+}
+
+void print_lag(const pg::LagReport& r, bool json) {
+  auto lsn_or_null = [](const std::optional<pg::Lsn>& l) { return l ? nlohmann::json(l->str()) : nlohmann::json(nullptr); };
+  auto secs_or_null = [](const std::optional<double>& s) { return s ? nlohmann::json(*s) : nlohmann::json(nullptr); };
+  if (json) {
+    nlohmann::json j;
+    j["primary_lsn"] = r.primary_lsn.str();
+    j["receive_lsn"] = lsn_or_null(r.receive_lsn);
+    j["replay_lsn"] = lsn_or_null(r.replay_lsn);
+    j["receive_lag_bytes"] = r.receive_lsn ? nlohmann::json(r.receive_bytes()) : nlohmann::json(nullptr);
+    j["replay_lag_bytes"] = r.replay_lsn ? nlohmann::json(r.replay_bytes()) : nlohmann::json(nullptr);
+    j["walsender"] = r.walsender_found;
+    j["state"] = r.state;
+    j["sent_lag_bytes"] = r.sent_bytes();
+    j["write_lag_bytes"] = r.write_bytes();
+    j["flush_lag_bytes"] = r.flush_bytes();
+    j["write_lag_s"] = secs_or_null(r.write_lag_s);
+    j["flush_lag_s"] = secs_or_null(r.flush_lag_s);
+    j["replay_lag_s"] = secs_or_null(r.replay_lag_s);
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("primary at %s; standby received %s (%s behind), replayed %s (%s behind)\n", r.primary_lsn.str().c_str(),
+                r.receive_lsn ? r.receive_lsn->str().c_str() : "-",
+                r.receive_lsn ? format_bytes(static_cast<double>(r.receive_bytes())).c_str() : "-",
+                r.replay_lsn ? r.replay_lsn->str().c_str() : "-",
+                r.replay_lsn ? format_bytes(static_cast<double>(r.replay_bytes())).c_str() : "-");
+    if (r.walsender_found)
+      std::printf("walsender %s: sent %s, write %s, flush %s behind; time lag write %s, flush %s, replay %s\n", r.state.c_str(),
+                  format_bytes(static_cast<double>(r.sent_bytes())).c_str(), format_bytes(static_cast<double>(r.write_bytes())).c_str(),
+                  format_bytes(static_cast<double>(r.flush_bytes())).c_str(), opt_secs(r.write_lag_s).c_str(),
+                  opt_secs(r.flush_lag_s).c_str(), opt_secs(r.replay_lag_s).c_str());
+    else std::printf("walsender: none on the primary for the slot (is the standby streaming through it?)\n");
+  }
+  std::fflush(stdout);
+}
+
+void register_lag(CLI::App& pg, CommandFn& selected) {
+  auto a = std::make_shared<LagArgs>();
+  CLI::App* cmd =
+      pg.add_subcommand("lag", "Sent/write/flush/replay lag of the standby in bytes and time; --wait blocks until it is below a bound");
+  cmd->add_option("--primary", a->primary, "Connection string of the primary")->required();
+  cmd->add_option("--standby", a->standby, "Connection string of the standby")->required();
+  cmd->add_option("--slot", a->slot, "Slot the standby streams through (finds its walsender)")->capture_default_str();
+  cmd->add_option("--wait", a->wait, "Block until the standby's replay lag is below this many bytes (e.g. 1M)");
+  cmd->add_option("--timeout", a->timeout, "Give up waiting after this long")->capture_default_str();
+  cmd->add_flag("--json", a->json, "Print JSON");
+  cmd->callback([a, &selected] {
+    selected = [a](RunContext& ctx) -> Status {
+      auto p = pg::Connection::connect(a->primary, "primary");
+      if (!p) return p.status();
+      auto s = pg::Connection::connect(a->standby, "standby");
+      if (!s) return s.status();
+      if (a->wait.empty()) {
+        auto r = pg::measure_lag(*p, *s, a->slot);
+        if (!r) return r.status();
+        print_lag(*r, a->json);
+        return Status::Ok();
+      }
+      auto bound = size_option(a->wait, "--wait");
+      if (!bound) return bound.status();
+      auto timeout = duration_option(a->timeout, "--timeout");
+      if (!timeout) return timeout.status();
+      auto last_print = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+      const bool quiet = ctx.global.quiet;
+      auto r = pg::wait_for_lag(*p, *s, a->slot, *bound, *timeout, ctx.cancel, [&](const pg::LagReport& rep) {
+        if (quiet || std::chrono::steady_clock::now() - last_print < std::chrono::seconds(5)) return;
+        last_print = std::chrono::steady_clock::now();
+        spdlog::info("waiting: replay lag {}", rep.replay_lsn ? format_bytes(static_cast<double>(rep.replay_bytes())) : "unknown");
+      });
+      if (!r) return r.status();
+      if (!quiet) print_lag(*r, a->json);
+      return Status::Ok();
+    };
+  });
+}
+
+}  // namespace
+
 void register_pg(CLI::App& app, CommandFn& selected) {
-  (void)selected;
   CLI::App* pg = app.add_subcommand("pg", "Postgres: replication slot, standby, lag, switchover");
   pg->require_subcommand(1);
+  register_slot(*pg, selected);
+  register_check(*pg, selected);
+  register_standby(*pg, selected);
+  register_lag(*pg, selected);
+  register_pg_switchover(*pg, selected);
 }
 
 }  // namespace pgm::cli

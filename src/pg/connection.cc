@@ -25,8 +25,8 @@ void notice_to_log(void* arg, const char* message) {
 }
 
 // PQconnectdbParams with the user's conninfo expanded last, so that everything it says wins.
-pg_conn* connect_with_defaults(const std::string& conninfo, const char* expand_keyword = "dbname") {
-  const char* keywords[] = {"connect_timeout", "fallback_application_name", expand_keyword, nullptr};
+pg_conn* connect_with_defaults(const std::string& conninfo) {
+  const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
   const char* values[] = {"10", "pgmigrate", conninfo.c_str(), nullptr};
   return PQconnectdbParams(keywords, values, 1);
 }
@@ -51,8 +51,8 @@ Result<Connection> Connection::connect(const std::string& conninfo, const std::s
   const std::string who = role + " (" + describe_conninfo(conninfo) + ")";
   if (c.conn_ == nullptr) return Status(Errc::postgres, "cannot connect to the " + who + ": out of memory");
   if (PQstatus(c.conn_) != CONNECTION_OK) {
-    return Status(Errc::postgres, "cannot connect to the " + who + ": " + one_line(PQerrorMessage(c.conn_)) +
-                                      "; check --" + role + " (host, port, user, dbname) and that the server runs");
+    return Status(Errc::postgres, "cannot connect to the " + who + ": " + one_line(PQerrorMessage(c.conn_)) + "; check --" + role +
+                                      " (host, port, user, dbname) and that the server runs");
   }
   PQsetNoticeProcessor(c.conn_, notice_to_log, nullptr);
   c.server_version_ = PQserverVersion(c.conn_);
@@ -63,8 +63,8 @@ Result<Connection> Connection::connect(const std::string& conninfo, const std::s
                                          ": upgrade it first or migrate it by other means");
   }
   if (c.server_major() > kMaxServerMajor) {
-    spdlog::warn("the {} runs Postgres {}, newer than the newest pgmigrate was tested with ({})", c.label_,
-                 c.server_major(), kMaxServerMajor);
+    spdlog::warn("the {} runs Postgres {}, newer than the newest pgmigrate was tested with ({})", c.label_, c.server_major(),
+                 kMaxServerMajor);
   }
   return c;
 }
@@ -117,8 +117,7 @@ Result<QueryResult> Connection::exec(const std::string& sql, const Params& param
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PGresult* res = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr,
-                               nullptr, 0);
+  PGresult* res = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr, nullptr, 0);
   std::unique_ptr<PGresult, decltype(&PQclear)> guard(res, &PQclear);
   ExecStatusType st = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
@@ -131,6 +130,7 @@ Result<QueryResult> Connection::exec(const std::string& sql, const Params& param
   }
   std::vector<std::string> cols;
   const int ncols = PQnfields(res);
+  cols.reserve(static_cast<std::size_t>(ncols));
   for (int c = 0; c < ncols; ++c) cols.emplace_back(PQfname(res, c));
   std::vector<std::vector<std::optional<std::string>>> rows;
   const int nrows = PQntuples(res);
@@ -138,10 +138,8 @@ Result<QueryResult> Connection::exec(const std::string& sql, const Params& param
   for (int r = 0; r < nrows; ++r) {
     auto& row = rows.emplace_back();
     for (int c = 0; c < ncols; ++c) {
-      if (PQgetisnull(res, r, c) != 0)
-        row.emplace_back(std::nullopt);
-      else
-        row.emplace_back(std::string(PQgetvalue(res, r, c), static_cast<std::size_t>(PQgetlength(res, r, c))));
+      if (PQgetisnull(res, r, c) != 0) row.emplace_back(std::nullopt);
+      else row.emplace_back(std::string(PQgetvalue(res, r, c), static_cast<std::size_t>(PQgetlength(res, r, c))));
     }
   }
   return QueryResult(std::move(cols), std::move(rows));

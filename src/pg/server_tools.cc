@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "common/units.h"
@@ -23,6 +24,9 @@
 namespace pgm::pg {
 namespace fs = std::filesystem;
 namespace {
+
+// strerror is not thread-safe; the category's message is.
+std::string errno_text(int e) { return std::generic_category().message(e); }
 
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -35,7 +39,7 @@ std::string trim(std::string s) {
 
 Result<std::string> read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status(errno == ENOENT ? Errc::not_found : Errc::io, "cannot read " + path + ": " + std::strerror(errno));
+  if (!in) return Status(errno == ENOENT ? Errc::not_found : Errc::io, "cannot read " + path + ": " + errno_text(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -58,7 +62,10 @@ Result<DataDir> inspect_data_dir(const std::string& path) {
     return Status(Errc::invalid_argument, d.path + " has no global/pg_control: not a complete data directory");
   d.owner_uid = st.st_uid;
   d.owner_gid = st.st_gid;
-  if (struct passwd* pw = ::getpwuid(st.st_uid)) d.owner_name = pw->pw_name;
+  struct passwd pwd {};
+  struct passwd* pw = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(st.st_uid, &pwd, buf.data(), buf.size(), &pw) == 0 && pw != nullptr) d.owner_name = pw->pw_name;
   return d;
 }
 
@@ -82,13 +89,16 @@ std::string find_pg_program(const std::string& name, int major, const std::strin
 Result<std::vector<std::string>> run_as_owner_prefix(const DataDir& dir) {
   const uid_t me = ::geteuid();
   if (me == dir.owner_uid) {
-    if (me == 0) return Status(Errc::invalid_argument, dir.path + " is owned by root; Postgres refuses to run as root: chown it to the postgres user");
+    if (me == 0)
+      return Status(Errc::invalid_argument, dir.path + " is owned by root; Postgres refuses to run as root: chown it to the postgres user");
     return std::vector<std::string>{};
   }
   if (me != 0)
-    return Status(Errc::invalid_argument, dir.path + " belongs to " + (dir.owner_name.empty() ? std::to_string(dir.owner_uid) : dir.owner_name) +
-                                             ": run pgmigrate as that user or as root");
-  if (dir.owner_name.empty()) return Status(Errc::invalid_argument, dir.path + " is owned by uid " + std::to_string(dir.owner_uid) + " which has no user name");
+    return Status(Errc::invalid_argument, dir.path + " belongs to " +
+                                              (dir.owner_name.empty() ? std::to_string(dir.owner_uid) : dir.owner_name) +
+                                              ": run pgmigrate as that user or as root");
+  if (dir.owner_name.empty())
+    return Status(Errc::invalid_argument, dir.path + " is owned by uid " + std::to_string(dir.owner_uid) + " which has no user name");
   return std::vector<std::string>{"runuser", "-u", dir.owner_name, "--"};
 }
 
@@ -106,8 +116,8 @@ std::string CommandRun::describe() const {
   return s;
 }
 
-Result<CommandRun> run_bounded(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                               const CancelToken* cancel, bool shell, const std::vector<std::string>& extra_env) {
+Result<CommandRun> run_bounded(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, const CancelToken* cancel,
+                               bool shell, const std::vector<std::string>& extra_env) {
   ProcessSpec spec;
   spec.argv = {"env", "LC_ALL=C", "LANG=C", "LANGUAGE="};
   for (const auto& e : extra_env) spec.argv.push_back(e);
@@ -140,7 +150,9 @@ Result<CommandRun> run_bounded(const std::vector<std::string>& argv, std::chrono
       killed = true;
     }
     if (out_open) {
-      struct pollfd pfd {out_fd, POLLIN, 0};
+      struct pollfd pfd {
+        out_fd, POLLIN, 0
+      };
       int r = ::poll(&pfd, 1, 50);
       if (r > 0) {
         char buf[8192];
@@ -159,7 +171,8 @@ Result<CommandRun> run_bounded(const std::vector<std::string>& argv, std::chrono
     }
   }
   waiter.join();
-  if (killed && !run.timed_out) return Status(Errc::interrupted, "'" + argv.at(0) + "' was stopped: " + (cancel ? cancel->reason().message() : "cancelled"));
+  if (killed && !run.timed_out)
+    return Status(Errc::interrupted, "'" + argv.at(0) + "' was stopped: " + (cancel ? cancel->reason().message() : "cancelled"));
   run.err = p.stderr_text();
   return run;
 }
@@ -215,7 +228,7 @@ std::optional<PostmasterPid> read_postmaster_pid(const std::string& pgdata) {
 Status write_owned_file(const std::string& path, const std::string& content, const DataDir& owner, mode_t mode) {
   const std::string tmp = path + ".pgmigrate-tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return Status(Errc::io, "cannot write " + tmp + ": " + std::strerror(errno));
+  if (fd < 0) return Status(Errc::io, "cannot write " + tmp + ": " + errno_text(errno));
   std::size_t off = 0;
   while (off < content.size()) {
     ssize_t n = ::write(fd, content.data() + off, content.size() - off);
@@ -224,7 +237,7 @@ Status write_owned_file(const std::string& path, const std::string& content, con
       int e = errno;
       ::close(fd);
       ::unlink(tmp.c_str());
-      return Status(Errc::io, "cannot write " + tmp + ": " + std::strerror(e));
+      return Status(Errc::io, "cannot write " + tmp + ": " + errno_text(e));
     }
     off += static_cast<std::size_t>(n);
   }
@@ -232,17 +245,17 @@ Status write_owned_file(const std::string& path, const std::string& content, con
     int e = errno;
     ::close(fd);
     ::unlink(tmp.c_str());
-    return Status(Errc::io, "cannot chown " + tmp + ": " + std::strerror(e));
+    return Status(Errc::io, "cannot chown " + tmp + ": " + errno_text(e));
   }
   ::fchmod(fd, mode);
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     ::unlink(tmp.c_str());
-    return Status(Errc::io, "cannot write " + tmp + ": " + std::strerror(errno));
+    return Status(Errc::io, "cannot write " + tmp + ": " + errno_text(errno));
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
-    return Status(Errc::io, "cannot rename " + tmp + " to " + path + ": " + std::strerror(e));
+    return Status(Errc::io, "cannot rename " + tmp + " to " + path + ": " + errno_text(e));
   }
   return Status::Ok();
 }

@@ -18,7 +18,7 @@ namespace pgm::pg {
 
 struct DataDir {
   std::string path;
-  int major = 0;          // from PG_VERSION
+  int major = 0;  // from PG_VERSION
   uid_t owner_uid = 0;
   gid_t owner_gid = 0;
   std::string owner_name;
@@ -48,9 +48,8 @@ struct CommandRun {
 
 // Runs argv (or, with `shell`, /bin/sh -c argv[0]) with LC_ALL=C, collecting stdout and
 // stderr, and kills its process group when `timeout` passes or `cancel` fires.
-Result<CommandRun> run_bounded(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                               const CancelToken* cancel = nullptr, bool shell = false,
-                               const std::vector<std::string>& extra_env = {});
+Result<CommandRun> run_bounded(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, const CancelToken* cancel = nullptr,
+                               bool shell = false, const std::vector<std::string>& extra_env = {});
 
 struct ControlData {
   std::string state;              // "shut down", "in production", "shut down in recovery", ...

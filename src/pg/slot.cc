@@ -13,7 +13,8 @@ Result<SlotStatus> read_slot(Connection& c, const std::string& name) {
   std::string sql = std::string("SELECT slot_name, slot_type, restart_lsn, active, active_pid, ") +
                     (v13 ? "wal_status, safe_wal_size, " : "NULL AS wal_status, NULL AS safe_wal_size, ") +
                     "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END AS current_lsn, "
-                    "pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END, restart_lsn)::bigint AS retained "
+                    "pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END, "
+                    "restart_lsn)::bigint AS retained "
                     "FROM pg_replication_slots WHERE slot_name = $1";
   auto r = c.exec(sql, {name});
   if (!r) return r.status();
@@ -52,8 +53,7 @@ Result<SlotStatus> create_slot(Connection& primary, const std::string& name) {
   PGM_RETURN_IF_ERROR(validate_slot_name(name));
   auto rec = primary.scalar("SELECT pg_is_in_recovery()");
   if (!rec) return rec.status();
-  if (*rec == "t")
-    return Status(Errc::invalid_argument, "the " + primary.label() + " is a standby: create the slot on the primary");
+  if (*rec == "t") return Status(Errc::invalid_argument, "the " + primary.label() + " is a standby: create the slot on the primary");
   auto existing = primary.exec("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {name});
   if (!existing) return existing.status();
   if (existing->rows() > 0)
@@ -61,10 +61,10 @@ Result<SlotStatus> create_slot(Connection& primary, const std::string& name) {
                                     ": use it, or drop it with 'pgmigrate pg slot drop' if it is left over");
   auto r = primary.exec("SELECT pg_create_physical_replication_slot($1, true)", {name});
   if (!r) {
-    const std::string& m = r.status().message();
+    const std::string m = r.status().message();
     if (primary.last_sqlstate() == "53400" || m.find("max_replication_slots") != std::string::npos)
-      return Status(Errc::postgres, "cannot create slot '" + name + "': all max_replication_slots are in use on the " +
-                                        primary.label() + "; raise max_replication_slots (restart needed) or drop an unused slot");
+      return Status(Errc::postgres, "cannot create slot '" + name + "': all max_replication_slots are in use on the " + primary.label() +
+                                        "; raise max_replication_slots (restart needed) or drop an unused slot");
     if (primary.last_sqlstate() == "42501")
       return Status(Errc::postgres, "cannot create slot '" + name + "': the user lacks the REPLICATION attribute on the " +
                                         primary.label() + "; connect as a superuser or a role WITH REPLICATION");
@@ -108,7 +108,8 @@ Status SlotGuard::check_once(Connection& primary, SlotStatus* sample_out) {
   if (observer_) observer_(GuardEvent::sample, *s, "");
   std::string why;
   if (s->wal_status == "lost") {
-    why = "the primary already removed WAL that slot '" + opt_.slot + "' needed (wal_status lost): the standby cannot catch up; start over from a new slot and snapshot";
+    why = "the primary already removed WAL that slot '" + opt_.slot +
+          "' needed (wal_status lost): the standby cannot catch up; start over from a new slot and snapshot";
   } else if (s->wal_status == "unreserved") {
     why = "slot '" + opt_.slot + "' passed max_slot_wal_keep_size (wal_status unreserved): its WAL goes at the next checkpoint";
   } else if (opt_.limit_bytes > 0 && s->retained_bytes >= opt_.limit_bytes) {
@@ -120,10 +121,13 @@ Status SlotGuard::check_once(Connection& primary, SlotStatus* sample_out) {
     if (opt_.drop_on_limit) {
       Status d = drop_slot(primary, opt_.slot);
       if (d.ok() || d.code() == Errc::not_found) {
-        what_next = "; dropped the slot to protect the primary: the standby cannot catch up from it, so start over with a new slot and snapshot";
+        what_next =
+            "; dropped the slot to protect the primary: the standby cannot catch up from it, so start over with a new slot and snapshot";
       } else {
         // An active slot cannot be dropped: stop its walsender, then drop.
-        auto t = primary.exec("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL", {opt_.slot});
+        auto t = primary.exec(
+            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL",
+            {opt_.slot});
         d = t ? Status::Ok() : t.status();
         for (int i = 0; i < 50 && d.ok(); ++i) {
           d = drop_slot(primary, opt_.slot);
@@ -133,13 +137,20 @@ Status SlotGuard::check_once(Connection& primary, SlotStatus* sample_out) {
           }
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
-        what_next = d.ok() ? "; dropped the slot (after stopping its walsender) to protect the primary: start over with a new slot and snapshot"
-                           : "; could not drop the slot (" + d.message() + "): drop it by hand with 'pgmigrate pg slot drop'";
+        what_next =
+            d.ok() ? "; dropped the slot (after stopping its walsender) to protect the primary: start over with a new slot and snapshot"
+                   : "; could not drop the slot (" + d.message() + "): drop it by hand with 'pgmigrate pg slot drop'";
       }
+    } else if (s->wal_status == "lost") {
+      what_next = "; drop the slot ('pgmigrate pg slot drop')";
+    } else if (s->wal_status == "unreserved") {
+      what_next = "; let the standby catch up at once, or raise max_slot_wal_keep_size, or drop the slot ('pgmigrate pg slot drop')";
     } else {
-      what_next = "; free the primary's disk by dropping the slot ('pgmigrate pg slot drop') or let the standby catch up, or raise --wal-limit";
+      what_next =
+          "; free the primary's disk by dropping the slot ('pgmigrate pg slot drop'), or let the standby catch up, or raise --wal-limit if "
+          "the disk has room";
     }
-    Status trip(Errc::no_space, why + what_next);
+    Status trip(Errc::postgres, why + what_next);
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (tripped_.ok()) tripped_ = trip;
@@ -195,10 +206,12 @@ void SlotGuard::loop() {
       conn_.emplace(std::move(*c));
     }
     Status s = check_once(*conn_);
-    if (s.code() == Errc::no_space) return;
+    if (!tripped().ok()) return;
     if (!s.ok()) {
       if (s.code() == Errc::not_found) {
-        Status gone(Errc::not_found, "replication slot '" + opt_.slot + "' disappeared from the primary: the standby can no longer catch up from it; find out who dropped it, then start over with a new slot and snapshot");
+        Status gone(Errc::not_found, "replication slot '" + opt_.slot +
+                                         "' disappeared from the primary: the standby can no longer catch up from it; find out who dropped "
+                                         "it, then start over with a new slot and snapshot");
         {
           std::lock_guard<std::mutex> lock(mu_);
           tripped_ = gone;

@@ -25,14 +25,14 @@ Status validate_slot_name(const std::string& name);
 
 struct SlotStatus {
   std::string name;
-  std::string slot_type;          // "physical" / "logical"
-  std::optional<Lsn> restart_lsn; // NULL until WAL is reserved
-  Lsn current_lsn;                // pg_current_wal_lsn() when sampled
+  std::string slot_type;           // "physical" / "logical"
+  std::optional<Lsn> restart_lsn;  // NULL until WAL is reserved
+  Lsn current_lsn;                 // pg_current_wal_lsn() when sampled
   std::uint64_t retained_bytes = 0;
   bool active = false;
   std::optional<long> active_pid;
-  std::string wal_status;                    // 13+: reserved/extended/unreserved/lost; "" before 13
-  std::optional<std::int64_t> safe_wal_size; // 13+: NULL when max_slot_wal_keep_size = -1
+  std::string wal_status;                     // 13+: reserved/extended/unreserved/lost; "" before 13
+  std::optional<std::int64_t> safe_wal_size;  // 13+: NULL when max_slot_wal_keep_size = -1
 };
 
 // Creates a physical slot that reserves WAL at once (restart_lsn = the current redo pointer).

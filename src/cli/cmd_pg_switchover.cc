@@ -1,0 +1,94 @@
+// `pgmigrate pg switchover`: fence the old primary, wait for the standby to replay the final
+// position, promote it, check it takes writes, run the post-hook. Prints a timeline of the steps.
+#include <cstdio>
+#include <memory>
+
+#include "cli/command.h"
+#include "common/units.h"
+#include "pg/switchover.h"
+
+namespace pgm::cli {
+namespace {
+
+struct SwitchoverArgs {
+  std::string primary, standby, slot = pg::kDefaultSlot, fence = "stop";
+  std::string primary_pgdata, stop_cmd, start_cmd, primary_log, bindir, post_hook;
+  std::string max_lag = "16M", timeout = "2m", stop_timeout = "60s", hook_timeout = "60s";
+};
+
+}  // namespace
+
+void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
+  auto a = std::make_shared<SwitchoverArgs>();
+  CLI::App* cmd = pg.add_subcommand(
+      "switchover",
+      "Fence the old primary (clean stop, or refuse all sessions), wait until the standby replayed its final WAL, promote it, "
+      "check it takes writes, run --post-hook. Before promotion every failure undoes the fence.");
+  cmd->add_option("--primary", a->primary, "Connection string of the old primary")->required();
+  cmd->add_option("--standby", a->standby, "Connection string of the standby to promote")->required();
+  cmd->add_option("--slot", a->slot, "Slot the standby streams through")->capture_default_str();
+  cmd->add_option("--fence", a->fence,
+                  "stop: CHECKPOINT + fast stop (pg_ctl with --primary-pgdata, or --stop-cmd); "
+                  "connections: libpq only, ALLOW_CONNECTIONS false + terminate sessions")
+      ->capture_default_str();
+  cmd->add_option("--primary-pgdata", a->primary_pgdata, "The old primary's data directory on this host (fence stop with pg_ctl)");
+  cmd->add_option("--stop-cmd", a->stop_cmd, "Shell command that stops the old primary cleanly (e.g. ssh db1 systemctl stop postgresql)");
+  cmd->add_option("--start-cmd", a->start_cmd, "Shell command that starts it again (rollback); required with --stop-cmd");
+  cmd->add_option("--primary-log", a->primary_log, "pg_ctl -l log when restarting the old primary locally on rollback");
+  cmd->add_option("--pg-bindir", a->bindir, "Directory holding pg_ctl and pg_controldata");
+  cmd->add_option("--max-lag", a->max_lag, "Refuse to start while the standby's replay lag exceeds this")->capture_default_str();
+  cmd->add_option("--timeout", a->timeout, "Bound on the whole switchover up to promotion")->capture_default_str();
+  cmd->add_option("--stop-timeout", a->stop_timeout, "Bound on the fence (the stop, or terminating sessions)")->capture_default_str();
+  cmd->add_option("--post-hook", a->post_hook,
+                  "Shell command run after promotion, with PGM_NEW_PRIMARY_HOST, PGM_NEW_PRIMARY_PORT, PGM_NEW_PRIMARY_CONNINFO "
+                  "(no password), PGM_NEW_TIMELINE, PGM_SWITCH_LSN in its environment");
+  cmd->add_option("--hook-timeout", a->hook_timeout, "Bound on --post-hook")->capture_default_str();
+  cmd->callback([a, &selected] {
+    selected = [a](RunContext& ctx) -> Status {
+      pg::SwitchoverOptions o;
+      o.primary_conninfo = a->primary;
+      o.standby_conninfo = a->standby;
+      o.slot = a->slot;
+      auto fence = pg::parse_fence(a->fence);
+      if (!fence) return fence.status();
+      o.fence = *fence;
+      o.primary_pgdata = a->primary_pgdata;
+      o.stop_cmd = a->stop_cmd;
+      o.start_cmd = a->start_cmd;
+      o.primary_log = a->primary_log;
+      o.bindir = a->bindir;
+      o.post_hook = a->post_hook;
+      auto max_lag = parse_size(a->max_lag);
+      if (!max_lag) return max_lag.status().context("--max-lag");
+      o.max_lag = *max_lag;
+      for (auto [text, flag, out] :
+           {std::tuple{&a->timeout, "--timeout", &o.timeout}, std::tuple{&a->stop_timeout, "--stop-timeout", &o.stop_timeout},
+            std::tuple{&a->hook_timeout, "--hook-timeout", &o.hook_timeout}}) {
+        auto d = parse_duration(*text);
+        if (!d) return d.status().context(flag);
+        *out = *d;
+      }
+      const bool quiet = ctx.global.quiet;
+      pg::Switchover sw(o, ctx.cancel, [quiet](const pg::SwitchoverStep& s) {
+        if (quiet && s.ok) return;
+        std::printf("%s  +%8.3fs  %-12s %s %s\n", pg::format_timestamp(s.at).c_str(), s.elapsed_s, s.name.c_str(), s.ok ? "ok  " : "FAIL",
+                    s.detail.c_str());
+        std::fflush(stdout);
+      });
+      Status st = sw.run();
+      const auto& rep = sw.report();
+      for (const auto& n : rep.notes) std::printf("note: %s\n", n.c_str());
+      if (rep.write_window_s)
+        std::printf("write-unavailability window: %.3fs (%s)\n", *rep.write_window_s,
+                    rep.promoted ? "fence to first write on the new primary" : "fence to the old primary writable again after rollback");
+      std::printf("result: %s\n", rep.promoted      ? "promoted"
+                                  : rep.rolled_back ? "rolled back; old primary writable, standby not promoted"
+                                  : rep.fenced      ? "NOT promoted; fence NOT undone: see the error"
+                                                    : "refused; nothing changed");
+      std::fflush(stdout);
+      return st;
+    };
+  });
+}
+
+}  // namespace pgm::cli

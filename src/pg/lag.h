@@ -1,0 +1,43 @@
+// How far a standby is behind its primary, from both ends.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "common/cancel.h"
+#include "common/status.h"
+#include "pg/connection.h"
+#include "pg/lsn.h"
+
+namespace pgm::pg {
+
+struct LagReport {
+  Lsn primary_lsn;                 // pg_current_wal_lsn() on the primary
+  std::optional<Lsn> receive_lsn;  // standby: pg_last_wal_receive_lsn()
+  std::optional<Lsn> replay_lsn;   // standby: pg_last_wal_replay_lsn()
+  bool walsender_found = false;    // a pg_stat_replication row for the slot
+  std::optional<Lsn> sent_lsn, write_lsn, flush_lsn, walsender_replay_lsn;
+  std::optional<double> write_lag_s, flush_lag_s, replay_lag_s;  // NULL when idle
+  std::string state;                                             // walsender state ("streaming", "catchup")
+
+  std::uint64_t sent_bytes() const { return sent_lsn ? lsn_bytes_behind(primary_lsn, *sent_lsn) : 0; }
+  std::uint64_t write_bytes() const { return write_lsn ? lsn_bytes_behind(primary_lsn, *write_lsn) : 0; }
+  std::uint64_t flush_bytes() const { return flush_lsn ? lsn_bytes_behind(primary_lsn, *flush_lsn) : 0; }
+  // The standby's own replay position against the primary: what --wait bounds.
+  std::uint64_t replay_bytes() const { return replay_lsn ? lsn_bytes_behind(primary_lsn, *replay_lsn) : UINT64_MAX; }
+  std::uint64_t receive_bytes() const { return receive_lsn ? lsn_bytes_behind(primary_lsn, *receive_lsn) : UINT64_MAX; }
+};
+
+// One sample. The primary's walsender row is found through the slot (pg_replication_slots.active_pid).
+Result<LagReport> measure_lag(Connection& primary, Connection& standby, const std::string& slot);
+
+// Samples until the standby streams through `slot` and its replay lag is < `bound` bytes. Errc::timeout after `timeout`; stops on cancel.
+// `progress` (optional) is called with every sample.
+Result<LagReport> wait_for_lag(Connection& primary, Connection& standby, const std::string& slot, std::uint64_t bound,
+                               std::chrono::milliseconds timeout, const CancelToken& cancel,
+                               const std::function<void(const LagReport&)>& progress = nullptr);
+
+}  // namespace pgm::pg

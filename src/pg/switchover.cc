@@ -1,0 +1,621 @@
+#include "pg/switchover.h"
+
+#include <ctime>
+#include <thread>
+
+#include "common/units.h"
+#include "pg/conninfo.h"
+#include "pg/standby.h"
+
+namespace pgm::pg {
+namespace {
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::string fmt_s(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3fs", s);
+  return buf;
+}
+
+// The timeline a primary writes on, from the name of its current WAL file.
+Result<unsigned> primary_timeline(Connection& c) {
+  auto f = c.scalar("SELECT pg_walfile_name(pg_current_wal_lsn())");
+  if (!f) return f.status();
+  if (f->size() < 8) return Status(Errc::postgres, c.label() + ": unexpected WAL file name '" + *f + "'");
+  return static_cast<unsigned>(std::stoul(f->substr(0, 8), nullptr, 16));
+}
+
+// A real write: an xid is assigned and committed. Fails on a standby or a fenced server.
+Status try_write(Connection& c) {
+  auto b = c.exec("BEGIN READ WRITE");
+  if (!b) return b.status();
+  auto x = c.exec("SELECT txid_current()");
+  if (!x) {
+    (void)c.exec("ROLLBACK");
+    return x.status();
+  }
+  auto e = c.exec("COMMIT");
+  return e ? Status::Ok() : e.status();
+}
+
+}  // namespace
+
+Result<Fence> parse_fence(const std::string& text) {
+  if (text == "stop") return Fence::stop;
+  if (text == "connections") return Fence::connections;
+  if (text == "read-only" || text == "readonly" || text == "read_only")
+    return Status(Errc::invalid_argument,
+                  "a read-only setting is not a fence: any session can undo it (SET default_transaction_read_only = off, BEGIN READ "
+                  "WRITE); use --fence stop or --fence connections");
+  return Status(Errc::invalid_argument, "unknown --fence '" + text + "': use 'stop' or 'connections'");
+}
+
+const char* fence_name(Fence f) { return f == Fence::stop ? "stop" : "connections"; }
+
+std::string format_timestamp(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+Switchover::Switchover(SwitchoverOptions options, const CancelToken& cancel, StepObserver on_step)
+    : opt_(std::move(options)), cancel_(cancel), on_step_(std::move(on_step)) {}
+
+void Switchover::step(const std::string& name, bool ok, const std::string& detail) {
+  SwitchoverStep s{std::chrono::system_clock::now(), seconds(Clock::now() - start_), name, ok, detail};
+  report_.steps.push_back(s);
+  if (on_step_) on_step_(s);
+}
+
+std::chrono::milliseconds Switchover::remaining() const {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+  return left.count() > 0 ? left : 0ms;
+}
+
+Status Switchover::validate() const {
+  if (opt_.primary_conninfo.empty()) return Status(Errc::invalid_argument, "--primary CONNINFO is required");
+  if (opt_.standby_conninfo.empty()) return Status(Errc::invalid_argument, "--standby CONNINFO is required");
+  PGM_RETURN_IF_ERROR(validate_slot_name(opt_.slot));
+  if (opt_.fence == Fence::stop) {
+    if (opt_.primary_pgdata.empty() == opt_.stop_cmd.empty())
+      return Status(Errc::invalid_argument,
+                    "--fence stop needs exactly one of --primary-pgdata DIR (the old primary runs on this host) or --stop-cmd CMD");
+    if (!opt_.stop_cmd.empty() && opt_.start_cmd.empty())
+      return Status(Errc::invalid_argument, "--stop-cmd needs --start-cmd too, so that a failed switchover can restart the old primary");
+  } else if (!opt_.primary_pgdata.empty() || !opt_.stop_cmd.empty()) {
+    return Status(Errc::invalid_argument,
+                  "--fence connections does not stop the server: drop --primary-pgdata/--stop-cmd, or use --fence stop");
+  }
+  if (opt_.timeout.count() <= 0 || opt_.stop_timeout.count() <= 0)
+    return Status(Errc::invalid_argument, "--timeout and --stop-timeout must be positive");
+  return Status::Ok();
+}
+
+Status Switchover::run() {
+  start_ = Clock::now();
+  deadline_ = start_ + opt_.timeout;
+  PGM_RETURN_IF_ERROR(validate());
+
+  Status s = precheck();
+  if (!s.ok()) {
+    step("pre-checks", false, s.message());
+    // The servers' state is not what a switchover needs: a Postgres-side refusal, not a usage error.
+    if (s.code() == Errc::invalid_argument) s = Status(Errc::postgres, s.message());
+    return s.context("switchover refused; nothing was changed and the primary stays writable");
+  }
+  if (cancelled()) return cancel_.reason();
+
+  s = fence();
+  if (s.ok() && cancelled()) s = cancel_.reason();
+  if (!s.ok()) {
+    step("fence", false, s.message());
+    return rollback(s);
+  }
+  s = wait_catch_up();
+  if (s.ok() && cancelled()) s = cancel_.reason();
+  if (!s.ok()) {
+    step("catch-up", false, s.message());
+    if (s.code() == Errc::internal) return s;  // the standby left recovery by itself: no rollback
+    return rollback(s);
+  }
+
+  // Point of no return: from here on the old primary is never made writable again.
+  s = promote();
+  if (!s.ok()) {
+    step("promote", false, s.message());
+    return s;
+  }
+  s = check_new_primary_writes();
+  if (!s.ok()) {
+    step("write check", false, s.message());
+    return s;
+  }
+  release_slot();
+  if (!opt_.post_hook.empty()) {
+    s = run_post_hook();
+    if (!s.ok()) return s;
+  }
+  step("done", true, "switchover complete; writes were refused for " + fmt_s(report_.write_window_s.value_or(0)));
+  return Status::Ok();
+}
+
+Status Switchover::precheck() {
+  auto p = Connection::connect(opt_.primary_conninfo, "primary");
+  if (!p) return p.status();
+  primary_.emplace(std::move(*p));
+  auto s = Connection::connect(opt_.standby_conninfo, "standby");
+  if (!s) return s.status();
+  standby_.emplace(std::move(*s));
+
+  auto prec = primary_->scalar("SELECT pg_is_in_recovery()");
+  if (!prec) return prec.status();
+  if (*prec == "t")
+    return Status(Errc::invalid_argument, "the " + primary_->label() + " is itself a standby: --primary must be the current primary");
+  auto w = read_wal_receiver(*standby_);
+  if (!w) return w.status();
+  if (!w->in_recovery)
+    return Status(Errc::invalid_argument,
+                  "the " + standby_->label() + " is not in recovery: it is already a primary, not a standby (check --standby)");
+
+  auto psys = primary_->scalar("SELECT system_identifier::text FROM pg_control_system()");
+  if (!psys) return psys.status();
+  auto ssys = standby_->scalar("SELECT system_identifier::text FROM pg_control_system()");
+  if (!ssys) return ssys.status();
+  if (*psys != *ssys)
+    return Status(Errc::invalid_argument, "the standby belongs to a different cluster (system identifier " + *ssys + ", primary's " +
+                                              *psys + "): --standby is not a copy of --primary");
+  system_identifier_ = *psys;
+
+  auto slot = slot_status(*primary_, opt_.slot);
+  if (!slot) return slot.status();
+  if (w->status != "streaming")
+    return Status(Errc::postgres,
+                  "the standby is not streaming (WAL receiver: " + (w->status.empty() ? std::string("not running") : w->status) +
+                      "): fix its primary_conninfo / the primary's pg_hba.conf and check with 'pgmigrate pg lag'");
+  if (w->slot_name != opt_.slot)
+    return Status(Errc::invalid_argument,
+                  "the standby streams through slot '" + w->slot_name + "', not '" + opt_.slot + "': pass --slot " +
+                      (w->slot_name.empty() ? std::string("(set primary_slot_name on the standby)") : w->slot_name));
+  if (!slot->active)
+    return Status(
+        Errc::postgres,
+        "slot '" + opt_.slot + "' on the primary is not in use: the standby streams from another server; check its primary_conninfo");
+  auto tli = primary_timeline(*primary_);
+  if (!tli) return tli.status();
+  report_.old_timeline = *tli;
+  if (w->received_tli != *tli)
+    return Status(Errc::invalid_argument, "the standby receives timeline " + std::to_string(w->received_tli) +
+                                              " but the primary is on timeline " + std::to_string(*tli) +
+                                              ": it does not follow this primary");
+  if (w->replay_paused)
+    return Status(Errc::invalid_argument, "WAL replay is paused on the standby: resume it (SELECT pg_wal_replay_resume()) first");
+  auto cur = primary_->scalar_lsn("SELECT pg_current_wal_lsn()");
+  if (!cur) return cur.status();
+  auto replay = standby_->scalar_lsn("SELECT pg_last_wal_replay_lsn()");
+  if (!replay) return replay.status();
+  const std::uint64_t lag = lsn_bytes_behind(*cur, *replay);
+  if (lag > opt_.max_lag)
+    return Status(Errc::invalid_argument, "the standby's replay is " + format_bytes(static_cast<double>(lag)) + " behind (--max-lag " +
+                                              format_bytes(static_cast<double>(opt_.max_lag)) +
+                                              "): wait with 'pgmigrate pg lag --wait' and retry");
+  auto can_promote = standby_->scalar("SELECT has_function_privilege('pg_promote(boolean, integer)', 'EXECUTE')");
+  if (!can_promote) return can_promote.status();
+  if (*can_promote != "t")
+    return Status(Errc::invalid_argument,
+                  "the standby's user may not run pg_promote: connect as a superuser or GRANT EXECUTE ON FUNCTION pg_promote TO it");
+
+  std::string fence_detail;
+  if (opt_.fence == Fence::connections) {
+    auto su = primary_->scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user");
+    if (!su) return su.status();
+    if (*su != "t")
+      return Status(Errc::invalid_argument,
+                    "--fence connections needs a superuser on the primary (ALTER DATABASE on every database, terminating every session)");
+    auto db = primary_->scalar("SELECT current_database()");
+    if (!db) return db.status();
+    primary_db_ = *db;
+    auto other = primary_->exec(
+        "SELECT datname FROM pg_database WHERE datallowconn AND datname <> current_database() "
+        "ORDER BY datname = 'template1' DESC, datname = 'postgres' DESC, datname LIMIT 1");
+    if (!other) return other.status();
+    if (other->rows() == 0)
+      return Status(Errc::invalid_argument,
+                    "--fence connections needs a second database that allows connections (template1 normally does)");
+    helper_db_ = other->get(0, 0).value_or("");
+    auto h = Connection::connect(conninfo_with(opt_.primary_conninfo, "dbname", helper_db_), "primary");
+    if (!h) return h.status().context("opening the fence's second session (database " + helper_db_ + ")");
+    helper_.emplace(std::move(*h));
+    auto p1 = primary_->scalar("SELECT pg_backend_pid()");
+    auto p2 = helper_->scalar("SELECT pg_backend_pid()");
+    if (!p1) return p1.status();
+    if (!p2) return p2.status();
+    our_pids_ = *p1 + "," + *p2;
+    fence_detail = "fence connections (sessions on " + primary_db_ + " and " + helper_db_ + ")";
+  } else if (!opt_.primary_pgdata.empty()) {
+    auto dir = inspect_data_dir(opt_.primary_pgdata);
+    if (!dir) return dir.status().context("--primary-pgdata");
+    auto cd = read_controldata(*dir, opt_.bindir);
+    if (!cd) return cd.status();
+    if (cd->system_identifier != system_identifier_)
+      return Status(Errc::invalid_argument, "--primary-pgdata " + dir->path + " belongs to cluster " + cd->system_identifier +
+                                                ", not to --primary (" + system_identifier_ + ")");
+    if (cd->state != "in production")
+      return Status(Errc::invalid_argument, "--primary-pgdata " + dir->path + " is '" + cd->state + "', not a running primary");
+    PGM_RETURN_IF_ERROR(run_as_owner_prefix(*dir).status());
+    primary_dir_ = *dir;
+    fence_detail = "fence stop with pg_ctl in " + dir->path;
+  } else {
+    fence_detail = "fence stop with --stop-cmd";
+  }
+  step("pre-checks", true,
+       "standby streams from the primary through slot '" + opt_.slot + "', system " + system_identifier_ + ", timeline " +
+           std::to_string(*tli) + ", replay lag " + format_bytes(static_cast<double>(lag)) + "; " + fence_detail);
+  return Status::Ok();
+}
+
+Status Switchover::fence() { return opt_.fence == Fence::stop ? fence_stop() : fence_connections(); }
+
+Status Switchover::fence_stop() {
+  // A checkpoint now makes the shutdown checkpoint (taken while writes are refused) short.
+  auto ck = primary_->exec("CHECKPOINT");
+  step("checkpoint", ck.ok(), ck ? "done" : ck.status().message() + " (continuing: it only shortens the stop)");
+  auto pre = primary_->scalar_lsn("SELECT pg_current_wal_lsn()");
+  if (!pre) return pre.status();
+  pre_fence_lsn_ = *pre;
+  primary_.reset();  // the stop terminates it anyway
+
+  const auto budget = std::min(opt_.stop_timeout, remaining());
+  fence_started_ = Clock::now();
+  report_.fenced = true;
+  if (primary_dir_) {
+    auto prefix = run_as_owner_prefix(*primary_dir_);
+    if (!prefix) return prefix.status();
+    std::vector<std::string> argv = *prefix;
+    const auto secs = std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(budget).count());
+    for (const std::string& a :
+         {find_pg_program("pg_ctl", primary_dir_->major, opt_.bindir), std::string("stop"), std::string("-D"), primary_dir_->path,
+          std::string("-m"), std::string("fast"), std::string("-w"), std::string("-t"), std::to_string(secs)})
+      argv.push_back(a);
+    step("fence", true, "stopping the old primary (pg_ctl stop -m fast, up to " + std::to_string(secs) + "s)");
+    auto run = run_bounded(argv, budget + 5s, &cancel_);
+    if (!run) return run.status();
+    if (!run->success()) return Status(run->timed_out ? Errc::timeout : Errc::child_failed, "pg_ctl stop " + run->describe());
+    auto cd = read_controldata(*primary_dir_, opt_.bindir);
+    if (!cd) return cd.status();
+    if (cd->state != "shut down")
+      return Status(Errc::postgres, "the old primary's cluster state is '" + cd->state +
+                                        "' after the stop, not 'shut down': its last WAL may not have reached the standby");
+    report_.final_lsn = *cd->checkpoint;
+    final_exclusive_ = true;
+    step("fence", true, "old primary shut down cleanly; final position = shutdown checkpoint " + cd->checkpoint->str());
+    return Status::Ok();
+  }
+
+  step("fence", true, "stopping the old primary with --stop-cmd (up to " + fmt_s(seconds(budget)) + ")");
+  auto run = run_bounded({opt_.stop_cmd}, budget, &cancel_, true);
+  if (!run) return run.status();
+  if (!run->success()) return Status(run->timed_out ? Errc::timeout : Errc::child_failed, "--stop-cmd " + run->describe());
+  // The old primary must be gone and the standby's WAL receiver disconnected: only then is what
+  // the standby received all there is.
+  const auto until = Clock::now() + std::min(budget, remaining());
+  bool down = false;
+  std::string receiver = "?";
+  while (Clock::now() < until && !cancelled()) {
+    down = down || !server_answers(opt_.primary_conninfo);
+    if (down) {
+      auto w = read_wal_receiver(*standby_);
+      if (!w) return w.status();
+      receiver = w->status.empty() ? "stopped" : w->status;
+      if (w->status != "streaming") {
+        if (!w->receive_lsn) return Status(Errc::postgres, "the standby reports no received WAL position");
+        if (*w->receive_lsn < pre_fence_lsn_)
+          return Status(Errc::postgres, "the standby received only up to " + w->receive_lsn->str() + ", before the primary's position " +
+                                            pre_fence_lsn_.str() + " at the fence: WAL was lost in the stop");
+        report_.final_lsn = *w->receive_lsn;
+        step("fence", true, "old primary is down and its walsender gone; final position = standby's received " + w->receive_lsn->str());
+        return Status::Ok();
+      }
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  if (cancelled()) return cancel_.reason();
+  return Status(Errc::timeout, down ? "the old primary is down but the standby's WAL receiver still reports '" + receiver + "'"
+                                    : "--stop-cmd finished but the old primary still answers at --primary: it did not stop");
+}
+
+Status Switchover::fence_connections() {
+  auto dbs = primary_->exec("SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname");
+  if (!dbs) return dbs.status();
+  fence_started_ = Clock::now();
+  report_.fenced = true;
+  // A session may not disallow its own database: the helper session (on helper_db_) closes
+  // every other database, then the main session closes the helper's.
+  for (std::size_t i = 0; i < dbs->rows(); ++i) {
+    const std::string name = dbs->get(i, 0).value_or("");
+    if (name == helper_db_) continue;
+    auto r = helper_->exec("ALTER DATABASE " + helper_->quote_ident(name) + " WITH ALLOW_CONNECTIONS false");
+    if (!r) return r.status();
+    disallowed_dbs_.push_back(name);
+  }
+  {
+    auto r = primary_->exec("ALTER DATABASE " + primary_->quote_ident(helper_db_) + " WITH ALLOW_CONNECTIONS false");
+    if (!r) return r.status();
+    disallowed_dbs_.push_back(helper_db_);
+  }
+  step("fence", true, "new sessions refused on " + std::to_string(disallowed_dbs_.size()) + " database(s); terminating client sessions");
+  const auto until = Clock::now() + std::min(opt_.stop_timeout, remaining());
+  int clean_polls = 0;
+  long left = -1;
+  while (Clock::now() < until && !cancelled()) {
+    auto r = primary_->exec(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend' AND pid <> ALL (string_to_array($1, ',')::int[])",
+        {our_pids_});
+    if (!r) return r.status();
+    auto n = primary_->scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> ALL (string_to_array($1, ',')::int[])",
+        {our_pids_});
+    if (!n) return n.status();
+    left = std::atol(n->c_str());
+    // Two clean looks in a row: a session that passed authentication just before the ALTER
+    // shows up in the first.
+    clean_polls = left == 0 ? clean_polls + 1 : 0;
+    if (clean_polls >= 2) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  if (cancelled()) return cancel_.reason();
+  if (clean_polls < 2)
+    return Status(Errc::timeout, std::to_string(left) + " client session(s) on the old primary would not terminate within --stop-timeout");
+  auto px = primary_->scalar("SELECT count(*) FROM pg_prepared_xacts");
+  if (px && *px != "0")
+    report_.notes.push_back(
+        *px + " prepared transaction(s) remain on the old primary: they are not committed on the new one unless committed there");
+  auto fin = primary_->scalar_lsn("SELECT pg_current_wal_insert_lsn()");
+  if (!fin) return fin.status();
+  report_.final_lsn = *fin;
+  final_exclusive_ = false;
+  step("fence", true,
+       "no client session left; final position = " + fin->str() +
+           " (not stopped by this fence: background workers such as autovacuum; they write only to the old primary)");
+  return Status::Ok();
+}
+
+Status Switchover::wait_catch_up() {
+  const Lsn target = *report_.final_lsn;
+  auto reached = [&](const std::optional<Lsn>& l) { return l && (final_exclusive_ ? *l > target : *l >= target); };
+  std::string last = "no sample";
+  for (;;) {
+    auto w = read_wal_receiver(*standby_);
+    if (!w) return w.status();
+    if (!w->in_recovery)
+      return Status(Errc::internal,
+                    "the standby left recovery before pgmigrate promoted it (someone else promoted it?); the old primary stays fenced: "
+                    "decide by hand which server is the primary");
+    if (w->replay_paused)
+      return Status(Errc::postgres, "WAL replay was paused on the standby; it cannot reach the final position " + target.str());
+    if (reached(w->receive_lsn) && reached(w->replay_lsn)) {
+      step(
+          "catch-up", true,
+          "standby received " + w->receive_lsn->str() + " and replayed " + w->replay_lsn->str() + " (final position " + target.str() + ")");
+      return Status::Ok();
+    }
+    last = "received " + (w->receive_lsn ? w->receive_lsn->str() : "-") + ", replayed " + (w->replay_lsn ? w->replay_lsn->str() : "-");
+    if (remaining().count() == 0)
+      return Status(Errc::timeout, "the standby did not reach the final position " + target.str() + " within --timeout (" + last + ")");
+    if (cancelled()) return cancel_.reason();
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+Status Switchover::promote() {
+  const long wait_s = std::max<long>(10, static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(remaining()).count()));
+  step("promote", true, "pg_promote(wait => true, " + std::to_string(wait_s) + "s) on the standby");
+  auto r = standby_->scalar("SELECT pg_promote(true, $1::int)", {std::to_string(wait_s)});
+  if (!r)
+    return Status(Errc::postgres,
+                  "promotion failed: " + r.status().message() + "; the standby may still promote: check it; the old primary stays fenced");
+  if (*r != "t")
+    return Status(Errc::timeout, "the standby did not finish promotion within " + std::to_string(wait_s) +
+                                     "s; it may still do so: check it; the old primary stays fenced");
+  report_.promoted = true;
+  auto rec = standby_->scalar("SELECT pg_is_in_recovery()");
+  if (!rec) return rec.status();
+  if (*rec != "f")
+    return Status(Errc::postgres, "pg_promote returned but the standby is still in recovery; check its log; the old primary stays fenced");
+  auto tli = primary_timeline(*standby_);
+  if (!tli) return tli.status();
+  report_.new_timeline = *tli;
+  if (*tli != report_.old_timeline + 1)
+    return Status(Errc::postgres, "the new primary is on timeline " + std::to_string(*tli) + ", expected " +
+                                      std::to_string(report_.old_timeline + 1) + "; check its history files before sending writes to it");
+  step("promote", true, "standby promoted: timeline " + std::to_string(report_.old_timeline) + " -> " + std::to_string(*tli));
+  if (!disallowed_dbs_.empty()) {
+    // ALTER DATABASE ... ALLOW_CONNECTIONS false was WAL-logged before the final position, so
+    // the new primary inherited it: open its databases again (the old primary's stay closed).
+    for (const auto& db : disallowed_dbs_) {
+      auto alter = standby_->exec("ALTER DATABASE " + standby_->quote_ident(db) + " WITH ALLOW_CONNECTIONS true");
+      if (!alter)
+        return Status(Errc::postgres, "the new primary inherited the fence (ALLOW_CONNECTIONS false on " + db +
+                                          ") and re-allowing failed: " + alter.status().message() +
+                                          "; run ALTER DATABASE ... WITH ALLOW_CONNECTIONS true on it by hand");
+    }
+    step("reopen", true,
+         "re-allowed connections on the new primary's " + std::to_string(disallowed_dbs_.size()) +
+             " database(s) (the fence's ALTER DATABASE replicated to it)");
+  }
+  return Status::Ok();
+}
+
+Status Switchover::check_new_primary_writes() {
+  Status last;
+  const auto until = Clock::now() + 10s;
+  do {
+    // A new session, as a client would open: it proves the server takes connections too.
+    auto c = Connection::connect(opt_.standby_conninfo, "standby");
+    last = c ? try_write(*c) : c.status();
+    if (last.ok()) {
+      report_.write_window_s = seconds(Clock::now() - fence_started_);
+      step("write check", true, "the new primary accepted a write; writes were refused for " + fmt_s(*report_.write_window_s));
+      return Status::Ok();
+    }
+    std::this_thread::sleep_for(100ms);
+  } while (Clock::now() < until);
+  return Status(Errc::postgres,
+                "the promoted standby refuses writes: " + last.message() + "; check default_transaction_read_only and its log");
+}
+
+void Switchover::release_slot() {
+  if (opt_.fence == Fence::stop) {
+    report_.notes.push_back("slot '" + opt_.slot +
+                            "' remains on the stopped old primary: do not start it as a primary; rebuild it as a standby of the new one "
+                            "(pg_rewind) or drop the slot if you ever start it");
+    return;
+  }
+  // The promoted standby's WAL receiver has gone, so the slot becomes inactive shortly.
+  Status s;
+  for (int i = 0; i < 100; ++i) {
+    s = drop_slot(*primary_, opt_.slot);
+    if (s.ok()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  if (s.ok()) step("slot", true, "dropped slot '" + opt_.slot + "' on the old primary");
+  else report_.notes.push_back("could not drop slot '" + opt_.slot + "' on the old primary (" + s.message() + "): drop it there by hand");
+  report_.notes.push_back(
+      "the old primary still runs with ALLOW_CONNECTIONS false on every database; never allow connections again: stop it, then rebuild it "
+      "as a standby (pg_rewind) or retire it");
+  report_.notes.push_back(
+      "this fence did not stop background workers on the old primary (autovacuum, extensions' workers); whatever they wrote after the "
+      "fence stays on the old primary only");
+}
+
+Status Switchover::run_post_hook() {
+  std::vector<std::string> env = {
+      "PGM_NEW_PRIMARY_HOST=" + standby_->host(),
+      "PGM_NEW_PRIMARY_PORT=" + standby_->port(),
+      "PGM_NEW_PRIMARY_CONNINFO=" + redact_conninfo(opt_.standby_conninfo),
+      "PGM_OLD_PRIMARY_CONNINFO=" + redact_conninfo(opt_.primary_conninfo),
+      "PGM_NEW_TIMELINE=" + std::to_string(report_.new_timeline),
+      "PGM_SWITCH_LSN=" + (report_.final_lsn ? report_.final_lsn->str() : std::string()),
+      "PGM_FENCE=" + std::string(fence_name(opt_.fence)),
+  };
+  step("post-hook", true, "running --post-hook");
+  auto run = run_bounded({opt_.post_hook}, opt_.hook_timeout, nullptr, true, env);
+  Status s = run ? Status::Ok() : run.status();
+  if (s.ok() && !run->success()) s = Status(Errc::child_failed, "--post-hook " + run->describe());
+  if (!s.ok()) {
+    step("post-hook", false, s.message());
+    return Status(s.code(),
+                  "the standby was promoted and accepts writes, but " + s.message() + "; run the hook's work (DNS, pooler) by hand");
+  }
+  step("post-hook", true, "--post-hook succeeded");
+  return Status::Ok();
+}
+
+Status Switchover::rollback(const Status& why) {
+  if (!report_.fenced) {
+    return why.context("switchover aborted before the fence; the primary stays writable and the standby was not promoted");
+  }
+  step("rollback", true, "undoing the fence: " + why.message());
+  Status s;
+  if (opt_.fence == Fence::connections) {
+    for (const auto& db : disallowed_dbs_) {
+      // Re-allow from a session that is not on that database (either will do otherwise).
+      Connection* via = nullptr;
+      for (auto* c : {db == primary_db_ ? &helper_ : &primary_, db == primary_db_ ? &primary_ : &helper_}) {
+        if (via == nullptr && c->has_value() && (*c)->alive()) via = &**c;
+      }
+      if (via == nullptr) {
+        s = Status(Errc::postgres,
+                   "both fence sessions on the old primary were lost, so connections cannot be re-allowed over libpq; "
+                   "run ALTER DATABASE ... ALLOW_CONNECTIONS true in single-user mode (postgres --single)");
+        break;
+      }
+      auto r = via->exec("ALTER DATABASE " + via->quote_ident(db) + " WITH ALLOW_CONNECTIONS true");
+      if (!r && s.ok()) s = r.status();
+    }
+  } else {
+    s = restart_old_primary();
+  }
+  if (s.ok()) s = wait_old_primary_writable(60s);
+  if (!s.ok()) {
+    step("rollback", false, s.message());
+    return Status(why.code(), "switchover aborted before promotion (" + why.message() + ") and the ROLLBACK FAILED: " + s.message() +
+                                  "; the standby was not promoted; bring the old primary back by hand");
+  }
+  report_.rolled_back = true;
+  report_.write_window_s = seconds(Clock::now() - fence_started_);
+  step("rollback", true, "the old primary accepts writes again after " + fmt_s(*report_.write_window_s) + "; the standby was not promoted");
+  return why.context(
+      "switchover aborted before promotion and rolled back: the old primary is writable again, the standby was not promoted");
+}
+
+Status Switchover::restart_old_primary() {
+  if (server_accepts(opt_.primary_conninfo)) return Status::Ok();  // the stop never happened
+  if (primary_dir_) {
+    auto prefix = run_as_owner_prefix(*primary_dir_);
+    if (!prefix) return prefix.status();
+    const std::string pg_ctl = find_pg_program("pg_ctl", primary_dir_->major, opt_.bindir);
+    // A stop that timed out may leave the server half way through its shutdown, which cannot be
+    // cancelled: finish it with an immediate stop (crash recovery at start keeps every commit).
+    std::vector<std::string> status_argv = *prefix;
+    for (const std::string& a : {pg_ctl, std::string("status"), std::string("-D"), primary_dir_->path}) status_argv.push_back(a);
+    auto st = run_bounded(status_argv, 30s);
+    if (st && st->success()) {
+      std::vector<std::string> argv = *prefix;
+      for (const std::string& a : {pg_ctl, std::string("stop"), std::string("-D"), primary_dir_->path, std::string("-m"),
+                                   std::string("immediate"), std::string("-w"), std::string("-t"), std::string("30")})
+        argv.push_back(a);
+      auto stop = run_bounded(argv, 40s);
+      step("rollback", stop && stop->success(), "finished the interrupted shutdown with an immediate stop");
+    }
+    const std::string log = opt_.primary_log.empty() ? primary_dir_->path + "/pgmigrate-postgres.log" : opt_.primary_log;
+    std::vector<std::string> argv = *prefix;
+    for (const std::string& a : {pg_ctl, std::string("start"), std::string("-D"), primary_dir_->path, std::string("-l"), log,
+                                 std::string("-w"), std::string("-t"), std::string("60")})
+      argv.push_back(a);
+    auto run = run_bounded(argv, 70s);
+    if (!run) return run.status();
+    if (!run->success()) return Status(Errc::child_failed, "pg_ctl start " + run->describe() + "; see " + log);
+    step("rollback", true, "restarted the old primary with pg_ctl (log " + log + ")");
+    return Status::Ok();
+  }
+  // --start-cmd: a stop that timed out may still be in progress; wait for the server to be gone
+  // (or back) before starting it.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    for (int i = 0; i < 100 && server_answers(opt_.primary_conninfo) && !server_accepts(opt_.primary_conninfo); ++i)
+      std::this_thread::sleep_for(100ms);
+    if (server_accepts(opt_.primary_conninfo)) return Status::Ok();
+    auto run = run_bounded({opt_.start_cmd}, 60s, nullptr, true);
+    if (!run) return run.status();
+    step("rollback", run->success(), "--start-cmd " + (run->success() ? std::string("succeeded") : run->describe()));
+    if (run->success()) return Status::Ok();
+    std::this_thread::sleep_for(1s);
+  }
+  return Status(Errc::child_failed, "--start-cmd did not bring the old primary back");
+}
+
+Status Switchover::wait_old_primary_writable(std::chrono::milliseconds budget) {
+  const auto until = Clock::now() + budget;
+  Status last;
+  while (Clock::now() < until) {
+    auto c = Connection::connect(opt_.primary_conninfo, "primary");
+    if (c) {
+      last = try_write(*c);
+      if (last.ok()) return last;
+    } else {
+      last = c.status();
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  return Status(Errc::timeout, "the old primary does not accept writes again: " + last.message());
+}
+
+}  // namespace pgm::pg

@@ -1,0 +1,121 @@
+// A planned switchover from the old primary to its streaming standby that loses no acknowledged
+// commit. The old primary is fenced (stopped cleanly, or closed to every client session); the
+// standby is promoted only after it has received and replayed the fence's final WAL position.
+// Anything that fails before promotion undoes the fence; after promotion the old primary is
+// never made writable again.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/cancel.h"
+#include "common/status.h"
+#include "pg/connection.h"
+#include "pg/lsn.h"
+#include "pg/server_tools.h"
+#include "pg/slot.h"
+
+namespace pgm::pg {
+
+enum class Fence {
+  stop,         // CHECKPOINT, then a fast stop (pg_ctl locally, or --stop-cmd)
+  connections,  // libpq only: ALLOW_CONNECTIONS false everywhere, terminate client backends
+};
+Result<Fence> parse_fence(const std::string& text);
+const char* fence_name(Fence f);
+
+struct SwitchoverOptions {
+  std::string primary_conninfo;
+  std::string standby_conninfo;
+  std::string slot = kDefaultSlot;
+  Fence fence = Fence::stop;
+  // Fence::stop: exactly one of primary_pgdata (the old primary runs on this host) or stop_cmd.
+  std::string primary_pgdata;
+  std::string stop_cmd;
+  std::string start_cmd;    // restarts the old primary on rollback; required with stop_cmd
+  std::string primary_log;  // pg_ctl -l when restarting locally; default <pgdata>/pgmigrate-postgres.log
+  std::string bindir;       // where pg_ctl / pg_controldata live
+  std::uint64_t max_lag = 16ull << 20;
+  std::chrono::milliseconds timeout{std::chrono::minutes(2)};       // the whole switchover
+  std::chrono::milliseconds stop_timeout{std::chrono::minutes(1)};  // the fence itself
+  std::string post_hook;
+  std::chrono::milliseconds hook_timeout{std::chrono::minutes(1)};
+};
+
+struct SwitchoverStep {
+  std::chrono::system_clock::time_point at;
+  double elapsed_s = 0;  // since the switchover began
+  std::string name;      // "pre-checks", "fence", "catch-up", "promote", ...
+  bool ok = true;
+  std::string detail;
+};
+
+struct SwitchoverReport {
+  std::vector<SwitchoverStep> steps;
+  bool fenced = false;
+  bool promoted = false;
+  bool rolled_back = false;
+  std::optional<Lsn> final_lsn;
+  unsigned old_timeline = 0, new_timeline = 0;
+  // From the moment the fence began refusing writes to the moment the new primary accepted one
+  // (or, after a rollback, the old primary accepted one again).
+  std::optional<double> write_window_s;
+  std::vector<std::string> notes;  // where the slot remains, what the fence does not stop
+};
+
+// "2024-06-01T12:00:00.123Z".
+std::string format_timestamp(std::chrono::system_clock::time_point t);
+
+class Switchover {
+ public:
+  using StepObserver = std::function<void(const SwitchoverStep&)>;
+  Switchover(SwitchoverOptions options, const CancelToken& cancel, StepObserver on_step = nullptr);
+
+  // Runs every step. Ok only if the standby was promoted and accepted a write (and the post-hook,
+  // if any, succeeded). report() says how far it got either way.
+  Status run();
+  const SwitchoverReport& report() const { return report_; }
+
+ private:
+  Status validate() const;
+  Status precheck();
+  Status fence();
+  Status fence_stop();
+  Status fence_connections();
+  Status wait_catch_up();
+  Status promote();
+  Status check_new_primary_writes();
+  void release_slot();
+  Status run_post_hook();
+  // Undo the fence after a failure before promotion. Returns `why` with what the rollback did.
+  Status rollback(const Status& why);
+  Status restart_old_primary();
+  Status wait_old_primary_writable(std::chrono::milliseconds budget);
+
+  void step(const std::string& name, bool ok, const std::string& detail);
+  std::chrono::milliseconds remaining() const;
+  bool cancelled() const { return cancel_.cancelled(); }
+
+  SwitchoverOptions opt_;
+  const CancelToken& cancel_;
+  StepObserver on_step_;
+  SwitchoverReport report_;
+  std::chrono::steady_clock::time_point start_, deadline_, fence_started_;
+  std::optional<Connection> primary_, standby_;
+  // Fence::connections: a second session on the old primary, on another database, because a
+  // session cannot disallow connections to its own database. Each disallows the other's.
+  std::optional<Connection> helper_;
+  std::string primary_db_, helper_db_;
+  std::string our_pids_;  // "123,456": backends the fence must not terminate
+  std::optional<DataDir> primary_dir_;
+  std::string system_identifier_;
+  Lsn pre_fence_lsn_;
+  bool final_exclusive_ = false;  // the final LSN is the start of the shutdown checkpoint record
+  std::vector<std::string> disallowed_dbs_;
+};
+
+}  // namespace pgm::pg

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Bad inputs must give one clear line, a non-zero exit, never a password, and leave the primary
+# writable and the standby unpromoted: wrong conninfo, a standby that does not stream, a missing
+# slot, a standby of another cluster, a read-only "fence", and a layout with pg_wal outside the
+# dataset (pg check).
+source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
+source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
+
+pg_migration_setup
+pass "standby streams"
+
+# expect_refusal NAME PATTERN CMD...: CMD fails with one line matching PATTERN on stderr.
+expect_refusal() {
+  local name=$1 pattern=$2 rc
+  shift 2
+  set +e
+  "$@" > "$PGM_TEST_ROOT/out.txt" 2> "$PGM_TEST_ROOT/err.txt"
+  rc=$?
+  set -e
+  cat "$PGM_TEST_ROOT/err.txt"
+  [ $rc -ne 0 ] || fail "$name: accepted"
+  grep -q "^pgmigrate: " "$PGM_TEST_ROOT/err.txt" || fail "$name: no error line"
+  [ "$(grep -c "^pgmigrate: " "$PGM_TEST_ROOT/err.txt")" -eq 1 ] || fail "$name: more than one error line"
+  grep -Eq "$pattern" "$PGM_TEST_ROOT/err.txt" || fail "$name: message does not match '$pattern'"
+  if grep -q "s3cr3t" "$PGM_TEST_ROOT/out.txt" "$PGM_TEST_ROOT/err.txt"; then fail "$name: the password was printed"; fi
+  assert_accepts_writes "$P1"
+  assert_in_recovery "$P2"
+  pass "$name (exit $rc)"
+}
+
+expect_refusal "wrong primary port" "cannot connect to the primary" \
+  "$PGMIGRATE" pg switchover --primary "host=127.0.0.1 port=1 user=postgres password=s3cr3t" --standby "$STANDBY" --primary-pgdata "$PRIMARY_DIR"
+expect_refusal "wrong standby conninfo (URI with password)" "cannot connect to the standby" \
+  "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "postgresql://postgres:s3cr3t@127.0.0.1:1/postgres" --primary-pgdata "$PRIMARY_DIR"
+expect_refusal "unknown role with password" "cannot connect to the primary" \
+  "$PGMIGRATE" pg slot status --primary "host=127.0.0.1 port=$P1 user=nobody_here password=s3cr3t dbname=postgres"
+expect_refusal "missing slot" "there is no replication slot 'nosuch'" \
+  "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --slot nosuch --primary-pgdata "$PRIMARY_DIR"
+expect_refusal "missing slot (status)" "there is no replication slot 'nosuch'" \
+  "$PGMIGRATE" pg slot status --primary "$PRIMARY" --slot nosuch
+expect_refusal "a primary given as standby (lag)" "is not in recovery" \
+  "$PGMIGRATE" pg lag --primary "$PRIMARY" --standby "$PRIMARY"
+expect_refusal "read-only is not a fence" "read-only setting is not a fence" \
+  "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --fence read-only
+expect_refusal "standby given as primary" "is itself a standby" \
+  "$PGMIGRATE" pg switchover --primary "$STANDBY" --standby "$STANDBY" --fence connections
+expect_refusal "stop fence without a way to stop" "needs exactly one of --primary-pgdata" \
+  "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY"
+# A standby that lags: its WAL receiver frozen while the primary writes 2 MiB or more.
+rpid=$(pg_q "$P2" "SELECT pid FROM pg_stat_wal_receiver")
+kill -STOP "$rpid"
+on_cleanup "kill -CONT $rpid"
+pg_q "$P1" "CREATE TABLE lag_filler AS SELECT repeat('x', 1000) AS pad FROM generate_series(1, 3000)" >/dev/null
+expect_refusal "lag over --max-lag" "behind \(--max-lag" \
+  "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --primary-pgdata "$PRIMARY_DIR" --max-lag 1M
+kill -CONT "$rpid"
+
+# A second, unrelated cluster on the source pool, with pg_wal outside any dataset.
+zfs create "$SRC_POOL/other"
+OTHER_MNT=$(zfs get -H -o value mountpoint "$SRC_POOL/other")
+chown postgres "$OTHER_MNT"
+mkdir -p "$PGM_TEST_ROOT/other-wal" && chown postgres "$PGM_TEST_ROOT/other-wal"
+P3=$(pg_free_port)
+mkdir -p "$OTHER_MNT/data" && chown postgres "$OTHER_MNT/data" && chmod 700 "$OTHER_MNT/data"
+runuser -u postgres -- "$PG_BIN/initdb" -D "$OTHER_MNT/data" -X "$PGM_TEST_ROOT/other-wal/pg_wal" -A trust -U postgres --no-instructions >/dev/null
+cat >> "$OTHER_MNT/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $P3
+unix_socket_directories = '$PG_SOCK'
+CONF
+on_cleanup "pg_stop '$OTHER_MNT/data' immediate"
+pg_start "$OTHER_MNT/data"
+OTHER=$(pg_conninfo "$P3")
+
+expect_refusal "standby of another cluster" "different cluster \(system identifier" \
+  "$PGMIGRATE" pg switchover --primary "$OTHER" --standby "$STANDBY" --fence connections
+pg_q "$P3" "CREATE TABLE t (x int); INSERT INTO t VALUES (1)" >/dev/null || fail "the other primary is not writable after the refusal"
+
+expect_refusal "pg_wal outside the dataset" "pg_wal .* is not on any mounted ZFS dataset" \
+  "$PGMIGRATE" pg check --primary "$OTHER" --dataset "$SRC_POOL/other"
+expect_refusal "data directory on another dataset" "is on dataset $SRC_POOL/pg, not on the one" \
+  "$PGMIGRATE" pg check --primary "$PRIMARY" --dataset "$SRC_POOL/other"
+
+# A standby that does not stream: point its WAL receiver at a port where nothing listens.
+pg_q "$P2" "ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1 user=postgres'" >/dev/null
+pg_q "$P2" "SELECT pg_reload_conf()" >/dev/null
+for _ in $(seq 1 100); do [ "$(pg_q "$P2" "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'")" = "0" ] && break; sleep 0.1; done
+expect_refusal "standby not streaming" "standby is not streaming" \
+  "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --primary-pgdata "$PRIMARY_DIR"
+pg_q "$P2" "ALTER SYSTEM SET primary_conninfo = '$PRIMARY'" >/dev/null
+pg_q "$P2" "SELECT pg_reload_conf()" >/dev/null
+"$PGMIGRATE" -q pg lag --primary "$PRIMARY" --standby "$STANDBY" --wait 2M --timeout 60s || fail "standby does not stream again"
+
+writers_stop
+pgbench_stop
+writers_check "$P1" || fail "acknowledged commits lost on the untouched primary"
+pass "all refusals left the primary writable and the standby unpromoted"
