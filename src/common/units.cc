@@ -117,6 +117,7 @@ std::string format_rate(double bytes_per_second) {
 std::string format_duration(double seconds) {
   char buf[64];
   if (!std::isfinite(seconds) || seconds < 0) return "?";
+  if (seconds >= 1e9) return ">30y";  // an ETA at a near-zero rate; also keeps the cast below defined
   if (seconds < 60) {
     std::snprintf(buf, sizeof buf, "%.1fs", seconds);
   } else {

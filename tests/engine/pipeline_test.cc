@@ -38,6 +38,13 @@ struct PipeFeeder {
   std::thread thread;
 };
 
+RecvOptions recv_options(unsigned workers, std::size_t window) {
+  RecvOptions o;
+  o.workers = workers;
+  o.window = window;
+  return o;
+}
+
 stream::StreamHeader header_for(std::uint32_t chunk) {
   stream::StreamHeader h;
   h.chunk_size = chunk;
@@ -86,7 +93,7 @@ TEST(Pipeline, RoundTripManyShapes) {
       so.workers = 3;
       so.max_chunks = 4;
       std::string wire = encode_through_pipeline(raw, so);
-      RecvResult r = decode_through_pipeline(wire, RecvOptions{3, 4});
+      RecvResult r = decode_through_pipeline(wire, recv_options(3, 4));
       ASSERT_TRUE(r.status.ok()) << "size " << size << " level " << level << ": " << r.status.message();
       ASSERT_EQ(r.delivered.size(), raw.size());
       EXPECT_TRUE(r.delivered == raw) << "size " << size;
@@ -166,15 +173,19 @@ TEST(RecvPipeline, ReordersChunksFromSeveralLanes) {
   }
   MemoryWriter sink;
   CancelToken cancel;
-  RecvPipeline pipeline(*h, RecvOptions{2, 16}, sink, cancel);
+  RecvPipeline pipeline(*h, recv_options(2, 16), sink, cancel);
   pipeline.start();
   std::thread odd([&] {
     for (std::size_t i = frames.size(); i-- > 0;)
-      if (i % 2 == 1) EXPECT_TRUE(pipeline.submit(std::move(frames[i])).ok());
+      if (i % 2 == 1) {
+        EXPECT_TRUE(pipeline.submit(std::move(frames[i])).ok());
+      }
   });
   std::thread even([&] {
     for (std::size_t i = frames.size(); i-- > 0;)
-      if (i % 2 == 0) EXPECT_TRUE(pipeline.submit(std::move(frames[i])).ok());
+      if (i % 2 == 0) {
+        EXPECT_TRUE(pipeline.submit(std::move(frames[i])).ok());
+      }
   });
   odd.join();
   even.join();
@@ -196,7 +207,7 @@ TEST(RecvPipeline, DuplicateSubmissionIsAnError) {
   copy.payload.resize(f.payload.size());
   MemoryWriter sink;
   CancelToken cancel;
-  RecvPipeline pipeline(*h, RecvOptions{1, 8}, sink, cancel);
+  RecvPipeline pipeline(*h, recv_options(1, 8), sink, cancel);
   pipeline.start();
   ASSERT_TRUE(pipeline.submit(std::move(f)).ok());
   Status s = pipeline.submit(std::move(copy));
@@ -215,7 +226,7 @@ TEST(RecvPipeline, ChunkBeyondTheWindowWaits) {
   for (int i = 0; i < 6; ++i) frames.push_back(std::move(std::get<stream::Frame>(*reader.next())));
   MemoryWriter sink;
   CancelToken cancel;
-  RecvPipeline pipeline(*h, RecvOptions{1, 2}, sink, cancel);
+  RecvPipeline pipeline(*h, recv_options(1, 2), sink, cancel);
   pipeline.start();
   // Chunk 3 is outside the window [0, 2) until chunks 0..1 are delivered.
   auto blocked = std::async(std::launch::async, [&] { return pipeline.submit(std::move(frames[3])); });
@@ -252,7 +263,11 @@ TEST(SendPipeline, MemoryStaysWithinTheChunkBudget) {
 TEST(SendPipeline, CancelStopsABlockedReader) {
   auto p = make_pipe(0);  // a source that never writes
   CancelToken cancel;
-  SendPipeline pipeline(SendOptions{kChunk, 3, 1, 4}, p->read.get(), cancel);
+  SendOptions so;
+  so.chunk_size = kChunk;
+  so.workers = 1;
+  so.max_chunks = 4;
+  SendPipeline pipeline(so, p->read.get(), cancel);
   pipeline.start();
   std::thread canceller([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -17,7 +17,9 @@ TEST(ZfsNames, RejectsAnythingAShellCouldRead) {
                           "tank/a|b", "tank/a&b", "tank/'x'", "tank/\"x\"", "tank/x\ny", "-tank", "tank/-o", "tank/a>b", "tank/*"}) {
     auto s = zfs::validate_dataset(bad);
     EXPECT_FALSE(s.ok()) << bad;
-    if (!s.ok()) EXPECT_EQ(s.code(), Errc::invalid_argument);
+    if (!s.ok()) {
+      EXPECT_EQ(s.code(), Errc::invalid_argument);
+    }
   }
   for (const char* bad : {"tank", "tank@", "@snap", "tank@a@b", "tank@a;b", "tank@$(id)", "tank@-x"}) EXPECT_FALSE(zfs::validate_snapshot(bad).ok()) << bad;
   EXPECT_FALSE(zfs::validate_dataset(std::string(300, 'a')).ok());
