@@ -39,7 +39,7 @@ int run(int argc, char** argv) {
 
   auto logger = spdlog::stderr_color_mt("pgmigrate");
   logger->set_pattern("%^%l%$: %v");
-  logger->set_level(global.quiet ? spdlog::level::err
+  logger->set_level(global.quiet            ? spdlog::level::err
                     : global.verbosity >= 2 ? spdlog::level::debug
                     : global.verbosity == 1 ? spdlog::level::info
                                             : spdlog::level::warn);

@@ -56,9 +56,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
 
   CLI::App* lane = app.add_subcommand("_lane", "Internal: attach this connection to a waiting transfer")->group("");
   lane->add_option("--socket", a->socket)->required();
-  lane->callback([a, &selected] {
-    selected = [a](RunContext&) -> Status { return transport::attach_lane(a->socket); };
-  });
+  lane->callback([a, &selected] { selected = [a](RunContext&) -> Status { return transport::attach_lane(a->socket); }; });
 }
 
 }  // namespace pgm::cli

@@ -56,21 +56,25 @@ Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const Resolv
   // The sender chose the chunk size: keep the memory bound in chunks of that size.
   ro.window = std::max<std::size_t>(4, t.max_memory / (2ull * header->chunk_size));
   engine::RecvPipeline pipeline(*header, ro, to_consumer, ctx.cancel);
-  Progress progress(parse_progress_mode(topts.progress, ctx.global.quiet), "recv",
-                    [&] {
-                      ProgressSample s;
-                      s.logical_bytes = pipeline.counters().delivered_bytes.load();
-                      s.wire_bytes = pipeline.counters().wire_bytes.load();
-                      s.chunks = pipeline.counters().delivered_chunks.load();
-                      return s;
-                    },
-                    std::nullopt);
-  engine::StallWatchdog watchdog(t.stall_timeout, [&] {
-    const auto& c = pipeline.counters();
-    return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load(), c.writing_to_sink.load()
-                                                                                 ? "the consumer ('" + sink->describe + "') stopped reading"
-                                                                                 : "no data arrived on stdin"};
-  }, ctx.cancel);
+  Progress progress(
+      parse_progress_mode(topts.progress, ctx.global.quiet), "recv",
+      [&] {
+        ProgressSample s;
+        s.logical_bytes = pipeline.counters().delivered_bytes.load();
+        s.wire_bytes = pipeline.counters().wire_bytes.load();
+        s.chunks = pipeline.counters().delivered_chunks.load();
+        return s;
+      },
+      std::nullopt);
+  engine::StallWatchdog watchdog(
+      t.stall_timeout,
+      [&] {
+        const auto& c = pipeline.counters();
+        return engine::Activity{
+            c.wire_bytes.load() + c.delivered_bytes.load(),
+            c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading" : "no data arrived on stdin"};
+      },
+      ctx.cancel);
   pipeline.start();
   progress.start();
   Status s = engine::pump_from_reader(reader, pipeline);
@@ -107,7 +111,8 @@ void register_recv(CLI::App& app, CommandFn& selected) {
   auto args = std::make_shared<RecvArgs>();
   CLI::App* cmd = app.add_subcommand("recv", "Receive a snapshot: from stdin ('-') or pull from [user@]host:POOL/FS@SNAP over SSH");
   cmd->alias("receive");
-  cmd->add_option("source_and_target", args->positional, "SOURCE TARGET (SOURCE is '-' or [user@]host:POOL/FS@SNAP); with --recv-cmd only SOURCE")
+  cmd->add_option("source_and_target", args->positional,
+                  "SOURCE TARGET (SOURCE is '-' or [user@]host:POOL/FS@SNAP); with --recv-cmd only SOURCE")
       ->required()
       ->expected(1, 2);
   cmd->add_flag("-F", args->force, "Roll back / overwrite the target (zfs receive -F); never implied");
@@ -150,7 +155,8 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       far.flags.replicate = args->replicate;
       far.flags.props = args->props;
       if (spec.recv_cmd.empty()) {
-        Status valid = spec.target.find('@') == std::string::npos ? zfs::validate_dataset(spec.target) : zfs::validate_snapshot(spec.target);
+        Status valid =
+            spec.target.find('@') == std::string::npos ? zfs::validate_dataset(spec.target) : zfs::validate_snapshot(spec.target);
         if (!valid.ok()) return valid;
       }
       return pull_from_remote(ctx, far, spec, *t, args->transfer, *remote);

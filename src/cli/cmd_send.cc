@@ -32,7 +32,8 @@ struct SendArgs {
 };
 
 Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
-  if (::isatty(1)) return Status(Errc::invalid_argument, "refusing to write a binary stream to a terminal: pipe it into 'pgmigrate recv - ...'");
+  if (::isatty(1))
+    return Status(Errc::invalid_argument, "refusing to write a binary stream to a terminal: pipe it into 'pgmigrate recv - ...'");
   struct stat st {};
   if (::fstat(1, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) set_nonblocking(1, true);
 
@@ -47,24 +48,30 @@ Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const Res
   spdlog::info("sending '{}' as session {}", src->describe, stream::to_hex(header.session_id));
 
   engine::SendPipeline pipeline(send_options(t), src->fd(), ctx.cancel);
-  Progress progress(parse_progress_mode(topts.progress, ctx.global.quiet), "send",
-                    [&] {
-                      ProgressSample s;
-                      s.logical_bytes = pipeline.counters().raw_bytes.load();
-                      s.wire_bytes = pipeline.counters().encoded_bytes.load();
-                      s.chunks = pipeline.counters().chunks.load();
-                      return s;
-                    },
-                    src->estimated_size);
-  engine::StallWatchdog watchdog(t.stall_timeout, [&] {
-    const auto& c = pipeline.counters();
-    return engine::Activity{c.raw_bytes.load() + c.encoded_bytes.load(),
-                            c.waiting_for_source.load() ? "the producer ('" + src->describe + "') stalled" : "the reader of stdout stopped reading"};
-  }, ctx.cancel);
+  Progress progress(
+      parse_progress_mode(topts.progress, ctx.global.quiet), "send",
+      [&] {
+        ProgressSample s;
+        s.logical_bytes = pipeline.counters().raw_bytes.load();
+        s.wire_bytes = pipeline.counters().encoded_bytes.load();
+        s.chunks = pipeline.counters().chunks.load();
+        return s;
+      },
+      src->estimated_size);
+  engine::StallWatchdog watchdog(
+      t.stall_timeout,
+      [&] {
+        const auto& c = pipeline.counters();
+        return engine::Activity{c.raw_bytes.load() + c.encoded_bytes.load(), c.waiting_for_source.load()
+                                                                                 ? "the producer ('" + src->describe + "') stalled"
+                                                                                 : "the reader of stdout stopped reading"};
+      },
+      ctx.cancel);
   pipeline.start();
   progress.start();
   transport::FdWriter out(1, ctx.cancel);
-  Status s = engine::pump_to_writer(pipeline, header, out, [&] { return src->finish(); }, ctx.cancel);
+  Status s = engine::pump_to_writer(
+      pipeline, header, out, [&] { return src->finish(); }, ctx.cancel);
   progress.stop();
   if (!s.ok()) {
     src->process->terminate();

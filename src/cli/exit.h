@@ -7,15 +7,15 @@ namespace pgm::cli {
 
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailure = 1,     // anything not listed below
-  kExitUsage = 2,       // bad command line or argument
-  kExitCorrupt = 3,     // the stream failed verification; nothing unverified was written
-  kExitChild = 4,       // zfs send / zfs recv / a --send-cmd or --recv-cmd failed
-  kExitNetwork = 5,     // unreachable host, dropped connection
-  kExitAuth = 6,        // authentication or host key refused
-  kExitNoSpace = 7,     // target out of space
-  kExitTimeout = 8,     // stall watchdog or --timeout
-  kExitPostgres = 9,    // a Postgres step failed
+  kExitFailure = 1,   // anything not listed below
+  kExitUsage = 2,     // bad command line or argument
+  kExitCorrupt = 3,   // the stream failed verification; nothing unverified was written
+  kExitChild = 4,     // zfs send / zfs recv / a --send-cmd or --recv-cmd failed
+  kExitNetwork = 5,   // unreachable host, dropped connection
+  kExitAuth = 6,      // authentication or host key refused
+  kExitNoSpace = 7,   // target out of space
+  kExitTimeout = 8,   // stall watchdog or --timeout
+  kExitPostgres = 9,  // a Postgres step failed
   kExitSighup = 129,
   kExitSigint = 130,
   kExitSigterm = 143,

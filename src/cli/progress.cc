@@ -23,9 +23,7 @@ Progress::Progress(ProgressMode mode, std::string label, std::function<ProgressS
 
 Progress::~Progress() { stop(); }
 
-double Progress::elapsed_seconds() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-}
+double Progress::elapsed_seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
 void Progress::start() {
   start_ = last_time_ = std::chrono::steady_clock::now();

@@ -16,7 +16,8 @@ void add_remote_options(CLI::App& cmd, RemoteCliOptions& o) {
   cmd.add_option("--reconnect-timeout", o.reconnect_timeout, "Keep reconnecting a dropped data connection this long (0: fail at once)")
       ->capture_default_str();
   cmd.add_flag("--local-exec", o.local_exec, "Testing aid: run the far half on this host without SSH")->group("");
-  cmd.add_option("--inject-corrupt-chunk", o.inject_corrupt_chunk, "Testing aid: corrupt chunk N once after checksumming (push)")->group("");
+  cmd.add_option("--inject-corrupt-chunk", o.inject_corrupt_chunk, "Testing aid: corrupt chunk N once after checksumming (push)")
+      ->group("");
 }
 
 Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) {

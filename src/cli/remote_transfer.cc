@@ -30,7 +30,8 @@ std::string q(const std::string& s) { return shell_quote(s); }
 
 std::string transfer_args(const ResolvedTransfer& t, const RemoteOptions& remote) {
   // The far half must outwait our reconnection attempts before its stall watchdog fires.
-  auto stall = t.stall_timeout.count() == 0 ? t.stall_timeout : std::max(t.stall_timeout, remote.reconnect_timeout + std::chrono::seconds(30));
+  auto stall =
+      t.stall_timeout.count() == 0 ? t.stall_timeout : std::max(t.stall_timeout, remote.reconnect_timeout + std::chrono::seconds(30));
   return " --threads " + std::to_string(t.workers) + " --max-memory " + std::to_string(t.max_memory) + " --chunk-size " +
          std::to_string(t.chunk_size) + " --compress " + (t.level == 0 ? std::string("none") : std::to_string(t.level)) +
          " --stall-timeout " + (stall.count() == 0 ? std::string("0") : std::to_string(stall.count()) + "ms");
@@ -44,7 +45,8 @@ std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, 
   return cmd + transfer_args(t, remote);
 }
 
-std::string serve_send_command(const std::string& bin, const source::SourceSpec& s, const ResolvedTransfer& t, const RemoteOptions& remote) {
+std::string serve_send_command(const std::string& bin, const source::SourceSpec& s, const ResolvedTransfer& t,
+                               const RemoteOptions& remote) {
   std::string cmd = q(bin) + " _serve send";
   if (!s.snapshot.empty()) cmd += " --snapshot " + q(s.snapshot);
   if (s.flags.incremental) cmd += " -i " + q(*s.flags.incremental);
@@ -107,10 +109,8 @@ bool transient(const Status& s) {
     case Errc::host_key:
     case Errc::not_found:
     case Errc::invalid_argument:
-    case Errc::unsupported:
-      return false;
-    default:
-      return true;
+    case Errc::unsupported: return false;
+    default: return true;
   }
 }
 
@@ -140,10 +140,8 @@ void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const 
           if (c) {
             conn = std::move(*c);
             auto e = conn->exec(q(remote.remote_bin) + " _lane --socket " + q(socket_path), cancel);
-            if (e)
-              ch = std::move(*e);
-            else
-              s = e.status();
+            if (e) ch = std::move(*e);
+            else s = e.status();
           } else {
             s = c.status();
           }
@@ -180,7 +178,8 @@ void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const 
           // Not a cancellation yet: the far half usually knows why (its zfs receive failed,
           // say) and says so on the control channel; the main loop decides.
           lanes.fail(policy.reconnect_timeout.count() > 0 && transient(s)
-                         ? s.context("gave up reconnecting after " + format_duration(std::chrono::duration<double>(policy.reconnect_timeout).count()))
+                         ? s.context("gave up reconnecting after " +
+                                     format_duration(std::chrono::duration<double>(policy.reconnect_timeout).count()))
                          : s);
           break;
         }
@@ -284,26 +283,31 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
   engine::ChunkDispatcher dispatcher(pipeline, gate);
   if (remote.inject_corrupt_chunk) dispatcher.inject_corruption(*remote.inject_corrupt_chunk);
   LaneSet lanes;
-  Progress progress(parse_progress_mode(topts.progress, ctx.global.quiet), "send",
-                    [&] {
-                      ProgressSample p;
-                      p.logical_bytes = pipeline.counters().raw_bytes.load();
-                      p.wire_bytes = pipeline.counters().encoded_bytes.load();
-                      p.chunks = pipeline.counters().chunks.load();
-                      p.lane_bytes = lanes.lane_bytes();
-                      p.reconnects = lanes.reconnects.load();
-                      p.resent_bytes = dispatcher.counters().resent_bytes.load();
-                      return p;
-                    },
-                    src->estimated_size);
-  engine::StallWatchdog watchdog(t.stall_timeout, [&] {
-    const auto& c = pipeline.counters();
-    std::uint64_t lane_total = 0;
-    for (auto b : lanes.lane_bytes()) lane_total += b;
-    return engine::Activity{c.raw_bytes.load() + lane_total + gate.acknowledged() + lanes.reconnects.load(),
-                            c.waiting_for_source.load() ? "the producer ('" + src->describe + "') stalled"
-                                                        : "no acknowledgement from " + remote.host_label + " (its zfs receive or the link stalled)"};
-  }, cancel);
+  Progress progress(
+      parse_progress_mode(topts.progress, ctx.global.quiet), "send",
+      [&] {
+        ProgressSample p;
+        p.logical_bytes = pipeline.counters().raw_bytes.load();
+        p.wire_bytes = pipeline.counters().encoded_bytes.load();
+        p.chunks = pipeline.counters().chunks.load();
+        p.lane_bytes = lanes.lane_bytes();
+        p.reconnects = lanes.reconnects.load();
+        p.resent_bytes = dispatcher.counters().resent_bytes.load();
+        return p;
+      },
+      src->estimated_size);
+  engine::StallWatchdog watchdog(
+      t.stall_timeout,
+      [&] {
+        const auto& c = pipeline.counters();
+        std::uint64_t lane_total = 0;
+        for (auto b : lanes.lane_bytes()) lane_total += b;
+        return engine::Activity{c.raw_bytes.load() + lane_total + gate.acknowledged() + lanes.reconnects.load(),
+                                c.waiting_for_source.load()
+                                    ? "the producer ('" + src->describe + "') stalled"
+                                    : "no acknowledgement from " + remote.host_label + " (its zfs receive or the link stalled)"};
+      },
+      cancel);
   pipeline.start();
   progress.start();
   std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
@@ -391,8 +395,8 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
 // ---------------------------------------------------------------------------------------
 // Pull: remote source, local sink.
 
-Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source, const sink::SinkSpec& sink_spec, const ResolvedTransfer& t,
-                        const TransferOptions& topts, const RemoteOptions& remote) {
+Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source, const sink::SinkSpec& sink_spec,
+                        const ResolvedTransfer& t, const TransferOptions& topts, const RemoteOptions& remote) {
   CancelToken& cancel = ctx.cancel;
   auto conn = remote.connect(cancel);
   if (!conn) return conn.status();
@@ -425,29 +429,34 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
   ro.on_corrupt_chunk = [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); };
   engine::RecvPipeline pipeline(*header, ro, to_consumer, cancel);
   LaneSet lanes;
-  Progress progress(parse_progress_mode(topts.progress, ctx.global.quiet), "recv",
-                    [&] {
-                      ProgressSample p;
-                      p.logical_bytes = pipeline.counters().delivered_bytes.load();
-                      p.wire_bytes = pipeline.counters().wire_bytes.load();
-                      p.chunks = pipeline.counters().delivered_chunks.load();
-                      p.lane_bytes = lanes.lane_bytes();
-                      p.reconnects = lanes.reconnects.load();
-                      return p;
-                    },
-                    estimate);
-  engine::StallWatchdog watchdog(t.stall_timeout, [&] {
-    const auto& c = pipeline.counters();
-    return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load() + lanes.reconnects.load(),
-                            c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading"
-                                                     : "no data arrived from " + remote.host_label};
-  }, cancel);
+  Progress progress(
+      parse_progress_mode(topts.progress, ctx.global.quiet), "recv",
+      [&] {
+        ProgressSample p;
+        p.logical_bytes = pipeline.counters().delivered_bytes.load();
+        p.wire_bytes = pipeline.counters().wire_bytes.load();
+        p.chunks = pipeline.counters().delivered_chunks.load();
+        p.lane_bytes = lanes.lane_bytes();
+        p.reconnects = lanes.reconnects.load();
+        return p;
+      },
+      estimate);
+  engine::StallWatchdog watchdog(
+      t.stall_timeout,
+      [&] {
+        const auto& c = pipeline.counters();
+        return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load() + lanes.reconnects.load(),
+                                c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading"
+                                                         : "no data arrived from " + remote.host_label};
+      },
+      cancel);
   pipeline.start();
   progress.start();
   Status outcome = ctl.send(json{{"type", "start"}, {"window", ro.window}});
   std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
-  start_lanes(lanes, remote.streams, remote, socket_path, cancel, handshakes, LanePolicy{remote.reconnect_timeout, nullptr},
-              [&](transport::Channel& ch, unsigned, engine::LaneCounters& c) { return engine::run_lane_receiver(ch, *header, pipeline, c); });
+  start_lanes(
+      lanes, remote.streams, remote, socket_path, cancel, handshakes, LanePolicy{remote.reconnect_timeout, nullptr},
+      [&](transport::Channel& ch, unsigned, engine::LaneCounters& c) { return engine::run_lane_receiver(ch, *header, pipeline, c); });
 
   std::future<Status> finisher;
   std::uint64_t last_ack = ~0ull;
@@ -589,11 +598,15 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     sink->abort();
     return fail(listener.status());
   }
-  engine::StallWatchdog watchdog(t.stall_timeout, [&] {
-    const auto& c = pipeline.counters();
-    return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load(),
-                            c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading" : "no data arrived from the sender"};
-  }, cancel);
+  engine::StallWatchdog watchdog(
+      t.stall_timeout,
+      [&] {
+        const auto& c = pipeline.counters();
+        return engine::Activity{
+            c.wire_bytes.load() + c.delivered_bytes.load(),
+            c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading" : "no data arrived from the sender"};
+      },
+      cancel);
   pipeline.start();
   LaneAcceptor acceptor;
   acceptor.start(*listener, cancel, [&](transport::LaneFds& lane, unsigned id) {
@@ -656,7 +669,9 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     acceptor.join();
     return fail(received.status());
   }
-  json result{{"type", "result"}, {"received", *received}, {"delivered_bytes", pipeline.counters().delivered_bytes.load()},
+  json result{{"type", "result"},
+              {"received", *received},
+              {"delivered_bytes", pipeline.counters().delivered_bytes.load()},
               {"digest", stream::to_hex(pipeline.digest())}};
   if (!received->empty()) {
     zfs::Zfs zfs;
@@ -700,11 +715,15 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
   engine::CreditGate gate(transport::json_u64(*start, "window", 4));
   engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
   engine::ChunkDispatcher dispatcher(pipeline, gate);
-  engine::StallWatchdog watchdog(t.stall_timeout, [&] {
-    const auto& c = pipeline.counters();
-    return engine::Activity{c.raw_bytes.load() + c.encoded_bytes.load() + gate.acknowledged(),
-                            c.waiting_for_source.load() ? "the producer ('" + src->describe + "') stalled" : "no acknowledgement from the receiver"};
-  }, cancel);
+  engine::StallWatchdog watchdog(
+      t.stall_timeout,
+      [&] {
+        const auto& c = pipeline.counters();
+        return engine::Activity{
+            c.raw_bytes.load() + c.encoded_bytes.load() + gate.acknowledged(),
+            c.waiting_for_source.load() ? "the producer ('" + src->describe + "') stalled" : "no acknowledgement from the receiver"};
+      },
+      cancel);
   pipeline.start();
   LaneAcceptor acceptor;
   acceptor.start(*listener, cancel, [&](transport::LaneFds& lane, unsigned id) {

@@ -4,8 +4,8 @@
 // live together here because they speak the same protocol (docs/stream-format.md).
 #pragma once
 
-#include <functional>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,9 +25,9 @@ struct RemoteOptions {
   ConnectFn connect;
   std::string remote_bin = "pgmigrate";
   unsigned streams = 4;
-  std::string host_label;  // "user@host" for messages
+  std::string host_label;                                // "user@host" for messages
   std::chrono::milliseconds reconnect_timeout{600'000};  // a dropped data connection is retried this long
-  std::optional<std::uint64_t> inject_corrupt_chunk;    // testing aid (--inject-corrupt-chunk)
+  std::optional<std::uint64_t> inject_corrupt_chunk;     // testing aid (--inject-corrupt-chunk)
 };
 
 Status push_to_remote(RunContext& ctx, const source::SourceSpec& source, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,

@@ -44,8 +44,8 @@ Result<ResolvedTransfer> resolve(const TransferOptions& o) {
   t.max_memory = *mem;
   t.max_chunks = static_cast<std::size_t>(*mem / (2ull * t.chunk_size));
   if (t.max_chunks < 4)
-    return Status(Errc::invalid_argument, "--max-memory " + o.max_memory + " is too small for --chunk-size " + o.chunk_size +
-                                              " (needs at least 8 chunks' worth)");
+    return Status(Errc::invalid_argument,
+                  "--max-memory " + o.max_memory + " is too small for --chunk-size " + o.chunk_size + " (needs at least 8 chunks' worth)");
   if (o.stall_timeout != "0") {
     auto stall = parse_duration(o.stall_timeout);
     if (!stall) return stall.status().context("--stall-timeout");

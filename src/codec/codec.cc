@@ -20,9 +20,8 @@ Encoded Encoder::encode(Buffer raw) {
     ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level_);
     ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 0);  // we checksum the raw bytes ourselves
     ZSTD_CCtx_setParameter(cctx_, ZSTD_c_contentSizeFlag, 1);
-    std::size_t n = compressed.capacity() == 0
-                        ? 0
-                        : ZSTD_compress2(cctx_, compressed.data(), compressed.capacity(), raw.data(), raw.size());
+    std::size_t n =
+        compressed.capacity() == 0 ? 0 : ZSTD_compress2(cctx_, compressed.data(), compressed.capacity(), raw.data(), raw.size());
     if (compressed.capacity() > 0 && !ZSTD_isError(n) && n > 0 && n < raw.size()) {
       compressed.resize(n);
       out.header.codec = stream::Codec::zstd;

@@ -13,8 +13,7 @@ class Buffer {
  public:
   Buffer() = default;
   explicit Buffer(std::size_t capacity)
-      : data_(capacity ? std::make_unique_for_overwrite<std::uint8_t[]>(capacity) : nullptr),
-        capacity_(capacity) {}
+      : data_(capacity ? std::make_unique_for_overwrite<std::uint8_t[]>(capacity) : nullptr), capacity_(capacity) {}
 
   std::uint8_t* data() { return data_.get(); }
   const std::uint8_t* data() const { return data_.get(); }

@@ -57,8 +57,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {}   // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
   Result(Errc code, std::string message) : v_(Status(code, std::move(message))) {}
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -79,8 +79,8 @@ class [[nodiscard]] Result {
 
 }  // namespace pgm
 
-#define PGM_RETURN_IF_ERROR(expr)          \
-  do {                                     \
-    ::pgm::Status pgm_status_ = (expr);    \
+#define PGM_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::pgm::Status pgm_status_ = (expr);        \
     if (!pgm_status_.ok()) return pgm_status_; \
   } while (0)

@@ -59,14 +59,12 @@ Result<std::uint64_t> parse_size(std::string_view text) {
       case 'm': multiplier = 1024.0 * 1024; break;
       case 'g': multiplier = 1024.0 * 1024 * 1024; break;
       case 't': multiplier = 1024.0 * 1024 * 1024 * 1024; break;
-      default:
-        return Status(Errc::invalid_argument, "invalid size suffix in '" + std::string(text) + "'");
+      default: return Status(Errc::invalid_argument, "invalid size suffix in '" + std::string(text) + "'");
     }
   }
   const double bytes = number * multiplier;
   if (!(bytes < 9.0e18)) return Status(Errc::invalid_argument, "size '" + std::string(text) + "' is too large");
-  if (bytes != std::floor(bytes))
-    return Status(Errc::invalid_argument, "size '" + std::string(text) + "' is not a whole number of bytes");
+  if (bytes != std::floor(bytes)) return Status(Errc::invalid_argument, "size '" + std::string(text) + "' is not a whole number of bytes");
   return static_cast<std::uint64_t>(bytes);
 }
 
@@ -101,10 +99,8 @@ std::string format_bytes(double bytes) {
     ++unit;
   }
   char buf[64];
-  if (unit == 0)
-    std::snprintf(buf, sizeof buf, "%.0f %s", bytes, kUnits[unit]);
-  else
-    std::snprintf(buf, sizeof buf, "%.2f %s", bytes, kUnits[unit]);
+  if (unit == 0) std::snprintf(buf, sizeof buf, "%.0f %s", bytes, kUnits[unit]);
+  else std::snprintf(buf, sizeof buf, "%.2f %s", bytes, kUnits[unit]);
   return buf;
 }
 
@@ -123,10 +119,8 @@ std::string format_duration(double seconds) {
   } else {
     auto total = static_cast<long long>(seconds);
     long long h = total / 3600, m = (total % 3600) / 60, s = total % 60;
-    if (h > 0)
-      std::snprintf(buf, sizeof buf, "%lldh%02lldm%02llds", h, m, s);
-    else
-      std::snprintf(buf, sizeof buf, "%lldm%02llds", m, s);
+    if (h > 0) std::snprintf(buf, sizeof buf, "%lldh%02lldm%02llds", h, m, s);
+    else std::snprintf(buf, sizeof buf, "%lldm%02llds", m, s);
   }
   return buf;
 }

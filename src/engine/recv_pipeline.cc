@@ -31,7 +31,8 @@ Status RecvPipeline::submit(stream::Frame frame) {
       if (cancel_.cancelled()) return cancel_.reason();
       if (input_closed_) return Status(Errc::internal, "submit after close_input");
       if (trailer_ && seq >= trailer_->chunk_count)
-        return Status(Errc::corrupt, "chunk " + std::to_string(seq) + " lies beyond the trailer's chunk count " + std::to_string(trailer_->chunk_count));
+        return Status(Errc::corrupt,
+                      "chunk " + std::to_string(seq) + " lies beyond the trailer's chunk count " + std::to_string(trailer_->chunk_count));
       if (seq < base_ || accepted_.count(seq) != 0) {
         if (options_.on_corrupt_chunk) {
           counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
@@ -136,7 +137,8 @@ void RecvPipeline::write_loop() {
                                              std::to_string(t.chunk_count) + ": chunk " + std::to_string(base_) + " (offset " +
                                              std::to_string(base_ * header_.chunk_size) + ") is missing");
       } else if (t.total_bytes != verified_bytes) {
-        result = Status(Errc::corrupt, "trailer: total bytes " + std::to_string(t.total_bytes) + " != " + std::to_string(verified_bytes) + " received");
+        result = Status(Errc::corrupt,
+                        "trailer: total bytes " + std::to_string(t.total_bytes) + " != " + std::to_string(verified_bytes) + " received");
       } else if (t.digest != final_digest_) {
         result = Status(Errc::corrupt, "trailer: whole-stream digest mismatch");
       } else if (held) {

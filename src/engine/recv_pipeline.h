@@ -10,9 +10,9 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -41,7 +41,7 @@ struct RecvCounters {
   std::atomic<std::uint64_t> wire_bytes{0};       // payload bytes received
   std::atomic<std::uint64_t> delivered_bytes{0};  // raw bytes written to the sink
   std::atomic<std::uint64_t> delivered_chunks{0};
-  std::atomic<bool> writing_to_sink{false};  // the writer is blocked on the consumer
+  std::atomic<bool> writing_to_sink{false};      // the writer is blocked on the consumer
   std::atomic<std::uint64_t> duplicates{0};      // resent chunks that had already arrived
   std::atomic<std::uint64_t> corrupt_chunks{0};  // chunks refused and asked for again
 };
@@ -89,12 +89,12 @@ class RecvPipeline {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::uint64_t base_ = 0;                  // next chunk to hand to the sink
-  std::set<std::uint64_t> accepted_;        // submitted, not yet delivered
-  std::map<std::uint64_t, Buffer> ready_;   // verified, waiting for their turn
+  std::uint64_t base_ = 0;                 // next chunk to hand to the sink
+  std::set<std::uint64_t> accepted_;       // submitted, not yet delivered
+  std::map<std::uint64_t, Buffer> ready_;  // verified, waiting for their turn
   std::map<std::uint64_t, std::uint64_t> checksums_;
   std::optional<stream::Trailer> trailer_;
-  bool finished_ = false;                   // writer thread has ended
+  bool finished_ = false;  // writer thread has ended
   bool input_closed_ = false;
   Status outcome_;
   stream::StreamDigest digest_;

@@ -28,8 +28,8 @@ namespace pgm::engine {
 
 struct SendOptions {
   std::uint32_t chunk_size = 4 << 20;
-  int level = 3;              // codec::kNoCompression for none
-  unsigned workers = 2;       // encoder threads
+  int level = 3;                // codec::kNoCompression for none
+  unsigned workers = 2;         // encoder threads
   std::size_t max_chunks = 16;  // budget slots
 };
 

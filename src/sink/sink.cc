@@ -91,7 +91,8 @@ Result<std::string> Sink::finish(const stream::StreamHeader& header) {
   if (header.snapshot_guid == 0) return received;
   zfs::Zfs zfs;
   auto guid = zfs.guid(received);
-  if (!guid) return Status(Errc::corrupt, "verification failed: received snapshot '" + received + "' not found: " + guid.status().message());
+  if (!guid)
+    return Status(Errc::corrupt, "verification failed: received snapshot '" + received + "' not found: " + guid.status().message());
   if (*guid != header.snapshot_guid)
     return Status(Errc::corrupt, "verification failed: '" + received + "' has guid " + std::to_string(*guid) + ", the source's is " +
                                      std::to_string(header.snapshot_guid));

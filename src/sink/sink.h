@@ -13,9 +13,9 @@
 namespace pgm::sink {
 
 struct SinkSpec {
-  std::string target;       // POOL/FS (or POOL/FS@SNAP); may be empty with recv_cmd
+  std::string target;  // POOL/FS (or POOL/FS@SNAP); may be empty with recv_cmd
   zfs::RecvFlags flags;
-  std::string recv_cmd;     // replaces `zfs receive` when not empty
+  std::string recv_cmd;  // replaces `zfs receive` when not empty
 };
 
 struct Sink {

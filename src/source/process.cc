@@ -30,14 +30,13 @@ std::string describe_wait_status(int status) {
 }
 
 std::string shell_quote(const std::string& word) {
-  if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_+=:,./-") == std::string::npos)
+  if (!word.empty() &&
+      word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_+=:,./-") == std::string::npos)
     return word;
   std::string out = "'";
   for (char c : word) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out.push_back(c);
+    if (c == '\'') out += "'\\''";
+    else out.push_back(c);
   }
   return out + "'";
 }
@@ -81,10 +80,8 @@ Result<std::unique_ptr<Subprocess>> Subprocess::spawn(const ProcessSpec& spec) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, spec.pipe_stdin ? in.read.get() : devnull.get(), 0);
-  if (spec.pipe_stdout)
-    posix_spawn_file_actions_adddup2(&actions, out.write.get(), 1);
-  else if (spec.null_stdout)
-    posix_spawn_file_actions_adddup2(&actions, devnull.get(), 1);
+  if (spec.pipe_stdout) posix_spawn_file_actions_adddup2(&actions, out.write.get(), 1);
+  else if (spec.null_stdout) posix_spawn_file_actions_adddup2(&actions, devnull.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, err->write.get(), 2);
 
   // The parent blocks signals (one thread waits for them) and ignores SIGPIPE; the child
@@ -116,8 +113,7 @@ Result<std::unique_ptr<Subprocess>> Subprocess::spawn(const ProcessSpec& spec) {
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    return Status(rc == ENOENT ? Errc::not_found : Errc::child_failed,
-                  "cannot run '" + spec.argv[0] + "': " + std::strerror(rc));
+    return Status(rc == ENOENT ? Errc::not_found : Errc::child_failed, "cannot run '" + spec.argv[0] + "': " + std::strerror(rc));
   }
   proc->pid_ = pid;
   proc->stdin_ = std::move(in.write);

@@ -13,17 +13,17 @@
 namespace pgm::source {
 
 struct SourceSpec {
-  std::string snapshot;        // POOL/FS@SNAP; may be empty with send_cmd
+  std::string snapshot;  // POOL/FS@SNAP; may be empty with send_cmd
   zfs::SendFlags flags;
-  std::string send_cmd;        // replaces `zfs send` when not empty (run by /bin/sh -c)
+  std::string send_cmd;  // replaces `zfs send` when not empty (run by /bin/sh -c)
 };
 
 struct Source {
   std::unique_ptr<Subprocess> process;
-  std::string snapshot_name;   // for the stream header
+  std::string snapshot_name;  // for the stream header
   std::uint64_t snapshot_guid = 0;
   std::optional<std::uint64_t> estimated_size;
-  std::string describe;        // "zfs send -i tank/fs@a tank/fs@b"
+  std::string describe;  // "zfs send -i tank/fs@a tank/fs@b"
   int fd() { return process->stdout_fd().get(); }
   // Waits for the producer and reports how it ended.
   Status finish();

@@ -77,12 +77,13 @@ Result<std::size_t> header_size_from_prefix(std::span<const std::uint8_t> prefix
   const std::uint8_t* p = prefix.data() + kMagic.size();
   auto version = get<std::uint16_t>(p);
   if (version != kFormatVersion)
-    return Status(Errc::unsupported, "stream format version " + std::to_string(version) + " is not supported (this pgmigrate reads version " +
-                                         std::to_string(kFormatVersion) + ")");
+    return Status(Errc::unsupported, "stream format version " + std::to_string(version) +
+                                         " is not supported (this pgmigrate reads version " + std::to_string(kFormatVersion) + ")");
   p = prefix.data() + kHeaderFixedSize - 2;
   auto name_len = get<std::uint16_t>(p);
   if (name_len > kMaxNameLength)
-    return Status(Errc::corrupt, "stream header: snapshot name length " + std::to_string(name_len) + " exceeds " + std::to_string(kMaxNameLength));
+    return Status(Errc::corrupt,
+                  "stream header: snapshot name length " + std::to_string(name_len) + " exceeds " + std::to_string(kMaxNameLength));
   return kHeaderFixedSize + name_len + 4;
 }
 
@@ -165,13 +166,14 @@ Result<Record> decode_record(const RecordBytes& bytes, const StreamHeader& heade
       return Status(Errc::corrupt, where + ": offset does not match sequence number " + std::to_string(f.seq) + " x chunk size " +
                                        std::to_string(header.chunk_size));
     if (f.raw_len == 0 || f.raw_len > header.chunk_size)
-      return Status(Errc::corrupt, where + ": raw length " + std::to_string(f.raw_len) + " is outside 1.." + std::to_string(header.chunk_size));
+      return Status(Errc::corrupt,
+                    where + ": raw length " + std::to_string(f.raw_len) + " is outside 1.." + std::to_string(header.chunk_size));
     if (f.codec == Codec::none && f.enc_len != f.raw_len)
       return Status(Errc::corrupt, where + ": stored chunk has encoded length " + std::to_string(f.enc_len) + " != raw length " +
                                        std::to_string(f.raw_len));
     if (f.codec == Codec::zstd && (f.enc_len == 0 || f.enc_len >= f.raw_len))
-      return Status(Errc::corrupt, where + ": compressed length " + std::to_string(f.enc_len) + " is not below raw length " +
-                                       std::to_string(f.raw_len));
+      return Status(Errc::corrupt,
+                    where + ": compressed length " + std::to_string(f.enc_len) + " is not below raw length " + std::to_string(f.raw_len));
     return Record{f};
   }
   if (kind == 'T') {

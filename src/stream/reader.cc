@@ -46,9 +46,11 @@ Result<Item> StreamReader::next() {
   const FrameHeader& f = std::get<FrameHeader>(*record);
   if (strict_order_) {
     if (f.seq < next_seq_)
-      return Status(Errc::corrupt, "duplicate chunk " + std::to_string(f.seq) + " (offset " + std::to_string(f.offset) + ") where " + at + " was expected");
+      return Status(Errc::corrupt, "duplicate chunk " + std::to_string(f.seq) + " (offset " + std::to_string(f.offset) + ") where " + at +
+                                       " was expected");
     if (f.seq > next_seq_)
-      return Status(Errc::corrupt, "chunk " + std::to_string(f.seq) + " (offset " + std::to_string(f.offset) + ") out of order: expected " + at);
+      return Status(Errc::corrupt,
+                    "chunk " + std::to_string(f.seq) + " (offset " + std::to_string(f.offset) + ") out of order: expected " + at);
     if (saw_short_chunk_)
       return Status(Errc::corrupt, "chunk " + std::to_string(f.seq) + " follows a short chunk: only the last chunk may be short");
   }
@@ -56,7 +58,8 @@ Result<Item> StreamReader::next() {
   auto got = in_.read_full(frame.payload.whole());
   if (!got) return got.status().context("reading the payload of chunk " + std::to_string(f.seq));
   if (*got < f.enc_len)
-    return Status(Errc::truncated, "stream ended inside the payload of chunk " + std::to_string(f.seq) + " (offset " + std::to_string(f.offset) + ")");
+    return Status(Errc::truncated,
+                  "stream ended inside the payload of chunk " + std::to_string(f.seq) + " (offset " + std::to_string(f.offset) + ")");
   frame.payload.resize(*got);
   next_seq_ = f.seq + 1;
   logical_offset_ = f.offset + f.raw_len;

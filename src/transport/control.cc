@@ -105,10 +105,22 @@ struct CodeName {
   const char* name;
 };
 constexpr CodeName kCodes[] = {
-    {Errc::invalid_argument, "invalid_argument"}, {Errc::io, "io"}, {Errc::corrupt, "corrupt"}, {Errc::truncated, "truncated"},
-    {Errc::child_failed, "child_failed"}, {Errc::network, "network"}, {Errc::auth, "auth"}, {Errc::host_key, "host_key"},
-    {Errc::not_found, "not_found"}, {Errc::exists, "exists"}, {Errc::no_space, "no_space"}, {Errc::timeout, "timeout"},
-    {Errc::interrupted, "interrupted"}, {Errc::protocol, "protocol"}, {Errc::unsupported, "unsupported"}, {Errc::postgres, "postgres"},
+    {Errc::invalid_argument, "invalid_argument"},
+    {Errc::io, "io"},
+    {Errc::corrupt, "corrupt"},
+    {Errc::truncated, "truncated"},
+    {Errc::child_failed, "child_failed"},
+    {Errc::network, "network"},
+    {Errc::auth, "auth"},
+    {Errc::host_key, "host_key"},
+    {Errc::not_found, "not_found"},
+    {Errc::exists, "exists"},
+    {Errc::no_space, "no_space"},
+    {Errc::timeout, "timeout"},
+    {Errc::interrupted, "interrupted"},
+    {Errc::protocol, "protocol"},
+    {Errc::unsupported, "unsupported"},
+    {Errc::postgres, "postgres"},
     {Errc::internal, "internal"},
 };
 }  // namespace

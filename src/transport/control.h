@@ -46,7 +46,9 @@ class ControlIo {
 class ChannelControlIo final : public ControlIo {
  public:
   explicit ChannelControlIo(Channel& ch) : ch_(ch) {}
-  Result<std::size_t> read_some(std::span<std::uint8_t> buf, std::chrono::milliseconds timeout) override { return ch_.read_some(buf, timeout); }
+  Result<std::size_t> read_some(std::span<std::uint8_t> buf, std::chrono::milliseconds timeout) override {
+    return ch_.read_some(buf, timeout);
+  }
   bool eof() const override { return ch_.eof(); }
   Status write_all(std::span<const std::uint8_t> buf) override { return ch_.write_all(buf); }
 

@@ -1,6 +1,5 @@
 #include "transport/ssh_connector.h"
 
-
 #include "transport/ssh/ssh_channel.h"
 
 namespace pgm::transport {

@@ -109,7 +109,8 @@ Result<Capabilities> Zfs::capabilities() const {
   if (!recv) return recv.status();
   const std::string s = send->out + send->err;
   const std::string r = recv->out + recv->err;
-  if (s.find("send") == std::string::npos) return Status(Errc::unsupported, "'" + bin_ + " send' did not print its usage: is ZFS installed?");
+  if (s.find("send") == std::string::npos)
+    return Status(Errc::unsupported, "'" + bin_ + " send' did not print its usage: is ZFS installed?");
   Capabilities c;
   c.send_dry_run_parsable = has_flag(s, "send", 'n') && has_flag(s, "send", 'P');
   c.send_resume_token = has_flag(s, "send", 't');

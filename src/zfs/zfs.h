@@ -65,18 +65,18 @@ class Zfs {
 };
 
 struct SendFlags {
-  std::optional<std::string> incremental;  // -i base
-  std::optional<std::string> intermediate; // -I base
-  bool replicate = false;                  // -R
-  bool props = false;                      // -p
+  std::optional<std::string> incremental;   // -i base
+  std::optional<std::string> intermediate;  // -I base
+  bool replicate = false;                   // -R
+  bool props = false;                       // -p
 };
 // The arguments after `zfs` for sending `snapshot` (validated).
 Result<std::vector<std::string>> send_args(const std::string& snapshot, const SendFlags& flags, const Capabilities& caps);
 
 struct RecvFlags {
-  bool force = false;       // -F
-  bool resumable = false;   // -s
-  bool no_mount = false;    // -u
+  bool force = false;      // -F
+  bool resumable = false;  // -s
+  bool no_mount = false;   // -u
 };
 Result<std::vector<std::string>> recv_args(const std::string& target, const RecvFlags& flags, const Capabilities& caps);
 

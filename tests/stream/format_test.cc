@@ -40,7 +40,7 @@ TEST(StreamHeader, EveryByteCorruptionIsDetected) {
       bad[i] = static_cast<char>(bad[i] ^ flip);
       std::span<const std::uint8_t> span(reinterpret_cast<const std::uint8_t*>(bad.data()), bad.size());
       auto size = header_size_from_prefix(span.first(kHeaderFixedSize));
-      if (!size.ok()) continue;  // magic, version or name length rejected up front
+      if (!size.ok()) continue;           // magic, version or name length rejected up front
       if (*size != bad.size()) continue;  // a changed name length changes the frame: caught as truncation by the reader
       auto back = decode_header(span);
       EXPECT_FALSE(back.ok()) << "byte " << i << " flip " << int(flip) << " went unnoticed";

@@ -41,7 +41,8 @@ class MemoryWriter final : public transport::ByteWriter {
 inline std::string make_payload(std::size_t n, bool compressible, std::uint32_t seed = 1) {
   std::mt19937 rng(seed);
   std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = compressible ? static_cast<char>("abcdefgh"[(i / 7 + rng() % 2) % 8]) : static_cast<char>(rng());
+  for (std::size_t i = 0; i < n; ++i)
+    s[i] = compressible ? static_cast<char>("abcdefgh"[(i / 7 + rng() % 2) % 8]) : static_cast<char>(rng());
   return s;
 }
 

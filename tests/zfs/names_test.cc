@@ -21,7 +21,8 @@ TEST(ZfsNames, RejectsAnythingAShellCouldRead) {
       EXPECT_EQ(s.code(), Errc::invalid_argument);
     }
   }
-  for (const char* bad : {"tank", "tank@", "@snap", "tank@a@b", "tank@a;b", "tank@$(id)", "tank@-x"}) EXPECT_FALSE(zfs::validate_snapshot(bad).ok()) << bad;
+  for (const char* bad : {"tank", "tank@", "@snap", "tank@a@b", "tank@a;b", "tank@$(id)", "tank@-x"})
+    EXPECT_FALSE(zfs::validate_snapshot(bad).ok()) << bad;
   EXPECT_FALSE(zfs::validate_dataset(std::string(300, 'a')).ok());
 }
 
@@ -61,7 +62,8 @@ TEST(Endpoint, Parses) {
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->host, "::1");
   EXPECT_EQ(e->name, "tank/fs@s");
-  for (const char* bad : {"tank/fs", "host:", ":tank", "a b:tank", "h;x:tank", "[::1:tank", "u$(id)@h:t"}) EXPECT_FALSE(cli::parse_endpoint(bad).ok()) << bad;
+  for (const char* bad : {"tank/fs", "host:", ":tank", "a b:tank", "h;x:tank", "[::1:tank", "u$(id)@h:t"})
+    EXPECT_FALSE(cli::parse_endpoint(bad).ok()) << bad;
 }
 
 }  // namespace
