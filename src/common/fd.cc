@@ -1,3 +1,4 @@
+#include "common/errno_text.h"
 #include "common/fd.h"
 
 #include <fcntl.h>
@@ -17,7 +18,7 @@ void UniqueFd::reset(int fd) {
 
 Result<Pipe> make_pipe(std::size_t size) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Status(Errc::io, std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Status(Errc::io, std::string("pipe: ") + errno_text(errno));
   Pipe p{UniqueFd(fds[0]), UniqueFd(fds[1])};
   // Best effort: an unprivileged user is capped by /proc/sys/fs/pipe-max-size.
   if (size > 0) (void)::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(size));
@@ -40,7 +41,7 @@ Status wait_ready(int fd, short events, const CancelToken& cancel) {
     int n = ::poll(fds, 2, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status(Errc::io, std::string("poll: ") + std::strerror(errno));
+      return Status(Errc::io, std::string("poll: ") + errno_text(errno));
     }
     if (fds[1].revents != 0) return cancel.reason();
     if (fds[0].revents != 0) return Status::Ok();
@@ -62,7 +63,7 @@ Result<std::size_t> read_full(int fd, std::span<std::uint8_t> buf, const CancelT
     if (n == 0) break;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
-    return Status(Errc::io, std::string("read: ") + std::strerror(errno));
+    return Status(Errc::io, std::string("read: ") + errno_text(errno));
   }
   return done;
 }
@@ -83,7 +84,7 @@ Status write_full(int fd, std::span<const std::uint8_t> buf, const CancelToken& 
     }
     if (errno == EPIPE) return Status(Errc::io, "the consumer closed its input");
     if (errno == ENOSPC) return Status(Errc::no_space, "no space left on device");
-    return Status(Errc::io, std::string("write: ") + std::strerror(errno));
+    return Status(Errc::io, std::string("write: ") + errno_text(errno));
   }
   return Status::Ok();
 }

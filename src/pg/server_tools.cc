@@ -1,3 +1,4 @@
+#include "common/errno_text.h"
 #include "pg/server_tools.h"
 
 #include <fcntl.h>
@@ -25,8 +26,6 @@ namespace pgm::pg {
 namespace fs = std::filesystem;
 namespace {
 
-// strerror is not thread-safe; the category's message is.
-std::string errno_text(int e) { return std::generic_category().message(e); }
 
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();

@@ -1,3 +1,4 @@
+#include "common/errno_text.h"
 #include "source/process.h"
 
 #include <fcntl.h>
@@ -25,7 +26,7 @@ struct Subprocess::StderrBuffer {
 
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + std::string(sigdescr_np(WTERMSIG(status)) ? sigdescr_np(WTERMSIG(status)) : "?") + ")";
   return "ended with wait status " + std::to_string(status);
 }
 
@@ -113,7 +114,7 @@ Result<std::unique_ptr<Subprocess>> Subprocess::spawn(const ProcessSpec& spec) {
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    return Status(rc == ENOENT ? Errc::not_found : Errc::child_failed, "cannot run '" + spec.argv[0] + "': " + std::strerror(rc));
+    return Status(rc == ENOENT ? Errc::not_found : Errc::child_failed, "cannot run '" + spec.argv[0] + "': " + errno_text(rc));
   }
   proc->pid_ = pid;
   proc->stdin_ = std::move(in.write);

@@ -1,3 +1,4 @@
+#include "common/errno_text.h"
 #include "transport/control.h"
 
 #include <poll.h>
@@ -46,13 +47,13 @@ Result<std::size_t> FdControlIo::read_some(std::span<std::uint8_t> buf, std::chr
   if (eof_) return std::size_t{0};
   pollfd fds[2] = {{in_, POLLIN, 0}, {cancel_.fd(), POLLIN, 0}};
   int r = ::poll(fds, 2, static_cast<int>(timeout.count()));
-  if (r < 0 && errno != EINTR) return Status(Errc::io, std::string("poll: ") + std::strerror(errno));
+  if (r < 0 && errno != EINTR) return Status(Errc::io, std::string("poll: ") + errno_text(errno));
   if (fds[1].revents) return cancel_.reason();
   if (r <= 0 || fds[0].revents == 0) return std::size_t{0};
   ssize_t n = ::read(in_, buf.data(), buf.size());
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return std::size_t{0};
-    return Status(Errc::io, std::string("read: ") + std::strerror(errno));
+    return Status(Errc::io, std::string("read: ") + errno_text(errno));
   }
   if (n == 0) eof_ = true;
   return static_cast<std::size_t>(n);

@@ -1,3 +1,4 @@
+#include "common/errno_text.h"
 #include "transport/lane_socket.h"
 
 #include <fcntl.h>
@@ -14,7 +15,7 @@
 namespace pgm::transport {
 namespace {
 
-Status sys_error(const std::string& what) { return Status(Errc::io, what + ": " + std::strerror(errno)); }
+Status sys_error(const std::string& what) { return Status(Errc::io, what + ": " + errno_text(errno)); }
 
 Result<sockaddr_un> address_of(const std::string& path) {
   sockaddr_un addr{};
@@ -99,7 +100,7 @@ Status attach_lane(const std::string& socket_path) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return sys_error("socket");
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof(*addr)) != 0)
-    return Status(Errc::not_found, "no transfer is waiting at " + socket_path + " (" + std::strerror(errno) + ")");
+    return Status(Errc::not_found, "no transfer is waiting at " + socket_path + " (" + errno_text(errno) + ")");
   char byte = 'L';
   iovec iov{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};

@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "common/fd.h"
-#include "transport/ssh/errno_text.h"
+#include "common/errno_text.h"
 
 namespace pgm::transport {
 namespace {

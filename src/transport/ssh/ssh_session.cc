@@ -14,7 +14,7 @@
 #include <cstring>
 
 #include "source/process.h"
-#include "transport/ssh/errno_text.h"
+#include "common/errno_text.h"
 #include "transport/ssh/known_hosts.h"
 #include "transport/ssh/ssh_channel.h"
 #include "transport/ssh/tcp_connect.h"

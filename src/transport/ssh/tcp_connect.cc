@@ -11,7 +11,7 @@
 #include <cstring>
 #include <memory>
 
-#include "transport/ssh/errno_text.h"
+#include "common/errno_text.h"
 
 namespace pgm::transport {
 namespace {

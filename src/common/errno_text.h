@@ -5,11 +5,11 @@
 
 #include <string>
 
-namespace pgm::transport {
+namespace pgm {
 
 inline std::string errno_text(int err) {
   char buf[256];
   return ::strerror_r(err, buf, sizeof buf);  // the GNU variant returns the text, not an int
 }
 
-}  // namespace pgm::transport
+}  // namespace pgm
