@@ -21,7 +21,12 @@ Progress::Progress(ProgressMode mode, std::string label, std::function<ProgressS
   start_ = last_time_ = std::chrono::steady_clock::now();
 }
 
-Progress::~Progress() { stop(); }
+Progress::~Progress() {
+  try {
+    stop();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw; nothing left to report
+  }
+}
 
 double Progress::elapsed_seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 

@@ -91,6 +91,7 @@ struct LaneSet {
     std::lock_guard<std::mutex> lock(mu);
     return first_failure;
   }
+  ~LaneSet() { join(); }
   void join() {
     over.store(true);
     for (auto& t : threads)
@@ -122,8 +123,8 @@ struct LanePolicy {
 };
 
 // Starts `n` lanes, each opening its own connection and running `body` on its channel.
-void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const std::string& socket_path, CancelToken& cancel,
-                 std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy,
+void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const std::shared_future<std::string>& socket_path,
+                 CancelToken& cancel, std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy,
                  const std::function<Status(transport::Channel&, unsigned lane, engine::LaneCounters&)>& body) {
   for (unsigned i = 0; i < n; ++i) lanes.counters.push_back(std::make_unique<engine::LaneCounters>());
   for (unsigned i = 0; i < n; ++i) {
@@ -137,15 +138,22 @@ void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const 
           std::unique_ptr<transport::Channel> ch;
           handshakes.acquire();
           auto c = remote.connect(cancel);
+          handshakes.release();
+          // Logged in; the far half may still be starting (the control connection runs in
+          // parallel): wait for the address of its lane socket.
+          while (c && socket_path.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+            if (cancel.cancelled() || lanes.over.load()) break;
+          }
+          const bool go = c && socket_path.wait_for(std::chrono::seconds(0)) == std::future_status::ready && !socket_path.get().empty();
+          if (c && !go) break;  // the transfer ended (or never started)
           if (c) {
             conn = std::move(*c);
-            auto e = conn->exec(q(remote.remote_bin) + " _lane --socket " + q(socket_path), cancel);
+            auto e = conn->exec(q(remote.remote_bin) + " _lane --socket " + q(socket_path.get()), cancel);
             if (e) ch = std::move(*e);
             else s = e.status();
           } else {
             s = c.status();
           }
-          handshakes.release();
           if (s.ok()) s = body(*ch, i, *lanes.counters[i]);
           if (ch) {
             (void)ch->send_eof();
@@ -260,29 +268,47 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
   header.snapshot_guid = src->snapshot_guid;
   header.snapshot_name = src->snapshot_name;
 
+  engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
+  engine::CreditGate gate(4);  // until the far half says its window
+  engine::ChunkDispatcher dispatcher(pipeline, gate);
+  if (remote.inject_corrupt_chunk) dispatcher.inject_corruption(*remote.inject_corrupt_chunk);
+  std::promise<std::string> socket_promise;
+  std::shared_future<std::string> socket_path = socket_promise.get_future().share();
+  LaneSet lanes;
+  // Data connections log in while the control connection starts the far half: at 60 ms
+  // RTT each SSH login costs over a second, so doing them one after the other would cost
+  // much of a small transfer.
+  std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
+  LanePolicy policy{remote.reconnect_timeout, [&](unsigned lane) { dispatcher.lane_failed(static_cast<int>(lane)); }};
+  start_lanes(lanes, remote.streams, remote, socket_path, cancel, handshakes, policy,
+              [&](transport::Channel& ch, unsigned lane, engine::LaneCounters& c) {
+                return engine::run_dispatched_lane(dispatcher, static_cast<int>(lane), header, ch, c, cancel);
+              });
+  auto abandon = [&](Status why) {
+    socket_promise.set_value("");
+    lanes.join();
+    src->process->terminate();
+    return why;
+  };
+
   auto conn = remote.connect(cancel);
-  if (!conn) return conn.status();
+  if (!conn) return abandon(conn.status());
   auto ctl_ch = (*conn)->exec(serve_recv_command(remote.remote_bin, remote_sink, t, remote), cancel);
-  if (!ctl_ch) return ctl_ch.status();
+  if (!ctl_ch) return abandon(ctl_ch.status());
   transport::ChannelControlIo io(**ctl_ch);
   transport::ControlChannel ctl(io);
   Status s = ctl.send(json{{"type", "header"}, {"hex", transport::header_to_hex(header)}});
   auto ready = s.ok() ? ctl.expect("ready", kHandshakeTimeout, cancel) : Result<json>(s);
   if (!ready) {
-    src->process->terminate();
     Status why = ready.status();
     if (why.code() == Errc::network || why.code() == Errc::io) why = explain_dead_control(**ctl_ch, remote, why);
-    return why;
+    return abandon(why);
   }
-  const std::string socket_path = transport::json_string(*ready, "socket");
   const std::uint64_t window = transport::json_u64(*ready, "window", 4);
+  gate.set_window(window);
+  socket_promise.set_value(transport::json_string(*ready, "socket"));
   spdlog::info("remote receiver ready: window {} chunks, {} data connections", window, remote.streams);
 
-  engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
-  engine::CreditGate gate(window);
-  engine::ChunkDispatcher dispatcher(pipeline, gate);
-  if (remote.inject_corrupt_chunk) dispatcher.inject_corruption(*remote.inject_corrupt_chunk);
-  LaneSet lanes;
   Progress progress(
       parse_progress_mode(topts.progress, ctx.global.quiet), "send",
       [&] {
@@ -310,12 +336,6 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
       cancel);
   pipeline.start();
   progress.start();
-  std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
-  LanePolicy policy{remote.reconnect_timeout, [&](unsigned lane) { dispatcher.lane_failed(static_cast<int>(lane)); }};
-  start_lanes(lanes, remote.streams, remote, socket_path, cancel, handshakes, policy,
-              [&](transport::Channel& ch, unsigned lane, engine::LaneCounters& c) {
-                return engine::run_dispatched_lane(dispatcher, static_cast<int>(lane), header, ch, c, cancel);
-              });
 
   // The control channel belongs to this thread alone: acks in, trailer out, result in.
   bool trailer_sent = false;
@@ -413,7 +433,9 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
   if (!(*ready).contains("header") || !(*ready)["header"].is_string()) return Status(Errc::protocol, "the far half sent no stream header");
   auto header = transport::header_from_hex((*ready)["header"].get<std::string>());
   if (!header) return header.status();
-  const std::string socket_path = transport::json_string(*ready, "socket");
+  std::promise<std::string> socket_promise;
+  socket_promise.set_value(transport::json_string(*ready, "socket"));
+  std::shared_future<std::string> socket_path = socket_promise.get_future().share();
   std::optional<std::uint64_t> estimate;
   if ((*ready).contains("estimate") && (*ready)["estimate"].is_number_unsigned()) estimate = (*ready)["estimate"].get<std::uint64_t>();
 

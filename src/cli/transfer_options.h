@@ -15,7 +15,9 @@ namespace pgm::cli {
 
 struct TransferOptions {
   std::string chunk_size = "4M";
-  std::string compress = "3";
+  // Level 1 by measurement (docs/benchmarks.md): on pgbench-like data it put the same bytes
+  // on the wire as level 3 for ~13% less CPU, and these transfers are CPU-bound.
+  std::string compress = "1";
   unsigned threads = 0;  // 0: one per core
   std::string max_memory = "192M";
   std::string progress = "auto";

@@ -1,5 +1,5 @@
-#include "common/errno_text.h"
 #include "common/fd.h"
+#include "common/errno_text.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -52,7 +52,7 @@ Result<std::uint64_t> parse_size(std::string_view text) {
   } else {
     const char unit = suffix[0];
     const std::string rest = suffix.substr(1);
-    if (rest != "" && rest != "b" && rest != "ib")
+    if (!rest.empty() && rest != "b" && rest != "ib")
       return Status(Errc::invalid_argument, "invalid size suffix in '" + std::string(text) + "'");
     switch (unit) {
       case 'k': multiplier = 1024.0; break;

@@ -48,7 +48,7 @@ struct RecvCounters {
 
 class RecvPipeline {
  public:
-  RecvPipeline(const stream::StreamHeader& header, RecvOptions options, transport::ByteWriter& sink, CancelToken& cancel);
+  RecvPipeline(const stream::StreamHeader& header, const RecvOptions& options, transport::ByteWriter& sink, CancelToken& cancel);
   ~RecvPipeline();
   RecvPipeline(const RecvPipeline&) = delete;
   RecvPipeline& operator=(const RecvPipeline&) = delete;

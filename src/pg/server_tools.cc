@@ -1,5 +1,5 @@
-#include "common/errno_text.h"
 #include "pg/server_tools.h"
+#include "common/errno_text.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -25,7 +25,6 @@
 namespace pgm::pg {
 namespace fs = std::filesystem;
 namespace {
-
 
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();

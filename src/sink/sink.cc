@@ -53,6 +53,8 @@ Status classify_recv_failure(const std::string& target, Status failure) {
     if (auto avail = zfs.get("available", pool)) detail = " (" + format_bytes(std::strtod(avail->c_str(), nullptr)) + " available)";
     return Status(Errc::no_space, "target out of space: pool '" + pool + "'" + detail + " cannot hold the stream; " + m);
   }
+  if (m.find("dataset is busy") != std::string::npos)
+    return Status(Errc::child_failed, m + " (another receive into it is running or still being aborted: retry shortly)");
   if (m.find("exists") != std::string::npos && m.find("-F") == std::string::npos)
     return Status(Errc::exists, m + " (the target exists: pick another name, or pass -F to roll it back and overwrite)");
   return failure;

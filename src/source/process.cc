@@ -1,5 +1,5 @@
-#include "common/errno_text.h"
 #include "source/process.h"
+#include "common/errno_text.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,11 +12,9 @@
 #include <cstring>
 #include <mutex>
 
-extern char** environ;
-
 namespace pgm {
 namespace {
-constexpr std::size_t kStderrKeep = 16 * 1024;
+constexpr std::size_t kStderrKeep = std::size_t{16} * 1024;
 }  // namespace
 
 struct Subprocess::StderrBuffer {
@@ -26,7 +24,9 @@ struct Subprocess::StderrBuffer {
 
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + std::string(sigdescr_np(WTERMSIG(status)) ? sigdescr_np(WTERMSIG(status)) : "?") + ")";
+  if (WIFSIGNALED(status))
+    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+           std::string(sigdescr_np(WTERMSIG(status)) ? sigdescr_np(WTERMSIG(status)) : "?") + ")";
   return "ended with wait status " + std::to_string(status);
 }
 
@@ -102,10 +102,12 @@ Result<std::unique_ptr<Subprocess>> Subprocess::spawn(const ProcessSpec& spec) {
   for (char** e = environ; *e != nullptr; ++e) env_store.emplace_back(*e);
   for (const auto& e : spec.extra_env) env_store.push_back(e);
   std::vector<char*> envp;
+  envp.reserve(env_store.size() + 1);
   for (auto& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
   std::vector<char*> argv;
   std::vector<std::string> args = spec.argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 

@@ -63,7 +63,7 @@ std::string encode_header(const StreamHeader& h) {
   p += h.session_id.size();
   put<std::uint64_t>(p, h.snapshot_guid);
   put<std::uint16_t>(p, static_cast<std::uint16_t>(h.snapshot_name.size()));
-  std::memcpy(p, h.snapshot_name.data(), h.snapshot_name.size());
+  std::memcpy(p, h.snapshot_name.data(), h.snapshot_name.size());  // NOLINT(bugprone-not-null-terminated-result): length-prefixed
   p += h.snapshot_name.size();
   const auto* begin = reinterpret_cast<const std::uint8_t*>(out.data());
   put<std::uint32_t>(p, check_of(begin, static_cast<std::size_t>(p - begin)));

@@ -1,5 +1,5 @@
-#include "common/errno_text.h"
 #include "transport/channel.h"
+#include "common/errno_text.h"
 
 #include <poll.h>
 #include <sys/wait.h>

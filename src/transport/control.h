@@ -17,7 +17,7 @@
 
 namespace pgm::transport {
 
-inline constexpr std::size_t kMaxControlLine = 64 * 1024;
+inline constexpr std::size_t kMaxControlLine = std::size_t{64} * 1024;
 
 // Parses one line: a JSON object with a string "type". Anything else is Errc::protocol.
 Result<nlohmann::json> parse_control_line(std::string_view line);

@@ -1,5 +1,5 @@
-#include "common/errno_text.h"
 #include "transport/lane_socket.h"
+#include "common/errno_text.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -91,6 +91,10 @@ Result<LaneFds> LaneListener::accept(const CancelToken& cancel, int timeout_ms) 
   std::memcpy(got, CMSG_DATA(c), sizeof got);
   LaneFds lane{UniqueFd(got[0]), UniqueFd(got[1]), std::move(conn)};
   set_nonblocking(lane.out.get(), true);
+  // sshd's pipes are 64 KiB: grow them so that sshd drains its channel window in fewer,
+  // larger reads and we wake less often (best effort; capped by pipe-max-size).
+  (void)::fcntl(lane.in.get(), F_SETPIPE_SZ, 1 << 20);
+  (void)::fcntl(lane.out.get(), F_SETPIPE_SZ, 1 << 20);
   return lane;
 }
 

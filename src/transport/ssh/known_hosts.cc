@@ -15,8 +15,8 @@
 #include <memory>
 #include <sstream>
 
-#include "common/fd.h"
 #include "common/errno_text.h"
+#include "common/fd.h"
 
 namespace pgm::transport {
 namespace {

@@ -13,8 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "source/process.h"
 #include "common/errno_text.h"
+#include "source/process.h"
 #include "transport/ssh/known_hosts.h"
 #include "transport/ssh/ssh_channel.h"
 #include "transport/ssh/tcp_connect.h"
