@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "cli/endpoint.h"
+#include "cli/guard_options.h"
 #include "cli/progress.h"
 #include "cli/remote_options.h"
 #include "cli/remote_transfer.h"
@@ -27,6 +28,7 @@ struct RecvArgs {
   std::string recv_cmd;
   TransferOptions transfer;
   RemoteCliOptions remote;
+  GuardCliOptions guard;
   std::string incremental, intermediate, send_cmd;
   bool replicate = false, props = false;
 };
@@ -124,6 +126,7 @@ void register_recv(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--send-cmd", args->send_cmd, "Far side: shell command whose stdout is the stream (replaces zfs send)");
   add_transfer_options(*cmd, args->transfer);
   add_remote_options(*cmd, args->remote);
+  add_guard_options(*cmd, args->guard);
   cmd->callback([args, &selected] {
     selected = [args](RunContext& ctx) -> Status {
       sink::SinkSpec spec;
@@ -139,6 +142,9 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       spec.flags.force = args->force;
       auto t = resolve(args->transfer);
       if (!t) return t.status();
+      // Held for the whole transfer; a trip cancels it with the guard's reason.
+      auto guard = start_guard(args->guard, ctx.cancel);
+      if (!guard) return guard.status();
       auto endpoint = parse_endpoint(from);
       if (!endpoint) return endpoint.status();
       if (endpoint->stdio) return recv_from_stdin(ctx, spec, *t, args->transfer);

@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "cli/endpoint.h"
+#include "cli/guard_options.h"
 #include "cli/progress.h"
 #include "cli/remote_options.h"
 #include "cli/remote_transfer.h"
@@ -27,6 +28,7 @@ struct SendArgs {
   std::string send_cmd;
   TransferOptions transfer;
   RemoteCliOptions remote;
+  GuardCliOptions guard;
   bool force = false;
   std::string recv_cmd;
 };
@@ -108,6 +110,7 @@ void register_send(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--recv-cmd", args->recv_cmd, "Far side: shell command consuming the stream (replaces zfs receive)");
   add_transfer_options(*cmd, args->transfer);
   add_remote_options(*cmd, args->remote);
+  add_guard_options(*cmd, args->guard);
   cmd->callback([args, &selected] {
     selected = [args](RunContext& ctx) -> Status {
       source::SourceSpec spec;
@@ -126,6 +129,9 @@ void register_send(CLI::App& app, CommandFn& selected) {
       spec.flags.props = args->props;
       auto t = resolve(args->transfer);
       if (!t) return t.status();
+      // Held for the whole transfer; a trip cancels it with the guard's reason.
+      auto guard = start_guard(args->guard, ctx.cancel);
+      if (!guard) return guard.status();
       auto endpoint = parse_endpoint(dest);
       if (!endpoint) return endpoint.status();
       if (endpoint->stdio) return send_to_stdout(ctx, spec, *t, args->transfer);
