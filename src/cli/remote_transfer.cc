@@ -418,46 +418,63 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
 Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source, const sink::SinkSpec& sink_spec,
                         const ResolvedTransfer& t, const TransferOptions& topts, const RemoteOptions& remote) {
   CancelToken& cancel = ctx.cancel;
+  // The lanes need the stream header and the pipeline, which exist only once the far half
+  // answers; they log in meanwhile (see push_to_remote) and wait for the socket's address,
+  // which is published only after both are set.
+  std::optional<stream::StreamHeader> header;
+  std::optional<transport::FdWriter> to_consumer;
+  NackQueue nacks;
+  std::optional<engine::RecvPipeline> pipeline;
+  std::promise<std::string> socket_promise;
+  std::shared_future<std::string> socket_path = socket_promise.get_future().share();
+  LaneSet lanes;
+  std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
+  start_lanes(
+      lanes, remote.streams, remote, socket_path, cancel, handshakes, LanePolicy{remote.reconnect_timeout, nullptr},
+      [&](transport::Channel& ch, unsigned, engine::LaneCounters& c) { return engine::run_lane_receiver(ch, *header, *pipeline, c); });
+  auto abandon = [&](Status why) {
+    socket_promise.set_value("");
+    lanes.join();
+    return why;
+  };
+
   auto conn = remote.connect(cancel);
-  if (!conn) return conn.status();
+  if (!conn) return abandon(conn.status());
   auto ctl_ch = (*conn)->exec(serve_send_command(remote.remote_bin, remote_source, t, remote), cancel);
-  if (!ctl_ch) return ctl_ch.status();
+  if (!ctl_ch) return abandon(ctl_ch.status());
   transport::ChannelControlIo io(**ctl_ch);
   transport::ControlChannel ctl(io);
   auto ready = ctl.expect("ready", kHandshakeTimeout, cancel);
   if (!ready) {
     Status why = ready.status();
     if (why.code() == Errc::network || why.code() == Errc::io) why = explain_dead_control(**ctl_ch, remote, why);
-    return why;
+    return abandon(why);
   }
-  if (!(*ready).contains("header") || !(*ready)["header"].is_string()) return Status(Errc::protocol, "the far half sent no stream header");
-  auto header = transport::header_from_hex((*ready)["header"].get<std::string>());
-  if (!header) return header.status();
-  std::promise<std::string> socket_promise;
-  socket_promise.set_value(transport::json_string(*ready, "socket"));
-  std::shared_future<std::string> socket_path = socket_promise.get_future().share();
+  if (!(*ready).contains("header") || !(*ready)["header"].is_string())
+    return abandon(Status(Errc::protocol, "the far half sent no stream header"));
+  auto decoded = transport::header_from_hex((*ready)["header"].get<std::string>());
+  if (!decoded) return abandon(decoded.status());
+  header = *decoded;
   std::optional<std::uint64_t> estimate;
   if ((*ready).contains("estimate") && (*ready)["estimate"].is_number_unsigned()) estimate = (*ready)["estimate"].get<std::uint64_t>();
 
   auto sink = sink::open_sink(sink_spec);
   if (!sink) {
     (void)ctl.send(transport::message_from_status(sink.status()));
-    return sink.status();
+    return abandon(sink.status());
   }
-  transport::FdWriter to_consumer(sink->fd(), cancel);
+  to_consumer.emplace(sink->fd(), cancel);
   engine::RecvOptions ro = recv_options(t);
   ro.window = std::max<std::size_t>(4, t.max_memory / (2ull * header->chunk_size));
-  NackQueue nacks;
   ro.on_corrupt_chunk = [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); };
-  engine::RecvPipeline pipeline(*header, ro, to_consumer, cancel);
-  LaneSet lanes;
+  pipeline.emplace(*header, ro, *to_consumer, cancel);
   Progress progress(
       parse_progress_mode(topts.progress, ctx.global.quiet), "recv",
       [&] {
         ProgressSample p;
-        p.logical_bytes = pipeline.counters().delivered_bytes.load();
-        p.wire_bytes = pipeline.counters().wire_bytes.load();
-        p.chunks = pipeline.counters().delivered_chunks.load();
+        p.logical_bytes = pipeline->counters().delivered_bytes.load();
+        p.wire_bytes = pipeline->counters().wire_bytes.load();
+        p.chunks = pipeline->counters().delivered_chunks.load();
         p.lane_bytes = lanes.lane_bytes();
         p.reconnects = lanes.reconnects.load();
         return p;
@@ -466,19 +483,16 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
   engine::StallWatchdog watchdog(
       t.stall_timeout,
       [&] {
-        const auto& c = pipeline.counters();
+        const auto& c = pipeline->counters();
         return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load() + lanes.reconnects.load(),
                                 c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading"
                                                          : "no data arrived from " + remote.host_label};
       },
       cancel);
-  pipeline.start();
+  pipeline->start();
   progress.start();
   Status outcome = ctl.send(json{{"type", "start"}, {"window", ro.window}});
-  std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
-  start_lanes(
-      lanes, remote.streams, remote, socket_path, cancel, handshakes, LanePolicy{remote.reconnect_timeout, nullptr},
-      [&](transport::Channel& ch, unsigned, engine::LaneCounters& c) { return engine::run_lane_receiver(ch, *header, pipeline, c); });
+  socket_promise.set_value(transport::json_string(*ready, "socket"));
 
   std::future<Status> finisher;
   std::uint64_t last_ack = ~0ull;
@@ -495,7 +509,7 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
       outcome = settle_lane_failure(ctl, lanes, remote);
       break;
     }
-    std::uint64_t delivered = pipeline.delivered();
+    std::uint64_t delivered = pipeline->delivered();
     if (delivered != last_ack) {
       outcome = ctl.send(json{{"type", "ack"}, {"delivered", delivered}});
       last_ack = delivered;
@@ -517,14 +531,14 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
         outcome = trailer.status();
         break;
       }
-      finisher = std::async(std::launch::async, [&pipeline, tr = *trailer] { return pipeline.finish(tr); });
+      finisher = std::async(std::launch::async, [&pipeline, tr = *trailer] { return pipeline->finish(tr); });
     } else if (type == "error") {
       outcome = transport::status_from_message(msg).context("on " + remote.host_label);
     }
   }
   if (!outcome.ok()) {
     cancel.cancel(outcome);
-    pipeline.abandon(outcome);
+    pipeline->abandon(outcome);
     if (finisher.valid()) (void)finisher.get();
     (void)ctl.send(transport::message_from_status(outcome));
     lanes.join();
@@ -538,10 +552,10 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
   if (!received) return received.status();
   TransferSummary sum;
   sum.verb = "received";
-  sum.logical_bytes = pipeline.counters().delivered_bytes.load();
-  sum.wire_bytes = pipeline.counters().wire_bytes.load();
+  sum.logical_bytes = pipeline->counters().delivered_bytes.load();
+  sum.wire_bytes = pipeline->counters().wire_bytes.load();
   sum.seconds = progress.elapsed_seconds();
-  sum.digest = stream::to_hex(pipeline.digest());
+  sum.digest = stream::to_hex(pipeline->digest());
   sum.source = remote.host_label + ":" + header->snapshot_name;
   sum.reconnects = lanes.reconnects.load();
   if (!received->empty()) sum.verification = "verified: '" + *received + "' has the source's guid " + std::to_string(header->snapshot_guid);
