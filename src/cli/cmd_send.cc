@@ -41,12 +41,7 @@ Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const Res
 
   auto src = source::open_source(spec);
   if (!src) return src.status();
-  stream::StreamHeader header;
-  header.codec = t.codec;
-  header.chunk_size = t.chunk_size;
-  header.session_id = new_session_id();
-  header.snapshot_guid = src->snapshot_guid;
-  header.snapshot_name = src->snapshot_name;
+  const stream::StreamHeader header = new_stream_header(t, *src);
   spdlog::info("sending '{}' as session {}", src->describe, stream::to_hex(header.session_id));
 
   engine::SendPipeline pipeline(send_options(t), src->fd(), ctx.cancel);

@@ -261,12 +261,7 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
   CancelToken& cancel = ctx.cancel;
   auto src = source::open_source(source_spec);
   if (!src) return src.status();
-  stream::StreamHeader header;
-  header.codec = t.codec;
-  header.chunk_size = t.chunk_size;
-  header.session_id = new_session_id();
-  header.snapshot_guid = src->snapshot_guid;
-  header.snapshot_name = src->snapshot_name;
+  const stream::StreamHeader header = new_stream_header(t, *src);
 
   engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
   engine::CreditGate gate(4);  // until the far half says its window
@@ -732,12 +727,7 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
   };
   auto src = source::open_source(spec);
   if (!src) return fail(src.status());
-  stream::StreamHeader header;
-  header.codec = t.codec;
-  header.chunk_size = t.chunk_size;
-  header.session_id = new_session_id();
-  header.snapshot_guid = src->snapshot_guid;
-  header.snapshot_name = src->snapshot_name;
+  const stream::StreamHeader header = new_stream_header(t, *src);
   auto listener = transport::LaneListener::listen(stream::to_hex(header.session_id));
   if (!listener) return fail(listener.status());
   json ready{{"type", "ready"}, {"header", transport::header_to_hex(header)}, {"socket", listener->path()}};

@@ -83,4 +83,14 @@ stream::SessionId new_session_id() {
   return id;
 }
 
+stream::StreamHeader new_stream_header(const ResolvedTransfer& t, const source::Source& src) {
+  stream::StreamHeader header;
+  header.codec = t.codec;
+  header.chunk_size = t.chunk_size;
+  header.session_id = new_session_id();
+  header.snapshot_guid = src.snapshot_guid;
+  header.snapshot_name = src.snapshot_name;
+  return header;
+}
+
 }  // namespace pgm::cli

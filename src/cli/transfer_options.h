@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "engine/recv_pipeline.h"
 #include "engine/send_pipeline.h"
+#include "source/source.h"
 #include "stream/format.h"
 
 namespace pgm::cli {
@@ -44,5 +45,7 @@ engine::RecvOptions recv_options(const ResolvedTransfer& t);
 
 // A random session id from the kernel.
 stream::SessionId new_session_id();
+// The header of a new stream from `src` (new session id, the source's snapshot and guid).
+stream::StreamHeader new_stream_header(const ResolvedTransfer& t, const source::Source& src);
 
 }  // namespace pgm::cli

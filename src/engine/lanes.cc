@@ -34,26 +34,6 @@ bool CreditGate::wait_for(std::uint64_t seq, const CancelToken& cancel) {
   return !cancel.cancelled();
 }
 
-Status run_lane_sender(SendPipeline& pipeline, CreditGate& gate, const stream::StreamHeader& header, transport::ByteWriter& out,
-                       LaneCounters& counters, const CancelToken& cancel) {
-  stream::StreamWriter writer(out);
-  PGM_RETURN_IF_ERROR(writer.write_header(header));
-  std::uint64_t frames = 0, bytes = 0;
-  while (auto chunk = pipeline.next()) {
-    if (!gate.wait_for(chunk->header.seq, cancel)) return cancel.reason();
-    PGM_RETURN_IF_ERROR(writer.write_frame(chunk->header, chunk->payload.span()));
-    ++frames;
-    bytes += chunk->header.enc_len;
-    counters.frames.fetch_add(1, std::memory_order_relaxed);
-    counters.wire_bytes.fetch_add(chunk->header.enc_len + stream::kRecordHeaderSize, std::memory_order_relaxed);
-  }
-  if (cancel.cancelled()) return cancel.reason();
-  stream::Trailer lane_end;
-  lane_end.total_bytes = bytes;
-  lane_end.chunk_count = frames;
-  return writer.write_trailer(lane_end);
-}
-
 Status run_dispatched_lane(ChunkDispatcher& dispatcher, int lane, const stream::StreamHeader& header, transport::ByteWriter& out,
                            LaneCounters& counters, const CancelToken& cancel) {
   stream::StreamWriter writer(out);

@@ -38,10 +38,6 @@ struct LaneCounters {
   std::atomic<std::uint64_t> wire_bytes{0};
 };
 
-// Sends chunks from `pipeline` until it is exhausted, then the lane trailer.
-Status run_lane_sender(SendPipeline& pipeline, CreditGate& gate, const stream::StreamHeader& header, transport::ByteWriter& out,
-                       LaneCounters& counters, const CancelToken& cancel);
-
 class ChunkDispatcher;
 // Sends chunks from a dispatcher (remote transfers, which can resend) until it completes,
 // then the lane trailer. On failure the caller tells the dispatcher the lane failed.
