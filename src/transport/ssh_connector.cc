@@ -7,7 +7,7 @@ namespace {
 
 class SshExecChannel final : public Channel {
  public:
-  SshExecChannel(std::unique_ptr<SshChannel> ch, const CancelToken& cancel) : ch_(std::move(ch)), cancel_(cancel) {}
+  explicit SshExecChannel(std::unique_ptr<SshChannel> ch) : ch_(std::move(ch)) {}
   Result<std::size_t> read_full(std::span<std::uint8_t> buf) override { return ch_->read_full(buf); }
   Status write_all(std::span<const std::uint8_t> buf) override { return ch_->write_all(buf); }
   Result<std::size_t> read_some(std::span<std::uint8_t> buf, std::chrono::milliseconds timeout) override {
@@ -24,7 +24,6 @@ class SshExecChannel final : public Channel {
 
  private:
   std::unique_ptr<SshChannel> ch_;
-  const CancelToken& cancel_;
 };
 
 }  // namespace
@@ -35,10 +34,11 @@ Result<std::unique_ptr<Connector>> SshConnector::connect(const SshTarget& target
   return std::unique_ptr<Connector>(new SshConnector(std::move(*s)));
 }
 
-Result<std::unique_ptr<Channel>> SshConnector::exec(const std::string& command_line, const CancelToken& cancel) {
+Result<std::unique_ptr<Channel>> SshConnector::exec(const std::string& command_line, const CancelToken& /*cancel*/) {
+  // The session polls the token it was connected with; every channel's waits honour it.
   auto ch = session_->exec(command_line);
   if (!ch) return ch.status();
-  return std::unique_ptr<Channel>(new SshExecChannel(std::move(*ch), cancel));
+  return std::unique_ptr<Channel>(new SshExecChannel(std::move(*ch)));
 }
 
 }  // namespace pgm::transport
