@@ -56,7 +56,7 @@ Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const Resolv
   transport::FdWriter to_consumer(sink->fd(), ctx.cancel);
   engine::RecvOptions ro = recv_options(t);
   // The sender chose the chunk size: keep the memory bound in chunks of that size.
-  ro.window = std::max<std::size_t>(4, t.max_memory / (2ull * header->chunk_size));
+  ro.window = recv_window(t, header->chunk_size);
   engine::RecvPipeline pipeline(*header, ro, to_consumer, ctx.cancel);
   Progress progress(
       parse_progress_mode(topts.progress, ctx.global.quiet), "recv",

@@ -460,7 +460,7 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
   }
   to_consumer.emplace(sink->fd(), cancel);
   engine::RecvOptions ro = recv_options(t);
-  ro.window = std::max<std::size_t>(4, t.max_memory / (2ull * header->chunk_size));
+  ro.window = recv_window(t, header->chunk_size);
   ro.on_corrupt_chunk = [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); };
   pipeline.emplace(*header, ro, *to_consumer, cancel);
   Progress progress(
@@ -619,7 +619,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   if (!header) return fail(header.status());
   auto sink = sink::open_sink(spec);
   if (!sink) return fail(sink.status());
-  const std::size_t window = std::max<std::size_t>(4, t.max_memory / (2ull * header->chunk_size));
+  const std::size_t window = recv_window(t, header->chunk_size);
   transport::FdWriter to_consumer(sink->fd(), cancel);
   NackQueue nacks;
   engine::RecvOptions ro{t.workers, window, [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); }};

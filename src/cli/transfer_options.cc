@@ -73,6 +73,10 @@ engine::RecvOptions recv_options(const ResolvedTransfer& t) {
   return r;
 }
 
+std::size_t recv_window(const ResolvedTransfer& t, std::uint32_t chunk_size) {
+  return std::max<std::size_t>(4, t.max_memory / (2ull * chunk_size));
+}
+
 stream::SessionId new_session_id() {
   stream::SessionId id{};
   std::size_t got = 0;

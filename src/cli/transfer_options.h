@@ -42,6 +42,9 @@ Result<ResolvedTransfer> resolve(const TransferOptions& opts);
 
 engine::SendOptions send_options(const ResolvedTransfer& t);
 engine::RecvOptions recv_options(const ResolvedTransfer& t);
+// The receiver's window in chunks for a stream whose sender chose `chunk_size`: the memory
+// bound expressed in that stream's chunks (at least 4).
+std::size_t recv_window(const ResolvedTransfer& t, std::uint32_t chunk_size);
 
 // A random session id from the kernel.
 stream::SessionId new_session_id();
