@@ -123,7 +123,8 @@ class SshSessionTest : public ::testing::Test {
     sshd_ = nullptr;
   }
   void SetUp() override {
-    if (!fs::exists("/usr/sbin/sshd")) GTEST_SKIP() << "openssh-server is not installed";
+    // scripts/install-deps installs openssh-server: its absence is a broken setup, not a skip.
+    ASSERT_TRUE(fs::exists("/usr/sbin/sshd")) << "openssh-server is not installed (run scripts/install-deps)";
     ASSERT_NE(sshd_, nullptr) << (start_error_ ? *start_error_ : "");
     char tmpl[] = "/tmp/pgm-ssh-test.XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
