@@ -191,6 +191,13 @@ void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const 
                          : s);
           break;
         }
+        // Until the control connection is up the session may never start (a wrong port, say):
+        // then its error is the one to report, and a lane's "reconnecting" would be noise.
+        while (socket_path.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+          if (cancel.cancelled() || lanes.over.load()) break;
+        if (cancel.cancelled() || lanes.over.load() || socket_path.wait_for(std::chrono::seconds(0)) != std::future_status::ready ||
+            socket_path.get().empty())
+          break;
         if (policy.on_drop) policy.on_drop(i);
         lanes.reconnects.fetch_add(1);
         spdlog::warn("{}; reconnecting", s.message());
