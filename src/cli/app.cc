@@ -21,6 +21,7 @@ int run(int argc, char** argv) {
   register_send(app, selected);
   register_recv(app, selected);
   register_pg(app, selected);
+  register_sessions(app, selected);
   register_internal(app, selected);
 
   try {

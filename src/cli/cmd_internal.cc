@@ -3,13 +3,14 @@
 // it (src/transport/lane_socket.h).
 #include "cli/command.h"
 #include "cli/remote_transfer.h"
+#include "common/units.h"
 #include "transport/lane_socket.h"
 
 namespace pgm::cli {
 
 void register_internal(CLI::App& app, CommandFn& selected) {
   struct ServeArgs {
-    std::string target, snapshot, recv_cmd, send_cmd, incremental, intermediate, socket;
+    std::string target, snapshot, recv_cmd, send_cmd, incremental, intermediate, socket, wait_for_sender = "10m";
     bool force = false, replicate = false, props = false;
     TransferOptions transfer;
   };
@@ -21,6 +22,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
   srecv->add_option("--target", a->target);
   srecv->add_flag("-F", a->force);
   srecv->add_option("--recv-cmd", a->recv_cmd);
+  srecv->add_option("--reconnect-timeout", a->wait_for_sender);
   add_transfer_options(*srecv, a->transfer);
   srecv->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
@@ -28,7 +30,9 @@ void register_internal(CLI::App& app, CommandFn& selected) {
       if (!t) return t.status();
       sink::SinkSpec spec{a->target, {}, a->recv_cmd};
       spec.flags.force = a->force;
-      return serve_recv(ctx, spec, *t);
+      auto wait = parse_duration(a->wait_for_sender);
+      if (!wait) return wait.status().context("--reconnect-timeout");
+      return serve_recv(ctx, spec, *t, *wait);
     };
   });
   CLI::App* ssend = serve->add_subcommand("send", "Serve a zfs send stream to lanes");

@@ -31,5 +31,6 @@ void register_send(CLI::App& app, CommandFn& selected);
 void register_recv(CLI::App& app, CommandFn& selected);
 void register_pg(CLI::App& app, CommandFn& selected);
 void register_internal(CLI::App& app, CommandFn& selected);
+void register_sessions(CLI::App& app, CommandFn& selected);
 
 }  // namespace pgm::cli

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/progress.h"
+#include "cli/remote_internal.h"
 #include "cli/summary.h"
 #include "common/units.h"
 #include "engine/dispatcher.h"
@@ -20,8 +21,6 @@ namespace {
 
 using nlohmann::json;
 using std::chrono::milliseconds;
-constexpr milliseconds kTick(100);
-constexpr milliseconds kHandshakeTimeout(120'000);
 // sshd drops unauthenticated connections beyond MaxStartups (10 by default): open at most
 // this many at once.
 constexpr std::ptrdiff_t kMaxConcurrentHandshakes = 8;
@@ -42,6 +41,7 @@ std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, 
   if (!s.target.empty()) cmd += " --target " + q(s.target);
   if (s.flags.force) cmd += " -F";
   if (!s.recv_cmd.empty()) cmd += " --recv-cmd " + q(s.recv_cmd);
+  cmd += " --reconnect-timeout " + std::to_string(remote.reconnect_timeout.count()) + "ms";
   return cmd + transfer_args(t, remote);
 }
 
@@ -234,41 +234,21 @@ Status interrupted_or(const CancelToken& cancel, Status s) {
 
 }  // namespace
 
-// Chunks the receiving pipeline refused, waiting to be asked for again on the control
-// channel (filled by decoder threads, drained by the thread that owns the channel).
-class NackQueue {
- public:
-  void push(std::uint64_t seq, const Status& why) {
-    std::lock_guard<std::mutex> lock(mu_);
-    items_.emplace_back(seq, why.message());
-  }
-  Status flush(transport::ControlChannel& ctl) {
-    std::vector<std::pair<std::uint64_t, std::string>> items;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      items.swap(items_);
-    }
-    for (const auto& [seq, why] : items) {
-      spdlog::warn("chunk {} failed verification ({}); asking for it again", seq, why);
-      PGM_RETURN_IF_ERROR(ctl.send(json{{"type", "nack"}, {"seq", seq}, {"reason", why}}));
-    }
-    return Status::Ok();
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::pair<std::uint64_t, std::string>> items_;
-};
-
 // ---------------------------------------------------------------------------------------
 // Push: local source, remote sink.
 
-Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,
-                      const TransferOptions& topts, const RemoteOptions& remote) {
-  CancelToken& cancel = ctx.cancel;
+namespace {
+
+// One attempt at a push. `control_lost` reports that the control connection died while the
+// transfer ran: the far half then keeps its receive open, and another attempt resumes it.
+Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,
+                    const TransferOptions& topts, const RemoteOptions& remote, bool& control_lost) {
+  CancelToken cancel;  // this attempt's; a signal reaches it through the link
+  CancelLink link(ctx.cancel, cancel);
+  control_lost = false;
   auto src = source::open_source(source_spec);
   if (!src) return src.status();
-  const stream::StreamHeader header = new_stream_header(t, *src);
+  stream::StreamHeader header = new_stream_header(t, *src);
 
   engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
   engine::CreditGate gate(4);  // until the far half says its window
@@ -308,6 +288,22 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
   }
   const std::uint64_t window = transport::json_u64(*ready, "window", 4);
   gate.set_window(window);
+  std::uint64_t resumed_chunks = 0;
+  if ((*ready).contains("resume")) {
+    // The far half kept the receive open after an earlier attempt: regenerate the stream,
+    // check what it already has against its journal, and send only the rest.
+    auto point = transport::resume_from_json((*ready)["resume"]);
+    if (!point) return abandon(point.status());
+    if (point->header.chunk_size != header.chunk_size || point->header.snapshot_guid != header.snapshot_guid)
+      return abandon(Status(Errc::protocol, "the waiting receiver's stream does not match this one"));
+    header = point->header;  // its session: the lanes present it (they start below)
+    resumed_chunks = point->chunks;
+    pipeline.resume_from(point->chunks, point->digest);
+    gate.acknowledge(point->chunks);
+    dispatcher.acknowledge(point->chunks);
+    spdlog::warn("resuming session {} on {}: it already has {} chunks ({}); regenerating and checking them, then sending the rest",
+                 stream::to_hex(header.session_id), remote.host_label, point->chunks, format_bytes(static_cast<double>(point->bytes)));
+  }
   socket_promise.set_value(transport::json_string(*ready, "socket"));
   spdlog::info("remote receiver ready: window {} chunks, {} data connections", window, remote.streams);
 
@@ -365,6 +361,7 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
     auto m = ctl.receive(kTick);
     if (!m) {
       outcome = explain_dead_control(**ctl_ch, remote, m.status());
+      control_lost = !cancel.cancelled() && transient(outcome);
       break;
     }
     if (!*m) continue;
@@ -383,6 +380,15 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
       break;
     }
   }
+  if (!outcome.ok() && control_lost) {
+    // Not the run's failure (yet): this attempt ends, the caller starts another.
+    cancel.cancel(outcome);
+    dispatcher.complete();
+    lanes.join();
+    progress.stop();
+    src->process->terminate();
+    return outcome;
+  }
   if (!outcome.ok()) {
     cancel.cancel(outcome);
     (void)ctl.send(transport::message_from_status(outcome));
@@ -396,13 +402,15 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
   }
   TransferSummary sum;
   sum.verb = "sent";
-  sum.logical_bytes = pipeline.counters().raw_bytes.load();
+  sum.logical_bytes = pipeline.counters().raw_bytes.load() - pipeline.counters().skipped_bytes.load();
   sum.wire_bytes = pipeline.counters().encoded_bytes.load();
   sum.seconds = progress.elapsed_seconds();
   sum.digest = stream::to_hex(pipeline.trailer().digest);
   sum.source = src->snapshot_name;
   sum.reconnects = lanes.reconnects.load();
   sum.resent_bytes = dispatcher.counters().resent_bytes.load();
+  sum.resumed_chunks = resumed_chunks;
+  sum.skipped_bytes = pipeline.counters().skipped_bytes.load();
   if (result.contains("received") && result["received"].is_string() && !result["received"].get<std::string>().empty()) {
     sum.verification = "verified on " + remote.host_label + ": '" + result["received"].get<std::string>() + "' has the source's guid " +
                        std::to_string(header.snapshot_guid) + " and the stream digest matches";
@@ -412,6 +420,29 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
   }
   print_summary(sum, ctx.global.quiet);
   return Status::Ok();
+}
+
+}  // namespace
+
+Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,
+                      const TransferOptions& topts, const RemoteOptions& remote) {
+  std::optional<std::chrono::steady_clock::time_point> give_up;
+  for (unsigned attempt = 0;; ++attempt) {
+    bool control_lost = false;
+    Status s = push_attempt(ctx, source_spec, remote_sink, t, topts, remote, control_lost);
+    // After a lost control connection, failing to reach the host again is part of the same
+    // outage: keep trying until the allowance runs out.
+    const bool retry = control_lost || (give_up.has_value() && transient(s) && !ctx.cancel.cancelled());
+    if (s.ok() || !retry || remote.reconnect_timeout.count() == 0) return s;
+    const auto now = std::chrono::steady_clock::now();
+    if (!give_up) give_up = now + remote.reconnect_timeout;
+    if (now >= *give_up)
+      return s.context("gave up reconnecting after " + format_duration(std::chrono::duration<double>(remote.reconnect_timeout).count()));
+    spdlog::warn("{}; reconnecting to resume", s.message());
+    auto until = std::min(now + milliseconds(500) * (1u << std::min(attempt, 4u)), *give_up);
+    while (std::chrono::steady_clock::now() < until && !ctx.cancel.cancelled()) std::this_thread::sleep_for(milliseconds(50));
+    if (ctx.cancel.cancelled()) return ctx.cancel.reason();
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -562,260 +593,6 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
   sum.reconnects = lanes.reconnects.load();
   if (!received->empty()) sum.verification = "verified: '" + *received + "' has the source's guid " + std::to_string(header->snapshot_guid);
   print_summary(sum, ctx.global.quiet);
-  return Status::Ok();
-}
-
-// ---------------------------------------------------------------------------------------
-// The far halves.
-
-namespace {
-
-// Accepts lanes until `stop` and runs `body` for each on its own thread.
-struct LaneAcceptor {
-  std::vector<std::thread> threads;
-  std::thread acceptor;
-  std::atomic<bool> stop{false};
-  std::atomic<unsigned> running{0}, finished{0};
-  std::mutex mu;
-  std::vector<UniqueFd> keep;  // connections to the waiting `_lane` processes
-
-  void start(transport::LaneListener& listener, CancelToken& cancel, const std::function<Status(transport::LaneFds&, unsigned)>& body) {
-    acceptor = std::thread([&, body] {
-      while (!stop.load() && !cancel.cancelled()) {
-        auto lane = listener.accept(cancel, 200);
-        if (!lane) {
-          if (lane.status().code() == Errc::timeout) continue;
-          if (!cancel.cancelled()) spdlog::warn("refused a data connection: {}", lane.status().message());
-          continue;
-        }
-        const unsigned id = running.fetch_add(1);
-        std::lock_guard<std::mutex> lock(mu);
-        threads.emplace_back([this, &cancel, body, id, l = std::move(*lane)]() mutable {
-          Status s = body(l, id);
-          l.out.reset();
-          l.in.reset();
-          if (!s.ok()) cancel.cancel(s);
-          finished.fetch_add(1);
-        });
-      }
-    });
-  }
-  void join() {
-    stop.store(true);
-    if (acceptor.joinable()) acceptor.join();
-    std::lock_guard<std::mutex> lock(mu);
-    for (auto& t : threads)
-      if (t.joinable()) t.join();
-  }
-};
-
-}  // namespace
-
-Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t) {
-  CancelToken& cancel = ctx.cancel;
-  transport::FdControlIo io(0, 1, cancel);
-  transport::ControlChannel ctl(io);
-  auto fail = [&](Status s) {
-    (void)ctl.send(transport::message_from_status(s));
-    return s;
-  };
-  auto hello = ctl.expect("header", kHandshakeTimeout, cancel);
-  if (!hello) return hello.status();
-  if (!(*hello).contains("hex") || !(*hello)["hex"].is_string()) return fail(Status(Errc::protocol, "header message without a header"));
-  auto header = transport::header_from_hex((*hello)["hex"].get<std::string>());
-  if (!header) return fail(header.status());
-  auto sink = sink::open_sink(spec);
-  if (!sink) return fail(sink.status());
-  const std::size_t window = recv_window(t, header->chunk_size);
-  transport::FdWriter to_consumer(sink->fd(), cancel);
-  NackQueue nacks;
-  engine::RecvOptions ro{t.workers, window, [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); }};
-  engine::RecvPipeline pipeline(*header, ro, to_consumer, cancel);
-  auto listener = transport::LaneListener::listen(stream::to_hex(header->session_id));
-  if (!listener) {
-    sink->abort();
-    return fail(listener.status());
-  }
-  engine::StallWatchdog watchdog(
-      t.stall_timeout,
-      [&] {
-        const auto& c = pipeline.counters();
-        return engine::Activity{
-            c.wire_bytes.load() + c.delivered_bytes.load(),
-            c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading" : "no data arrived from the sender"};
-      },
-      cancel);
-  pipeline.start();
-  LaneAcceptor acceptor;
-  acceptor.start(*listener, cancel, [&](transport::LaneFds& lane, unsigned id) {
-    transport::FdReader in(lane.in.get(), cancel);
-    engine::LaneCounters c;
-    Status s = engine::run_lane_receiver(in, *header, pipeline, c);
-    // A lane that breaks is the sender's to replace: it resends what was in flight.
-    if (!s.ok() && !cancel.cancelled()) spdlog::warn("data connection {} dropped: {}", id, s.message());
-    return cancel.cancelled() ? s : Status::Ok();
-  });
-  Status outcome = ctl.send(json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}});
-
-  std::future<Status> finisher;
-  std::uint64_t last_ack = ~0ull;
-  while (outcome.ok()) {
-    if (cancel.cancelled()) {
-      outcome = cancel.reason();
-      break;
-    }
-    if (finisher.valid() && finisher.wait_for(milliseconds(0)) == std::future_status::ready) {
-      outcome = finisher.get();
-      break;
-    }
-    std::uint64_t delivered = pipeline.delivered();
-    if (delivered != last_ack) {
-      outcome = ctl.send(json{{"type", "ack"}, {"delivered", delivered}});
-      last_ack = delivered;
-      if (!outcome.ok()) break;
-    }
-    outcome = nacks.flush(ctl);
-    if (!outcome.ok()) break;
-    auto m = ctl.receive(kTick);
-    if (!m) {
-      outcome = cancel.cancelled() ? cancel.reason() : m.status().context("the sending side went away");
-      break;
-    }
-    if (!*m) continue;
-    const json& msg = **m;
-    const std::string type = transport::json_string(msg, "type");
-    if (type == "trailer" && !finisher.valid()) {
-      auto trailer = transport::trailer_from_json(msg);
-      if (!trailer) {
-        outcome = trailer.status();
-        break;
-      }
-      finisher = std::async(std::launch::async, [&pipeline, tr = *trailer] { return pipeline.finish(tr); });
-    } else if (type == "error") {
-      outcome = transport::status_from_message(msg).context("the sending side failed");
-    }
-  }
-  if (!outcome.ok()) {
-    cancel.cancel(outcome);
-    pipeline.abandon(outcome);
-    if (finisher.valid()) (void)finisher.get();
-    acceptor.join();
-    return fail(sink->abort_with(outcome));
-  }
-  auto received = sink->finish(*header);
-  if (!received) {
-    acceptor.join();
-    return fail(received.status());
-  }
-  json result{{"type", "result"},
-              {"received", *received},
-              {"delivered_bytes", pipeline.counters().delivered_bytes.load()},
-              {"digest", stream::to_hex(pipeline.digest())}};
-  if (!received->empty()) {
-    zfs::Zfs zfs;
-    if (auto ref = zfs.referenced(*received))
-      result["sizes"] = "target '" + *received + "' references " + format_bytes(static_cast<double>(*ref)) +
-                        ". Note: df/used sizes may differ from the source because ZFS rewrites and repacks blocks on receive; the guid "
-                        "and stream digest are what prove the copy";
-  }
-  Status sent = ctl.send(result);
-  // The sender ends its lanes once it has the result; their threads then return.
-  acceptor.join();
-  return sent;
-}
-
-Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t) {
-  CancelToken& cancel = ctx.cancel;
-  transport::FdControlIo io(0, 1, cancel);
-  transport::ControlChannel ctl(io);
-  auto fail = [&](Status s) {
-    (void)ctl.send(transport::message_from_status(s));
-    return s;
-  };
-  auto src = source::open_source(spec);
-  if (!src) return fail(src.status());
-  const stream::StreamHeader header = new_stream_header(t, *src);
-  auto listener = transport::LaneListener::listen(stream::to_hex(header.session_id));
-  if (!listener) return fail(listener.status());
-  json ready{{"type", "ready"}, {"header", transport::header_to_hex(header)}, {"socket", listener->path()}};
-  if (src->estimated_size) ready["estimate"] = *src->estimated_size;
-  PGM_RETURN_IF_ERROR(ctl.send(ready));
-  auto start = ctl.expect("start", kHandshakeTimeout, cancel);
-  if (!start) {
-    src->process->terminate();
-    return start.status();
-  }
-  engine::CreditGate gate(transport::json_u64(*start, "window", 4));
-  engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
-  engine::ChunkDispatcher dispatcher(pipeline, gate);
-  engine::StallWatchdog watchdog(
-      t.stall_timeout,
-      [&] {
-        const auto& c = pipeline.counters();
-        return engine::Activity{
-            c.raw_bytes.load() + c.encoded_bytes.load() + gate.acknowledged(),
-            c.waiting_for_source.load() ? "the producer ('" + src->describe + "') stalled" : "no acknowledgement from the receiver"};
-      },
-      cancel);
-  pipeline.start();
-  LaneAcceptor acceptor;
-  acceptor.start(*listener, cancel, [&](transport::LaneFds& lane, unsigned id) {
-    transport::FdWriter out(lane.out.get(), cancel);
-    engine::LaneCounters c;
-    Status s = engine::run_dispatched_lane(dispatcher, static_cast<int>(id), header, out, c, cancel);
-    if (!s.ok() && !cancel.cancelled()) {
-      // The receiver replaces broken lanes; what this one carried goes out again.
-      spdlog::warn("data connection {} dropped: {}", id, s.message());
-      dispatcher.lane_failed(static_cast<int>(id));
-      return Status::Ok();
-    }
-    return s;
-  });
-
-  bool trailer_sent = false;
-  Status outcome;
-  while (outcome.ok()) {
-    if (cancel.cancelled()) {
-      outcome = cancel.reason();
-      break;
-    }
-    // Every lane that started has drained the pipeline: the source is finished.
-    if (!trailer_sent && dispatcher.exhausted()) {
-      Status end = src->finish();
-      if (!end.ok()) {
-        outcome = end;
-        break;
-      }
-      outcome = ctl.send(transport::trailer_to_json(pipeline.trailer()));
-      trailer_sent = true;
-      continue;
-    }
-    auto m = ctl.receive(kTick);
-    if (!m) {
-      outcome = cancel.cancelled() ? cancel.reason() : m.status().context("the receiving side went away");
-      break;
-    }
-    if (!*m) continue;
-    const json& msg = **m;
-    const std::string type = transport::json_string(msg, "type");
-    if (type == "ack" && msg.contains("delivered") && msg["delivered"].is_number_unsigned()) {
-      dispatcher.acknowledge(msg["delivered"].get<std::uint64_t>());
-    } else if (type == "nack") {
-      dispatcher.resend(transport::json_u64(msg, "seq", UINT64_MAX));
-    } else if (type == "error") {
-      outcome = transport::status_from_message(msg).context("the receiving side failed");
-    } else if (type == "done") {
-      break;
-    }
-  }
-  dispatcher.complete();
-  if (!outcome.ok()) {
-    cancel.cancel(outcome);
-    src->process->terminate();
-    acceptor.join();
-    return fail(outcome);
-  }
-  acceptor.join();
   return Status::Ok();
 }
 

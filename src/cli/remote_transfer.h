@@ -36,7 +36,9 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
                         const TransferOptions& topts, const RemoteOptions& remote);
 
 // The far halves: control on stdin/stdout, lanes attach through `_lane`.
-Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t);
+// A receive whose sender goes away (killed, crashed, control connection lost) stays open for
+// `wait_for_sender` so that the same send, run again, can resume it; zero: fail at once.
+Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, std::chrono::milliseconds wait_for_sender);
 Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t);
 
 }  // namespace pgm::cli

@@ -18,6 +18,9 @@ void print_summary(const TransferSummary& s, bool quiet) {
   if (s.reconnects > 0 || s.resent_bytes > 0)
     std::fprintf(stderr, "pgmigrate: %llu reconnect(s), %s sent again\n", static_cast<unsigned long long>(s.reconnects),
                  format_bytes(static_cast<double>(s.resent_bytes)).c_str());
+  if (s.resumed_chunks > 0)
+    std::fprintf(stderr, "pgmigrate: resumed: the receiver already had %llu chunks (%s), regenerated and checked, not sent again\n",
+                 static_cast<unsigned long long>(s.resumed_chunks), format_bytes(static_cast<double>(s.skipped_bytes)).c_str());
   if (!s.verification.empty()) std::fprintf(stderr, "pgmigrate: %s\n", s.verification.c_str());
   if (!s.sizes.empty()) std::fprintf(stderr, "pgmigrate: %s\n", s.sizes.c_str());
 }

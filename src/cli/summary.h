@@ -18,6 +18,8 @@ struct TransferSummary {
   std::string sizes;         // referenced sizes on both sides, if known
   std::uint64_t reconnects = 0;
   std::uint64_t resent_bytes = 0;
+  std::uint64_t resumed_chunks = 0;  // resumed: the receiver already had this many chunks
+  std::uint64_t skipped_bytes = 0;   // and their bytes, regenerated and checked but not sent
 };
 
 void print_summary(const TransferSummary& s, bool quiet);

@@ -1,8 +1,10 @@
 #include "common/cancel.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 
@@ -28,6 +30,22 @@ void CancelToken::cancel(Status reason) {
 Status CancelToken::reason() const {
   std::lock_guard<std::mutex> lock(mu_);
   return reason_;
+}
+
+CancelLink::CancelLink(const CancelToken& parent, CancelToken& child)
+    : thread_([&parent, &child, this] {
+        pollfd fds[2] = {{parent.fd(), POLLIN, 0}, {stop_.fd(), POLLIN, 0}};
+        for (;;) {
+          int r = ::poll(fds, 2, -1);
+          if (r < 0 && errno == EINTR) continue;
+          if (fds[0].revents != 0) child.cancel(parent.reason());
+          return;
+        }
+      }) {}
+
+CancelLink::~CancelLink() {
+  stop_.cancel(Status::Ok());
+  thread_.join();
 }
 
 }  // namespace pgm

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 #include <string>
 
 #include "common/status.h"
@@ -31,6 +32,21 @@ class CancelToken {
   std::atomic<bool> cancelled_{false};
   mutable std::mutex mu_;
   Status reason_;
+};
+
+// Cancels `child` (with the parent's reason) once `parent` is cancelled, for as long as the
+// link lives: a retry loop gives each attempt its own token, so that ending one attempt
+// does not end the run, while a signal still ends every attempt.
+class CancelLink {
+ public:
+  CancelLink(const CancelToken& parent, CancelToken& child);
+  ~CancelLink();
+  CancelLink(const CancelLink&) = delete;
+  CancelLink& operator=(const CancelLink&) = delete;
+
+ private:
+  CancelToken stop_;
+  std::thread thread_;
 };
 
 }  // namespace pgm

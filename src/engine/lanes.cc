@@ -54,6 +54,7 @@ Status run_dispatched_lane(ChunkDispatcher& dispatcher, int lane, const stream::
 }
 
 Status run_lane_receiver(transport::ByteReader& in, const stream::StreamHeader& expected, RecvPipeline& pipeline, LaneCounters& counters) {
+  const std::uint64_t epoch = pipeline.epoch();
   stream::StreamReader reader(in, /*strict_order=*/false);
   auto header = reader.read_header();
   if (!header) return header.status().context("data connection");
@@ -68,7 +69,7 @@ Status run_lane_receiver(transport::ByteReader& in, const stream::StreamHeader& 
       bytes += frame->header.enc_len;
       counters.frames.fetch_add(1, std::memory_order_relaxed);
       counters.wire_bytes.fetch_add(frame->header.enc_len + stream::kRecordHeaderSize, std::memory_order_relaxed);
-      PGM_RETURN_IF_ERROR(pipeline.submit(std::move(*frame)));
+      PGM_RETURN_IF_ERROR(pipeline.submit(std::move(*frame), epoch));
       continue;
     }
     const auto& t = std::get<stream::Trailer>(*item);

@@ -23,12 +23,18 @@ void RecvPipeline::start() {
   threads_.emplace_back([this] { write_loop(); });
 }
 
-Status RecvPipeline::submit(stream::Frame frame) {
+std::uint64_t RecvPipeline::epoch() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return epoch_;
+}
+
+Status RecvPipeline::submit(stream::Frame frame, std::optional<std::uint64_t> epoch) {
   const std::uint64_t seq = frame.header.seq;
   {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       if (cancel_.cancelled()) return cancel_.reason();
+      if (epoch && *epoch != epoch_) return Status(Errc::network, "this data connection belongs to a sender that was replaced");
       if (input_closed_) return Status(Errc::internal, "submit after close_input");
       if (trailer_ && seq >= trailer_->chunk_count)
         return Status(Errc::corrupt,
@@ -121,6 +127,7 @@ void RecvPipeline::write_loop() {
         checksums_.erase(seq);
         accepted_.erase(seq);
         digest_.add(seq, static_cast<std::uint32_t>(chunk.size()), checksum);
+        if (options_.on_take) options_.on_take(static_cast<std::uint32_t>(chunk.size()), checksum);
         ++base_;
         cv_.notify_all();
       }
@@ -192,6 +199,23 @@ Status RecvPipeline::finish(const stream::Trailer& trailer) {
   cv_.notify_all();
   while (!finished_) cv_.wait_for(lock, std::chrono::milliseconds(100));
   return outcome_;
+}
+
+std::uint64_t RecvPipeline::rewind_to_taken() {
+  std::unique_lock<std::mutex> lock(mu_);
+  // Frames already queued for decoding land in ready_ (or are refused and leave accepted_).
+  auto pending = [&] {
+    for (std::uint64_t seq : accepted_)
+      if (ready_.count(seq) == 0) return true;
+    return false;
+  };
+  ++epoch_;  // from here on, lanes of the old sender cannot add anything
+  while (pending() && !cancel_.cancelled()) cv_.wait_for(lock, std::chrono::milliseconds(50));
+  ready_.clear();
+  checksums_.clear();
+  accepted_.clear();
+  cv_.notify_all();
+  return base_;
 }
 
 void RecvPipeline::abandon(Status reason) {

@@ -35,6 +35,9 @@ struct RecvOptions {
   // chunk that fails verification is reported here (to be asked for again) instead of
   // ending the transfer. Unset: both are errors (a single ordered stream cannot resend).
   std::function<void(std::uint64_t seq, const Status& why)> on_corrupt_chunk;
+  // Called in order for every chunk the writer takes (verified, next in sequence), before
+  // it counts as delivered: the journal records its checksum here.
+  std::function<void(std::uint32_t raw_len, std::uint64_t checksum)> on_take;
 };
 
 struct RecvCounters {
@@ -56,7 +59,10 @@ class RecvPipeline {
   void start();
   // Called by lane threads. Blocks while the chunk lies beyond the window. A chunk seen
   // before is an error (Errc::corrupt).
-  Status submit(stream::Frame frame);
+  // `epoch` (from epoch()) ties the frame to the sender a lane belongs to: after
+  // rewind_to_taken() frames of an earlier epoch are refused (Errc::network).
+  Status submit(stream::Frame frame, std::optional<std::uint64_t> epoch = std::nullopt);
+  std::uint64_t epoch() const;
   // No more frames will be submitted (a single lane that reached its end).
   void close_input();
   // Waits until every chunk the trailer counts has been verified and delivered (lanes may
@@ -66,6 +72,11 @@ class RecvPipeline {
   Status finish(const stream::Trailer& trailer);
   // The number of chunks handed to the sink so far, for acknowledgements.
   std::uint64_t delivered() const { return counters_.delivered_chunks.load(std::memory_order_acquire); }
+  // A sender that went away is coming back and will send again from the returned chunk:
+  // waits for chunks still being decoded, then forgets every chunk not yet taken by the
+  // writer, so that nothing after that point comes from the old sender. Call it only while
+  // no lane submits. The first `n` chunks are the ones on_take has seen.
+  std::uint64_t rewind_to_taken();
   // Stops without a trailer: nothing held back is written.
   void abandon(Status reason);
 
@@ -90,6 +101,7 @@ class RecvPipeline {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::uint64_t base_ = 0;                 // next chunk to hand to the sink
+  std::uint64_t epoch_ = 0;                // bumped by rewind_to_taken()
   std::set<std::uint64_t> accepted_;       // submitted, not yet delivered
   std::map<std::uint64_t, Buffer> ready_;  // verified, waiting for their turn
   std::map<std::uint64_t, std::uint64_t> checksums_;

@@ -65,8 +65,15 @@ void SendPipeline::encode_loop() {
   codec::Encoder encoder(level_.load(std::memory_order_relaxed));
   while (auto raw = work_.pop()) {
     if (cancel_.cancelled()) break;
-    encoder.set_level(level_.load(std::memory_order_relaxed));
-    codec::Encoded enc = encoder.encode(std::move(raw->data));
+    codec::Encoded enc;
+    if (raw->seq < options_.skip_chunks) {
+      // The receiver has it: only its checksum matters (for the prefix check).
+      enc.header.raw_len = static_cast<std::uint32_t>(raw->data.size());
+      enc.header.checksum = stream::chunk_checksum(raw->data.span());
+    } else {
+      encoder.set_level(level_.load(std::memory_order_relaxed));
+      enc = encoder.encode(std::move(raw->data));
+    }
     enc.header.seq = raw->seq;
     enc.header.offset = raw->seq * options_.chunk_size;
     std::lock_guard<std::mutex> lock(mu_);
@@ -86,13 +93,33 @@ std::optional<EncodedChunk> SendPipeline::next() {
       digest_.add(chunk.header.seq, chunk.header.raw_len, chunk.header.checksum);
       total_bytes_ += chunk.header.raw_len;
       ++next_seq_;
+      if (chunk.header.seq < options_.skip_chunks) {
+        counters_.skipped_bytes.fetch_add(chunk.header.raw_len, std::memory_order_relaxed);
+        if (next_seq_ == options_.skip_chunks && !check_skipped_prefix()) return std::nullopt;
+        continue;  // its budget slot is released here
+      }
       counters_.encoded_bytes.fetch_add(chunk.header.enc_len, std::memory_order_relaxed);
       counters_.chunks.fetch_add(1, std::memory_order_relaxed);
       return chunk;
     }
-    if (end_seq_ && next_seq_ >= *end_seq_) return std::nullopt;
+    if (end_seq_ && next_seq_ >= *end_seq_) {
+      if (next_seq_ < options_.skip_chunks) {
+        cancel_.cancel(Status(Errc::corrupt, "the regenerated stream ended after " + std::to_string(next_seq_) +
+                                                 " chunks, but the receiver already has " + std::to_string(options_.skip_chunks) +
+                                                 ": the source did not produce the same stream again"));
+      }
+      return std::nullopt;
+    }
     cv_.wait_for(lock, std::chrono::milliseconds(100));
   }
+}
+
+bool SendPipeline::check_skipped_prefix() {
+  if (digest_.finish() == options_.skip_digest) return true;
+  cancel_.cancel(Status(Errc::corrupt, "the regenerated stream differs from the " + std::to_string(options_.skip_chunks) +
+                                           " chunks the receiver already has: the source did not produce the same stream "
+                                           "again, so the transfer cannot resume (abort it and start over)"));
+  return false;
 }
 
 stream::Trailer SendPipeline::trailer() const {

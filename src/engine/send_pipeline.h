@@ -31,6 +31,11 @@ struct SendOptions {
   int level = 3;                // codec::kNoCompression for none
   unsigned workers = 2;         // encoder threads
   std::size_t max_chunks = 16;  // budget slots
+  // Resuming: the receiver already has the first `skip_chunks` chunks. They are read and
+  // checksummed but not compressed or handed out; once they have passed, their digest must
+  // equal `skip_digest` (else the source is not reproducing the same stream: Errc::corrupt).
+  std::uint64_t skip_chunks = 0;
+  stream::Digest skip_digest{};
 };
 
 struct EncodedChunk {
@@ -44,6 +49,7 @@ struct SendCounters {
   std::atomic<std::uint64_t> encoded_bytes{0};  // handed to the transport (payloads)
   std::atomic<std::uint64_t> chunks{0};
   std::atomic<bool> waiting_for_source{false};  // the reader is blocked on the producer
+  std::atomic<std::uint64_t> skipped_bytes{0};   // resuming: regenerated, checked, not sent
 };
 
 class SendPipeline {
@@ -55,6 +61,11 @@ class SendPipeline {
   SendPipeline& operator=(const SendPipeline&) = delete;
 
   void start();
+  // Before start(): the receiver already has the first `chunks` chunks (SendOptions::skip_chunks).
+  void resume_from(std::uint64_t chunks, const stream::Digest& digest) {
+    options_.skip_chunks = chunks;
+    options_.skip_digest = digest;
+  }
   // The next chunk in sequence order; nullopt at the end of the source or on cancellation
   // (check cancel.cancelled()).
   std::optional<EncodedChunk> next();
@@ -73,6 +84,7 @@ class SendPipeline {
   void read_loop();
   void encode_loop();
   void join();
+  bool check_skipped_prefix();  // under mu_
 
   SendOptions options_;
   int source_fd_;

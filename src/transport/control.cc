@@ -197,4 +197,24 @@ Result<stream::Trailer> trailer_from_json(const json& m) {
   return t;
 }
 
+json resume_to_json(const ResumePoint& point) {
+  return json{{"header", header_to_hex(point.header)}, {"chunks", point.chunks}, {"bytes", point.bytes}, {"digest", stream::to_hex(point.digest)}};
+}
+
+Result<ResumePoint> resume_from_json(const json& value) {
+  if (!value.is_object() || !value.contains("header") || !value["header"].is_string() || !value.contains("chunks") ||
+      !value["chunks"].is_number_unsigned() || !value.contains("digest") || !value["digest"].is_string())
+    return Status(Errc::protocol, "malformed resume point");
+  ResumePoint p;
+  auto h = header_from_hex(value["header"].get<std::string>());
+  if (!h) return h.status();
+  p.header = *h;
+  p.chunks = value["chunks"].get<std::uint64_t>();
+  p.bytes = json_u64(value, "bytes", 0);
+  auto d = from_hex(value["digest"].get<std::string>(), 16);
+  if (!d || d->size() != 16) return Status(Errc::protocol, "malformed resume digest");
+  std::copy(d->begin(), d->end(), p.digest.begin());
+  return p;
+}
+
 }  // namespace pgm::transport

@@ -101,4 +101,16 @@ Result<stream::StreamHeader> header_from_hex(const std::string& hex);
 nlohmann::json trailer_to_json(const stream::Trailer& trailer);
 Result<stream::Trailer> trailer_from_json(const nlohmann::json& message);
 
+// A receiver that kept a transfer alive for its sender tells the sender that came back
+// where to go on: the stream it is receiving (the session's header), how many chunks it
+// already took, and the digest of those chunks (StreamDigest over seqs 0..chunks-1).
+struct ResumePoint {
+  stream::StreamHeader header;
+  std::uint64_t chunks = 0;
+  std::uint64_t bytes = 0;
+  stream::Digest digest{};
+};
+nlohmann::json resume_to_json(const ResumePoint& point);
+Result<ResumePoint> resume_from_json(const nlohmann::json& value);
+
 }  // namespace pgm::transport

@@ -89,7 +89,12 @@ Result<LaneFds> LaneListener::accept(const CancelToken& cancel, int timeout_ms) 
     return Status(Errc::protocol, "a data connection sent malformed descriptors");
   int got[2];
   std::memcpy(got, CMSG_DATA(c), sizeof got);
-  LaneFds lane{UniqueFd(got[0]), UniqueFd(got[1]), std::move(conn)};
+  if (byte != 'L' && byte != 'C') {
+    ::close(got[0]);
+    ::close(got[1]);
+    return Status(Errc::protocol, "a connection of unknown kind was refused");
+  }
+  LaneFds lane{UniqueFd(got[0]), UniqueFd(got[1]), std::move(conn), byte};
   set_nonblocking(lane.out.get(), true);
   // sshd's pipes are 64 KiB: grow them so that sshd drains its channel window in fewer,
   // larger reads and we wake less often (best effort; capped by pipe-max-size).
@@ -98,14 +103,14 @@ Result<LaneFds> LaneListener::accept(const CancelToken& cancel, int timeout_ms) 
   return lane;
 }
 
-Status attach_lane(const std::string& socket_path) {
+Status attach_lane(const std::string& socket_path, char kind) {
   auto addr = address_of(socket_path);
   if (!addr) return addr.status();
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return sys_error("socket");
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof(*addr)) != 0)
     return Status(Errc::not_found, "no transfer is waiting at " + socket_path + " (" + errno_text(errno) + ")");
-  char byte = 'L';
+  char byte = kind;
   iovec iov{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
   msghdr msg{};

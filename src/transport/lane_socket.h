@@ -23,6 +23,7 @@ struct LaneFds {
   UniqueFd in;       // the lane's stdin: bytes from the far half
   UniqueFd out;      // the lane's stdout: bytes to the far half
   UniqueFd control;  // the connection to the waiting `_lane` process; closing it ends that process
+  char kind = 'L';   // 'L' a data lane; 'C' a resuming sender's control connection
 };
 
 class LaneListener {
@@ -43,7 +44,8 @@ class LaneListener {
   std::string path_;
 };
 
-// The `_lane` side: connect, pass fds 0 and 1, and wait until the server closes.
-Status attach_lane(const std::string& socket_path);
+// The `_lane` side: connect, pass fds 0 and 1, and wait until the server closes. `kind`
+// is 'L' for a data lane, 'C' for a control connection handed to a waiting receiver.
+Status attach_lane(const std::string& socket_path, char kind = 'L');
 
 }  // namespace pgm::transport

@@ -1,0 +1,97 @@
+// Pieces shared by the local halves of remote transfers (remote_transfer.cc) and the far
+// halves that sshd starts (serve.cc). Internal to cli/.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/cancel.h"
+#include "transport/control.h"
+#include "transport/lane_socket.h"
+
+namespace pgm::cli {
+
+// How often control loops wake to send acks and look at their lanes.
+inline constexpr std::chrono::milliseconds kTick(100);
+// How long either half waits for the other's first message.
+inline constexpr std::chrono::milliseconds kHandshakeTimeout(120'000);
+
+// Chunks the receiving pipeline refused, waiting to be asked for again on the control
+// channel (filled by decoder threads, drained by the thread that owns the channel).
+class NackQueue {
+ public:
+  void push(std::uint64_t seq, const Status& why) {
+    std::lock_guard<std::mutex> lock(mu_);
+    items_.emplace_back(seq, why.message());
+  }
+  Status flush(transport::ControlChannel& ctl) {
+    std::vector<std::pair<std::uint64_t, std::string>> items;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      items.swap(items_);
+    }
+    for (const auto& [seq, why] : items) {
+      spdlog::warn("chunk {} failed verification ({}); asking for it again", seq, why);
+      PGM_RETURN_IF_ERROR(ctl.send(nlohmann::json{{"type", "nack"}, {"seq", seq}, {"reason", why}}));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<std::uint64_t, std::string>> items_;
+};
+
+// Accepts lanes until `stop` and runs `body` for each on its own thread.
+struct LaneAcceptor {
+  std::vector<std::thread> threads;
+  std::thread acceptor;
+  std::atomic<bool> stop{false};
+  std::atomic<unsigned> running{0}, finished{0};
+  std::mutex mu;
+  // A resuming sender's control connection ('C'), handed over by another `_serve recv`.
+  // Unset: such connections are refused.
+  std::function<void(transport::LaneFds&&)> on_control;
+
+  void start(transport::LaneListener& listener, CancelToken& cancel, const std::function<Status(transport::LaneFds&, unsigned)>& body) {
+    acceptor = std::thread([&, body] {
+      while (!stop.load() && !cancel.cancelled()) {
+        auto lane = listener.accept(cancel, 200);
+        if (!lane) {
+          if (lane.status().code() == Errc::timeout) continue;
+          if (!cancel.cancelled()) spdlog::warn("refused a data connection: {}", lane.status().message());
+          continue;
+        }
+        if (lane->kind == 'C') {
+          if (on_control) on_control(std::move(*lane));
+          continue;
+        }
+        const unsigned id = running.fetch_add(1);
+        std::lock_guard<std::mutex> lock(mu);
+        threads.emplace_back([this, &cancel, body, id, l = std::move(*lane)]() mutable {
+          Status s = body(l, id);
+          l.out.reset();
+          l.in.reset();
+          if (!s.ok()) cancel.cancel(s);
+          finished.fetch_add(1);
+        });
+      }
+    });
+  }
+  void join() {
+    stop.store(true);
+    if (acceptor.joinable()) acceptor.join();
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+};
+
+
+}  // namespace pgm::cli

@@ -1,0 +1,406 @@
+// The far halves of remote transfers, started by sshd as `pgmigrate _serve recv|send` with
+// their control channel on stdin/stdout; data lanes attach through `_lane`.
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <future>
+
+#include "cli/remote_internal.h"
+#include "cli/remote_transfer.h"
+#include "common/units.h"
+#include "engine/dispatcher.h"
+#include "engine/lanes.h"
+#include "engine/watchdog.h"
+#include "journal/journal.h"
+#include "zfs/zfs.h"
+
+namespace pgm::cli {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+
+namespace {
+
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+// A sender that comes back must be sending the stream this receiver is in the middle of.
+std::string stream_mismatch(const stream::StreamHeader& have, const stream::StreamHeader& got) {
+  if (have.snapshot_name != got.snapshot_name || have.snapshot_guid != got.snapshot_guid)
+    return "it sends '" + got.snapshot_name + "' but '" + have.snapshot_name + "' is being received";
+  if (have.chunk_size != got.chunk_size)
+    return "it uses chunks of " + std::to_string(got.chunk_size) + " bytes but the transfer uses " + std::to_string(have.chunk_size) +
+           " (rerun with --chunk-size " + std::to_string(have.chunk_size) + ")";
+  if (have.codec != got.codec)
+    return std::string("it compresses with ") + stream::codec_name(got.codec) + " but the transfer uses " + stream::codec_name(have.codec);
+  return {};
+}
+
+// The control channel of a receive: stdin/stdout at first, later the connection of a
+// sender that came back (handed over by another `_serve recv`, see lane_socket.h).
+struct Controller {
+  std::optional<transport::LaneFds> fds;  // unset: stdin/stdout
+  std::unique_ptr<transport::FdControlIo> io;
+  std::unique_ptr<transport::ControlChannel> ctl;
+  Controller(int in, int out, CancelToken& cancel)
+      : io(std::make_unique<transport::FdControlIo>(in, out, cancel)), ctl(std::make_unique<transport::ControlChannel>(*io)) {}
+  Controller(transport::LaneFds f, CancelToken& cancel) : Controller(f.in.get(), f.out.get(), cancel) { fds = std::move(f); }
+};
+
+}  // namespace
+
+Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, milliseconds wait_for_sender) {
+  CancelToken& cancel = ctx.cancel;
+  auto controller = std::make_unique<Controller>(0, 1, cancel);
+  auto fail = [&](Status s) {
+    (void)controller->ctl->send(transport::message_from_status(s));
+    return s;
+  };
+  const std::string target = !spec.target.empty() ? spec.target : "--recv-cmd " + spec.recv_cmd;
+  auto dir = journal::state_dir("");
+  if (!dir) return fail(dir.status().context("transfer state directory"));
+  // A receive into this target that waits for its sender: this connection is that sender
+  // coming back. Hand it over; the waiting process answers (or refuses) it.
+  if (auto waiting = journal::find_receiver(*dir, target); waiting && !waiting->record.socket.empty()) {
+    controller.reset();
+    return transport::attach_lane(waiting->record.socket, 'C');
+  }
+
+  auto hello = controller->ctl->expect("header", kHandshakeTimeout, cancel);
+  if (!hello) return hello.status();
+  if (!(*hello).contains("hex") || !(*hello)["hex"].is_string()) return fail(Status(Errc::protocol, "header message without a header"));
+  auto header = transport::header_from_hex((*hello)["hex"].get<std::string>());
+  if (!header) return fail(header.status());
+  auto sink = sink::open_sink(spec);
+  if (!sink) return fail(sink.status());
+  auto listener = transport::LaneListener::listen(stream::to_hex(header->session_id));
+  if (!listener) {
+    sink->abort();
+    return fail(listener.status());
+  }
+  journal::Record rec;
+  rec.session = stream::to_hex(header->session_id);
+  rec.role = "receive";
+  rec.state = "running";
+  rec.target = target;
+  rec.snapshot = header->snapshot_name;
+  rec.snapshot_guid = header->snapshot_guid;
+  rec.chunk_size = header->chunk_size;
+  rec.pid = static_cast<int>(::getpid());
+  rec.socket = listener->path();
+  rec.started = rec.updated = unix_now();
+  auto jr = journal::Journal::create(*dir, rec);
+  if (!jr) {
+    sink->abort();
+    return fail(jr.status().context("creating the transfer journal"));
+  }
+  journal::Journal& jrn = *jr;
+
+  const std::size_t window = recv_window(t, header->chunk_size);
+  transport::FdWriter to_consumer(sink->fd(), cancel);
+  NackQueue nacks;
+  std::atomic<std::uint64_t> taken_bytes{0};
+  engine::RecvOptions ro = recv_options(t);
+  ro.window = window;
+  ro.on_corrupt_chunk = [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); };
+  ro.on_take = [&jrn, &taken_bytes](std::uint32_t raw_len, std::uint64_t checksum) {
+    jrn.add_chunk(raw_len, checksum);
+    taken_bytes.fetch_add(raw_len, std::memory_order_relaxed);
+  };
+  engine::RecvPipeline pipeline(*header, ro, to_consumer, cancel);
+  std::atomic<std::uint64_t> waiting_ticks{0};
+  engine::StallWatchdog watchdog(
+      t.stall_timeout,
+      [&] {
+        const auto& c = pipeline.counters();
+        return engine::Activity{
+            c.wire_bytes.load() + c.delivered_bytes.load() + waiting_ticks.load(),
+            c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading" : "no data arrived from the sender"};
+      },
+      cancel);
+  pipeline.start();
+  std::mutex arrivals_mu;
+  std::vector<transport::LaneFds> arrivals;  // senders coming back
+  LaneAcceptor acceptor;
+  acceptor.on_control = [&](transport::LaneFds&& c) {
+    std::lock_guard<std::mutex> lock(arrivals_mu);
+    arrivals.push_back(std::move(c));
+  };
+  acceptor.start(*listener, cancel, [&](transport::LaneFds& lane, unsigned id) {
+    transport::FdReader in(lane.in.get(), cancel);
+    engine::LaneCounters c;
+    Status s = engine::run_lane_receiver(in, *header, pipeline, c);
+    // A lane that breaks is the sender's to replace: it resends what was in flight.
+    if (!s.ok() && !cancel.cancelled()) spdlog::warn("data connection {} dropped: {}", id, s.message());
+    return cancel.cancelled() ? s : Status::Ok();
+  });
+  Status outcome = controller->ctl->send(json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}});
+
+  std::future<Status> finisher;
+  std::uint64_t last_ack = ~0ull;
+  bool waiting = false;  // the sender went away; we wait for it until waiting_until
+  std::chrono::steady_clock::time_point waiting_until{};
+  auto last_save = std::chrono::steady_clock::now();
+  std::uint64_t last_saved_bytes = 0;
+  auto save = [&](bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    const double dt = std::chrono::duration<double>(now - last_save).count();
+    if (!force && dt < 1.0) return;
+    const std::uint64_t bytes = pipeline.counters().delivered_bytes.load();
+    rec.rate = dt > 0 ? static_cast<double>(bytes - last_saved_bytes) / dt : 0;
+    rec.chunks = pipeline.delivered();
+    rec.bytes = bytes;
+    rec.updated = unix_now();
+    last_save = now;
+    last_saved_bytes = bytes;
+    (void)jrn.flush();
+    if (Status s = jrn.save(rec); !s.ok()) spdlog::warn("cannot update the transfer journal: {}", s.message());
+  };
+  // Answers a sender that came back: checks it sends the same stream, forgets what the old
+  // sender had in flight, and tells it where to go on. Refusals leave us waiting.
+  auto take_over = [&](transport::LaneFds fds) -> bool {
+    auto next = std::make_unique<Controller>(std::move(fds), cancel);
+    auto again = next->ctl->expect("header", milliseconds(30'000), cancel);
+    if (!again) return false;
+    auto h = transport::header_from_hex(transport::json_string(*again, "hex"));
+    if (!h) {
+      (void)next->ctl->send(transport::message_from_status(h.status()));
+      return false;
+    }
+    if (std::string why = stream_mismatch(*header, *h); !why.empty()) {
+      (void)next->ctl->send(transport::message_from_status(
+          Status(Errc::exists, "a transfer into '" + target + "' (session " + rec.session + ") is waiting for its sender, and this is not it: " +
+                                   why + "; to start over, run 'pgmigrate abort " + rec.session + "' on the receiving host")));
+      return false;
+    }
+    transport::ResumePoint point;
+    point.header = *header;
+    point.chunks = pipeline.rewind_to_taken();
+    point.bytes = taken_bytes.load();
+    auto digest = jrn.prefix_digest(point.chunks);
+    if (!digest) {
+      (void)next->ctl->send(transport::message_from_status(digest.status()));
+      return false;
+    }
+    point.digest = *digest;
+    if (!next->ctl->send(json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}, {"resume", transport::resume_to_json(point)}})
+             .ok())
+      return false;
+    spdlog::info("the sender came back: resuming session {} after chunk {} ({})", rec.session, point.chunks,
+                 format_bytes(static_cast<double>(point.bytes)));
+    controller = std::move(next);
+    waiting = false;
+    last_ack = ~0ull;
+    ++rec.resumes;
+    rec.state = "running";
+    rec.note.clear();
+    save(true);
+    return true;
+  };
+
+  while (outcome.ok()) {
+    if (cancel.cancelled()) {
+      outcome = cancel.reason();
+      break;
+    }
+    if (finisher.valid() && finisher.wait_for(milliseconds(0)) == std::future_status::ready) {
+      outcome = finisher.get();
+      break;
+    }
+    save(false);
+    std::vector<transport::LaneFds> came;
+    {
+      std::lock_guard<std::mutex> lock(arrivals_mu);
+      came.swap(arrivals);
+    }
+    for (auto& c : came) {
+      if (waiting && take_over(std::move(c))) continue;
+      if (!waiting) {
+        Controller other(std::move(c), cancel);
+        (void)other.ctl->send(transport::message_from_status(
+            Status(Errc::exists, "a transfer into '" + target + "' is already running (session " + rec.session + ", pid " +
+                                     std::to_string(rec.pid) + "); wait for it, or stop it with 'pgmigrate abort " + rec.session + "'")));
+      }
+    }
+    if (waiting) {
+      waiting_ticks.fetch_add(1);
+      if (std::chrono::steady_clock::now() >= waiting_until) {
+        outcome = Status(Errc::timeout, "the sender did not come back within " +
+                                            format_duration(std::chrono::duration<double>(wait_for_sender).count()));
+        break;
+      }
+      std::this_thread::sleep_for(kTick);
+      continue;
+    }
+    transport::ControlChannel& ctl = *controller->ctl;
+    std::uint64_t delivered = pipeline.delivered();
+    if (delivered != last_ack) {
+      (void)ctl.send(json{{"type", "ack"}, {"delivered", delivered}});
+      last_ack = delivered;
+    }
+    if (Status n = nacks.flush(ctl); !n.ok()) spdlog::debug("nack not sent: {}", n.message());
+    auto m = ctl.receive(kTick);
+    if (!m) {
+      if (cancel.cancelled()) {
+        outcome = cancel.reason();
+        break;
+      }
+      Status why = m.status().context("the sending side went away");
+      if (wait_for_sender.count() == 0) {
+        outcome = why;
+        break;
+      }
+      // A sender that crashed, was killed, or lost its control connection: keep zfs receive
+      // alive and wait for it to run again (it re-attaches through our socket).
+      waiting = true;
+      waiting_until = std::chrono::steady_clock::now() + wait_for_sender;
+      rec.state = "waiting";
+      rec.note = why.message() + "; waiting " + format_duration(std::chrono::duration<double>(wait_for_sender).count()) +
+                 " for it to run again";
+      save(true);
+      spdlog::warn("{}; keeping the receive open for {} (run the same pgmigrate send again to resume)", why.message(),
+                   format_duration(std::chrono::duration<double>(wait_for_sender).count()));
+      continue;
+    }
+    if (!*m) continue;
+    const json& msg = **m;
+    const std::string type = transport::json_string(msg, "type");
+    if (type == "trailer" && !finisher.valid()) {
+      auto trailer = transport::trailer_from_json(msg);
+      if (!trailer) {
+        outcome = trailer.status();
+        break;
+      }
+      finisher = std::async(std::launch::async, [&pipeline, tr = *trailer] { return pipeline.finish(tr); });
+    } else if (type == "error") {
+      outcome = transport::status_from_message(msg).context("the sending side failed");
+    }
+  }
+  if (!outcome.ok()) {
+    cancel.cancel(outcome);
+    pipeline.abandon(outcome);
+    if (finisher.valid()) (void)finisher.get();
+    acceptor.join();
+    (void)jrn.remove();
+    return fail(sink->abort_with(outcome));
+  }
+  auto received = sink->finish(*header);
+  (void)jrn.remove();
+  if (!received) {
+    acceptor.join();
+    return fail(received.status());
+  }
+  json result{{"type", "result"},
+              {"received", *received},
+              {"delivered_bytes", pipeline.counters().delivered_bytes.load()},
+              {"digest", stream::to_hex(pipeline.digest())}};
+  if (!received->empty()) {
+    zfs::Zfs zfs;
+    if (auto ref = zfs.referenced(*received))
+      result["sizes"] = "target '" + *received + "' references " + format_bytes(static_cast<double>(*ref)) +
+                        ". Note: df/used sizes may differ from the source because ZFS rewrites and repacks blocks on receive; the guid "
+                        "and stream digest are what prove the copy";
+  }
+  Status sent = controller->ctl->send(result);
+  // The sender ends its lanes once it has the result; their threads then return.
+  acceptor.join();
+  return sent;
+}
+
+Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t) {
+  CancelToken& cancel = ctx.cancel;
+  transport::FdControlIo io(0, 1, cancel);
+  transport::ControlChannel ctl(io);
+  auto fail = [&](Status s) {
+    (void)ctl.send(transport::message_from_status(s));
+    return s;
+  };
+  auto src = source::open_source(spec);
+  if (!src) return fail(src.status());
+  const stream::StreamHeader header = new_stream_header(t, *src);
+  auto listener = transport::LaneListener::listen(stream::to_hex(header.session_id));
+  if (!listener) return fail(listener.status());
+  json ready{{"type", "ready"}, {"header", transport::header_to_hex(header)}, {"socket", listener->path()}};
+  if (src->estimated_size) ready["estimate"] = *src->estimated_size;
+  PGM_RETURN_IF_ERROR(ctl.send(ready));
+  auto start = ctl.expect("start", kHandshakeTimeout, cancel);
+  if (!start) {
+    src->process->terminate();
+    return start.status();
+  }
+  engine::CreditGate gate(transport::json_u64(*start, "window", 4));
+  engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
+  engine::ChunkDispatcher dispatcher(pipeline, gate);
+  engine::StallWatchdog watchdog(
+      t.stall_timeout,
+      [&] {
+        const auto& c = pipeline.counters();
+        return engine::Activity{
+            c.raw_bytes.load() + c.encoded_bytes.load() + gate.acknowledged(),
+            c.waiting_for_source.load() ? "the producer ('" + src->describe + "') stalled" : "no acknowledgement from the receiver"};
+      },
+      cancel);
+  pipeline.start();
+  LaneAcceptor acceptor;
+  acceptor.start(*listener, cancel, [&](transport::LaneFds& lane, unsigned id) {
+    transport::FdWriter out(lane.out.get(), cancel);
+    engine::LaneCounters c;
+    Status s = engine::run_dispatched_lane(dispatcher, static_cast<int>(id), header, out, c, cancel);
+    if (!s.ok() && !cancel.cancelled()) {
+      // The receiver replaces broken lanes; what this one carried goes out again.
+      spdlog::warn("data connection {} dropped: {}", id, s.message());
+      dispatcher.lane_failed(static_cast<int>(id));
+      return Status::Ok();
+    }
+    return s;
+  });
+
+  bool trailer_sent = false;
+  Status outcome;
+  while (outcome.ok()) {
+    if (cancel.cancelled()) {
+      outcome = cancel.reason();
+      break;
+    }
+    // Every lane that started has drained the pipeline: the source is finished.
+    if (!trailer_sent && dispatcher.exhausted()) {
+      Status end = src->finish();
+      if (!end.ok()) {
+        outcome = end;
+        break;
+      }
+      outcome = ctl.send(transport::trailer_to_json(pipeline.trailer()));
+      trailer_sent = true;
+      continue;
+    }
+    auto m = ctl.receive(kTick);
+    if (!m) {
+      outcome = cancel.cancelled() ? cancel.reason() : m.status().context("the receiving side went away");
+      break;
+    }
+    if (!*m) continue;
+    const json& msg = **m;
+    const std::string type = transport::json_string(msg, "type");
+    if (type == "ack" && msg.contains("delivered") && msg["delivered"].is_number_unsigned()) {
+      dispatcher.acknowledge(msg["delivered"].get<std::uint64_t>());
+    } else if (type == "nack") {
+      dispatcher.resend(transport::json_u64(msg, "seq", UINT64_MAX));
+    } else if (type == "error") {
+      outcome = transport::status_from_message(msg).context("the receiving side failed");
+    } else if (type == "done") {
+      break;
+    }
+  }
+  dispatcher.complete();
+  if (!outcome.ok()) {
+    cancel.cancel(outcome);
+    src->process->terminate();
+    acceptor.join();
+    return fail(outcome);
+  }
+  acceptor.join();
+  return Status::Ok();
+}
+
+}  // namespace pgm::cli

@@ -1,0 +1,255 @@
+#include "journal/journal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/errno_text.h"
+
+namespace pgm::journal {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kEntrySize = 12;
+
+Status sys_error(const std::string& what) { return Status(Errc::io, what + ": " + errno_text(errno)); }
+
+std::string sums_path_for(const std::string& json_path) {
+  return json_path.substr(0, json_path.size() - std::string(".json").size()) + ".sums";
+}
+
+Status mkdir_private(const std::string& dir) {
+  // Create parents as needed (e.g. ~/.local/state), only the last one private.
+  for (std::size_t pos = 1; pos != std::string::npos;) {
+    pos = dir.find('/', pos + 1);
+    std::string part = dir.substr(0, pos);
+    if (::mkdir(part.c_str(), pos == std::string::npos ? 0700 : 0755) != 0 && errno != EEXIST)
+      return sys_error("creating " + part);
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return sys_error("checking " + dir);
+  if (!S_ISDIR(st.st_mode)) return Status(Errc::io, dir + " is not a directory");
+  if (st.st_uid != ::getuid()) return Status(Errc::io, dir + " belongs to another user; refusing to keep transfer state there");
+  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) return sys_error("making " + dir + " private");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string state_dir_path(const std::string& override_dir) {
+  if (!override_dir.empty()) return override_dir;
+  // NOLINTBEGIN(concurrency-mt-unsafe): read at start-up, before threads
+  if (const char* env = std::getenv("PGMIGRATE_STATE_DIR"); env && *env) return env;
+  if (::getuid() == 0) return "/var/lib/pgmigrate";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::string(xdg) + "/pgmigrate";
+  const char* home = std::getenv("HOME");
+  // NOLINTEND(concurrency-mt-unsafe)
+  return std::string(home && *home ? home : "/tmp") + "/.local/state/pgmigrate";
+}
+
+Result<std::string> state_dir(const std::string& override_dir) {
+  std::string dir = state_dir_path(override_dir);
+  PGM_RETURN_IF_ERROR(mkdir_private(dir));
+  return dir;
+}
+
+Result<Record> parse_record(const std::string& json_text) {
+  json j = json::parse(json_text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status(Errc::corrupt, "not a journal record");
+  Record r;
+  auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+  auto u64 = [&](const char* k) -> std::uint64_t { return j.contains(k) && j[k].is_number_unsigned() ? j[k].get<std::uint64_t>() : 0; };
+  auto dbl = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : 0.0; };
+  r.session = str("session");
+  r.role = str("role");
+  r.state = str("state");
+  r.target = str("target");
+  r.peer = str("peer");
+  r.snapshot = str("snapshot");
+  r.snapshot_guid = u64("snapshot_guid");
+  r.chunk_size = static_cast<std::uint32_t>(u64("chunk_size"));
+  r.chunks = u64("chunks");
+  r.bytes = u64("bytes");
+  r.estimate = u64("estimate");
+  r.rate = dbl("rate");
+  r.resumes = u64("resumes");
+  r.pid = j.contains("pid") && j["pid"].is_number_integer() ? j["pid"].get<int>() : 0;
+  r.socket = str("socket");
+  r.note = str("note");
+  r.started = dbl("started");
+  r.updated = dbl("updated");
+  if (r.session.empty() || r.role.empty()) return Status(Errc::corrupt, "journal record without a session or role");
+  return r;
+}
+
+std::string format_record(const Record& r) {
+  json j{{"session", r.session},    {"role", r.role},       {"state", r.state},
+         {"target", r.target},      {"peer", r.peer},       {"snapshot", r.snapshot},
+         {"snapshot_guid", r.snapshot_guid}, {"chunk_size", r.chunk_size}, {"chunks", r.chunks},
+         {"bytes", r.bytes},        {"estimate", r.estimate}, {"rate", r.rate},
+         {"resumes", r.resumes},    {"pid", r.pid},         {"socket", r.socket},
+         {"note", r.note},          {"started", r.started}, {"updated", r.updated}};
+  return j.dump(2) + "\n";
+}
+
+bool process_alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+Result<Journal> Journal::create(const std::string& dir, Record record) {
+  Journal j;
+  j.mu_ = std::make_unique<std::mutex>();
+  j.json_path_ = dir + "/" + record.session + ".json";
+  j.sums_path_ = sums_path_for(j.json_path_);
+  int fd = ::open(j.sums_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return sys_error("creating " + j.sums_path_);
+  j.sums_ = ::fdopen(fd, "w");
+  if (j.sums_ == nullptr) {
+    ::close(fd);
+    return sys_error("opening " + j.sums_path_);
+  }
+  PGM_RETURN_IF_ERROR(j.save(record));
+  return j;
+}
+
+Journal::Journal(Journal&& o) noexcept { *this = std::move(o); }
+
+Journal& Journal::operator=(Journal&& o) noexcept {
+  if (this != &o) {
+    if (sums_ != nullptr) std::fclose(sums_);
+    json_path_ = std::move(o.json_path_);
+    sums_path_ = std::move(o.sums_path_);
+    mu_ = std::move(o.mu_);
+    sums_ = o.sums_;
+    entries_ = o.entries_;
+    o.sums_ = nullptr;
+    o.json_path_.clear();
+  }
+  return *this;
+}
+
+Journal::~Journal() {
+  if (sums_ != nullptr) std::fclose(sums_);
+}
+
+Status Journal::save(const Record& record) {
+  if (json_path_.empty()) return Status::Ok();
+  const std::string tmp = json_path_ + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return sys_error("writing " + tmp);
+  const std::string text = format_record(record);
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const int err = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    errno = err;
+    return sys_error("writing " + tmp);
+  }
+  if (::rename(tmp.c_str(), json_path_.c_str()) != 0) return sys_error("replacing " + json_path_);
+  return Status::Ok();
+}
+
+void Journal::add_chunk(std::uint32_t raw_len, std::uint64_t checksum) {
+  std::lock_guard<std::mutex> lock(*mu_);
+  if (sums_ == nullptr) return;
+  std::array<std::uint8_t, kEntrySize> e{};
+  for (int i = 0; i < 4; ++i) e[i] = static_cast<std::uint8_t>(raw_len >> (8 * i));
+  for (int i = 0; i < 8; ++i) e[4 + i] = static_cast<std::uint8_t>(checksum >> (8 * i));
+  if (std::fwrite(e.data(), 1, e.size(), sums_) == e.size()) ++entries_;
+}
+
+Status Journal::flush() {
+  std::lock_guard<std::mutex> lock(*mu_);
+  if (sums_ == nullptr) return Status::Ok();
+  if (std::fflush(sums_) != 0) return sys_error("writing " + sums_path_);
+  return Status::Ok();
+}
+
+Result<stream::Digest> Journal::prefix_digest(std::uint64_t count) {
+  PGM_RETURN_IF_ERROR(flush());
+  return sums_prefix_digest(sums_path_, count);
+}
+
+Status Journal::remove() {
+  if (json_path_.empty()) return Status::Ok();
+  {
+    std::lock_guard<std::mutex> lock(*mu_);
+    if (sums_ != nullptr) std::fclose(sums_);
+    sums_ = nullptr;
+  }
+  Status s = remove_files(json_path_);
+  json_path_.clear();
+  return s;
+}
+
+Result<stream::Digest> sums_prefix_digest(const std::string& sums_path, std::uint64_t count) {
+  std::ifstream in(sums_path, std::ios::binary);
+  if (!in) return Status(Errc::not_found, "cannot read " + sums_path);
+  stream::StreamDigest digest;
+  std::array<char, kEntrySize> e{};
+  for (std::uint64_t seq = 0; seq < count; ++seq) {
+    if (!in.read(e.data(), e.size()))
+      return Status(Errc::corrupt, sums_path + " holds " + std::to_string(seq) + " chunk checksums, fewer than the " +
+                                       std::to_string(count) + " chunks delivered");
+    std::uint32_t raw_len = 0;
+    std::uint64_t checksum = 0;
+    for (int i = 0; i < 4; ++i) raw_len |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(e[i])) << (8 * i);
+    for (int i = 0; i < 8; ++i) checksum |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(e[4 + i])) << (8 * i);
+    digest.add(seq, raw_len, checksum);
+  }
+  return digest.finish();
+}
+
+Status remove_files(const std::string& json_path) {
+  Status s;
+  for (const std::string& p : {json_path, sums_path_for(json_path), json_path + ".tmp"})
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT && s.ok()) s = sys_error("removing " + p);
+  return s;
+}
+
+std::vector<Listed> list(const std::string& dir) {
+  std::vector<Listed> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): one directory stream per call
+    std::string name = e->d_name;
+    if (name.size() <= 5 || name.substr(name.size() - 5) != ".json") continue;
+    Listed l;
+    l.path = dir + "/" + name;
+    std::ifstream in(l.path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto r = parse_record(ss.str());
+    if (r) {
+      l.record = *r;
+    } else {
+      l.record.session = name.substr(0, name.size() - 5);
+      l.record.state = "failed";
+      l.record.note = "unreadable journal: " + r.status().message();
+    }
+    l.alive = process_alive(l.record.pid);
+    out.push_back(std::move(l));
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(), [](const Listed& a, const Listed& b) { return a.record.started < b.record.started; });
+  return out;
+}
+
+std::optional<Listed> find_receiver(const std::string& dir, const std::string& target) {
+  for (auto& l : list(dir))
+    if (l.alive && l.record.role == "receive" && l.record.target == target && l.record.state != "done") return l;
+  return std::nullopt;
+}
+
+}  // namespace pgm::journal

@@ -1,0 +1,99 @@
+// The state a transfer leaves on disk so that it can be found, watched and resumed by
+// another process: `pgmigrate status` lists journals, a restarted sender re-attaches to the
+// receiver whose journal names the same target, and `pgmigrate abort` removes them.
+//
+// One transfer, two files in the state directory (0700), both 0600:
+//   <session>.json   what the transfer is and where it stands; rewritten atomically
+//   <session>.sums   one 12-byte entry per chunk the receiver took, in order:
+//                    raw_len u32 | checksum u64 (little-endian). A resumed sender's
+//                    regenerated prefix is checked against the digest of these entries.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "stream/format.h"
+
+namespace pgm::journal {
+
+// --state-dir if given, else $PGMIGRATE_STATE_DIR, else /var/lib/pgmigrate for root and
+// $XDG_STATE_HOME/pgmigrate or ~/.local/state/pgmigrate for others. Created 0700.
+Result<std::string> state_dir(const std::string& override_dir);
+// The same choice without creating anything (for listing).
+std::string state_dir_path(const std::string& override_dir);
+
+struct Record {
+  std::string session;  // hex session id of the stream
+  std::string role;     // "receive" or "send"
+  std::string state;    // "running", "waiting" (for a sender to come back), "done", "failed"
+  std::string target;   // the dataset (or consumer) being written, or the peer for a sender
+  std::string peer;     // where the other half is, when known
+  std::string snapshot;
+  std::uint64_t snapshot_guid = 0;
+  std::uint32_t chunk_size = 0;
+  std::uint64_t chunks = 0;  // chunks delivered to the consumer (receiver) or acknowledged (sender)
+  std::uint64_t bytes = 0;
+  std::uint64_t estimate = 0;  // expected stream bytes, 0 when unknown
+  double rate = 0;             // bytes per second, recent
+  std::uint64_t resumes = 0;   // times a sender re-attached
+  int pid = 0;
+  std::string socket;  // where a resuming sender's control connection attaches
+  std::string note;    // one line for people: why it waits, how it failed
+  double started = 0;  // unix seconds
+  double updated = 0;
+};
+
+Result<Record> parse_record(const std::string& json_text);
+std::string format_record(const Record& r);
+
+bool process_alive(int pid);
+
+class Journal {
+ public:
+  // Creates <dir>/<session>.json and an empty <session>.sums.
+  static Result<Journal> create(const std::string& dir, Record record);
+  Journal(Journal&&) noexcept;
+  Journal& operator=(Journal&&) noexcept;
+  ~Journal();
+
+  // Writes the record (temp file + rename, so readers never see half of it).
+  Status save(const Record& record);
+  // Appends one entry to the sums file (buffered; flush() makes it durable).
+  void add_chunk(std::uint32_t raw_len, std::uint64_t checksum);
+  Status flush();
+  // Digest of the first `count` entries, as StreamDigest computes it for seqs 0..count-1.
+  Result<stream::Digest> prefix_digest(std::uint64_t count);
+  // Deletes both files; later calls do nothing.
+  Status remove();
+
+  const std::string& json_path() const { return json_path_; }
+
+ private:
+  Journal() = default;
+  std::string json_path_, sums_path_;
+  std::unique_ptr<std::mutex> mu_;
+  std::FILE* sums_ = nullptr;
+  std::uint64_t entries_ = 0;
+};
+
+struct Listed {
+  std::string path;
+  Record record;
+  bool alive = false;  // its process still runs
+};
+// Every journal in `dir` (unreadable ones are reported as failed records with a note).
+std::vector<Listed> list(const std::string& dir);
+// The journal of a live receive into `target`, if any.
+std::optional<Listed> find_receiver(const std::string& dir, const std::string& target);
+// Digest of the first `count` entries of a sums file.
+Result<stream::Digest> sums_prefix_digest(const std::string& sums_path, std::uint64_t count);
+// Removes <session>.json and <session>.sums.
+Status remove_files(const std::string& json_path);
+
+}  // namespace pgm::journal

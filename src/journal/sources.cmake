@@ -1,0 +1,1 @@
+list(APPEND PGM_SOURCES journal/journal.cc)
