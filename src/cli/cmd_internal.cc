@@ -10,7 +10,7 @@ namespace pgm::cli {
 
 void register_internal(CLI::App& app, CommandFn& selected) {
   struct ServeArgs {
-    std::string target, snapshot, recv_cmd, send_cmd, incremental, intermediate, socket, wait_for_sender = "10m";
+    std::string target, snapshot, recv_cmd, send_cmd, incremental, intermediate, socket, resume_token, wait_for_sender = "10m";
     bool force = false, replicate = false, props = false;
     TransferOptions transfer;
   };
@@ -42,6 +42,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
   ssend->add_flag("-R", a->replicate);
   ssend->add_flag("-p", a->props);
   ssend->add_option("--send-cmd", a->send_cmd);
+  ssend->add_option("--resume-token", a->resume_token);
   add_transfer_options(*ssend, a->transfer);
   ssend->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
@@ -50,6 +51,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
       source::SourceSpec spec;
       spec.snapshot = a->snapshot;
       spec.send_cmd = a->send_cmd;
+      spec.resume_token = a->resume_token;
       if (!a->incremental.empty()) spec.flags.incremental = a->incremental;
       if (!a->intermediate.empty()) spec.flags.intermediate = a->intermediate;
       spec.flags.replicate = a->replicate;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <future>
 #include <semaphore>
 #include <thread>
@@ -15,6 +17,7 @@
 #include "engine/watchdog.h"
 #include "transport/control.h"
 #include "transport/lane_socket.h"
+#include "zfs/zfs.h"
 
 namespace pgm::cli {
 namespace {
@@ -54,6 +57,7 @@ std::string serve_send_command(const std::string& bin, const source::SourceSpec&
   if (s.flags.replicate) cmd += " -R";
   if (s.flags.props) cmd += " -p";
   if (!s.send_cmd.empty()) cmd += " --send-cmd " + q(s.send_cmd);
+  if (!s.resume_token.empty()) cmd += " --resume-token " + q(s.resume_token);
   return cmd + transfer_args(t, remote);
 }
 
@@ -226,6 +230,15 @@ Status settle_lane_failure(transport::ControlChannel& ctl, LaneSet& lanes, const
   return lanes.failure();
 }
 
+// Said before a transfer starts, to the operator at a terminal (scripts read it in the docs):
+// without resumable receive, only the receiving side's restart costs the whole transfer.
+void warn_not_resumable(const std::string& where) {
+  if (::isatty(2) == 0) return;
+  spdlog::warn("zfs on {} cannot keep an interrupted receive (no 'zfs receive -s', e.g. zfs-fuse): if the receiving side restarts, "
+               "this transfer starts over; dropped connections and a restarted sender still resume",
+               where);
+}
+
 Status interrupted_or(const CancelToken& cancel, Status s) {
   if (cancel.cancelled() && cancel.reason().code() == Errc::interrupted) return cancel.reason();
   if (cancel.cancelled() && s.ok()) return cancel.reason();
@@ -280,7 +293,27 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
   transport::ChannelControlIo io(**ctl_ch);
   transport::ControlChannel ctl(io);
   Status s = ctl.send(json{{"type", "header"}, {"hex", transport::header_to_hex(header)}});
-  auto ready = s.ok() ? ctl.expect("ready", kHandshakeTimeout, cancel) : Result<json>(s);
+  auto ready = s.ok() ? ctl.expect_either("ready", "resume_token", kHandshakeTimeout, cancel) : Result<json>(s);
+  if (ready && transport::json_string(*ready, "type") == "resume_token") {
+    // The target kept an interrupted receive of this snapshot (OpenZFS zfs receive -s): send
+    // only the rest of that stream, from a new producer.
+    const std::string token = transport::json_string(*ready, "token");
+    spdlog::warn("{} holds a partial receive of this snapshot (its receive_resume_token): sending only the rest", remote.host_label);
+    source::SourceSpec resumed = source_spec;
+    resumed.resume_token = token;
+    auto again = source_spec.send_cmd.empty() ? source::open_source(resumed)
+                                              : Result<source::Source>(Status(Errc::unsupported, "--send-cmd cannot resume a zfs receive"));
+    if (!again) {
+      (void)ctl.send(transport::message_from_status(again.status()));
+      return abandon(again.status());
+    }
+    src->process->terminate();
+    *src = std::move(*again);
+    header = new_stream_header(t, *src);
+    pipeline.set_source_fd(src->fd());
+    s = ctl.send(json{{"type", "header"}, {"hex", transport::header_to_hex(header)}, {"resume_token", token}});
+    ready = s.ok() ? ctl.expect("ready", kHandshakeTimeout, cancel) : Result<json>(s);
+  }
   if (!ready) {
     Status why = ready.status();
     if (why.code() == Errc::network || why.code() == Errc::io) why = explain_dead_control(**ctl_ch, remote, why);
@@ -304,6 +337,7 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
     spdlog::warn("resuming session {} on {}: it already has {} chunks ({}); regenerating and checking them, then sending the rest",
                  stream::to_hex(header.session_id), remote.host_label, point->chunks, format_bytes(static_cast<double>(point->bytes)));
   }
+  if ((*ready).contains("resumable_receive") && !transport::json_bool(*ready, "resumable_receive", true)) warn_not_resumable(remote.host_label);
   socket_promise.set_value(transport::json_string(*ready, "socket"));
   spdlog::info("remote receiver ready: window {} chunks, {} data connections", window, remote.streams);
 
@@ -448,9 +482,18 @@ Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, co
 // ---------------------------------------------------------------------------------------
 // Pull: remote source, local sink.
 
-Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source, const sink::SinkSpec& sink_spec,
+Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_source, const sink::SinkSpec& sink_spec,
                         const ResolvedTransfer& t, const TransferOptions& topts, const RemoteOptions& remote) {
   CancelToken& cancel = ctx.cancel;
+  source::SourceSpec remote_source = requested_source;
+  if (!sink_spec.target.empty()) {
+    // OpenZFS kept an interrupted receive here (zfs receive -s): ask for the rest of it.
+    zfs::Zfs zfs;
+    remote_source.resume_token = zfs.resume_token(sink_spec.target.substr(0, sink_spec.target.find('@')));
+    if (!remote_source.resume_token.empty())
+      spdlog::warn("'{}' holds a partial receive (its receive_resume_token): asking {} for only the rest", sink_spec.target,
+                   remote.host_label);
+  }
   // The lanes need the stream header and the pipeline, which exist only once the far half
   // answers; they log in meanwhile (see push_to_remote) and wait for the socket's address,
   // which is published only after both are set.
@@ -496,6 +539,7 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source
     (void)ctl.send(transport::message_from_status(sink.status()));
     return abandon(sink.status());
   }
+  if (!sink->resumable && !sink_spec.target.empty()) warn_not_resumable("this host");
   to_consumer.emplace(sink->fd(), cancel);
   engine::RecvOptions ro = recv_options(t);
   ro.window = recv_window(t, header->chunk_size);

@@ -67,8 +67,27 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     return transport::attach_lane(waiting->record.socket, 'C');
   }
 
+  // Journals of receives into this target whose process died (a crash, a reboot) describe
+  // nothing that can still resume this way; the target's own resume token (OpenZFS) may.
+  for (const auto& l : journal::list(*dir))
+    if (!l.alive && l.record.role == "receive" && l.record.target == target) (void)journal::remove_files(l.path);
+
   auto hello = controller->ctl->expect("header", kHandshakeTimeout, cancel);
   if (!hello) return hello.status();
+  if (!spec.target.empty()) {
+    // OpenZFS kept an interrupted receive into this target (zfs receive -s): ask the sender
+    // for the rest of that stream (zfs send -t) rather than all of a new one.
+    zfs::Zfs zfs;
+    const std::string token = zfs.resume_token(spec.target.substr(0, spec.target.find('@')));
+    if (!token.empty() && transport::json_string(*hello, "resume_token") != token) {
+      spdlog::info("'{}' holds a partially received stream: asking the sender for the rest", spec.target);
+      PGM_RETURN_IF_ERROR(controller->ctl->send(json{{"type", "resume_token"}, {"token", token}}));
+      hello = controller->ctl->expect("header", kHandshakeTimeout, cancel);
+      if (!hello) return hello.status();
+      if (transport::json_string(*hello, "resume_token") != token)
+        return fail(Status(Errc::protocol, "the sender did not resume the partial receive into '" + spec.target + "'"));
+    }
+  }
   if (!(*hello).contains("hex") || !(*hello)["hex"].is_string()) return fail(Status(Errc::protocol, "header message without a header"));
   auto header = transport::header_from_hex((*hello)["hex"].get<std::string>());
   if (!header) return fail(header.status());
@@ -135,7 +154,8 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     if (!s.ok() && !cancel.cancelled()) spdlog::warn("data connection {} dropped: {}", id, s.message());
     return cancel.cancelled() ? s : Status::Ok();
   });
-  Status outcome = controller->ctl->send(json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}});
+  Status outcome =
+      controller->ctl->send(json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}, {"resumable_receive", sink->resumable}});
 
   std::future<Status> finisher;
   std::uint64_t last_ack = ~0ull;

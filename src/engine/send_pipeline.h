@@ -61,6 +61,8 @@ class SendPipeline {
   SendPipeline& operator=(const SendPipeline&) = delete;
 
   void start();
+  // Before start(): read from another source (the producer was replaced, e.g. by a resume).
+  void set_source_fd(int fd) { source_fd_ = fd; }
   // Before start(): the receiver already has the first `chunks` chunks (SendOptions::skip_chunks).
   void resume_from(std::uint64_t chunks, const stream::Digest& digest) {
     options_.skip_chunks = chunks;

@@ -31,7 +31,12 @@ Result<Sink> open_sink(const SinkSpec& spec) {
   auto pool_exists = zfs.exists(pool);
   if (!pool_exists) return pool_exists.status();
   if (!*pool_exists) return Status(Errc::not_found, "target pool '" + pool + "' does not exist");
-  auto args = zfs::recv_args(dataset, spec.flags, *caps);
+  zfs::RecvFlags flags = spec.flags;
+  // Where ZFS can keep an interrupted receive (OpenZFS), always ask it to: a crash of either
+  // host then resumes from the target's receive_resume_token instead of starting over.
+  flags.resumable = caps->recv_resumable;
+  sink.resumable = caps->recv_resumable;
+  auto args = zfs::recv_args(dataset, flags, *caps);
   if (!args) return args.status();
   if (spec.target.find('@') != std::string::npos) args->back() = spec.target;
   ps.argv = {zfs.binary()};

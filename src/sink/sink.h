@@ -22,6 +22,7 @@ struct Sink {
   std::unique_ptr<Subprocess> process;
   SinkSpec spec;
   std::string describe;
+  bool resumable = false;  // zfs receive -s: an interruption leaves a receive_resume_token
   int fd() { return process->stdin_fd().get(); }
   // The whole stream was delivered: close the consumer's input, wait for it, and (for ZFS)
   // check the received snapshot's guid. Returns the snapshot received, if any.

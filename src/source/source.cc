@@ -29,6 +29,18 @@ Result<Source> open_source(const SourceSpec& spec) {
   if (!*exists) return Status(Errc::not_found, "snapshot '" + spec.snapshot + "' does not exist");
   auto args = zfs::send_args(spec.snapshot, spec.flags, *caps);
   if (!args) return args.status();
+  if (!spec.resume_token.empty()) {
+    // The receiving side kept a partial receive (OpenZFS zfs receive -s): send only the rest.
+    if (!caps->send_resume_token)
+      return Status(Errc::unsupported, "the target holds a partially received stream, but this host's zfs cannot resume a send "
+                                       "(no 'zfs send -t'); discard it on the target with 'zfs receive -A' and start over");
+    auto info = zfs.describe_token(spec.resume_token);
+    if (!info) return info.status();
+    if (info->toname != spec.snapshot)
+      return Status(Errc::exists, "the target holds a partial receive of '" + info->toname + "', not '" + spec.snapshot +
+                                      "'; finish that one, or discard it on the target with 'zfs receive -A'");
+    args = std::vector<std::string>{"send", "-t", spec.resume_token};
+  }
   for (const auto& base : {spec.flags.incremental, spec.flags.intermediate}) {
     if (!base) continue;
     auto full = zfs::resolve_incremental_base(*base, spec.snapshot);
@@ -40,7 +52,9 @@ Result<Source> open_source(const SourceSpec& spec) {
   if (!guid) return guid.status();
   src.snapshot_guid = *guid;
   src.snapshot_name = spec.snapshot;
-  if (caps->send_dry_run_parsable) {
+  if (!spec.resume_token.empty()) {
+    // A resumed stream is the rest of the original: no size estimate.
+  } else if (caps->send_dry_run_parsable) {
     if (auto est = zfs.estimate_send_size(*args)) src.estimated_size = *est;
   } else if (!spec.flags.incremental && !spec.flags.intermediate) {
     if (auto ref = zfs.referenced(spec.snapshot)) src.estimated_size = *ref;

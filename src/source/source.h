@@ -16,6 +16,8 @@ struct SourceSpec {
   std::string snapshot;  // POOL/FS@SNAP; may be empty with send_cmd
   zfs::SendFlags flags;
   std::string send_cmd;  // replaces `zfs send` when not empty (run by /bin/sh -c)
+  // Resume an interrupted OpenZFS receive: `zfs send -t TOKEN`, which must resume `snapshot`.
+  std::string resume_token;
 };
 
 struct Source {

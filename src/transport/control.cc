@@ -87,6 +87,11 @@ Result<std::optional<json>> ControlChannel::receive(std::chrono::milliseconds ti
 }
 
 Result<json> ControlChannel::expect(const std::string& type, std::chrono::milliseconds timeout, const CancelToken& cancel) {
+  return expect_either(type, type, timeout, cancel);
+}
+
+Result<json> ControlChannel::expect_either(const std::string& type, const std::string& other, std::chrono::milliseconds timeout,
+                                           const CancelToken& cancel) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (cancel.cancelled()) return cancel.reason();
@@ -95,7 +100,7 @@ Result<json> ControlChannel::expect(const std::string& type, std::chrono::millis
     if (!*m) continue;
     const json& msg = **m;
     if (msg["type"] == "error") return status_from_message(msg);
-    if (msg["type"] == type) return msg;
+    if (msg["type"] == type || msg["type"] == other) return msg;
   }
   return Status(Errc::timeout, "the far half did not answer (waiting for '" + type + "')");
 }
@@ -129,6 +134,10 @@ constexpr CodeName kCodes[] = {
 std::string json_string(const json& m, const char* key, const std::string& fallback) {
   auto it = m.find(key);
   return it != m.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+bool json_bool(const json& m, const char* key, bool fallback) {
+  return m.is_object() && m.contains(key) && m[key].is_boolean() ? m[key].get<bool>() : fallback;
 }
 
 std::uint64_t json_u64(const json& m, const char* key, std::uint64_t fallback) {

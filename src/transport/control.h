@@ -81,6 +81,9 @@ class ControlChannel {
   Result<std::optional<nlohmann::json>> receive(std::chrono::milliseconds timeout);
   // Waits for a message of type `type` (an "error" message becomes its Status).
   Result<nlohmann::json> expect(const std::string& type, std::chrono::milliseconds timeout, const CancelToken& cancel);
+  // The same for the first message of either type.
+  Result<nlohmann::json> expect_either(const std::string& type, const std::string& other, std::chrono::milliseconds timeout,
+                                       const CancelToken& cancel);
 
  private:
   ControlIo& io_;
@@ -91,6 +94,7 @@ class ControlChannel {
 // yields the fallback.
 std::string json_string(const nlohmann::json& m, const char* key, const std::string& fallback = "");
 std::uint64_t json_u64(const nlohmann::json& m, const char* key, std::uint64_t fallback);
+bool json_bool(const nlohmann::json& m, const char* key, bool fallback);
 
 // The error a far half reported ({"type":"error","code":...,"message":...}) as a Status.
 Status status_from_message(const nlohmann::json& message);

@@ -211,4 +211,39 @@ Result<std::vector<std::string>> recv_args(const std::string& target, const Recv
   return args;
 }
 
+std::string Zfs::resume_token(const std::string& dataset) const {
+  if (!validate_dataset(dataset).ok()) return {};
+  auto out = run_command({bin_, "get", "-H", "-o", "value", "receive_resume_token", dataset});
+  if (!out || !out->success()) return {};  // no dataset, or a ZFS without the property
+  std::string token = out->out;
+  while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
+  return token == "-" ? std::string() : token;
+}
+
+Result<Zfs::TokenInfo> Zfs::describe_token(const std::string& token) const {
+  auto out = run_command({bin_, "send", "-nvt", token});
+  if (!out) return out.status();
+  if (!out->success()) return Status(Errc::invalid_argument, "cannot read the resume token: " + out->err);
+  TokenInfo info;
+  // Lines look like "\ttoname = pool/fs@snap" and "\ttoguid = 0x1234".
+  std::string text = out->out + "\n" + out->err;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    std::size_t eq = line.find(" = ");
+    if (eq == std::string::npos) continue;
+    std::string key = line.substr(0, eq);
+    key.erase(0, key.find_first_not_of(" \t"));
+    std::string value = line.substr(eq + 3);
+    if (key == "toname") info.toname = value;
+    if (key == "toguid") info.toguid = std::strtoull(value.c_str(), nullptr, 0);
+    if (key == "bytes") info.bytes = std::strtoull(value.c_str(), nullptr, 0);
+  }
+  if (info.toname.empty()) return Status(Errc::protocol, "'zfs send -nvt' did not say what the resume token resumes");
+  return info;
+}
+
 }  // namespace pgm::zfs

@@ -58,6 +58,18 @@ class Zfs {
   Result<std::uint64_t> estimate_send_size(const std::vector<std::string>& send_args) const;
   Result<std::string> pool_of(const std::string& dataset) const { return dataset.substr(0, dataset.find('/')); }
 
+  // OpenZFS resumable receive (zfs receive -s) leaves `receive_resume_token` on a dataset
+  // whose receive was interrupted. Empty when there is none, the dataset does not exist, or
+  // this ZFS has no such property.
+  std::string resume_token(const std::string& dataset) const;
+  // What a token resumes (`zfs send -nvt TOKEN`).
+  struct TokenInfo {
+    std::string toname;         // pool/fs@snap being received
+    std::uint64_t toguid = 0;
+    std::uint64_t bytes = 0;    // stream bytes already received
+  };
+  Result<TokenInfo> describe_token(const std::string& token) const;
+
   const std::string& binary() const { return bin_; }
 
  private:

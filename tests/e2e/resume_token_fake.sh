@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The OpenZFS resumable-receive path (zfs receive -s, receive_resume_token, zfs send -t),
+# which zfs-fuse cannot run. ZFS HERE IS A FAKE: tests/tools/fake-openzfs, a labelled model
+# of the OpenZFS command line (see its header), selected with PGMIGRATE_ZFS. SSH, sshd and
+# pgmigrate are real. Each "host" has its own fake ZFS root.
+#   1. push: the receiving half is SIGKILLed mid-transfer (a receiver restart); the sender
+#      reconnects, finds the target's resume token and sends only the rest (zfs send -t).
+#   2. pull: the local receiver is SIGKILLed; running it again resumes from the token.
+#   3. pgmigrate abort on a dead session discards the partial receive (zfs receive -A).
+source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
+source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
+RELAY="$PGM_BUILD_DIR/tests/tools/wanrelay"
+FAKE="$PGM_SOURCE_DIR/tests/tools/fake-openzfs"
+[ -x "$RELAY" ] || fail "wanrelay not built at $RELAY"
+[ -x "$FAKE" ] || fail "fake-openzfs missing at $FAKE"
+
+SRC_ROOT="$PGM_TEST_ROOT/fake-src"
+DST_ROOT="$PGM_TEST_ROOT/fake-dst"
+# `env` execs the command, so "$!" of a backgrounded one is the command itself.
+src_zfs() { env PGMIGRATE_ZFS="$FAKE" FAKE_ZFS_ROOT="$SRC_ROOT" "$@"; }
+dst_zfs() { env PGMIGRATE_ZFS="$FAKE" FAKE_ZFS_ROOT="$DST_ROOT" "$@"; }
+SRC_ENV=(env PGMIGRATE_ZFS="$FAKE" FAKE_ZFS_ROOT="$SRC_ROOT")
+DST_ENV=(env PGMIGRATE_ZFS="$FAKE" FAKE_ZFS_ROOT="$DST_ROOT")
+# The far pgmigrate runs through sshd, which passes no environment: wrappers choose its ZFS.
+for side in src dst; do
+  root=$SRC_ROOT
+  [ "$side" = dst ] && root=$DST_ROOT
+  printf '#!/bin/sh\nPGMIGRATE_ZFS=%s FAKE_ZFS_ROOT=%s exec %s "$@"\n' "$FAKE" "$root" "$PGMIGRATE" > "$PGM_TEST_ROOT/pgmigrate-on-$side"
+  chmod +x "$PGM_TEST_ROOT/pgmigrate-on-$side"
+done
+
+P=pgmt_tok$PGM_TEST_ID
+src_zfs "$FAKE" create -p "$P/fs"
+dst_zfs "$FAKE" create "$P"
+head -c $((96 << 20)) /dev/urandom > "$PGM_TEST_ROOT/data"
+src_zfs "$FAKE" fake-write "$P/fs" "$PGM_TEST_ROOT/data"
+src_zfs "$FAKE" snapshot "$P/fs@s1"
+GUID=$(src_zfs "$FAKE" get -Hp -o value guid "$P/fs@s1")
+
+sshd_fixture_start
+HOST="$SSH_USER@127.0.0.1"
+pf="$PGM_TEST_ROOT/relay.port"
+# 25 MB/s: a transfer with a middle to interrupt.
+"$RELAY" --listen 127.0.0.1:0 --target "127.0.0.1:$SSHD_PORT" --port-file "$pf" --max-seconds 600 --rate-mbit 200 &
+on_cleanup "kill $!"
+for _ in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
+RELAY_PORT=$(cat "$pf")
+KNOWN="$PGM_TEST_ROOT/relay_known_hosts"
+sed "s/^\[127.0.0.1\]:$SSHD_PORT /[127.0.0.1]:$RELAY_PORT /" "$SSH_KNOWN_HOSTS" > "$KNOWN"
+on_cleanup "pkill -f 'FAKE_ZFS_ROOT=$PGM_TEST_ROOT' ; pkill -f '_serve (recv|send) .*$P/'"
+SSHOPTS=(--streams 4 --chunk-size 1M --port "$RELAY_PORT" --identity "$SSH_KEY" --known-hosts "$KNOWN" --reconnect-timeout 60s)
+
+check() {  # ZFS-FUNCTION DATASET@SNAP
+  local got; got=$("$1" "$FAKE" get -Hp -o value guid "$2")
+  [ "$got" = "$GUID" ] || fail "$2 has guid $got, the source $GUID"
+  "$1" "$FAKE" fake-cat "$2" | cmp -s - "$PGM_TEST_ROOT/data" || fail "$2 differs from the source"
+}
+wait_far_bytes() {  # TARGET MIB: until the far receiver's journal shows MIB MiB written
+  for _ in $(seq 1 300); do
+    local j; j=$(grep -l "\"target\": \"$1\"" /var/lib/pgmigrate/*.json 2>/dev/null | head -1 || true)
+    if [ -n "$j" ]; then
+      local b; b=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes'])" "$j" 2>/dev/null || echo 0)
+      [ "$b" -ge $(($2 << 20)) ] && { echo "$j"; return 0; }
+    fi
+    sleep 0.1
+  done
+  cat "$PGM_TEST_ROOT"/*.log >&2
+  fail "the receive into $1 never reached $2 MiB"
+}
+
+# 1. Push; kill the receiving half (as a crash of the receiving host would).
+"${SRC_ENV[@]}" "$PGMIGRATE" send "${SSHOPTS[@]}" --remote-bin "$PGM_TEST_ROOT/pgmigrate-on-dst" --progress none \
+  "$P/fs@s1" "$HOST:$P/push" 2> "$PGM_TEST_ROOT/push.log" &
+SENDER=$!
+wait_far_bytes "$P/push" 24 > /dev/null
+pkill -9 -f "_serve recv --target $P/push" || fail "no receiving half to kill"
+wait "$SENDER" || { cat "$PGM_TEST_ROOT/push.log"; fail "push did not survive the receiving half's restart"; }
+grep -q "holds a partial receive" "$PGM_TEST_ROOT/push.log" || { cat "$PGM_TEST_ROOT/push.log"; fail "did not resume from the token"; }
+check dst_zfs "$P/push@s1"
+[ "$(dst_zfs "$FAKE" get -H -o value receive_resume_token "$P/push")" = "-" ] || fail "a resume token was left on $P/push"
+pass "push resumed from the receive_resume_token after the receiver died: $(grep -h '^pgmigrate: sent' "$PGM_TEST_ROOT/push.log" | sed 's/^pgmigrate: //')"
+
+# 2. Pull; kill the local receiver and run it again.
+"${DST_ENV[@]}" "$PGMIGRATE" recv "${SSHOPTS[@]}" --remote-bin "$PGM_TEST_ROOT/pgmigrate-on-src" --progress json \
+  "$HOST:$P/fs@s1" "$P/pull" 2> "$PGM_TEST_ROOT/pull1.log" &
+RECEIVER=$!
+for _ in $(seq 1 300); do
+  b=$(grep -o '"logical_bytes":[0-9]*' "$PGM_TEST_ROOT/pull1.log" 2>/dev/null | tail -1 | cut -d: -f2 || true)
+  [ -n "$b" ] && [ "$b" -ge $((24 << 20)) ] && break
+  sleep 0.1
+done
+kill -9 "$RECEIVER"
+wait "$RECEIVER" 2>/dev/null || true
+for _ in $(seq 1 100); do
+  [ "$(dst_zfs "$FAKE" get -H -o value receive_resume_token "$P/pull" 2>/dev/null || echo -)" != "-" ] && break
+  sleep 0.1
+done
+[ "$(dst_zfs "$FAKE" get -H -o value receive_resume_token "$P/pull")" != "-" ] || fail "the killed receive left no resume token"
+dst_zfs "$PGMIGRATE" recv "${SSHOPTS[@]}" --remote-bin "$PGM_TEST_ROOT/pgmigrate-on-src" --progress none \
+  "$HOST:$P/fs@s1" "$P/pull" 2> "$PGM_TEST_ROOT/pull2.log" || { cat "$PGM_TEST_ROOT/pull2.log"; fail "pull rerun failed"; }
+grep -q "holds a partial receive" "$PGM_TEST_ROOT/pull2.log" || { cat "$PGM_TEST_ROOT/pull2.log"; fail "pull did not resume"; }
+check dst_zfs "$P/pull@s1"
+pass "pull resumed from the receive_resume_token after the receiver was killed: $(grep -h '^pgmigrate: received' "$PGM_TEST_ROOT/pull2.log" | sed 's/^pgmigrate: //')"
+
+# 3. Both halves die; `pgmigrate abort` on the receiving host discards the partial receive.
+"${SRC_ENV[@]}" "$PGMIGRATE" send "${SSHOPTS[@]}" --remote-bin "$PGM_TEST_ROOT/pgmigrate-on-dst" --progress none \
+  "$P/fs@s1" "$HOST:$P/gone" 2> "$PGM_TEST_ROOT/gone.log" &
+SENDER=$!
+J=$(wait_far_bytes "$P/gone" 16)
+kill -9 "$SENDER"
+pkill -9 -f "_serve recv --target $P/gone" || true
+wait "$SENDER" 2>/dev/null || true
+for _ in $(seq 1 100); do
+  [ "$(dst_zfs "$FAKE" get -H -o value receive_resume_token "$P/gone" 2>/dev/null || echo -)" != "-" ] && break
+  sleep 0.1
+done
+"$PGMIGRATE" status | grep -q "stale" || fail "status does not show the dead session as stale"
+dst_zfs "$PGMIGRATE" abort "$(basename "$J" .json)" > "$PGM_TEST_ROOT/abort.txt" || { cat "$PGM_TEST_ROOT/abort.txt"; fail "abort failed"; }
+grep -q "discarded the partial receive state" "$PGM_TEST_ROOT/abort.txt" || { cat "$PGM_TEST_ROOT/abort.txt"; fail "abort did not discard it"; }
+# A partial receive of a new filesystem leaves nothing once discarded.
+[ "$(dst_zfs "$FAKE" get -H -o value receive_resume_token "$P/gone" 2>/dev/null || echo -)" = "-" ] || fail "the token survived abort"
+[ ! -e "$J" ] || fail "abort left the journal"
+pass "abort discarded the dead session's partial receive: $(tr '\n' ' ' < "$PGM_TEST_ROOT/abort.txt")"
