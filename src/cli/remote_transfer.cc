@@ -239,6 +239,13 @@ void warn_not_resumable(const std::string& where) {
                where);
 }
 
+// Sends a final message, but never waits on a dead link for more than a few seconds.
+void send_last_word(transport::ControlChannel& ctl, CancelToken& ctl_token, const json& message) {
+  auto sent = std::async(std::launch::async, [&] { return ctl.send(message); });
+  if (sent.wait_for(std::chrono::seconds(5)) != std::future_status::ready) ctl_token.cancel(Status(Errc::timeout, "control channel stuck"));
+  (void)sent.get();
+}
+
 Status interrupted_or(const CancelToken& cancel, Status s) {
   if (cancel.cancelled() && cancel.reason().code() == Errc::interrupted) return cancel.reason();
   if (cancel.cancelled() && s.ok()) return cancel.reason();
@@ -286,9 +293,13 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
     return why;
   };
 
-  auto conn = remote.connect(cancel);
+  // The control connection has its own token: when the run is cancelled (a signal, a
+  // failure) the last message, the error, must still reach the far half, or it would take
+  // the silence for a lost sender and wait for it (see serve_recv).
+  CancelToken ctl_token;
+  auto conn = remote.connect(ctl_token);
   if (!conn) return abandon(conn.status());
-  auto ctl_ch = (*conn)->exec(serve_recv_command(remote.remote_bin, remote_sink, t, remote), cancel);
+  auto ctl_ch = (*conn)->exec(serve_recv_command(remote.remote_bin, remote_sink, t, remote), ctl_token);
   if (!ctl_ch) return abandon(ctl_ch.status());
   transport::ChannelControlIo io(**ctl_ch);
   transport::ControlChannel ctl(io);
@@ -382,6 +393,7 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
       outcome = settle_lane_failure(ctl, lanes, remote);
       break;
     }
+    if (remote.position != nullptr) remote.position->store(pipeline.counters().raw_bytes.load());
     if (!trailer_sent && dispatcher.exhausted()) {
       Status end = src->finish();
       if (!end.ok()) {
@@ -425,7 +437,7 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
   }
   if (!outcome.ok()) {
     cancel.cancel(outcome);
-    (void)ctl.send(transport::message_from_status(outcome));
+    send_last_word(ctl, ctl_token, transport::message_from_status(outcome));
   }
   dispatcher.complete();
   lanes.join();
@@ -452,6 +464,7 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
   } else {
     sum.verification = "verified on " + remote.host_label + ": stream digest matches";
   }
+  if (remote.summary_out != nullptr) *remote.summary_out = sum;
   print_summary(sum, ctx.global.quiet);
   return Status::Ok();
 }
