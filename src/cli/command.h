@@ -32,5 +32,7 @@ void register_recv(CLI::App& app, CommandFn& selected);
 void register_pg(CLI::App& app, CommandFn& selected);
 void register_internal(CLI::App& app, CommandFn& selected);
 void register_sessions(CLI::App& app, CommandFn& selected);
+void register_migrate(CLI::App& app, CommandFn& selected);
+void register_migrate_target(CLI::App& app, CommandFn& selected);
 
 }  // namespace pgm::cli

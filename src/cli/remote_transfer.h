@@ -4,6 +4,7 @@
 // live together here because they speak the same protocol (docs/stream-format.md).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/summary.h"
 #include "cli/transfer_options.h"
 #include "sink/sink.h"
 #include "source/source.h"
@@ -28,6 +30,10 @@ struct RemoteOptions {
   std::string host_label;                                // "user@host" for messages
   std::chrono::milliseconds reconnect_timeout{600'000};  // a dropped data connection is retried this long
   std::optional<std::uint64_t> inject_corrupt_chunk;     // testing aid (--inject-corrupt-chunk)
+  // For callers that report on a push (migrate): the stream position, updated about ten
+  // times a second, and the summary of a transfer that succeeded.
+  std::atomic<std::uint64_t>* position = nullptr;
+  TransferSummary* summary_out = nullptr;
 };
 
 Status push_to_remote(RunContext& ctx, const source::SourceSpec& source, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,

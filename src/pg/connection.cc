@@ -173,4 +173,24 @@ bool server_accepts(const std::string& conninfo) {
   return PQpingParams(keywords, values, 1) == PQPING_OK;
 }
 
+Status check_replication_connection(const std::string& conninfo) {
+  const std::string full = conninfo_with(conninfo_with(conninfo, "replication", "true"), "connect_timeout", "10");
+  PGconn* c = PQconnectdb(full.c_str());
+  Status s;
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(c);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    for (auto& ch : msg)
+      if (ch == '\n') ch = ' ';
+    s = Status(Errc::postgres, "a replication connection to " + describe_conninfo(conninfo) + " failed: " + msg);
+  } else {
+    PGresult* r = PQexec(c, "IDENTIFY_SYSTEM");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+      s = Status(Errc::postgres, "IDENTIFY_SYSTEM on " + describe_conninfo(conninfo) + " failed: " + PQresultErrorMessage(r));
+    PQclear(r);
+  }
+  PQfinish(c);
+  return s;
+}
+
 }  // namespace pgm::pg

@@ -88,5 +88,8 @@ class Connection {
 bool server_answers(const std::string& conninfo);
 // true only if the server accepts connections now.
 bool server_accepts(const std::string& conninfo);
+// Opens a physical replication connection (replication=true) as a standby would and runs
+// IDENTIFY_SYSTEM. Errc::postgres with the server's reason (pg_hba, max_wal_senders, ...).
+Status check_replication_connection(const std::string& conninfo);
 
 }  // namespace pgm::pg

@@ -1,0 +1,899 @@
+// `pgmigrate migrate run|plan|status|abort`: the whole move of a Postgres data directory on ZFS
+// to another host as one journaled plan, ordered so that the replication slot exists only for
+// the last, small increment:
+//
+//   preflight → bulk (snapshot+hold, full send, no slot) → rounds (incrementals until small)
+//   → final (slot, CHECKPOINT, snapshot, incremental) → standby (on the target, over SSH)
+//   → catchup (lag under --max-lag) → switchover (--switchover) → cleanup
+//
+// Each step is idempotent and recorded in <state>/migrations/<id>.json before and after it
+// runs, so `run` again (after a crash, SIGKILL, or Ctrl-C) continues at the step that was
+// interrupted without a second slot or snapshot; transfers resume through the far half's
+// journal (see remote_transfer.h). Nothing here writes to the source dataset except the
+// migration's own snapshots and holds.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "cli/command.h"
+#include "cli/endpoint.h"
+#include "cli/remote_options.h"
+#include "cli/remote_transfer.h"
+#include "cli/transfer_options.h"
+#include "common/units.h"
+#include "journal/journal.h"
+#include "pg/conninfo.h"
+#include "pg/connection.h"
+#include "pg/lag.h"
+#include "pg/layout_check.h"
+#include "pg/slot.h"
+#include "pg/switchover.h"
+#include "source/process.h"
+#include "zfs/zfs.h"
+
+namespace pgm::cli {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+const std::vector<std::string> kSteps = {"preflight", "bulk", "rounds", "final", "standby", "catchup", "switchover", "cleanup"};
+
+struct MigrateArgs {
+  std::string source, target, primary, standby_primary, standby, id, state_dir, post_hook, fence = "stop", primary_pgdata, stop_cmd,
+      start_cmd, bindir, max_lag = "16M", switch_timeout = "2m", delta_target = "1G", catchup_timeout = "30m", assume_rate = "100M", pause_before;
+  int standby_port = 0;
+  unsigned rounds = 1;
+  bool switchover = false, no_switchover = false, keep_snapshots = false, json = false;
+  TransferOptions transfer;
+  RemoteCliOptions remote;
+};
+
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+// ---------------------------------------------------------------------------------------
+// The state file.
+
+class Migration {
+ public:
+  json j;
+  std::string path;
+
+  Status save() {
+    j["updated"] = unix_now();
+    const std::string tmp = path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << j.dump(2) << "\n";
+      if (!out) return Status(Errc::io, "cannot write " + tmp);
+    }
+    ::chmod(tmp.c_str(), 0600);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return Status(Errc::io, "cannot replace " + path);
+    return Status::Ok();
+  }
+  std::string id() const { return j.value("id", ""); }
+  std::string step_status(const std::string& step) const {
+    return j.contains("steps") && j["steps"].contains(step) ? j["steps"][step].value("status", "pending") : "pending";
+  }
+  void begin(const std::string& step) {
+    j["current_step"] = step;
+    auto& s = j["steps"][step];
+    if (!s.contains("started")) s["started"] = unix_now();
+    s["status"] = "running";
+    (void)save();
+  }
+  void end(const std::string& step, const std::string& status = "done", const std::string& detail = "") {
+    auto& s = j["steps"][step];
+    s["status"] = status;
+    s["finished"] = unix_now();
+    s["seconds"] = s.value("finished", 0.0) - s.value("started", unix_now());
+    if (!detail.empty()) s["detail"] = detail;
+    (void)save();
+  }
+  void add_bytes(const std::string& step, std::uint64_t bytes) {
+    auto& s = j["steps"][step];
+    s["bytes"] = s.value("bytes", std::uint64_t{0}) + bytes;
+  }
+  std::string snap(const std::string& suffix) const { return "pgmigrate-" + id() + "-" + suffix; }
+  std::string tag() const { return "pgmigrate-" + id(); }
+  std::string slot() const { return j.value("slot", ""); }
+};
+
+std::string migrations_dir(const std::string& state_dir_opt) { return journal::state_dir_path(state_dir_opt) + "/migrations"; }
+
+Result<Migration> load_migration(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status(Errc::not_found, "cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j = json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("id")) return Status(Errc::corrupt, path + " is not a migration state file");
+  Migration m;
+  m.j = std::move(j);
+  m.path = path;
+  return m;
+}
+
+std::vector<Migration> list_migrations(const std::string& state_dir_opt) {
+  std::vector<Migration> out;
+  const std::string dir = migrations_dir(state_dir_opt);
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): one stream per call
+      std::string name = e->d_name;
+      if (name.size() > 5 && name.substr(name.size() - 5) == ".json")
+        if (auto m = load_migration(dir + "/" + name)) out.push_back(std::move(*m));
+    }
+    ::closedir(d);
+  }
+  std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) { return a.j.value("started", 0.0) < b.j.value("started", 0.0); });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Local ZFS and the far host.
+
+Status zfs_run(const std::vector<std::string>& args, const std::string& what) {
+  zfs::Zfs zfs;
+  std::vector<std::string> argv{zfs.binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = run_command(argv);
+  if (!r) return r.status();
+  if (!r->success()) return Status(Errc::child_failed, what + ": " + r->err);
+  return Status::Ok();
+}
+
+// Creates the snapshot unless it exists, and holds it (so a retention job cannot destroy it
+// while the migration still needs it).
+Status ensure_held_snapshot(Migration& m, const std::string& snapshot) {
+  zfs::Zfs zfs;
+  auto exists = zfs.exists(snapshot);
+  if (!exists) return exists.status();
+  if (!*exists) PGM_RETURN_IF_ERROR(zfs_run({"snapshot", snapshot}, "cannot snapshot " + snapshot));
+  auto& holds = m.j["holds"];
+  if (!holds.is_array()) holds = json::array();
+  for (const auto& h : holds)
+    if (h == snapshot) return Status::Ok();
+  Status held = zfs_run({"hold", m.tag(), snapshot}, "cannot hold " + snapshot);
+  if (!held.ok() && held.message().find("tag already exists") == std::string::npos) return held;
+  holds.push_back(snapshot);
+  return m.save();
+}
+
+Result<std::string> run_remote(const RemoteOptions& remote, const std::string& command, CancelToken& cancel) {
+  auto conn = remote.connect(cancel);
+  if (!conn) return conn.status();
+  auto ch = (*conn)->exec(command, cancel);
+  if (!ch) return ch.status();
+  (void)(*ch)->send_eof();
+  std::string out;
+  std::array<std::uint8_t, 65536> buf{};
+  while (!(*ch)->eof()) {
+    if (cancel.cancelled()) return cancel.reason();
+    auto n = (*ch)->read_some(buf, milliseconds(1000));
+    if (!n) return n.status();
+    out.append(reinterpret_cast<const char*>(buf.data()), *n);
+  }
+  auto code = (*ch)->wait_exit();
+  if (!code) return code.status();
+  if (*code != 0) {
+    std::string err = (*ch)->stderr_text();
+    std::size_t pos = err.rfind("pgmigrate: ");
+    if (pos != std::string::npos) err = err.substr(pos + 11);
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    const Errc c = *code == 127 ? Errc::not_found : *code == 9 ? Errc::postgres : *code == 2 ? Errc::invalid_argument : Errc::child_failed;
+    return Status(c, "on " + remote.host_label + ": " + (err.empty() ? "exit status " + std::to_string(*code) : err));
+  }
+  return out;
+}
+
+Result<json> run_remote_json(const RemoteOptions& remote, const std::string& command, CancelToken& cancel) {
+  auto out = run_remote(remote, command, cancel);
+  if (!out) return out.status();
+  json j = json::parse(*out, nullptr, false);
+  if (j.is_discarded()) return Status(Errc::protocol, "unexpected answer from " + remote.host_label + ": " + *out);
+  return j;
+}
+
+// ---------------------------------------------------------------------------------------
+// The plan and its steps.
+
+struct Context {
+  RunContext& ctx;
+  const MigrateArgs& args;
+  RemoteOptions remote;
+  ResolvedTransfer transfer;
+  std::string target_dataset;
+  std::string standby_conninfo;  // how this host reaches the new server
+  std::string standby_primary;   // how the new server reaches the primary
+  bool json_progress = false;
+
+  void say(const std::string& step, const std::string& text) const {
+    if (ctx.global.quiet) return;
+    if (json_progress) {
+      std::fprintf(stderr, "%s\n", json{{"event", "step"}, {"step", step}, {"message", text}}.dump().c_str());
+      return;
+    }
+    std::size_t n = 0;
+    while (n < kSteps.size() && kSteps[n] != step) ++n;
+    std::fprintf(stderr, "migrate [%zu/%zu %s] %s\n", n + 1, kSteps.size(), step.c_str(), text.c_str());
+  }
+  std::string q(const std::string& s) const { return shell_quote(s); }
+};
+
+struct Preflight {
+  std::uint64_t referenced = 0;
+  std::string mountpoint, data_directory, relative_pgdata;
+  int pg_major = 0;
+  json target;  // the far probe
+  std::vector<std::string> notes;
+};
+
+Result<Preflight> preflight(Context& c, Migration* m) {
+  Preflight p;
+  zfs::Zfs zfs;
+  auto exists = zfs.exists(c.args.source);
+  if (!exists) return exists.status();
+  if (!*exists) return Status(Errc::not_found, "source dataset '" + c.args.source + "' does not exist");
+  auto ref = zfs.referenced(c.args.source);
+  if (!ref) return ref.status();
+  p.referenced = *ref;
+  auto mp = zfs.get("mountpoint", c.args.source);
+  if (!mp) return mp.status();
+  p.mountpoint = *mp;
+
+  auto primary = pg::Connection::connect(c.args.primary, "primary");
+  if (!primary) return primary.status();
+  p.pg_major = primary->server_major();
+  auto dd = primary->scalar("SHOW data_directory");
+  if (!dd) return dd.status();
+  p.data_directory = *dd;
+  auto layout = pg::check_layout(*primary, {c.args.source});
+  if (!layout) return layout.status();
+  if (!layout->ok()) {
+    std::string all;
+    for (const auto& prob : layout->problems) all += (all.empty() ? "" : "; ") + prob;
+    return Status(Errc::invalid_argument, "refusing to migrate: a snapshot of '" + c.args.source + "' would not hold a consistent database: " + all);
+  }
+  for (const auto& n : layout->notes) p.notes.push_back(n);
+  if (p.data_directory.rfind(p.mountpoint + "/", 0) == 0) p.relative_pgdata = p.data_directory.substr(p.mountpoint.size() + 1);
+  else if (p.data_directory == p.mountpoint) p.relative_pgdata = "";
+  else return Status(Errc::invalid_argument, "the data directory " + p.data_directory + " is not under " + p.mountpoint);
+
+  auto wal_level = primary->scalar("SHOW wal_level");
+  if (!wal_level) return wal_level.status();
+  if (*wal_level != "replica" && *wal_level != "logical")
+    return Status(Errc::invalid_argument, "wal_level is '" + *wal_level + "' on the primary: set it to replica (needs a restart) first");
+  const std::string slot = m ? m->slot() : std::string();
+  auto free_slots = primary->scalar(
+      "SELECT current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots WHERE slot_name <> $1)", {slot});
+  if (!free_slots) return free_slots.status();
+  if (std::atoi(free_slots->c_str()) < 1) return Status(Errc::invalid_argument, "no free replication slot on the primary (max_replication_slots)");
+  auto free_senders = primary->scalar("SELECT current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_stat_replication)");
+  if (!free_senders) return free_senders.status();
+  if (std::atoi(free_senders->c_str()) < 1) return Status(Errc::invalid_argument, "no free WAL sender on the primary (max_wal_senders)");
+
+  auto probe = run_remote_json(c.remote,
+                               c.q(c.remote.remote_bin) + " _migrate-target --probe --dataset " + c.q(c.target_dataset) + " --pg-major " +
+                                   std::to_string(p.pg_major) + " --replication " + c.q(c.standby_primary),
+                               c.ctx.cancel);
+  if (!probe) return probe.status().context("checking the target " + c.remote.host_label);
+  p.target = *probe;
+  const bool started = m && m->step_status("bulk") != "pending";
+  if (!p.target.value("pool_exists", false))
+    return Status(Errc::not_found, "target pool of '" + c.target_dataset + "' does not exist on " + c.remote.host_label);
+  if (p.target.value("dataset_exists", false) && !started)
+    return Status(Errc::exists, "target '" + c.target_dataset + "' already exists on " + c.remote.host_label + ": migrate into a new dataset");
+  const std::uint64_t avail = p.target.value("pool_available", std::uint64_t{0});
+  if (!started && avail < p.referenced)
+    return Status(Errc::no_space, "the target pool has " + format_bytes(static_cast<double>(avail)) + " available, the source references " +
+                                      format_bytes(static_cast<double>(p.referenced)));
+  if (!p.target.value("pg_major_ok", false))
+    return Status(Errc::not_found, "Postgres " + std::to_string(p.pg_major) + " server binaries were not found on " + c.remote.host_label +
+                                       " (looked for " + p.target.value("pg_ctl", std::string("pg_ctl")) + ")");
+  if (p.target.value("replication", std::string()) != "ok")
+    return Status(Errc::postgres, c.remote.host_label + " cannot open a replication connection to the primary: " +
+                                      p.target.value("replication", std::string("unknown")));
+  if (!p.target.value("recv_resumable", false))
+    p.notes.push_back("zfs on " + c.remote.host_label +
+                      " cannot keep an interrupted receive (no 'zfs receive -s'): a restart of the target during a send restarts that send; "
+                      "a restart of this side resumes");
+  return p;
+}
+
+// Sends `snapshot` (incremental from `base` when not empty) unless the target already has it.
+Status send_step(Context& c, Migration& m, const std::string& step, const std::string& snapshot, const std::string& base,
+                 std::uint64_t* bytes_out) {
+  const std::string short_name = snapshot.substr(snapshot.find('@') + 1);
+  auto probe = run_remote_json(c.remote, c.q(c.remote.remote_bin) + " _migrate-target --probe --dataset " + c.q(c.target_dataset), c.ctx.cancel);
+  if (!probe) return probe.status();
+  if ((*probe).contains("snapshots"))
+    for (const auto& s : (*probe)["snapshots"])
+      if (s == c.target_dataset + "@" + short_name) {
+        c.say(step, short_name + " is already on the target");
+        if (bytes_out) *bytes_out = 0;
+        return Status::Ok();
+      }
+  source::SourceSpec src;
+  src.snapshot = snapshot;
+  if (!base.empty()) src.flags.incremental = base;
+  sink::SinkSpec dst;
+  dst.target = c.target_dataset;
+  c.say(step, "sending " + snapshot + (base.empty() ? "" : " (incremental from " + base + ")") + " to " + c.remote.host_label + ":" +
+                  c.target_dataset);
+  std::atomic<std::uint64_t> position{0};
+  TransferSummary sum;
+  RemoteOptions remote = c.remote;
+  remote.position = &position;
+  remote.summary_out = &sum;
+  std::atomic<bool> done{false};
+  std::thread reporter([&] {
+    auto last = std::chrono::steady_clock::now();
+    std::uint64_t last_bytes = 0;
+    while (!done.load()) {
+      std::this_thread::sleep_for(milliseconds(200));
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::seconds(1)) continue;
+      const std::uint64_t b = position.load();
+      m.j["transfer"] = {{"snapshot", snapshot},
+                         {"bytes", b},
+                         {"rate", static_cast<double>(b - last_bytes) / std::chrono::duration<double>(now - last).count()}};
+      (void)m.save();
+      last = now;
+      last_bytes = b;
+    }
+  });
+  Status s = push_to_remote(c.ctx, src, dst, c.transfer, c.args.transfer, remote);
+  done.store(true);
+  reporter.join();
+  m.j.erase("transfer");
+  if (!s.ok()) return s;
+  m.add_bytes(step, sum.logical_bytes);
+  if (bytes_out) *bytes_out = sum.logical_bytes;
+  return m.save();
+}
+
+// Samples the slot's retained WAL into the state while `fn` runs; keeps the peak.
+template <typename Fn>
+Status with_slot_sampling(Context& c, Migration& m, Fn fn) {
+  std::atomic<bool> done{false};
+  std::thread sampler([&] {
+    auto conn = pg::Connection::connect(c.args.primary, "primary");
+    while (!done.load() && conn) {
+      if (auto st = pg::slot_status(*conn, m.slot())) {
+        m.j["slot_retained"] = st->retained_bytes;
+        if (st->retained_bytes > m.j.value("peak_retained", std::uint64_t{0})) m.j["peak_retained"] = st->retained_bytes;
+      }
+      for (int i = 0; i < 10 && !done.load(); ++i) std::this_thread::sleep_for(milliseconds(100));
+    }
+  });
+  Status s = fn();
+  done.store(true);
+  sampler.join();
+  (void)m.save();
+  return s;
+}
+
+bool in_recovery(const std::string& conninfo, bool* reachable) {
+  auto c = pg::Connection::connect(conninfo, "standby");
+  *reachable = static_cast<bool>(c);
+  if (!c) return false;
+  auto r = c->scalar("SELECT pg_is_in_recovery()");
+  return r && *r == "t";
+}
+
+Status step_bulk(Context& c, Migration& m) {
+  const std::string snap = c.args.source + "@" + m.snap("base");
+  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
+  m.j["sent"] = json::array();
+  PGM_RETURN_IF_ERROR(send_step(c, m, "bulk", snap, "", nullptr));
+  m.j["last_sent"] = snap;
+  return Status::Ok();
+}
+
+Status step_rounds(Context& c, Migration& m) {
+  const std::uint64_t delta = *parse_size(c.args.delta_target);
+  unsigned done_rounds = m.j.value("rounds_done", 0u);
+  while (done_rounds < c.args.rounds) {
+    if (done_rounds > 0 && m.j.value("last_round_bytes", UINT64_MAX) < delta) break;
+    const unsigned r = done_rounds + 1;
+    const std::string snap = c.args.source + "@" + m.snap("r" + std::to_string(r));
+    PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
+    std::uint64_t bytes = 0;
+    PGM_RETURN_IF_ERROR(send_step(c, m, "rounds", snap, m.j.value("last_sent", std::string()), &bytes));
+    m.j["last_sent"] = snap;
+    m.j["rounds_done"] = done_rounds = r;
+    m.j["last_round_bytes"] = bytes;
+    PGM_RETURN_IF_ERROR(m.save());
+    c.say("rounds", "round " + std::to_string(r) + " moved " + format_bytes(static_cast<double>(bytes)));
+    if (bytes < delta) break;
+  }
+  return Status::Ok();
+}
+
+Status step_final(Context& c, Migration& m) {
+  const std::string snap = c.args.source + "@" + m.snap("final");
+  zfs::Zfs zfs;
+  auto snap_exists = zfs.exists(snap);
+  if (!snap_exists) return snap_exists.status();
+  if (!*snap_exists) {
+    // A checkpoint, then the slot, then the snapshot. A new physical slot reserves WAL from
+    // the last checkpoint's redo point, so checkpointing first keeps the slot from holding
+    // everything written since the previous checkpoint (possibly since before the bulk copy).
+    // The standby replays from the redo point of the last checkpoint before the snapshot,
+    // which is this one or a later one: never before what the slot holds.
+    auto primary = pg::Connection::connect(c.args.primary, "primary");
+    if (!primary) return primary.status();
+    auto cp = primary->exec("CHECKPOINT");
+    if (!cp) return cp.status();
+    auto existing = pg::slot_status(*primary, m.slot());
+    if (!existing) {
+      if (existing.status().code() != Errc::not_found) return existing.status();
+      c.say("final", "creating replication slot '" + m.slot() + "' on the primary");
+      auto created = pg::create_slot(*primary, m.slot());
+      if (!created) return created.status();
+    }
+    m.j["slot_created"] = true;
+    PGM_RETURN_IF_ERROR(m.save());
+  }
+  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
+  return with_slot_sampling(c, m, [&] {
+    Status s = send_step(c, m, "final", snap, m.j.value("last_sent", std::string()), nullptr);
+    if (s.ok()) m.j["last_sent"] = snap;
+    return s;
+  });
+}
+
+Status step_standby(Context& c, Migration& m, const Preflight& p) {
+  bool reachable = false;
+  if (in_recovery(c.standby_conninfo, &reachable)) {
+    c.say("standby", "the standby already runs (" + pg::describe_conninfo(c.standby_conninfo) + ")");
+    return Status::Ok();
+  }
+  auto probe = run_remote_json(c.remote, c.q(c.remote.remote_bin) + " _migrate-target --probe --dataset " + c.q(c.target_dataset), c.ctx.cancel);
+  if (!probe) return probe.status();
+  const std::string mountpoint = (*probe).value("mountpoint", std::string());
+  if (mountpoint.empty() || mountpoint == "none" || mountpoint == "legacy")
+    return Status(Errc::invalid_argument, "the target dataset '" + c.target_dataset + "' is not mounted (mountpoint " + mountpoint + ")");
+  const std::string pgdata = p.relative_pgdata.empty() ? mountpoint : mountpoint + "/" + p.relative_pgdata;
+  m.j["target_pgdata"] = pgdata;
+  PGM_RETURN_IF_ERROR(m.save());
+  c.say("standby", "starting a standby in " + pgdata + " on " + c.remote.host_label + ", port " + std::to_string(c.args.standby_port));
+  std::string cmd = c.q(c.remote.remote_bin) + " pg standby --pgdata " + c.q(pgdata) + " --primary " + c.q(c.standby_primary) + " --slot " +
+                    c.q(m.slot()) + " --port " + std::to_string(c.args.standby_port) + " --standby " + c.q(c.standby_conninfo) +
+                    " --start --timeout 120s";
+  if (!c.args.bindir.empty()) cmd += " --pg-bindir " + c.q(c.args.bindir);
+  auto out = run_remote(c.remote, cmd, c.ctx.cancel);
+  if (!out) return out.status().context("starting the standby");
+  m.j["standby_started"] = true;
+  return m.save();
+}
+
+Status step_catchup(Context& c, Migration& m) {
+  auto primary = pg::Connection::connect(c.args.primary, "primary");
+  if (!primary) return primary.status();
+  auto standby = pg::Connection::connect(c.standby_conninfo, "standby");
+  if (!standby) return standby.status();
+  const std::uint64_t bound = *parse_size(c.args.max_lag);
+  auto timeout = parse_duration(c.args.catchup_timeout);
+  if (!timeout) return timeout.status().context("--catchup-timeout");
+  c.say("catchup", "waiting until the standby replays within " + format_bytes(static_cast<double>(bound)) + " of the primary");
+  return with_slot_sampling(c, m, [&] {
+    auto r = pg::wait_for_lag(*primary, *standby, m.slot(), bound, *timeout, c.ctx.cancel, [&](const pg::LagReport& lag) {
+      m.j["lag_bytes"] = lag.replay_bytes();
+      (void)m.save();
+    });
+    if (!r) return r.status();
+    m.j["lag_bytes"] = r->replay_bytes();
+    return Status::Ok();
+  });
+}
+
+Status step_switchover(Context& c, Migration& m) {
+  bool reachable = false;
+  const bool recovering = in_recovery(c.standby_conninfo, &reachable);
+  if (reachable && !recovering) {
+    c.say("switchover", "the new server is already promoted");
+    m.j["switched"] = true;
+    return m.save();
+  }
+  pg::SwitchoverOptions o;
+  o.primary_conninfo = c.args.primary;
+  o.standby_conninfo = c.standby_conninfo;
+  o.slot = m.slot();
+  auto fence = pg::parse_fence(c.args.fence);
+  if (!fence) return fence.status();
+  o.fence = *fence;
+  o.primary_pgdata = c.args.primary_pgdata;
+  o.stop_cmd = c.args.stop_cmd;
+  o.start_cmd = c.args.start_cmd;
+  o.bindir = c.args.bindir;
+  o.max_lag = *parse_size(c.args.max_lag);
+  auto t = parse_duration(c.args.switch_timeout);
+  if (!t) return t.status().context("--timeout");
+  o.timeout = *t;
+  o.post_hook = c.args.post_hook;
+  c.say("switchover", std::string("switching over (fence ") + pg::fence_name(o.fence) + ")");
+  pg::Switchover sw(o, c.ctx.cancel, [&](const pg::SwitchoverStep& st) { c.say("switchover", st.name + (st.detail.empty() ? "" : ": " + st.detail)); });
+  Status s = sw.run();
+  const auto& rep = sw.report();
+  if (rep.write_window_s) m.j["write_window_s"] = *rep.write_window_s;
+  m.j["switched"] = rep.promoted;
+  (void)m.save();
+  return s;
+}
+
+Status step_cleanup(Context& c, Migration& m) {
+  std::vector<std::string> done;
+  for (const auto& h : m.j.value("holds", json::array())) {
+    Status s = zfs_run({"release", m.tag(), h.get<std::string>()}, "cannot release " + h.get<std::string>());
+    if (s.ok()) done.push_back("released the hold on " + h.get<std::string>());
+  }
+  m.j["holds"] = json::array();
+  // The old primary's slot: needed no more once the standby is promoted; a stopped old primary
+  // takes it along (say so).
+  if (m.j.value("slot_created", false)) {
+    auto primary = pg::Connection::connect(c.args.primary, "primary");
+    if (primary && pg::drop_slot(*primary, m.slot()).ok()) done.push_back("dropped slot '" + m.slot() + "' on the old primary");
+    else done.push_back("the old primary is down: its slot '" + m.slot() + "' goes with it (drop it if you ever start that server again)");
+  }
+  if (!c.args.keep_snapshots) {
+    zfs::Zfs zfs;
+    for (const std::string suffix : {"final", "base"}) {
+      const std::string s = c.args.source + "@" + m.snap(suffix);
+      if (auto e = zfs.exists(s); e && *e && zfs_run({"destroy", s}, "cannot destroy " + s).ok()) done.push_back("destroyed " + s);
+    }
+    for (unsigned r = 1; r <= m.j.value("rounds_done", 0u); ++r) {
+      const std::string s = c.args.source + "@" + m.snap("r" + std::to_string(r));
+      if (auto e = zfs.exists(s); e && *e && zfs_run({"destroy", s}, "cannot destroy " + s).ok()) done.push_back("destroyed " + s);
+    }
+    auto far = run_remote_json(c.remote,
+                               c.q(c.remote.remote_bin) + " _migrate-target --dataset " + c.q(c.target_dataset) + " --destroy-snapshots " +
+                                   c.q("pgmigrate-" + m.id() + "-"),
+                               c.ctx.cancel);
+    if (far && (*far).contains("destroyed"))
+      for (const auto& s : (*far)["destroyed"]) done.push_back("destroyed " + s.get<std::string>() + " on " + c.remote.host_label);
+  }
+  for (const auto& d : done) c.say("cleanup", d);
+  return m.save();
+}
+
+void print_report(const Migration& m, bool quiet) {
+  if (quiet) return;
+  std::fprintf(stderr, "\nmigration %s report\n", m.id().c_str());
+  for (const auto& step : kSteps) {
+    if (!m.j["steps"].contains(step)) continue;
+    const auto& s = m.j["steps"][step];
+    std::string line = "  " + step + ": " + s.value("status", "") + ", " + format_duration(s.value("seconds", 0.0));
+    if (s.contains("bytes")) line += ", " + format_bytes(static_cast<double>(s["bytes"].get<std::uint64_t>())) + " sent";
+    if (s.contains("detail")) line += " (" + s["detail"].get<std::string>() + ")";
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  std::fprintf(stderr, "  peak WAL retained by the slot: %s\n",
+               format_bytes(static_cast<double>(m.j.value("peak_retained", std::uint64_t{0}))).c_str());
+  if (m.j.contains("write_window_s"))
+    std::fprintf(stderr, "  write-unavailability window: %.3fs\n", m.j["write_window_s"].get<double>());
+}
+
+Result<Context> make_context(RunContext& ctx, const MigrateArgs& a) {
+  auto endpoint = parse_endpoint(a.target);
+  if (!endpoint) return endpoint.status();
+  if (endpoint->stdio || endpoint->host.empty()) return Status(Errc::invalid_argument, "--target must be [user@]host:POOL/FS");
+  PGM_RETURN_IF_ERROR(zfs::validate_dataset(a.source));
+  PGM_RETURN_IF_ERROR(zfs::validate_dataset(endpoint->name));
+  if (a.standby_port <= 0 && a.standby.empty()) return Status(Errc::invalid_argument, "--standby-port (or --standby CONNINFO) is required");
+  for (const auto* v : {&a.max_lag, &a.delta_target, &a.assume_rate})
+    if (auto s = parse_size(*v); !s) return s.status();
+  auto remote = make_remote(a.remote, *endpoint);
+  if (!remote) return remote.status();
+  auto t = resolve(a.transfer);
+  if (!t) return t.status();
+  Context c{ctx, a, *remote, *t, endpoint->name, a.standby, a.standby_primary.empty() ? a.primary : a.standby_primary, a.transfer.progress == "json"};
+  if (c.standby_conninfo.empty())
+    c.standby_conninfo = pg::conninfo_with(pg::conninfo_with(a.primary, "host", endpoint->host), "port", std::to_string(a.standby_port));
+  return c;
+}
+
+Result<Migration> open_migration(const MigrateArgs& a, const std::string& target_label, bool create) {
+  auto base = journal::state_dir(a.state_dir);
+  if (!base) return base.status();
+  const std::string dir = *base + "/migrations";
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return Status(Errc::io, "cannot create " + dir);
+  for (auto& m : list_migrations(a.state_dir)) {
+    const bool same = a.id.empty() ? (m.j.value("source", "") == a.source && m.j.value("target", "") == target_label &&
+                                      m.j.value("state", "") != "done" && m.j.value("state", "") != "aborted")
+                                   : m.id() == a.id;
+    if (same) return std::move(m);
+  }
+  if (!create) return Status(Errc::not_found, "no migration " + (a.id.empty() ? "of " + a.source + " to " + target_label : a.id) + " in " + dir);
+  Migration m;
+  std::string id = a.id;
+  if (id.empty()) {
+    std::random_device rd;
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08x", rd());
+    id = buf;
+  }
+  for (char ch : id)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch)))
+      return Status(Errc::invalid_argument, "--id: use lowercase letters and digits");
+  m.path = dir + "/" + id + ".json";
+  m.j = {{"id", id},      {"source", a.source}, {"target", target_label}, {"slot", "pgmigrate_" + id},
+         {"state", "new"}, {"started", unix_now()}, {"steps", json::object()}, {"holds", json::array()}};
+  PGM_RETURN_IF_ERROR(m.save());
+  return m;
+}
+
+Status pause_for_test(Context& c, const std::string& step) {
+  if (c.args.pause_before != step) return Status::Ok();
+  std::fprintf(stderr, "migrate: pausing before %s (testing aid)\n", step.c_str());
+  for (int i = 0; i < 600 && !c.ctx.cancel.cancelled(); ++i) std::this_thread::sleep_for(milliseconds(100));
+  return c.ctx.cancel.cancelled() ? c.ctx.cancel.reason() : Status::Ok();
+}
+
+Status run_migration(RunContext& ctx, const MigrateArgs& a) {
+  auto c = make_context(ctx, a);
+  if (!c) return c.status();
+  auto m = open_migration(a, a.target, true);
+  if (!m) return m.status();
+  if (int pid = m->j.value("pid", 0); pid != static_cast<int>(::getpid()) && m->j.value("state", "") == "running" && journal::process_alive(pid))
+    return Status(Errc::exists, "migration " + m->id() + " is already running (pid " + std::to_string(pid) + ")");
+  m->j["pid"] = static_cast<int>(::getpid());
+  m->j["state"] = "running";
+  m->j.erase("error");
+  PGM_RETURN_IF_ERROR(m->save());
+  c->say("preflight", "migration " + m->id() + ": " + a.source + " -> " + a.target + " (state " + m->path + ")");
+
+  auto fail = [&](Status s) {
+    m->j["state"] = ctx.cancel.cancelled() ? "stopped" : "failed";
+    m->j["error"] = s.message();
+    (void)m->save();
+    if (!ctx.global.quiet)
+      std::fprintf(stderr, "migrate: stopped in step %s; run the same command again to continue, or 'pgmigrate migrate abort %s'\n",
+                   m->j.value("current_step", "").c_str(), m->id().c_str());
+    return s;
+  };
+  Preflight p;
+  {
+    m->j["steps"]["preflight"] = json::object();  // checked again on every run
+    m->begin("preflight");
+    auto pf = preflight(*c, &*m);
+    if (!pf) return fail(pf.status());
+    p = *pf;
+    for (const auto& n : p.notes) c->say("preflight", "note: " + n);
+    m->j["referenced"] = p.referenced;
+    m->end("preflight");
+  }
+  const bool want_switchover = a.switchover && !a.no_switchover;
+  for (const auto& step : kSteps) {
+    if (step == "preflight" || m->step_status(step) == "done") continue;
+    if (step == "switchover" && !want_switchover) {
+      m->j["state"] = "ready";
+      m->j["current_step"] = "switchover";
+      (void)m->save();
+      print_report(*m, ctx.global.quiet);
+      if (!ctx.global.quiet)
+        std::fprintf(stderr,
+                     "\nready: the standby streams from the primary through slot '%s'. In the maintenance window run the same command "
+                     "with --switchover (or pgmigrate pg switchover --primary ... --standby '%s' --slot %s).\n",
+                     m->slot().c_str(), pg::redact_conninfo(c->standby_conninfo).c_str(), m->slot().c_str());
+      return Status::Ok();
+    }
+    if (Status s = pause_for_test(*c, step); !s.ok()) return fail(s);
+    m->begin(step);
+    Status s;
+    if (step == "bulk") s = step_bulk(*c, *m);
+    else if (step == "rounds") s = step_rounds(*c, *m);
+    else if (step == "final") s = step_final(*c, *m);
+    else if (step == "standby") s = step_standby(*c, *m, p);
+    else if (step == "catchup") s = step_catchup(*c, *m);
+    else if (step == "switchover") s = step_switchover(*c, *m);
+    else if (step == "cleanup") s = step_cleanup(*c, *m);
+    if (!s.ok()) return fail(s);
+    m->end(step);
+  }
+  m->j["state"] = "done";
+  m->j.erase("current_step");
+  (void)m->save();
+  print_report(*m, ctx.global.quiet);
+  return Status::Ok();
+}
+
+Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
+  auto c = make_context(ctx, a);
+  if (!c) return c.status();
+  auto p = preflight(*c, nullptr);
+  if (!p) return p.status();
+  const double rate = static_cast<double>(*parse_size(a.assume_rate));
+  const double bulk_s = static_cast<double>(p->referenced) / rate;
+  std::printf("migration plan: %s -> %s (nothing has been changed)\n", a.source.c_str(), a.target.c_str());
+  std::printf("  data directory %s (Postgres %d), all of it on %s\n", p->data_directory.c_str(), p->pg_major, a.source.c_str());
+  std::printf("  target: %s; pool has %s available\n", p->target.value("zfs", std::string()).c_str(),
+              format_bytes(static_cast<double>(p->target.value("pool_available", std::uint64_t{0}))).c_str());
+  std::printf("  1. preflight: passed\n");
+  std::printf("  2. bulk: snapshot @pgmigrate-<id>-base, hold it, send %s (~%s at %s/s); no slot, the primary is unaffected\n",
+              format_bytes(static_cast<double>(p->referenced)).c_str(), format_duration(bulk_s).c_str(), format_bytes(rate).c_str());
+  std::printf("  3. rounds: up to %u incremental send(s), stopping once one moves less than %s\n", a.rounds, a.delta_target.c_str());
+  std::printf("  4. final: create slot, CHECKPOINT, snapshot @pgmigrate-<id>-final, send the increment (the slot retains WAL only from here)\n");
+  std::printf("  5. standby: prepare and start a streaming standby on %s, port %d\n", c->remote.host_label.c_str(), a.standby_port);
+  std::printf("  6. catchup: wait until replay lag is under %s\n", a.max_lag.c_str());
+  std::printf("  7. switchover: %s\n", a.switchover ? ("fence " + a.fence + ", promote, post-hook").c_str() : "not requested (stops ready; rerun with --switchover)");
+  std::printf("  8. cleanup: release holds, drop the slot where possible, %s the migration snapshots\n", a.keep_snapshots ? "keep" : "destroy");
+  for (const auto& n : p->notes) std::printf("  note: %s\n", n.c_str());
+  return Status::Ok();
+}
+
+Status status_migrations(const MigrateArgs& a) {
+  auto all = list_migrations(a.state_dir);
+  if (a.json) {
+    json out = json::array();
+    for (auto& m : all) {
+      json j = m.j;
+      j["alive"] = journal::process_alive(j.value("pid", 0));
+      out.push_back(j);
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return Status::Ok();
+  }
+  if (all.empty()) {
+    std::printf("no migrations in %s\n", migrations_dir(a.state_dir).c_str());
+    return Status::Ok();
+  }
+  const double now = unix_now();
+  for (auto& m : all) {
+    std::string state = m.j.value("state", "");
+    if (state == "running" && !journal::process_alive(m.j.value("pid", 0))) state = "interrupted";
+    std::printf("%s  %s -> %s  %s, step %s, age %s\n", m.id().c_str(), m.j.value("source", "").c_str(), m.j.value("target", "").c_str(),
+                state.c_str(), m.j.value("current_step", std::string("-")).c_str(), format_duration(now - m.j.value("started", now)).c_str());
+    if (m.j.contains("transfer")) {
+      const auto& t = m.j["transfer"];
+      const double rate = t.value("rate", 0.0);
+      std::string line = "    sending " + t.value("snapshot", std::string()) + ": " + format_bytes(static_cast<double>(t.value("bytes", std::uint64_t{0})));
+      const std::uint64_t total = m.j.value("referenced", std::uint64_t{0});
+      if (m.j.value("current_step", "") == "bulk" && total > 0) {
+        line += " of ~" + format_bytes(static_cast<double>(total));
+        if (rate > 0 && total > t.value("bytes", std::uint64_t{0}))
+          line += ", ETA " + format_duration(static_cast<double>(total - t.value("bytes", std::uint64_t{0})) / rate);
+      }
+      std::printf("%s at %s\n", line.c_str(), format_rate(rate).c_str());
+    }
+    if (m.j.contains("slot_retained"))
+      std::printf("    slot %s retains %s (peak %s)\n", m.slot().c_str(),
+                  format_bytes(static_cast<double>(m.j["slot_retained"].get<std::uint64_t>())).c_str(),
+                  format_bytes(static_cast<double>(m.j.value("peak_retained", std::uint64_t{0}))).c_str());
+    if (m.j.contains("lag_bytes")) std::printf("    standby replay lag %s\n", format_bytes(static_cast<double>(m.j["lag_bytes"].get<std::uint64_t>())).c_str());
+    if (m.j.contains("error")) std::printf("    last error: %s\n", m.j["error"].get<std::string>().c_str());
+  }
+  return Status::Ok();
+}
+
+Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
+  auto all = list_migrations(a.state_dir);
+  Migration* found = nullptr;
+  for (auto& m : all)
+    if (m.id() == a.id) found = &m;
+  if (found == nullptr) return Status(Errc::not_found, "no migration '" + a.id + "' in " + migrations_dir(a.state_dir) + " (see pgmigrate migrate status)");
+  Migration& m = *found;
+  if (m.j.value("switched", false))
+    return Status(Errc::invalid_argument, "migration " + m.id() + " has switched over: the target is the primary now; there is nothing to undo");
+  MigrateArgs args = a;
+  args.source = m.j.value("source", "");
+  args.target = m.j.value("target", "");
+  if (args.standby_port <= 0 && args.standby.empty()) args.standby_port = 1;  // not used by abort
+  auto c = make_context(ctx, args);
+  if (!c) return c.status();
+  std::vector<std::string> done;
+  if (int pid = m.j.value("pid", 0); pid > 0 && pid != static_cast<int>(::getpid()) && journal::process_alive(pid) &&
+                                     m.j.value("state", "") == "running") {
+    ::kill(pid, SIGTERM);
+    for (int i = 0; i < 600 && journal::process_alive(pid); ++i) std::this_thread::sleep_for(milliseconds(100));
+    done.push_back("stopped the running migration (pid " + std::to_string(pid) + ")");
+  }
+  // The target: its standby, any receive still waiting, and the partial dataset.
+  std::string cmd = c->q(c->remote.remote_bin) + " _migrate-target --abort --dataset " + c->q(c->target_dataset);
+  if (m.j.contains("target_pgdata")) cmd += " --pgdata " + c->q(m.j["target_pgdata"].get<std::string>());
+  auto far = run_remote_json(c->remote, cmd, ctx.cancel);
+  if (!far) return far.status().context("cleaning up the target");
+  if ((*far).value("stopped_postgres", false)) done.push_back("stopped the standby on " + c->remote.host_label);
+  for (const auto& s : (*far).value("aborted_receives", json::array())) done.push_back("aborted receive session " + s.get<std::string>());
+  if ((*far).value("destroyed", false)) done.push_back("destroyed " + c->target_dataset + " on " + c->remote.host_label);
+  // The primary: the slot.
+  {
+    auto primary = pg::Connection::connect(a.primary, "primary");
+    if (!primary) return primary.status().context("dropping the slot");
+    auto st = pg::slot_status(*primary, m.slot());
+    if (st) {
+      PGM_RETURN_IF_ERROR(pg::drop_slot(*primary, m.slot()));
+      done.push_back("dropped slot '" + m.slot() + "' on the primary");
+    } else if (st.status().code() != Errc::not_found) {
+      return st.status();
+    }
+  }
+  // The source: holds and the migration's snapshots (never anything else).
+  zfs::Zfs zfs;
+  for (const auto& h : m.j.value("holds", json::array()))
+    if (zfs_run({"release", m.tag(), h.get<std::string>()}, "release").ok()) done.push_back("released the hold on " + h.get<std::string>());
+  std::vector<std::string> snaps{m.snap("base"), m.snap("final")};
+  for (unsigned r = 1; r <= m.j.value("rounds_done", 0u) + 1; ++r) snaps.push_back(m.snap("r" + std::to_string(r)));
+  for (const auto& s : snaps) {
+    const std::string full = args.source + "@" + s;
+    if (auto e = zfs.exists(full); e && *e) {
+      (void)zfs_run({"release", m.tag(), full}, "release");  // a hold taken just before a crash is not in the state yet
+      PGM_RETURN_IF_ERROR(zfs_run({"destroy", full}, "cannot destroy " + full));
+      done.push_back("destroyed " + full);
+    }
+  }
+  ::unlink(m.path.c_str());
+  done.push_back("removed " + m.path);
+  for (const auto& d : done) std::printf("%s\n", d.c_str());
+  return Status::Ok();
+}
+
+}  // namespace
+
+void register_migrate(CLI::App& app, CommandFn& selected) {
+  auto a = std::make_shared<MigrateArgs>();
+  CLI::App* migrate = app.add_subcommand("migrate", "The whole move as one resumable plan: bulk, increments, slot, standby, switchover");
+  migrate->require_subcommand(1);
+
+  auto common = [a](CLI::App* cmd) {
+    cmd->add_option("--source", a->source, "POOL/FS holding the primary's data directory (and pg_wal)")->required();
+    cmd->add_option("--target", a->target, "[user@]host:POOL/FS to create on the new host")->required();
+    cmd->add_option("--primary", a->primary, "Connection string of the primary (from this host)")->required();
+    cmd->add_option("--standby-port", a->standby_port, "Port for the new server on the target host");
+    cmd->add_option("--standby", a->standby, "Connection string of the new server from this host (default: target host, --standby-port)");
+    cmd->add_option("--standby-primary", a->standby_primary, "Connection string the new server uses to reach the primary (default: --primary)");
+    cmd->add_option("--rounds", a->rounds, "Catch-up incremental sends before the slot is created")->capture_default_str();
+    cmd->add_option("--delta-target", a->delta_target, "Stop the rounds once an increment moves less than this")->capture_default_str();
+    cmd->add_option("--max-lag", a->max_lag, "Catch-up bound on the standby's replay lag (and switchover's)")->capture_default_str();
+    cmd->add_option("--catchup-timeout", a->catchup_timeout, "Give up waiting for catch-up after this long")->capture_default_str();
+    cmd->add_flag("--switchover", a->switchover, "Switch over once caught up (otherwise stop, ready, and print the command)");
+    cmd->add_flag("--no-switchover", a->no_switchover, "Stop when the standby has caught up");
+    cmd->add_option("--fence", a->fence, "Switchover fence: stop or connections")->capture_default_str();
+    cmd->add_option("--primary-pgdata", a->primary_pgdata, "The primary's data directory on this host (fence stop with pg_ctl)");
+    cmd->add_option("--stop-cmd", a->stop_cmd, "Shell command that stops the primary (fence stop elsewhere)");
+    cmd->add_option("--start-cmd", a->start_cmd, "Shell command that starts it again (rollback)");
+    cmd->add_option("--pg-bindir", a->bindir, "Directory holding pg_ctl (both hosts)");
+    cmd->add_option("--timeout", a->switch_timeout, "Bound on the switchover")->capture_default_str();
+    cmd->add_option("--post-hook", a->post_hook, "Command run after promotion (PGM_NEW_PRIMARY_* in its environment)");
+    cmd->add_flag("--keep-snapshots", a->keep_snapshots, "Keep the migration snapshots on both sides at clean-up");
+    cmd->add_option("--id", a->id, "Name of the migration (default: a new id, or the unfinished one for the same source and target)");
+    cmd->add_option("--state-dir", a->state_dir, "Where migration state lives (default: $PGMIGRATE_STATE_DIR, /var/lib/pgmigrate)");
+    cmd->add_option("--assume-rate", a->assume_rate, "Rate for plan's time estimates (bytes/s)")->capture_default_str();
+    cmd->add_option("--debug-pause-before", a->pause_before, "Testing aid")->group("");
+    add_transfer_options(*cmd, a->transfer);
+    add_remote_options(*cmd, a->remote);
+  };
+  CLI::App* run = migrate->add_subcommand("run", "Run (or continue) the migration");
+  common(run);
+  run->callback([a, &selected] { selected = [a](RunContext& ctx) { return run_migration(ctx, *a); }; });
+  CLI::App* plan = migrate->add_subcommand("plan", "Check everything and print the steps with sizes; changes nothing");
+  common(plan);
+  plan->callback([a, &selected] { selected = [a](RunContext& ctx) { return plan_migration(ctx, *a); }; });
+
+  CLI::App* status = migrate->add_subcommand("status", "Where each migration stands: step, bytes, rate, ETA, slot retention, lag");
+  status->add_option("--state-dir", a->state_dir, "Where migration state lives");
+  status->add_flag("--json", a->json, "JSON, for monitoring");
+  status->callback([a, &selected] { selected = [a](RunContext&) { return status_migrations(*a); }; });
+
+  CLI::App* abort = migrate->add_subcommand("abort", "Undo a migration: its slot, holds, snapshots and the partial target (never the source data)");
+  abort->add_option("ID", a->id, "The migration id (pgmigrate migrate status)")->required();
+  abort->add_option("--primary", a->primary, "Connection string of the primary")->required();
+  abort->add_option("--state-dir", a->state_dir, "Where migration state lives");
+  add_remote_options(*abort, a->remote);
+  abort->callback([a, &selected] { selected = [a](RunContext& ctx) { return abort_migration(ctx, *a); }; });
+}
+
+}  // namespace pgm::cli

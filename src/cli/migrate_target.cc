@@ -1,0 +1,173 @@
+// `pgmigrate _migrate-target`: what `migrate` needs done on the target host, run there through
+// the control session (SSH exec) with the same binary. Not for people. Prints one JSON object
+// on stdout; failures are ordinary errors (one line on stderr, non-zero exit).
+//   --probe                 ZFS capabilities, pool space, the dataset's state, Postgres tools,
+//                           and whether this host can open a replication connection
+//   --destroy-snapshots P   destroys DATASET's snapshots whose names start with P (pgmigrate-*)
+//   --abort                 stops a Postgres on --pgdata, aborts receives into DATASET, destroys it
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/command.h"
+#include "journal/journal.h"
+#include "pg/connection.h"
+#include "pg/server_tools.h"
+#include "source/process.h"
+#include "zfs/zfs.h"
+
+namespace pgm::cli {
+namespace {
+
+using nlohmann::json;
+
+struct TargetArgs {
+  std::string dataset, replication, destroy_prefix, pgdata;
+  int pg_major = 0;
+  bool probe = false, abort = false;
+};
+
+std::vector<std::string> snapshots_of(const zfs::Zfs& zfs, const std::string& dataset) {
+  std::vector<std::string> out;
+  auto r = run_command({zfs.binary(), "list", "-H", "-o", "name", "-t", "snapshot", "-r", dataset});
+  if (!r || !r->success()) return out;
+  std::size_t pos = 0;
+  while (pos < r->out.size()) {
+    std::size_t end = r->out.find('\n', pos);
+    if (end == std::string::npos) end = r->out.size();
+    std::string name = r->out.substr(pos, end - pos);
+    if (name.rfind(dataset + "@", 0) == 0) out.push_back(name);
+    pos = end + 1;
+  }
+  return out;
+}
+
+Status probe(const TargetArgs& a) {
+  zfs::Zfs zfs;
+  json out;
+  auto caps = zfs.capabilities();
+  if (!caps) return caps.status();
+  out["zfs"] = caps->describe();
+  out["recv_resumable"] = caps->recv_resumable;
+  const std::string pool = a.dataset.substr(0, a.dataset.find('/'));
+  auto pool_exists = zfs.exists(pool);
+  out["pool_exists"] = pool_exists && *pool_exists;
+  if (pool_exists && *pool_exists) {
+    if (auto avail = zfs.get("available", pool)) out["pool_available"] = std::strtoull(avail->c_str(), nullptr, 10);
+  }
+  auto ds_exists = zfs.exists(a.dataset);
+  out["dataset_exists"] = ds_exists && *ds_exists;
+  if (ds_exists && *ds_exists) {
+    if (auto mp = zfs.get("mountpoint", a.dataset)) out["mountpoint"] = *mp;
+    out["snapshots"] = snapshots_of(zfs, a.dataset);
+  }
+  out["resume_token"] = !zfs.resume_token(a.dataset).empty();
+  if (a.pg_major > 0) {
+    std::string pg_ctl = pg::find_pg_program("pg_ctl", a.pg_major);
+    auto v = run_command({pg_ctl, "--version"});
+    std::string version = v && v->success() ? v->out : "";
+    out["pg_ctl"] = pg_ctl;
+    out["pg_ctl_version"] = version;
+    // "pg_ctl (PostgreSQL) 15.4": the major is the first number.
+    std::size_t d = version.find_first_of("0123456789");
+    out["pg_major_ok"] = d != std::string::npos && std::atoi(version.c_str() + d) == a.pg_major;
+  }
+  if (!a.replication.empty()) {
+    Status r = pg::check_replication_connection(a.replication);
+    out["replication"] = r.ok() ? "ok" : r.message();
+  }
+  std::printf("%s\n", out.dump().c_str());
+  return Status::Ok();
+}
+
+Status destroy_snapshots(const TargetArgs& a) {
+  // Only snapshots this tool named: never anything else on the target.
+  if (a.destroy_prefix.rfind("pgmigrate-", 0) != 0) return Status(Errc::invalid_argument, "refusing to destroy snapshots not named pgmigrate-*");
+  zfs::Zfs zfs;
+  json destroyed = json::array();
+  for (const auto& snap : snapshots_of(zfs, a.dataset)) {
+    if (snap.substr(snap.find('@') + 1).rfind(a.destroy_prefix, 0) != 0) continue;
+    (void)run_command({zfs.binary(), "release", "-r", a.destroy_prefix.substr(0, a.destroy_prefix.size() - 1), snap});
+    auto r = run_command({zfs.binary(), "destroy", snap});
+    if (!r || !r->success()) return Status(Errc::child_failed, "cannot destroy " + snap + ": " + (r ? r->err : r.status().message()));
+    destroyed.push_back(snap);
+  }
+  std::printf("%s\n", json{{"destroyed", destroyed}}.dump().c_str());
+  return Status::Ok();
+}
+
+Status abort_target(const TargetArgs& a, RunContext& ctx) {
+  json out{{"stopped_postgres", false}, {"aborted_receives", json::array()}, {"destroyed", false}};
+  if (!a.pgdata.empty()) {
+    if (auto pm = pg::read_postmaster_pid(a.pgdata); pm && journal::process_alive(static_cast<int>(pm->pid))) {
+      auto dir = pg::inspect_data_dir(a.pgdata);
+      if (!dir) return dir.status();
+      auto prefix = pg::run_as_owner_prefix(*dir);
+      if (!prefix) return prefix.status();
+      std::vector<std::string> argv = *prefix;
+      argv.push_back(pg::find_pg_program("pg_ctl", dir->major));
+      for (const char* x : {"-D", a.pgdata.c_str(), "-m", "fast", "-w", "-t", "60", "stop"}) argv.emplace_back(x);
+      auto r = pg::run_bounded(argv, std::chrono::seconds(90), &ctx.cancel);
+      if (!r || !r->success()) return Status(Errc::child_failed, "cannot stop the standby in " + a.pgdata + ": " + (r ? r->describe() : r.status().message()));
+      out["stopped_postgres"] = true;
+    }
+  }
+  // A receive into the dataset that waits for its sender: stop it (it aborts zfs receive).
+  const std::string dir = journal::state_dir_path("");
+  for (const auto& l : journal::list(dir)) {
+    if (l.record.role != "receive" || l.record.target.substr(0, l.record.target.find('@')) != a.dataset) continue;
+    if (l.alive) {
+      ::kill(l.record.pid, SIGTERM);
+      for (int i = 0; i < 600 && journal::process_alive(l.record.pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    (void)journal::remove_files(l.path);
+    out["aborted_receives"].push_back(l.record.session);
+  }
+  zfs::Zfs zfs;
+  if (!zfs.resume_token(a.dataset).empty()) (void)run_command({zfs.binary(), "receive", "-A", a.dataset});
+  // zfs-fuse finishes aborting a receive asynchronously ("dataset is busy" for a moment).
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    auto exists = zfs.exists(a.dataset);
+    if (!exists) return exists.status();
+    if (!*exists) break;
+    auto r = run_command({zfs.binary(), "destroy", "-r", a.dataset});
+    if (r && r->success()) {
+      out["destroyed"] = true;
+      break;
+    }
+    if (attempt == 49) return Status(Errc::child_failed, "cannot destroy " + a.dataset + ": " + (r ? r->err : r.status().message()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  std::printf("%s\n", out.dump().c_str());
+  return Status::Ok();
+}
+
+}  // namespace
+
+void register_migrate_target(CLI::App& app, CommandFn& selected) {
+  auto a = std::make_shared<TargetArgs>();
+  CLI::App* cmd = app.add_subcommand("_migrate-target", "Internal: migrate's work on the target host")->group("");
+  cmd->add_option("--dataset", a->dataset)->required();
+  cmd->add_flag("--probe", a->probe);
+  cmd->add_option("--pg-major", a->pg_major);
+  cmd->add_option("--replication", a->replication);
+  cmd->add_option("--destroy-snapshots", a->destroy_prefix);
+  cmd->add_flag("--abort", a->abort);
+  cmd->add_option("--pgdata", a->pgdata);
+  cmd->callback([a, &selected] {
+    selected = [a](RunContext& ctx) -> Status {
+      PGM_RETURN_IF_ERROR(zfs::validate_dataset(a->dataset));
+      if (a->probe) return probe(*a);
+      if (!a->destroy_prefix.empty()) return destroy_snapshots(*a);
+      if (a->abort) return abort_target(*a, ctx);
+      return Status(Errc::invalid_argument, "_migrate-target: nothing to do");
+    };
+  });
+}
+
+}  // namespace pgm::cli
