@@ -35,7 +35,7 @@ std::string transfer_args(const ResolvedTransfer& t, const RemoteOptions& remote
   auto stall =
       t.stall_timeout.count() == 0 ? t.stall_timeout : std::max(t.stall_timeout, remote.reconnect_timeout + std::chrono::seconds(30));
   return " --threads " + std::to_string(t.workers) + " --max-memory " + std::to_string(t.max_memory) + " --chunk-size " +
-         std::to_string(t.chunk_size) + " --compress " + (t.level == 0 ? std::string("none") : std::to_string(t.level)) +
+         std::to_string(t.chunk_size) + " --compress " + (t.level == 0 ? std::string("none") : t.adaptive_max_level > 0 ? std::string("auto") : std::to_string(t.level)) +
          " --stall-timeout " + (stall.count() == 0 ? std::string("0") : std::to_string(stall.count()) + "ms");
 }
 

@@ -10,7 +10,7 @@ namespace pgm::cli {
 
 void add_transfer_options(CLI::App& cmd, TransferOptions& o) {
   cmd.add_option("--chunk-size", o.chunk_size, "Chunk size, 64K..64M")->capture_default_str();
-  cmd.add_option("--compress", o.compress, "zstd level 1..19, or 'none'")->capture_default_str();
+  cmd.add_option("--compress", o.compress, "zstd level 1..19, 'auto' (adapts to the link and the CPU), or 'none'")->capture_default_str();
   cmd.add_option("--threads", o.threads, "Compression/decompression threads (0: one per core)")->capture_default_str();
   cmd.add_option("--max-memory", o.max_memory, "Upper bound for chunk buffers in this process")->capture_default_str();
   cmd.add_option("--progress", o.progress, "auto | line | json | none (on stderr)")
@@ -27,14 +27,19 @@ Result<ResolvedTransfer> resolve(const TransferOptions& o) {
     return Status(Errc::invalid_argument, "--chunk-size must be between 64K and 64M");
   t.chunk_size = static_cast<std::uint32_t>(*chunk);
 
-  if (o.compress == "none" || o.compress == "0") {
+  if (o.compress == "auto") {
+    // Adaptive: start fast, let the pipeline move the level to what the link and CPU allow.
+    t.level = 1;
+    t.adaptive_max_level = 9;
+    t.codec = stream::Codec::zstd;
+  } else if (o.compress == "none" || o.compress == "0") {
     t.level = 0;
     t.codec = stream::Codec::none;
   } else {
     char* end = nullptr;
     long level = std::strtol(o.compress.c_str(), &end, 10);
     if (o.compress.empty() || *end != '\0' || level < 1 || level > 19)
-      return Status(Errc::invalid_argument, "--compress must be a zstd level 1..19 or 'none'");
+      return Status(Errc::invalid_argument, "--compress must be a zstd level 1..19, 'auto' or 'none'");
     t.level = static_cast<int>(level);
     t.codec = stream::Codec::zstd;
   }
@@ -61,6 +66,7 @@ engine::SendOptions send_options(const ResolvedTransfer& t) {
   engine::SendOptions s;
   s.chunk_size = t.chunk_size;
   s.level = t.level;
+  s.adaptive_max_level = t.adaptive_max_level;
   s.workers = t.workers;
   s.max_chunks = t.max_chunks;
   return s;

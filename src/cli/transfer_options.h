@@ -30,6 +30,7 @@ void add_transfer_options(CLI::App& cmd, TransferOptions& opts);
 struct ResolvedTransfer {
   std::uint32_t chunk_size = 0;
   int level = 0;
+  int adaptive_max_level = 0;  // --compress auto
   stream::Codec codec = stream::Codec::zstd;
   unsigned workers = 1;
   std::size_t max_chunks = 0;  // chunks the memory bound allows in flight

@@ -36,6 +36,11 @@ class BoundedQueue {
     return item;
   }
 
+  std::size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return items_.size();
+  }
+
   void close() {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;

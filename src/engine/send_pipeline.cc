@@ -25,6 +25,9 @@ void SendPipeline::join() {
     std::lock_guard<std::mutex> lock(mu_);
     cv_.notify_all();
   }
+  // After a cancellation the encoders stop popping: a reader blocked on a full work queue
+  // must be woken too.
+  if (cancel_.cancelled()) work_.close();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }
@@ -33,6 +36,36 @@ void SendPipeline::start() {
   const unsigned workers = options_.workers ? options_.workers : 1;
   for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { encode_loop(); });
   threads_.emplace_back([this] { read_loop(); });
+  counters_.level.store(level_.load(), std::memory_order_relaxed);
+  if (options_.adaptive_max_level > 0 && options_.level > 0) threads_.emplace_back([this] { adapt_loop(); });
+}
+
+void SendPipeline::adapt_loop() {
+  constexpr int kSamples = 10;  // one decision per second
+  double raw_waiting = 0, encoded_waiting = 0;
+  int samples = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return cancel_.cancelled() || end_seq_.has_value(); });
+      if (cancel_.cancelled() || end_seq_) return;
+      encoded_waiting += static_cast<double>(done_.size());
+    }
+    raw_waiting += static_cast<double>(work_.size());
+    if (++samples < kSamples) continue;
+    raw_waiting /= samples;
+    encoded_waiting /= samples;
+    const int level = level_.load(std::memory_order_relaxed);
+    int next = level;
+    if (encoded_waiting > raw_waiting + 1.0 && level < options_.adaptive_max_level) next = level + 1;
+    if (raw_waiting > encoded_waiting + 1.0 && level > 1) next = level - 1;
+    if (next != level) {
+      set_level(next);
+      counters_.level_changes.fetch_add(1, std::memory_order_relaxed);
+    }
+    raw_waiting = encoded_waiting = 0;
+    samples = 0;
+  }
 }
 
 void SendPipeline::read_loop() {

@@ -31,6 +31,10 @@ struct SendOptions {
   int level = 3;                // codec::kNoCompression for none
   unsigned workers = 2;         // encoder threads
   std::size_t max_chunks = 16;  // budget slots
+  // Adaptive compression: when above 0, the level moves between 1 and this, once a second:
+  // up while encoded chunks wait for the transport (the link is the bottleneck and the CPU
+  // has room to shrink them more), down while raw chunks wait for the encoders (the CPU is).
+  int adaptive_max_level = 0;
   // Resuming: the receiver already has the first `skip_chunks` chunks. They are read and
   // checksummed but not compressed or handed out; once they have passed, their digest must
   // equal `skip_digest` (else the source is not reproducing the same stream: Errc::corrupt).
@@ -50,6 +54,8 @@ struct SendCounters {
   std::atomic<std::uint64_t> chunks{0};
   std::atomic<bool> waiting_for_source{false};  // the reader is blocked on the producer
   std::atomic<std::uint64_t> skipped_bytes{0};   // resuming: regenerated, checked, not sent
+  std::atomic<int> level{0};                     // the zstd level in use
+  std::atomic<std::uint64_t> level_changes{0};
 };
 
 class SendPipeline {
@@ -75,7 +81,10 @@ class SendPipeline {
   stream::Trailer trailer() const;
   const SendCounters& counters() const { return counters_; }
   // Lets an adaptive controller change the zstd level between chunks.
-  void set_level(int level) { level_.store(level, std::memory_order_relaxed); }
+  void set_level(int level) {
+    level_.store(level, std::memory_order_relaxed);
+    counters_.level.store(level, std::memory_order_relaxed);
+  }
 
  private:
   struct RawChunk {
@@ -85,6 +94,7 @@ class SendPipeline {
   };
   void read_loop();
   void encode_loop();
+  void adapt_loop();
   void join();
   bool check_skipped_prefix();  // under mu_
 

@@ -279,5 +279,142 @@ TEST(SendPipeline, CancelStopsABlockedReader) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
+
+TEST(SendPipeline, AdaptiveLevelRisesWhenTheTransportIsTheBottleneck) {
+  // A fast source and a consumer that takes a chunk every 100 ms: encoded chunks wait, so the
+  // CPU has room to compress harder.
+  std::string raw = pgm::testing::make_payload(400 * kChunk, true);
+  PipeFeeder feeder(raw);
+  CancelToken cancel;
+  SendOptions so;
+  so.chunk_size = kChunk;
+  so.max_chunks = 16;
+  so.workers = 2;
+  so.level = 1;
+  so.adaptive_max_level = 6;
+  SendPipeline pipeline(so, feeder.pipe.read.get(), cancel);
+  pipeline.start();
+  for (int i = 0; i < 35 && pipeline.next(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_GT(pipeline.counters().level.load(), 1);
+  while (pipeline.next()) {
+  }  // drain, so the feeder finishes its writes
+}
+
+TEST(SendPipeline, AdaptiveLevelFallsWhenTheEncodersAreTheBottleneck) {
+  // Level 19 on one encoder cannot keep up with an instant consumer: raw chunks wait.
+  std::string raw = pgm::testing::make_payload(96 * kChunk, true);
+  PipeFeeder feeder(raw);
+  CancelToken cancel;
+  SendOptions so;
+  so.chunk_size = kChunk;
+  so.max_chunks = 8;
+  so.workers = 1;
+  so.level = 19;
+  so.adaptive_max_level = 19;
+  SendPipeline pipeline(so, feeder.pipe.read.get(), cancel);
+  pipeline.start();
+  const auto start = std::chrono::steady_clock::now();
+  while (pipeline.counters().level.load() == 19 && std::chrono::steady_clock::now() - start < std::chrono::seconds(5) && pipeline.next()) {
+  }
+  EXPECT_LT(pipeline.counters().level.load(), 19);
+  while (pipeline.next()) {
+  }  // drain, so the feeder finishes its writes
+}
+
+TEST(SendPipeline, ResumeSkipsTheDeliveredPrefixAfterCheckingIt) {
+  std::string raw = pgm::testing::make_payload(20 * kChunk + 100, true);
+  // The digest of the first 8 chunks, as a receiver's journal would have it.
+  stream::StreamDigest d;
+  for (std::uint64_t seq = 0; seq < 8; ++seq)
+    d.add(seq, kChunk, stream::chunk_checksum({reinterpret_cast<const std::uint8_t*>(raw.data()) + seq * kChunk, kChunk}));
+  const stream::Digest prefix = d.finish();
+  {
+    PipeFeeder feeder(raw);
+    CancelToken cancel;
+    SendOptions so;
+    so.chunk_size = kChunk;
+    SendPipeline pipeline(so, feeder.pipe.read.get(), cancel);
+    pipeline.resume_from(8, prefix);
+    pipeline.start();
+    auto first = pipeline.next();
+    ASSERT_TRUE(first.has_value()) << cancel.reason().message();
+    EXPECT_EQ(first->header.seq, 8u);
+    std::uint64_t n = 1;
+    while (pipeline.next()) ++n;
+    EXPECT_FALSE(cancel.cancelled());
+    EXPECT_EQ(n, 13u);  // chunks 8..20
+    EXPECT_EQ(pipeline.trailer().chunk_count, 21u);
+    EXPECT_EQ(pipeline.counters().skipped_bytes.load(), 8u * kChunk);
+  }
+  {
+    // Another stream under the same resume point: refused before any chunk is handed out.
+    std::string other = raw;
+    other[3 * kChunk + 5] ^= 1;
+    PipeFeeder feeder(other);
+    CancelToken cancel;
+    SendOptions so;
+    so.chunk_size = kChunk;
+    SendPipeline pipeline(so, feeder.pipe.read.get(), cancel);
+    pipeline.resume_from(8, prefix);
+    pipeline.start();
+    EXPECT_FALSE(pipeline.next().has_value());
+    ASSERT_TRUE(cancel.cancelled());
+    EXPECT_EQ(cancel.reason().code(), Errc::corrupt);
+    EXPECT_NE(cancel.reason().message().find("did not produce the same stream"), std::string::npos);
+  }
+}
+
+stream::Frame copy_frame(const stream::Frame& f) {
+  stream::Frame c;
+  c.header = f.header;
+  c.payload = Buffer(f.payload.size());
+  std::memcpy(c.payload.data(), f.payload.data(), f.payload.size());
+  c.payload.resize(f.payload.size());
+  return c;
+}
+
+TEST(RecvPipeline, RewindForgetsWhatWasNotTakenAndRefusesOldLanes) {
+  std::string raw = pgm::testing::make_payload(6 * kChunk, true);
+  std::string bytes = encode_through_pipeline(raw, SendOptions{kChunk, 1, 1, 8});
+  MemoryReader in(bytes);
+  stream::StreamReader reader(in, true);
+  auto h = reader.read_header();
+  ASSERT_TRUE(h.ok());
+  std::vector<stream::Frame> frames;
+  stream::Trailer trailer;
+  while (true) {
+    auto item = reader.next();
+    ASSERT_TRUE(item.ok());
+    if (auto* f = std::get_if<stream::Frame>(&*item)) {
+      frames.push_back(std::move(*f));
+    } else {
+      trailer = std::get<stream::Trailer>(*item);
+      break;
+    }
+  }
+  ASSERT_EQ(frames.size(), 6u);
+  MemoryWriter sink;
+  CancelToken cancel;
+  RecvOptions ro = recv_options(1, 8);
+  std::vector<std::uint64_t> taken;
+  ro.on_corrupt_chunk = [](std::uint64_t, const Status&) {};
+  ro.on_take = [&](std::uint32_t, std::uint64_t checksum) { taken.push_back(checksum); };
+  RecvPipeline pipeline(*h, ro, sink, cancel);
+  pipeline.start();
+  const std::uint64_t old_epoch = pipeline.epoch();
+  // Chunks 0, 1 and 3 arrive; 2 never does (the old sender died).
+  for (int i : {0, 1, 3}) ASSERT_TRUE(pipeline.submit(copy_frame(frames[i]), old_epoch).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(pipeline.rewind_to_taken(), 2u);  // 0 and 1 were taken; 3 is forgotten
+  EXPECT_EQ(taken.size(), 2u);
+  EXPECT_EQ(pipeline.submit(copy_frame(frames[4]), old_epoch).code(), Errc::network);
+  // The new sender resends from chunk 2.
+  const std::uint64_t now = pipeline.epoch();
+  for (int i : {2, 3, 4, 5}) ASSERT_TRUE(pipeline.submit(copy_frame(frames[i]), now).ok());
+  Status s = pipeline.finish(trailer);
+  EXPECT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(sink.data, raw);
+}
+
 }  // namespace
 }  // namespace pgm::engine
