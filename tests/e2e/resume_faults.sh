@@ -111,5 +111,5 @@ grep -q '"flips": *1' "$RELAY_STATS" || { cat "$RELAY_STATS"; fail "the relay di
 check flip
 pass "flipped byte on the wire survived: $(resent_line "$PGM_TEST_ROOT/flip.log")"
 
-pgrep -f "$PGMIGRATE _(serve|lane)" >/dev/null && { pgrep -af "_serve|_lane"; fail "far halves left running"; }
+assert_gone "$PGMIGRATE _(serve|lane)" "far halves left running"
 pass "no far halves left running"

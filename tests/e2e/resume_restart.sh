@@ -135,5 +135,5 @@ zfs list "$D/aborted" >/dev/null 2>&1 && fail "abort left a partial dataset"
 pass "abort removed the waiting receive, its journal and the partial dataset"
 
 stop_relay
-pgrep -f "_serve recv --target $D/" >/dev/null && { pgrep -af "_serve|_lane"; fail "far halves left running"; }
+assert_gone "_serve recv --target $D/" "far halves left running"
 pass "no far halves left running"

@@ -111,5 +111,5 @@ check_copy push4 s2
 pass "existing target refused without -F"
 
 zfs list -H -o name -r "$D" | grep -q nope && fail "a failed transfer left a dataset behind"
-pgrep -f "$PGMIGRATE _(serve|lane)" >/dev/null && { pgrep -af "$PGMIGRATE _(serve|lane)"; fail "remote halves left running"; }
+assert_gone "$PGMIGRATE _(serve|lane)" "remote halves left running"
 pass "no remote processes or datasets left behind"
