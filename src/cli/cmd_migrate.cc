@@ -449,11 +449,15 @@ Status step_final(Context& c, Migration& m) {
     PGM_RETURN_IF_ERROR(m.save());
   }
   PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
-  return with_slot_sampling(c, m, [&] {
+  Status sent = with_slot_sampling(c, m, [&] {
     Status s = send_step(c, m, "final", snap, m.j.value("last_sent", std::string()), nullptr);
     if (s.ok()) m.j["last_sent"] = snap;
     return s;
   });
+  if (sent.ok())
+    c.say("final", "slot '" + m.slot() + "' retains " + format_bytes(static_cast<double>(m.j.value("slot_retained", std::uint64_t{0}))) +
+                       " (peak " + format_bytes(static_cast<double>(m.j.value("peak_retained", std::uint64_t{0}))) + ")");
+  return sent;
 }
 
 Status step_standby(Context& c, Migration& m, const Preflight& p) {
@@ -490,10 +494,17 @@ Status step_catchup(Context& c, Migration& m) {
   auto timeout = parse_duration(c.args.catchup_timeout);
   if (!timeout) return timeout.status().context("--catchup-timeout");
   c.say("catchup", "waiting until the standby replays within " + format_bytes(static_cast<double>(bound)) + " of the primary");
+  auto last_line = std::chrono::steady_clock::now();
   return with_slot_sampling(c, m, [&] {
     auto r = pg::wait_for_lag(*primary, *standby, m.slot(), bound, *timeout, c.ctx.cancel, [&](const pg::LagReport& lag) {
       m.j["lag_bytes"] = lag.replay_bytes();
       (void)m.save();
+      // A line every few seconds: the lag and what the slot holds meanwhile.
+      if (std::chrono::steady_clock::now() - last_line >= std::chrono::seconds(5)) {
+        last_line = std::chrono::steady_clock::now();
+        c.say("catchup", "replay lag " + format_bytes(static_cast<double>(lag.replay_bytes())) + ", slot retains " +
+                             format_bytes(static_cast<double>(m.j.value("slot_retained", std::uint64_t{0}))));
+      }
     });
     if (!r) return r.status();
     m.j["lag_bytes"] = r->replay_bytes();
