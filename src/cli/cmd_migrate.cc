@@ -35,8 +35,8 @@
 #include "cli/transfer_options.h"
 #include "common/units.h"
 #include "journal/journal.h"
-#include "pg/conninfo.h"
 #include "pg/connection.h"
+#include "pg/conninfo.h"
 #include "pg/lag.h"
 #include "pg/layout_check.h"
 #include "pg/slot.h"
@@ -53,8 +53,9 @@ using std::chrono::milliseconds;
 const std::vector<std::string> kSteps = {"preflight", "bulk", "rounds", "final", "standby", "catchup", "switchover", "cleanup"};
 
 struct MigrateArgs {
-  std::string source, target, primary, standby_primary, standby, id, state_dir, post_hook, fence = "stop", primary_pgdata, stop_cmd,
-      start_cmd, bindir, max_lag = "16M", switch_timeout = "2m", delta_target = "1G", catchup_timeout = "30m", assume_rate = "100M", pause_before;
+  std::string source, target, primary, standby_primary, standby, id, state_dir, post_hook,
+      fence = "stop", primary_pgdata, stop_cmd, start_cmd, bindir, max_lag = "16M", switch_timeout = "2m", delta_target = "1G",
+      catchup_timeout = "30m", assume_rate = "100M", pause_before;
   int standby_port = 0;
   unsigned rounds = 1;
   bool switchover = false, no_switchover = false, keep_snapshots = false, json = false;
@@ -67,7 +68,7 @@ double unix_now() { return std::chrono::duration<double>(std::chrono::system_clo
 // ---------------------------------------------------------------------------------------
 // The state file.
 
-class Migration {
+class Migration {  // NOLINT(bugprone-exception-escape): nlohmann::json's members may throw; so may we
  public:
   json j;
   std::string path;
@@ -134,11 +135,12 @@ std::vector<Migration> list_migrations(const std::string& state_dir_opt) {
     while (dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): one stream per call
       std::string name = e->d_name;
       if (name.size() > 5 && name.substr(name.size() - 5) == ".json")
-        if (auto m = load_migration(dir + "/" + name)) out.push_back(std::move(*m));
+        if (auto m = load_migration(std::string(dir).append("/").append(name))) out.push_back(std::move(*m));
     }
     ::closedir(d);
   }
-  std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) { return a.j.value("started", 0.0) < b.j.value("started", 0.0); });
+  std::sort(out.begin(), out.end(),
+            [](const Migration& a, const Migration& b) { return a.j.value("started", 0.0) < b.j.value("started", 0.0); });
   return out;
 }
 
@@ -233,7 +235,7 @@ struct Context {
   std::string q(const std::string& s) const { return shell_quote(s); }
 };
 
-struct Preflight {
+struct Preflight {  // NOLINT(bugprone-exception-escape): nlohmann::json's members may throw; so may we
   std::uint64_t referenced = 0;
   std::string mountpoint, data_directory, relative_pgdata;
   int pg_major = 0;
@@ -265,7 +267,8 @@ Result<Preflight> preflight(Context& c, Migration* m) {
   if (!layout->ok()) {
     std::string all;
     for (const auto& prob : layout->problems) all += (all.empty() ? "" : "; ") + prob;
-    return Status(Errc::invalid_argument, "refusing to migrate: a snapshot of '" + c.args.source + "' would not hold a consistent database: " + all);
+    return Status(Errc::invalid_argument,
+                  "refusing to migrate: a snapshot of '" + c.args.source + "' would not hold a consistent database: " + all);
   }
   for (const auto& n : layout->notes) p.notes.push_back(n);
   if (p.data_directory.rfind(p.mountpoint + "/", 0) == 0) p.relative_pgdata = p.data_directory.substr(p.mountpoint.size() + 1);
@@ -280,7 +283,8 @@ Result<Preflight> preflight(Context& c, Migration* m) {
   auto free_slots = primary->scalar(
       "SELECT current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots WHERE slot_name <> $1)", {slot});
   if (!free_slots) return free_slots.status();
-  if (std::atoi(free_slots->c_str()) < 1) return Status(Errc::invalid_argument, "no free replication slot on the primary (max_replication_slots)");
+  if (std::atoi(free_slots->c_str()) < 1)
+    return Status(Errc::invalid_argument, "no free replication slot on the primary (max_replication_slots)");
   auto free_senders = primary->scalar("SELECT current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_stat_replication)");
   if (!free_senders) return free_senders.status();
   if (std::atoi(free_senders->c_str()) < 1) return Status(Errc::invalid_argument, "no free WAL sender on the primary (max_wal_senders)");
@@ -295,7 +299,8 @@ Result<Preflight> preflight(Context& c, Migration* m) {
   if (!p.target.value("pool_exists", false))
     return Status(Errc::not_found, "target pool of '" + c.target_dataset + "' does not exist on " + c.remote.host_label);
   if (p.target.value("dataset_exists", false) && !started)
-    return Status(Errc::exists, "target '" + c.target_dataset + "' already exists on " + c.remote.host_label + ": migrate into a new dataset");
+    return Status(Errc::exists,
+                  "target '" + c.target_dataset + "' already exists on " + c.remote.host_label + ": migrate into a new dataset");
   const std::uint64_t avail = p.target.value("pool_available", std::uint64_t{0});
   if (!started && avail < p.referenced)
     return Status(Errc::no_space, "the target pool has " + format_bytes(static_cast<double>(avail)) + " available, the source references " +
@@ -307,9 +312,10 @@ Result<Preflight> preflight(Context& c, Migration* m) {
     return Status(Errc::postgres, c.remote.host_label + " cannot open a replication connection to the primary: " +
                                       p.target.value("replication", std::string("unknown")));
   if (!p.target.value("recv_resumable", false))
-    p.notes.push_back("zfs on " + c.remote.host_label +
-                      " cannot keep an interrupted receive (no 'zfs receive -s'): a restart of the target during a send restarts that send; "
-                      "a restart of this side resumes");
+    p.notes.push_back(
+        "zfs on " + c.remote.host_label +
+        " cannot keep an interrupted receive (no 'zfs receive -s'): a restart of the target during a send restarts that send; "
+        "a restart of this side resumes");
   return p;
 }
 
@@ -317,7 +323,8 @@ Result<Preflight> preflight(Context& c, Migration* m) {
 Status send_step(Context& c, Migration& m, const std::string& step, const std::string& snapshot, const std::string& base,
                  std::uint64_t* bytes_out) {
   const std::string short_name = snapshot.substr(snapshot.find('@') + 1);
-  auto probe = run_remote_json(c.remote, c.q(c.remote.remote_bin) + " _migrate-target --probe --dataset " + c.q(c.target_dataset), c.ctx.cancel);
+  auto probe =
+      run_remote_json(c.remote, c.q(c.remote.remote_bin) + " _migrate-target --probe --dataset " + c.q(c.target_dataset), c.ctx.cancel);
   if (!probe) return probe.status();
   if ((*probe).contains("snapshots"))
     for (const auto& s : (*probe)["snapshots"])
@@ -466,7 +473,8 @@ Status step_standby(Context& c, Migration& m, const Preflight& p) {
     c.say("standby", "the standby already runs (" + pg::describe_conninfo(c.standby_conninfo) + ")");
     return Status::Ok();
   }
-  auto probe = run_remote_json(c.remote, c.q(c.remote.remote_bin) + " _migrate-target --probe --dataset " + c.q(c.target_dataset), c.ctx.cancel);
+  auto probe =
+      run_remote_json(c.remote, c.q(c.remote.remote_bin) + " _migrate-target --probe --dataset " + c.q(c.target_dataset), c.ctx.cancel);
   if (!probe) return probe.status();
   const std::string mountpoint = (*probe).value("mountpoint", std::string());
   if (mountpoint.empty() || mountpoint == "none" || mountpoint == "legacy")
@@ -537,7 +545,8 @@ Status step_switchover(Context& c, Migration& m) {
   o.timeout = *t;
   o.post_hook = c.args.post_hook;
   c.say("switchover", std::string("switching over (fence ") + pg::fence_name(o.fence) + ")");
-  pg::Switchover sw(o, c.ctx.cancel, [&](const pg::SwitchoverStep& st) { c.say("switchover", st.name + (st.detail.empty() ? "" : ": " + st.detail)); });
+  pg::Switchover sw(o, c.ctx.cancel,
+                    [&](const pg::SwitchoverStep& st) { c.say("switchover", st.name + (st.detail.empty() ? "" : ": " + st.detail)); });
   Status s = sw.run();
   const auto& rep = sw.report();
   if (rep.write_window_s) m.j["write_window_s"] = *rep.write_window_s;
@@ -594,8 +603,7 @@ void print_report(const Migration& m, bool quiet) {
   }
   std::fprintf(stderr, "  peak WAL retained by the slot: %s\n",
                format_bytes(static_cast<double>(m.j.value("peak_retained", std::uint64_t{0}))).c_str());
-  if (m.j.contains("write_window_s"))
-    std::fprintf(stderr, "  write-unavailability window: %.3fs\n", m.j["write_window_s"].get<double>());
+  if (m.j.contains("write_window_s")) std::fprintf(stderr, "  write-unavailability window: %.3fs\n", m.j["write_window_s"].get<double>());
 }
 
 Result<Context> make_context(RunContext& ctx, const MigrateArgs& a) {
@@ -611,7 +619,14 @@ Result<Context> make_context(RunContext& ctx, const MigrateArgs& a) {
   if (!remote) return remote.status();
   auto t = resolve(a.transfer);
   if (!t) return t.status();
-  Context c{ctx, a, *remote, *t, endpoint->name, a.standby, a.standby_primary.empty() ? a.primary : a.standby_primary, a.transfer.progress == "json"};
+  Context c{ctx,
+            a,
+            *remote,
+            *t,
+            endpoint->name,
+            a.standby,
+            a.standby_primary.empty() ? a.primary : a.standby_primary,
+            a.transfer.progress == "json"};
   if (c.standby_conninfo.empty())
     c.standby_conninfo = pg::conninfo_with(pg::conninfo_with(a.primary, "host", endpoint->host), "port", std::to_string(a.standby_port));
   return c;
@@ -628,7 +643,8 @@ Result<Migration> open_migration(const MigrateArgs& a, const std::string& target
                                    : m.id() == a.id;
     if (same) return std::move(m);
   }
-  if (!create) return Status(Errc::not_found, "no migration " + (a.id.empty() ? "of " + a.source + " to " + target_label : a.id) + " in " + dir);
+  if (!create)
+    return Status(Errc::not_found, "no migration " + (a.id.empty() ? "of " + a.source + " to " + target_label : a.id) + " in " + dir);
   Migration m;
   std::string id = a.id;
   if (id.empty()) {
@@ -641,7 +657,7 @@ Result<Migration> open_migration(const MigrateArgs& a, const std::string& target
     if (!std::isalnum(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch)))
       return Status(Errc::invalid_argument, "--id: use lowercase letters and digits");
   m.path = dir + "/" + id + ".json";
-  m.j = {{"id", id},      {"source", a.source}, {"target", target_label}, {"slot", "pgmigrate_" + id},
+  m.j = {{"id", id},       {"source", a.source},    {"target", target_label},  {"slot", "pgmigrate_" + id},
          {"state", "new"}, {"started", unix_now()}, {"steps", json::object()}, {"holds", json::array()}};
   PGM_RETURN_IF_ERROR(m.save());
   return m;
@@ -659,7 +675,8 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a) {
   if (!c) return c.status();
   auto m = open_migration(a, a.target, true);
   if (!m) return m.status();
-  if (int pid = m->j.value("pid", 0); pid != static_cast<int>(::getpid()) && m->j.value("state", "") == "running" && journal::process_alive(pid))
+  if (int pid = m->j.value("pid", 0);
+      pid != static_cast<int>(::getpid()) && m->j.value("state", "") == "running" && journal::process_alive(pid))
     return Status(Errc::exists, "migration " + m->id() + " is already running (pid " + std::to_string(pid) + ")");
   m->j["pid"] = static_cast<int>(::getpid());
   m->j["state"] = "running";
@@ -737,11 +754,14 @@ Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
   std::printf("  2. bulk: snapshot @pgmigrate-<id>-base, hold it, send %s (~%s at %s/s); no slot, the primary is unaffected\n",
               format_bytes(static_cast<double>(p->referenced)).c_str(), format_duration(bulk_s).c_str(), format_bytes(rate).c_str());
   std::printf("  3. rounds: up to %u incremental send(s), stopping once one moves less than %s\n", a.rounds, a.delta_target.c_str());
-  std::printf("  4. final: create slot, CHECKPOINT, snapshot @pgmigrate-<id>-final, send the increment (the slot retains WAL only from here)\n");
+  std::printf(
+      "  4. final: create slot, CHECKPOINT, snapshot @pgmigrate-<id>-final, send the increment (the slot retains WAL only from here)\n");
   std::printf("  5. standby: prepare and start a streaming standby on %s, port %d\n", c->remote.host_label.c_str(), a.standby_port);
   std::printf("  6. catchup: wait until replay lag is under %s\n", a.max_lag.c_str());
-  std::printf("  7. switchover: %s\n", a.switchover ? ("fence " + a.fence + ", promote, post-hook").c_str() : "not requested (stops ready; rerun with --switchover)");
-  std::printf("  8. cleanup: release holds, drop the slot where possible, %s the migration snapshots\n", a.keep_snapshots ? "keep" : "destroy");
+  std::printf("  7. switchover: %s\n", a.switchover ? ("fence " + a.fence + ", promote, post-hook").c_str()
+                                                    : "not requested (stops ready; rerun with --switchover)");
+  std::printf("  8. cleanup: release holds, drop the slot where possible, %s the migration snapshots\n",
+              a.keep_snapshots ? "keep" : "destroy");
   for (const auto& n : p->notes) std::printf("  note: %s\n", n.c_str());
   return Status::Ok();
 }
@@ -767,11 +787,13 @@ Status status_migrations(const MigrateArgs& a) {
     std::string state = m.j.value("state", "");
     if (state == "running" && !journal::process_alive(m.j.value("pid", 0))) state = "interrupted";
     std::printf("%s  %s -> %s  %s, step %s, age %s\n", m.id().c_str(), m.j.value("source", "").c_str(), m.j.value("target", "").c_str(),
-                state.c_str(), m.j.value("current_step", std::string("-")).c_str(), format_duration(now - m.j.value("started", now)).c_str());
+                state.c_str(), m.j.value("current_step", std::string("-")).c_str(),
+                format_duration(now - m.j.value("started", now)).c_str());
     if (m.j.contains("transfer")) {
       const auto& t = m.j["transfer"];
       const double rate = t.value("rate", 0.0);
-      std::string line = "    sending " + t.value("snapshot", std::string()) + ": " + format_bytes(static_cast<double>(t.value("bytes", std::uint64_t{0})));
+      std::string line = "    sending " + t.value("snapshot", std::string()) + ": " +
+                         format_bytes(static_cast<double>(t.value("bytes", std::uint64_t{0})));
       const std::uint64_t total = m.j.value("referenced", std::uint64_t{0});
       if (m.j.value("current_step", "") == "bulk" && total > 0) {
         line += " of ~" + format_bytes(static_cast<double>(total));
@@ -784,7 +806,8 @@ Status status_migrations(const MigrateArgs& a) {
       std::printf("    slot %s retains %s (peak %s)\n", m.slot().c_str(),
                   format_bytes(static_cast<double>(m.j["slot_retained"].get<std::uint64_t>())).c_str(),
                   format_bytes(static_cast<double>(m.j.value("peak_retained", std::uint64_t{0}))).c_str());
-    if (m.j.contains("lag_bytes")) std::printf("    standby replay lag %s\n", format_bytes(static_cast<double>(m.j["lag_bytes"].get<std::uint64_t>())).c_str());
+    if (m.j.contains("lag_bytes"))
+      std::printf("    standby replay lag %s\n", format_bytes(static_cast<double>(m.j["lag_bytes"].get<std::uint64_t>())).c_str());
     if (m.j.contains("error")) std::printf("    last error: %s\n", m.j["error"].get<std::string>().c_str());
   }
   return Status::Ok();
@@ -795,10 +818,12 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
   Migration* found = nullptr;
   for (auto& m : all)
     if (m.id() == a.id) found = &m;
-  if (found == nullptr) return Status(Errc::not_found, "no migration '" + a.id + "' in " + migrations_dir(a.state_dir) + " (see pgmigrate migrate status)");
+  if (found == nullptr)
+    return Status(Errc::not_found, "no migration '" + a.id + "' in " + migrations_dir(a.state_dir) + " (see pgmigrate migrate status)");
   Migration& m = *found;
   if (m.j.value("switched", false))
-    return Status(Errc::invalid_argument, "migration " + m.id() + " has switched over: the target is the primary now; there is nothing to undo");
+    return Status(Errc::invalid_argument,
+                  "migration " + m.id() + " has switched over: the target is the primary now; there is nothing to undo");
   MigrateArgs args = a;
   args.source = m.j.value("source", "");
   args.target = m.j.value("target", "");
@@ -806,8 +831,8 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
   auto c = make_context(ctx, args);
   if (!c) return c.status();
   std::vector<std::string> done;
-  if (int pid = m.j.value("pid", 0); pid > 0 && pid != static_cast<int>(::getpid()) && journal::process_alive(pid) &&
-                                     m.j.value("state", "") == "running") {
+  if (int pid = m.j.value("pid", 0);
+      pid > 0 && pid != static_cast<int>(::getpid()) && journal::process_alive(pid) && m.j.value("state", "") == "running") {
     ::kill(pid, SIGTERM);
     for (int i = 0; i < 600 && journal::process_alive(pid); ++i) std::this_thread::sleep_for(milliseconds(100));
     done.push_back("stopped the running migration (pid " + std::to_string(pid) + ")");
@@ -865,7 +890,8 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
     cmd->add_option("--primary", a->primary, "Connection string of the primary (from this host)")->required();
     cmd->add_option("--standby-port", a->standby_port, "Port for the new server on the target host");
     cmd->add_option("--standby", a->standby, "Connection string of the new server from this host (default: target host, --standby-port)");
-    cmd->add_option("--standby-primary", a->standby_primary, "Connection string the new server uses to reach the primary (default: --primary)");
+    cmd->add_option("--standby-primary", a->standby_primary,
+                    "Connection string the new server uses to reach the primary (default: --primary)");
     cmd->add_option("--rounds", a->rounds, "Catch-up incremental sends before the slot is created")->capture_default_str();
     cmd->add_option("--delta-target", a->delta_target, "Stop the rounds once an increment moves less than this")->capture_default_str();
     cmd->add_option("--max-lag", a->max_lag, "Catch-up bound on the standby's replay lag (and switchover's)")->capture_default_str();
@@ -899,7 +925,8 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   status->add_flag("--json", a->json, "JSON, for monitoring");
   status->callback([a, &selected] { selected = [a](RunContext&) { return status_migrations(*a); }; });
 
-  CLI::App* abort = migrate->add_subcommand("abort", "Undo a migration: its slot, holds, snapshots and the partial target (never the source data)");
+  CLI::App* abort =
+      migrate->add_subcommand("abort", "Undo a migration: its slot, holds, snapshots and the partial target (never the source data)");
   abort->add_option("ID", a->id, "The migration id (pgmigrate migrate status)")->required();
   abort->add_option("--primary", a->primary, "Connection string of the primary")->required();
   abort->add_option("--state-dir", a->state_dir, "Where migration state lives");

@@ -65,7 +65,7 @@ Status run_status(const std::string& dir_opt, bool as_json) {
 // OpenZFS keeps a partially received stream (zfs receive -s) until `zfs receive -A`.
 std::string discard_resumable_state(const std::string& target) {
   zfs::Zfs zfs;
-  if (zfs::validate_dataset(target).ok() == false) return {};
+  if (!zfs::validate_dataset(target).ok()) return {};
   auto token = zfs.get("receive_resume_token", target);
   if (!token || token->empty() || *token == "-") return {};
   auto r = run_command({zfs.binary(), "receive", "-A", target});
@@ -79,7 +79,9 @@ Status run_abort(const std::string& dir_opt, const std::string& session) {
   for (auto& l : journal::list(dir))
     if (!session.empty() && l.record.session.rfind(session, 0) == 0) matches.push_back(l);
   if (matches.empty()) return Status(Errc::not_found, "no transfer '" + session + "' in " + dir + " (see pgmigrate status)");
-  if (matches.size() > 1) return Status(Errc::invalid_argument, "'" + session + "' matches " + std::to_string(matches.size()) + " transfers: give more of the session id");
+  if (matches.size() > 1)
+    return Status(Errc::invalid_argument,
+                  "'" + session + "' matches " + std::to_string(matches.size()) + " transfers: give more of the session id");
   const journal::Listed& l = matches.front();
   const journal::Record& r = l.record;
   if (l.alive) {
@@ -111,11 +113,13 @@ void register_sessions(CLI::App& app, CommandFn& selected) {
   };
   auto a = std::make_shared<Args>();
   CLI::App* status = app.add_subcommand("status", "List the transfers in progress on this host (from their journals)");
-  status->add_option("--state-dir", a->state_dir, "Where transfer journals live (default: $PGMIGRATE_STATE_DIR, /var/lib/pgmigrate for root)");
+  status->add_option("--state-dir", a->state_dir,
+                     "Where transfer journals live (default: $PGMIGRATE_STATE_DIR, /var/lib/pgmigrate for root)");
   status->add_flag("--json", a->json, "One JSON array, for scripts");
   status->callback([a, &selected] { selected = [a](RunContext&) { return run_status(a->state_dir, a->json); }; });
 
-  CLI::App* abort = app.add_subcommand("abort", "Stop a transfer on this host for good: end its process, remove its journal and partial receive state");
+  CLI::App* abort =
+      app.add_subcommand("abort", "Stop a transfer on this host for good: end its process, remove its journal and partial receive state");
   abort->add_option("SESSION", a->session, "Session id (or a unique prefix), as pgmigrate status shows it")->required();
   abort->add_option("--state-dir", a->state_dir, "Where transfer journals live");
   abort->callback([a, &selected] { selected = [a](RunContext&) { return run_abort(a->state_dir, a->session); }; });

@@ -9,8 +9,8 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -87,7 +87,8 @@ Status probe(const TargetArgs& a) {
 
 Status destroy_snapshots(const TargetArgs& a) {
   // Only snapshots this tool named: never anything else on the target.
-  if (a.destroy_prefix.rfind("pgmigrate-", 0) != 0) return Status(Errc::invalid_argument, "refusing to destroy snapshots not named pgmigrate-*");
+  if (a.destroy_prefix.rfind("pgmigrate-", 0) != 0)
+    return Status(Errc::invalid_argument, "refusing to destroy snapshots not named pgmigrate-*");
   zfs::Zfs zfs;
   json destroyed = json::array();
   for (const auto& snap : snapshots_of(zfs, a.dataset)) {
@@ -113,7 +114,8 @@ Status abort_target(const TargetArgs& a, RunContext& ctx) {
       argv.push_back(pg::find_pg_program("pg_ctl", dir->major));
       for (const char* x : {"-D", a.pgdata.c_str(), "-m", "fast", "-w", "-t", "60", "stop"}) argv.emplace_back(x);
       auto r = pg::run_bounded(argv, std::chrono::seconds(90), &ctx.cancel);
-      if (!r || !r->success()) return Status(Errc::child_failed, "cannot stop the standby in " + a.pgdata + ": " + (r ? r->describe() : r.status().message()));
+      if (!r || !r->success())
+        return Status(Errc::child_failed, "cannot stop the standby in " + a.pgdata + ": " + (r ? r->describe() : r.status().message()));
       out["stopped_postgres"] = true;
     }
   }

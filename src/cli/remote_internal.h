@@ -93,5 +93,4 @@ struct LaneAcceptor {
   }
 };
 
-
 }  // namespace pgm::cli

@@ -35,7 +35,10 @@ std::string transfer_args(const ResolvedTransfer& t, const RemoteOptions& remote
   auto stall =
       t.stall_timeout.count() == 0 ? t.stall_timeout : std::max(t.stall_timeout, remote.reconnect_timeout + std::chrono::seconds(30));
   return " --threads " + std::to_string(t.workers) + " --max-memory " + std::to_string(t.max_memory) + " --chunk-size " +
-         std::to_string(t.chunk_size) + " --compress " + (t.level == 0 ? std::string("none") : t.adaptive_max_level > 0 ? std::string("auto") : std::to_string(t.level)) +
+         std::to_string(t.chunk_size) + " --compress " +
+         (t.level == 0               ? std::string("none")
+          : t.adaptive_max_level > 0 ? std::string("auto")
+                                     : std::to_string(t.level)) +
          " --stall-timeout " + (stall.count() == 0 ? std::string("0") : std::to_string(stall.count()) + "ms");
 }
 
@@ -234,9 +237,10 @@ Status settle_lane_failure(transport::ControlChannel& ctl, LaneSet& lanes, const
 // without resumable receive, only the receiving side's restart costs the whole transfer.
 void warn_not_resumable(const std::string& where) {
   if (::isatty(2) == 0) return;
-  spdlog::warn("zfs on {} cannot keep an interrupted receive (no 'zfs receive -s', e.g. zfs-fuse): if the receiving side restarts, "
-               "this transfer starts over; dropped connections and a restarted sender still resume",
-               where);
+  spdlog::warn(
+      "zfs on {} cannot keep an interrupted receive (no 'zfs receive -s', e.g. zfs-fuse): if the receiving side restarts, "
+      "this transfer starts over; dropped connections and a restarted sender still resume",
+      where);
 }
 
 // Sends a final message, but never waits on a dead link for more than a few seconds.
@@ -348,7 +352,8 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
     spdlog::warn("resuming session {} on {}: it already has {} chunks ({}); regenerating and checking them, then sending the rest",
                  stream::to_hex(header.session_id), remote.host_label, point->chunks, format_bytes(static_cast<double>(point->bytes)));
   }
-  if ((*ready).contains("resumable_receive") && !transport::json_bool(*ready, "resumable_receive", true)) warn_not_resumable(remote.host_label);
+  if ((*ready).contains("resumable_receive") && !transport::json_bool(*ready, "resumable_receive", true))
+    warn_not_resumable(remote.host_label);
   socket_promise.set_value(transport::json_string(*ready, "socket"));
   spdlog::info("remote receiver ready: window {} chunks, {} data connections", window, remote.streams);
 

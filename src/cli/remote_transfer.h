@@ -38,7 +38,7 @@ struct RemoteOptions {
 
 Status push_to_remote(RunContext& ctx, const source::SourceSpec& source, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,
                       const TransferOptions& topts, const RemoteOptions& remote);
-Status pull_from_remote(RunContext& ctx, const source::SourceSpec& remote_source, const sink::SinkSpec& sink, const ResolvedTransfer& t,
+Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_source, const sink::SinkSpec& sink, const ResolvedTransfer& t,
                         const TransferOptions& topts, const RemoteOptions& remote);
 
 // The far halves: control on stdin/stdout, lanes attach through `_lane`.

@@ -20,7 +20,6 @@ namespace pgm::cli {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-
 namespace {
 
 double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
@@ -154,8 +153,8 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     if (!s.ok() && !cancel.cancelled()) spdlog::warn("data connection {} dropped: {}", id, s.message());
     return cancel.cancelled() ? s : Status::Ok();
   });
-  Status outcome =
-      controller->ctl->send(json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}, {"resumable_receive", sink->resumable}});
+  Status outcome = controller->ctl->send(
+      json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}, {"resumable_receive", sink->resumable}});
 
   std::future<Status> finisher;
   std::uint64_t last_ack = ~0ull;
@@ -189,9 +188,9 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
       return false;
     }
     if (std::string why = stream_mismatch(*header, *h); !why.empty()) {
-      (void)next->ctl->send(transport::message_from_status(
-          Status(Errc::exists, "a transfer into '" + target + "' (session " + rec.session + ") is waiting for its sender, and this is not it: " +
-                                   why + "; to start over, run 'pgmigrate abort " + rec.session + "' on the receiving host")));
+      (void)next->ctl->send(transport::message_from_status(Status(
+          Errc::exists, "a transfer into '" + target + "' (session " + rec.session + ") is waiting for its sender, and this is not it: " +
+                            why + "; to start over, run 'pgmigrate abort " + rec.session + "' on the receiving host")));
       return false;
     }
     transport::ResumePoint point;
@@ -204,7 +203,8 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
       return false;
     }
     point.digest = *digest;
-    if (!next->ctl->send(json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}, {"resume", transport::resume_to_json(point)}})
+    if (!next->ctl
+             ->send(json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}, {"resume", transport::resume_to_json(point)}})
              .ok())
       return false;
     spdlog::info("the sender came back: resuming session {} after chunk {} ({})", rec.session, point.chunks,
@@ -235,19 +235,20 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
       came.swap(arrivals);
     }
     for (auto& c : came) {
-      if (waiting && take_over(std::move(c))) continue;
-      if (!waiting) {
-        Controller other(std::move(c), cancel);
-        (void)other.ctl->send(transport::message_from_status(
-            Status(Errc::exists, "a transfer into '" + target + "' is already running (session " + rec.session + ", pid " +
-                                     std::to_string(rec.pid) + "); wait for it, or stop it with 'pgmigrate abort " + rec.session + "'")));
+      if (waiting) {
+        (void)take_over(std::move(c));  // a refusal was told to that sender; we keep waiting
+        continue;
       }
+      Controller other(std::move(c), cancel);
+      (void)other.ctl->send(transport::message_from_status(
+          Status(Errc::exists, "a transfer into '" + target + "' is already running (session " + rec.session + ", pid " +
+                                   std::to_string(rec.pid) + "); wait for it, or stop it with 'pgmigrate abort " + rec.session + "'")));
     }
     if (waiting) {
       waiting_ticks.fetch_add(1);
       if (std::chrono::steady_clock::now() >= waiting_until) {
-        outcome = Status(Errc::timeout, "the sender did not come back within " +
-                                            format_duration(std::chrono::duration<double>(wait_for_sender).count()));
+        outcome = Status(Errc::timeout,
+                         "the sender did not come back within " + format_duration(std::chrono::duration<double>(wait_for_sender).count()));
         break;
       }
       std::this_thread::sleep_for(kTick);
@@ -276,8 +277,8 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
       waiting = true;
       waiting_until = std::chrono::steady_clock::now() + wait_for_sender;
       rec.state = "waiting";
-      rec.note = why.message() + "; waiting " + format_duration(std::chrono::duration<double>(wait_for_sender).count()) +
-                 " for it to run again";
+      rec.note =
+          why.message() + "; waiting " + format_duration(std::chrono::duration<double>(wait_for_sender).count()) + " for it to run again";
       save(true);
       spdlog::warn("{}; keeping the receive open for {} (run the same pgmigrate send again to resume)", why.message(),
                    format_duration(std::chrono::duration<double>(wait_for_sender).count()));

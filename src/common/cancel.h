@@ -5,8 +5,8 @@
 
 #include <atomic>
 #include <mutex>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "common/status.h"
 

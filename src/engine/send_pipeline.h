@@ -53,8 +53,8 @@ struct SendCounters {
   std::atomic<std::uint64_t> encoded_bytes{0};  // handed to the transport (payloads)
   std::atomic<std::uint64_t> chunks{0};
   std::atomic<bool> waiting_for_source{false};  // the reader is blocked on the producer
-  std::atomic<std::uint64_t> skipped_bytes{0};   // resuming: regenerated, checked, not sent
-  std::atomic<int> level{0};                     // the zstd level in use
+  std::atomic<std::uint64_t> skipped_bytes{0};  // resuming: regenerated, checked, not sent
+  std::atomic<int> level{0};                    // the zstd level in use
   std::atomic<std::uint64_t> level_changes{0};
 };
 

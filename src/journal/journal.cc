@@ -35,8 +35,7 @@ Status mkdir_private(const std::string& dir) {
   for (std::size_t pos = 1; pos != std::string::npos;) {
     pos = dir.find('/', pos + 1);
     std::string part = dir.substr(0, pos);
-    if (::mkdir(part.c_str(), pos == std::string::npos ? 0700 : 0755) != 0 && errno != EEXIST)
-      return sys_error("creating " + part);
+    if (::mkdir(part.c_str(), pos == std::string::npos ? 0700 : 0755) != 0 && errno != EEXIST) return sys_error("creating " + part);
   }
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return sys_error("checking " + dir);
@@ -95,18 +94,30 @@ Result<Record> parse_record(const std::string& json_text) {
 }
 
 std::string format_record(const Record& r) {
-  json j{{"session", r.session},    {"role", r.role},       {"state", r.state},
-         {"target", r.target},      {"peer", r.peer},       {"snapshot", r.snapshot},
-         {"snapshot_guid", r.snapshot_guid}, {"chunk_size", r.chunk_size}, {"chunks", r.chunks},
-         {"bytes", r.bytes},        {"estimate", r.estimate}, {"rate", r.rate},
-         {"resumes", r.resumes},    {"pid", r.pid},         {"socket", r.socket},
-         {"note", r.note},          {"started", r.started}, {"updated", r.updated}};
+  json j{{"session", r.session},
+         {"role", r.role},
+         {"state", r.state},
+         {"target", r.target},
+         {"peer", r.peer},
+         {"snapshot", r.snapshot},
+         {"snapshot_guid", r.snapshot_guid},
+         {"chunk_size", r.chunk_size},
+         {"chunks", r.chunks},
+         {"bytes", r.bytes},
+         {"estimate", r.estimate},
+         {"rate", r.rate},
+         {"resumes", r.resumes},
+         {"pid", r.pid},
+         {"socket", r.socket},
+         {"note", r.note},
+         {"started", r.started},
+         {"updated", r.updated}};
   return j.dump(2) + "\n";
 }
 
 bool process_alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
 
-Result<Journal> Journal::create(const std::string& dir, Record record) {
+Result<Journal> Journal::create(const std::string& dir, const Record& record) {
   Journal j;
   j.mu_ = std::make_unique<std::mutex>();
   j.json_path_ = dir + "/" + record.session + ".json";
@@ -226,7 +237,7 @@ std::vector<Listed> list(const std::string& dir) {
     std::string name = e->d_name;
     if (name.size() <= 5 || name.substr(name.size() - 5) != ".json") continue;
     Listed l;
-    l.path = dir + "/" + name;
+    l.path = std::string(dir).append("/").append(name);
     std::ifstream in(l.path);
     std::stringstream ss;
     ss << in.rdbuf();

@@ -57,7 +57,7 @@ bool process_alive(int pid);
 class Journal {
  public:
   // Creates <dir>/<session>.json and an empty <session>.sums.
-  static Result<Journal> create(const std::string& dir, Record record);
+  static Result<Journal> create(const std::string& dir, const Record& record);
   Journal(Journal&&) noexcept;
   Journal& operator=(Journal&&) noexcept;
   ~Journal();

@@ -32,8 +32,9 @@ Result<Source> open_source(const SourceSpec& spec) {
   if (!spec.resume_token.empty()) {
     // The receiving side kept a partial receive (OpenZFS zfs receive -s): send only the rest.
     if (!caps->send_resume_token)
-      return Status(Errc::unsupported, "the target holds a partially received stream, but this host's zfs cannot resume a send "
-                                       "(no 'zfs send -t'); discard it on the target with 'zfs receive -A' and start over");
+      return Status(Errc::unsupported,
+                    "the target holds a partially received stream, but this host's zfs cannot resume a send "
+                    "(no 'zfs send -t'); discard it on the target with 'zfs receive -A' and start over");
     auto info = zfs.describe_token(spec.resume_token);
     if (!info) return info.status();
     if (info->toname != spec.snapshot)

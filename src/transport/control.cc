@@ -207,7 +207,8 @@ Result<stream::Trailer> trailer_from_json(const json& m) {
 }
 
 json resume_to_json(const ResumePoint& point) {
-  return json{{"header", header_to_hex(point.header)}, {"chunks", point.chunks}, {"bytes", point.bytes}, {"digest", stream::to_hex(point.digest)}};
+  return json{
+      {"header", header_to_hex(point.header)}, {"chunks", point.chunks}, {"bytes", point.bytes}, {"digest", stream::to_hex(point.digest)}};
 }
 
 Result<ResumePoint> resume_from_json(const json& value) {

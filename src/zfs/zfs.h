@@ -64,9 +64,9 @@ class Zfs {
   std::string resume_token(const std::string& dataset) const;
   // What a token resumes (`zfs send -nvt TOKEN`).
   struct TokenInfo {
-    std::string toname;         // pool/fs@snap being received
+    std::string toname;  // pool/fs@snap being received
     std::uint64_t toguid = 0;
-    std::uint64_t bytes = 0;    // stream bytes already received
+    std::uint64_t bytes = 0;  // stream bytes already received
   };
   Result<TokenInfo> describe_token(const std::string& token) const;
 

@@ -282,7 +282,6 @@ TEST(SendPipeline, CancelStopsABlockedReader) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
-
 TEST(SendPipeline, AdaptiveLevelRisesWhenTheTransportIsTheBottleneck) {
   // A fast source and a consumer that takes a chunk every 100 ms: encoded chunks wait, so the
   // CPU has room to compress harder.
