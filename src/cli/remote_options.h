@@ -12,7 +12,7 @@
 namespace pgm::cli {
 
 struct RemoteCliOptions {
-  unsigned streams = 4;
+  unsigned streams = 8;  // measured best at 60 ms RTT (docs/benchmarks.md, sweep)
   std::string remote_bin = "pgmigrate";
   int port = 22;
   std::vector<std::string> identities;

@@ -26,7 +26,7 @@ using ConnectFn = std::function<Result<std::unique_ptr<transport::Connector>>(co
 struct RemoteOptions {
   ConnectFn connect;
   std::string remote_bin = "pgmigrate";
-  unsigned streams = 4;
+  unsigned streams = 8;
   std::string host_label;                                // "user@host" for messages
   std::chrono::milliseconds reconnect_timeout{600'000};  // a dropped data connection is retried this long
   std::optional<std::uint64_t> inject_corrupt_chunk;     // testing aid (--inject-corrupt-chunk)
