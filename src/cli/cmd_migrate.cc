@@ -11,8 +11,6 @@
 // interrupted without a second slot or snapshot; transfers resume through the far half's
 // journal (see remote_transfer.h). Nothing here writes to the source dataset except the
 // migration's own snapshots and holds.
-#include <dirent.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,14 +20,14 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "cli/command.h"
 #include "cli/endpoint.h"
+#include "cli/exit.h"
+#include "cli/remote_internal.h"
 #include "cli/remote_options.h"
 #include "cli/remote_transfer.h"
 #include "cli/transfer_options.h"
@@ -41,7 +39,6 @@
 #include "pg/layout_check.h"
 #include "pg/slot.h"
 #include "pg/switchover.h"
-#include "source/process.h"
 #include "zfs/zfs.h"
 
 namespace pgm::cli {
@@ -63,8 +60,6 @@ struct MigrateArgs {
   RemoteCliOptions remote;
 };
 
-double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
-
 // ---------------------------------------------------------------------------------------
 // The state file.
 
@@ -74,16 +69,8 @@ class Migration {  // NOLINT(bugprone-exception-escape): nlohmann::json's member
   std::string path;
 
   Status save() {
-    j["updated"] = unix_now();
-    const std::string tmp = path + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << j.dump(2) << "\n";
-      if (!out) return Status(Errc::io, "cannot write " + tmp);
-    }
-    ::chmod(tmp.c_str(), 0600);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return Status(Errc::io, "cannot replace " + path);
-    return Status::Ok();
+    j["updated"] = journal::unix_now();
+    return journal::write_file_atomic(path, j.dump(2) + "\n");
   }
   std::string id() const { return j.value("id", ""); }
   std::string step_status(const std::string& step) const {
@@ -92,15 +79,15 @@ class Migration {  // NOLINT(bugprone-exception-escape): nlohmann::json's member
   void begin(const std::string& step) {
     j["current_step"] = step;
     auto& s = j["steps"][step];
-    if (!s.contains("started")) s["started"] = unix_now();
+    if (!s.contains("started")) s["started"] = journal::unix_now();
     s["status"] = "running";
     (void)save();
   }
   void end(const std::string& step, const std::string& status = "done", const std::string& detail = "") {
     auto& s = j["steps"][step];
     s["status"] = status;
-    s["finished"] = unix_now();
-    s["seconds"] = s.value("finished", 0.0) - s.value("started", unix_now());
+    s["finished"] = journal::unix_now();
+    s["seconds"] = s.value("finished", 0.0) - s.value("started", journal::unix_now());
     if (!detail.empty()) s["detail"] = detail;
     (void)save();
   }
@@ -116,11 +103,9 @@ class Migration {  // NOLINT(bugprone-exception-escape): nlohmann::json's member
 std::string migrations_dir(const std::string& state_dir_opt) { return journal::state_dir_path(state_dir_opt) + "/migrations"; }
 
 Result<Migration> load_migration(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status(Errc::not_found, "cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j = json::parse(ss.str(), nullptr, false);
+  auto text = journal::read_file(path);
+  if (!text) return text.status();
+  json j = json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("id")) return Status(Errc::corrupt, path + " is not a migration state file");
   Migration m;
   m.j = std::move(j);
@@ -130,15 +115,8 @@ Result<Migration> load_migration(const std::string& path) {
 
 std::vector<Migration> list_migrations(const std::string& state_dir_opt) {
   std::vector<Migration> out;
-  const std::string dir = migrations_dir(state_dir_opt);
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): one stream per call
-      std::string name = e->d_name;
-      if (name.size() > 5 && name.substr(name.size() - 5) == ".json")
-        if (auto m = load_migration(std::string(dir).append("/").append(name))) out.push_back(std::move(*m));
-    }
-    ::closedir(d);
-  }
+  for (const auto& path : journal::json_files(migrations_dir(state_dir_opt)))
+    if (auto m = load_migration(path)) out.push_back(std::move(*m));
   std::sort(out.begin(), out.end(),
             [](const Migration& a, const Migration& b) { return a.j.value("started", 0.0) < b.j.value("started", 0.0); });
   return out;
@@ -147,14 +125,15 @@ std::vector<Migration> list_migrations(const std::string& state_dir_opt) {
 // ---------------------------------------------------------------------------------------
 // Local ZFS and the far host.
 
-Status zfs_run(const std::vector<std::string>& args, const std::string& what) {
+// The migration's own snapshots of `dataset` (named pgmigrate-<id>-*): nothing else is ever
+// released or destroyed.
+std::vector<std::string> migration_snapshots(const Migration& m, const std::string& dataset) {
+  std::vector<std::string> out;
   zfs::Zfs zfs;
-  std::vector<std::string> argv{zfs.binary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto r = run_command(argv);
-  if (!r) return r.status();
-  if (!r->success()) return Status(Errc::child_failed, what + ": " + r->err);
-  return Status::Ok();
+  if (auto all = zfs.snapshots(dataset))
+    for (const auto& s : *all)
+      if (s.rfind(dataset + "@" + m.snap(""), 0) == 0) out.push_back(s);
+  return out;
 }
 
 // Creates the snapshot unless it exists, and holds it (so a retention job cannot destroy it
@@ -163,13 +142,12 @@ Status ensure_held_snapshot(Migration& m, const std::string& snapshot) {
   zfs::Zfs zfs;
   auto exists = zfs.exists(snapshot);
   if (!exists) return exists.status();
-  if (!*exists) PGM_RETURN_IF_ERROR(zfs_run({"snapshot", snapshot}, "cannot snapshot " + snapshot));
+  if (!*exists) PGM_RETURN_IF_ERROR(zfs.snapshot(snapshot));
   auto& holds = m.j["holds"];
   if (!holds.is_array()) holds = json::array();
   for (const auto& h : holds)
     if (h == snapshot) return Status::Ok();
-  Status held = zfs_run({"hold", m.tag(), snapshot}, "cannot hold " + snapshot);
-  if (!held.ok() && held.message().find("tag already exists") == std::string::npos) return held;
+  PGM_RETURN_IF_ERROR(zfs.hold(m.tag(), snapshot));
   holds.push_back(snapshot);
   return m.save();
 }
@@ -190,14 +168,9 @@ Result<std::string> run_remote(const RemoteOptions& remote, const std::string& c
   }
   auto code = (*ch)->wait_exit();
   if (!code) return code.status();
-  if (*code != 0) {
-    std::string err = (*ch)->stderr_text();
-    std::size_t pos = err.rfind("pgmigrate: ");
-    if (pos != std::string::npos) err = err.substr(pos + 11);
-    while (!err.empty() && err.back() == '\n') err.pop_back();
-    const Errc c = *code == 127 ? Errc::not_found : *code == 9 ? Errc::postgres : *code == 2 ? Errc::invalid_argument : Errc::child_failed;
-    return Status(c, "on " + remote.host_label + ": " + (err.empty() ? "exit status " + std::to_string(*code) : err));
-  }
+  if (*code != 0)
+    return explain_far_exit(**ch, remote.host_label, remote.remote_bin,
+                            Status(errc_for_exit_code(*code), "on " + remote.host_label + ": exit status " + std::to_string(*code)));
   return out;
 }
 
@@ -557,10 +530,9 @@ Status step_switchover(Context& c, Migration& m) {
 
 Status step_cleanup(Context& c, Migration& m) {
   std::vector<std::string> done;
-  for (const auto& h : m.j.value("holds", json::array())) {
-    Status s = zfs_run({"release", m.tag(), h.get<std::string>()}, "cannot release " + h.get<std::string>());
-    if (s.ok()) done.push_back("released the hold on " + h.get<std::string>());
-  }
+  zfs::Zfs zfs;
+  for (const auto& h : m.j.value("holds", json::array()))
+    if (zfs.release(m.tag(), h.get<std::string>()).ok()) done.push_back("released the hold on " + h.get<std::string>());
   m.j["holds"] = json::array();
   // The old primary's slot: needed no more once the standby is promoted; a stopped old primary
   // takes it along (say so).
@@ -570,15 +542,8 @@ Status step_cleanup(Context& c, Migration& m) {
     else done.push_back("the old primary is down: its slot '" + m.slot() + "' goes with it (drop it if you ever start that server again)");
   }
   if (!c.args.keep_snapshots) {
-    zfs::Zfs zfs;
-    for (const std::string suffix : {"final", "base"}) {
-      const std::string s = c.args.source + "@" + m.snap(suffix);
-      if (auto e = zfs.exists(s); e && *e && zfs_run({"destroy", s}, "cannot destroy " + s).ok()) done.push_back("destroyed " + s);
-    }
-    for (unsigned r = 1; r <= m.j.value("rounds_done", 0u); ++r) {
-      const std::string s = c.args.source + "@" + m.snap("r" + std::to_string(r));
-      if (auto e = zfs.exists(s); e && *e && zfs_run({"destroy", s}, "cannot destroy " + s).ok()) done.push_back("destroyed " + s);
-    }
+    for (const auto& s : migration_snapshots(m, c.args.source))
+      if (zfs.destroy(s).ok()) done.push_back("destroyed " + s);
     auto far = run_remote_json(c.remote,
                                c.q(c.remote.remote_bin) + " _migrate-target --dataset " + c.q(c.target_dataset) + " --destroy-snapshots " +
                                    c.q("pgmigrate-" + m.id() + "-"),
@@ -657,8 +622,14 @@ Result<Migration> open_migration(const MigrateArgs& a, const std::string& target
     if (!std::isalnum(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch)))
       return Status(Errc::invalid_argument, "--id: use lowercase letters and digits");
   m.path = dir + "/" + id + ".json";
-  m.j = {{"id", id},       {"source", a.source},    {"target", target_label},  {"slot", "pgmigrate_" + id},
-         {"state", "new"}, {"started", unix_now()}, {"steps", json::object()}, {"holds", json::array()}};
+  m.j = {{"id", id},
+         {"source", a.source},
+         {"target", target_label},
+         {"slot", "pgmigrate_" + id},
+         {"state", "new"},
+         {"started", journal::unix_now()},
+         {"steps", json::object()},
+         {"holds", json::array()}};
   PGM_RETURN_IF_ERROR(m.save());
   return m;
 }
@@ -782,7 +753,7 @@ Status status_migrations(const MigrateArgs& a) {
     std::printf("no migrations in %s\n", migrations_dir(a.state_dir).c_str());
     return Status::Ok();
   }
-  const double now = unix_now();
+  const double now = journal::unix_now();
   for (auto& m : all) {
     std::string state = m.j.value("state", "");
     if (state == "running" && !journal::process_alive(m.j.value("pid", 0))) state = "interrupted";
@@ -833,8 +804,7 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
   std::vector<std::string> done;
   if (int pid = m.j.value("pid", 0);
       pid > 0 && pid != static_cast<int>(::getpid()) && journal::process_alive(pid) && m.j.value("state", "") == "running") {
-    ::kill(pid, SIGTERM);
-    for (int i = 0; i < 600 && journal::process_alive(pid); ++i) std::this_thread::sleep_for(milliseconds(100));
+    PGM_RETURN_IF_ERROR(journal::stop_process(pid, std::chrono::seconds(60)));
     done.push_back("stopped the running migration (pid " + std::to_string(pid) + ")");
   }
   // The target: its standby, any receive still waiting, and the partial dataset.
@@ -860,16 +830,11 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
   // The source: holds and the migration's snapshots (never anything else).
   zfs::Zfs zfs;
   for (const auto& h : m.j.value("holds", json::array()))
-    if (zfs_run({"release", m.tag(), h.get<std::string>()}, "release").ok()) done.push_back("released the hold on " + h.get<std::string>());
-  std::vector<std::string> snaps{m.snap("base"), m.snap("final")};
-  for (unsigned r = 1; r <= m.j.value("rounds_done", 0u) + 1; ++r) snaps.push_back(m.snap("r" + std::to_string(r)));
-  for (const auto& s : snaps) {
-    const std::string full = args.source + "@" + s;
-    if (auto e = zfs.exists(full); e && *e) {
-      (void)zfs_run({"release", m.tag(), full}, "release");  // a hold taken just before a crash is not in the state yet
-      PGM_RETURN_IF_ERROR(zfs_run({"destroy", full}, "cannot destroy " + full));
-      done.push_back("destroyed " + full);
-    }
+    if (zfs.release(m.tag(), h.get<std::string>()).ok()) done.push_back("released the hold on " + h.get<std::string>());
+  for (const auto& full : migration_snapshots(m, args.source)) {
+    (void)zfs.release(m.tag(), full);  // a hold taken just before a crash is not in the state yet
+    PGM_RETURN_IF_ERROR(zfs.destroy(full));
+    done.push_back("destroyed " + full);
   }
   ::unlink(m.path.c_str());
   done.push_back("removed " + m.path);

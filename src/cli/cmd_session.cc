@@ -1,24 +1,19 @@
 // `pgmigrate status` and `pgmigrate abort SESSION`: the transfers this host takes part in,
 // read from their journals (src/journal), and how to end one for good.
-#include <signal.h>
 
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "cli/command.h"
 #include "common/units.h"
 #include "journal/journal.h"
-#include "source/process.h"
 #include "zfs/zfs.h"
 
 namespace pgm::cli {
 namespace {
-
-double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 std::string state_of(const journal::Listed& l) {
   if (!l.alive && l.record.state != "done") return "stale";
@@ -34,7 +29,7 @@ std::string position(const journal::Record& r) {
 Status run_status(const std::string& dir_opt, bool as_json) {
   const std::string dir = journal::state_dir_path(dir_opt);
   auto all = journal::list(dir);
-  const double now = unix_now();
+  const double now = journal::unix_now();
   if (as_json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& l : all) {
@@ -62,17 +57,6 @@ Status run_status(const std::string& dir_opt, bool as_json) {
   return Status::Ok();
 }
 
-// OpenZFS keeps a partially received stream (zfs receive -s) until `zfs receive -A`.
-std::string discard_resumable_state(const std::string& target) {
-  zfs::Zfs zfs;
-  if (!zfs::validate_dataset(target).ok()) return {};
-  auto token = zfs.get("receive_resume_token", target);
-  if (!token || token->empty() || *token == "-") return {};
-  auto r = run_command({zfs.binary(), "receive", "-A", target});
-  if (!r || !r->success()) return "could not discard the partial receive of '" + target + "' (run: zfs receive -A " + target + ")";
-  return "discarded the partial receive state of '" + target + "' (zfs receive -A)";
-}
-
 Status run_abort(const std::string& dir_opt, const std::string& session) {
   const std::string dir = journal::state_dir_path(dir_opt);
   std::vector<journal::Listed> matches;
@@ -87,19 +71,16 @@ Status run_abort(const std::string& dir_opt, const std::string& session) {
   if (l.alive) {
     // The process aborts its own receive on SIGTERM (zfs receive discards the partial stream)
     // and removes its journal.
-    if (::kill(r.pid, SIGTERM) != 0) return Status(Errc::io, "cannot stop pid " + std::to_string(r.pid));
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (journal::process_alive(r.pid) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (journal::process_alive(r.pid))
-      return Status(Errc::timeout, "pid " + std::to_string(r.pid) + " (" + r.role + " into '" + r.target + "') did not stop within 60s");
+    PGM_RETURN_IF_ERROR(journal::stop_process(r.pid, std::chrono::seconds(60)));
     std::printf("stopped pid %d (%s into '%s'); its unfinished receive was discarded\n", r.pid, r.role.c_str(), r.target.c_str());
   }
   PGM_RETURN_IF_ERROR(journal::remove_files(l.path));
   std::printf("removed the journal of session %s (%s)\n", r.session.c_str(), l.path.c_str());
-  if (r.role == "receive") {
-    std::string note = discard_resumable_state(r.target);
-    if (!note.empty()) std::printf("%s\n", note.c_str());
+  if (r.role == "receive" && zfs::validate_dataset(r.target).ok()) {
+    // OpenZFS keeps a partially received stream (zfs receive -s) until `zfs receive -A`.
+    auto discarded = zfs::Zfs().abort_resumable_receive(r.target);
+    if (!discarded) return discarded.status().context("discarding the partial receive of '" + r.target + "'");
+    if (*discarded) std::printf("discarded the partial receive state of '%s' (zfs receive -A)\n", r.target.c_str());
   }
   return Status::Ok();
 }

@@ -5,6 +5,25 @@
 
 namespace pgm::cli {
 
+Errc errc_for_exit_code(int code) {
+  switch (code) {
+    case kExitOk: return Errc::ok;
+    case kExitUsage: return Errc::invalid_argument;
+    case kExitCorrupt: return Errc::corrupt;
+    case kExitChild: return Errc::child_failed;
+    case kExitNetwork: return Errc::network;
+    case kExitAuth: return Errc::auth;
+    case kExitNoSpace: return Errc::no_space;
+    case kExitTimeout: return Errc::timeout;
+    case kExitPostgres: return Errc::postgres;
+    case kExitSighup:
+    case kExitSigint:
+    case kExitSigterm: return Errc::interrupted;
+    case 127: return Errc::not_found;  // the shell did not find the command
+    default: return Errc::child_failed;
+  }
+}
+
 int exit_code_for(const Status& status) {
   switch (status.code()) {
     case Errc::ok: return kExitOk;

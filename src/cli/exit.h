@@ -22,6 +22,8 @@ enum ExitCode : int {
 };
 
 int exit_code_for(const Status& status);
+// The inverse, for a pgmigrate that ran on another host: the error class its exit code names.
+Errc errc_for_exit_code(int code);
 // Prints "pgmigrate: <message>" on stderr (one line) and returns the exit code.
 int report(const Status& status);
 

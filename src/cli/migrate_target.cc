@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -32,21 +31,6 @@ struct TargetArgs {
   bool probe = false, abort = false;
 };
 
-std::vector<std::string> snapshots_of(const zfs::Zfs& zfs, const std::string& dataset) {
-  std::vector<std::string> out;
-  auto r = run_command({zfs.binary(), "list", "-H", "-o", "name", "-t", "snapshot", "-r", dataset});
-  if (!r || !r->success()) return out;
-  std::size_t pos = 0;
-  while (pos < r->out.size()) {
-    std::size_t end = r->out.find('\n', pos);
-    if (end == std::string::npos) end = r->out.size();
-    std::string name = r->out.substr(pos, end - pos);
-    if (name.rfind(dataset + "@", 0) == 0) out.push_back(name);
-    pos = end + 1;
-  }
-  return out;
-}
-
 Status probe(const TargetArgs& a) {
   zfs::Zfs zfs;
   json out;
@@ -64,7 +48,7 @@ Status probe(const TargetArgs& a) {
   out["dataset_exists"] = ds_exists && *ds_exists;
   if (ds_exists && *ds_exists) {
     if (auto mp = zfs.get("mountpoint", a.dataset)) out["mountpoint"] = *mp;
-    out["snapshots"] = snapshots_of(zfs, a.dataset);
+    if (auto snaps = zfs.snapshots(a.dataset)) out["snapshots"] = *snaps;
   }
   out["resume_token"] = !zfs.resume_token(a.dataset).empty();
   if (a.pg_major > 0) {
@@ -91,11 +75,13 @@ Status destroy_snapshots(const TargetArgs& a) {
     return Status(Errc::invalid_argument, "refusing to destroy snapshots not named pgmigrate-*");
   zfs::Zfs zfs;
   json destroyed = json::array();
-  for (const auto& snap : snapshots_of(zfs, a.dataset)) {
-    if (snap.substr(snap.find('@') + 1).rfind(a.destroy_prefix, 0) != 0) continue;
-    (void)run_command({zfs.binary(), "release", "-r", a.destroy_prefix.substr(0, a.destroy_prefix.size() - 1), snap});
-    auto r = run_command({zfs.binary(), "destroy", snap});
-    if (!r || !r->success()) return Status(Errc::child_failed, "cannot destroy " + snap + ": " + (r ? r->err : r.status().message()));
+  auto snaps = zfs.snapshots(a.dataset);
+  if (!snaps) return snaps.status();
+  const std::string tag = a.destroy_prefix.substr(0, a.destroy_prefix.size() - 1);  // pgmigrate-<id>
+  for (const auto& snap : *snaps) {
+    if (snap.rfind(a.dataset + "@" + a.destroy_prefix, 0) != 0) continue;
+    (void)zfs.release(tag, snap);  // received snapshots carry no hold; this is for safety
+    PGM_RETURN_IF_ERROR(zfs.destroy(snap));
     destroyed.push_back(snap);
   }
   std::printf("%s\n", json{{"destroyed", destroyed}}.dump().c_str());
@@ -123,26 +109,23 @@ Status abort_target(const TargetArgs& a, RunContext& ctx) {
   const std::string dir = journal::state_dir_path("");
   for (const auto& l : journal::list(dir)) {
     if (l.record.role != "receive" || l.record.target.substr(0, l.record.target.find('@')) != a.dataset) continue;
-    if (l.alive) {
-      ::kill(l.record.pid, SIGTERM);
-      for (int i = 0; i < 600 && journal::process_alive(l.record.pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    PGM_RETURN_IF_ERROR(journal::stop_process(l.record.pid, std::chrono::seconds(60)));
     (void)journal::remove_files(l.path);
     out["aborted_receives"].push_back(l.record.session);
   }
   zfs::Zfs zfs;
-  if (!zfs.resume_token(a.dataset).empty()) (void)run_command({zfs.binary(), "receive", "-A", a.dataset});
+  (void)zfs.abort_resumable_receive(a.dataset);
   // zfs-fuse finishes aborting a receive asynchronously ("dataset is busy" for a moment).
   for (int attempt = 0; attempt < 50; ++attempt) {
     auto exists = zfs.exists(a.dataset);
     if (!exists) return exists.status();
     if (!*exists) break;
-    auto r = run_command({zfs.binary(), "destroy", "-r", a.dataset});
-    if (r && r->success()) {
+    Status destroyed = zfs.destroy(a.dataset, /*recursive=*/true);
+    if (destroyed.ok()) {
       out["destroyed"] = true;
       break;
     }
-    if (attempt == 49) return Status(Errc::child_failed, "cannot destroy " + a.dataset + ": " + (r ? r->err : r.status().message()));
+    if (attempt == 49) return destroyed;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   std::printf("%s\n", out.dump().c_str());

@@ -22,6 +22,21 @@ inline constexpr std::chrono::milliseconds kTick(100);
 // How long either half waits for the other's first message.
 inline constexpr std::chrono::milliseconds kHandshakeTimeout(120'000);
 
+// A far command ended (or died before it could speak): say why in operator terms, from its
+// exit code and the "pgmigrate: <message>" line the far pgmigrate prints last. `fallback` is
+// the local symptom, used when the far side said nothing.
+inline Status explain_far_exit(transport::Channel& ch, const std::string& host_label, const std::string& remote_bin, Status fallback) {
+  auto code = ch.wait_exit();
+  std::string err = ch.stderr_text();
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  if (code && *code == 127)
+    return Status(Errc::not_found, "'" + remote_bin + "' was not found on " + host_label +
+                                       " (install pgmigrate there, or pass --remote-bin PATH)" + (err.empty() ? "" : ": " + err));
+  if (err.empty()) return fallback;
+  std::size_t pos = err.rfind("pgmigrate: ");
+  return Status(fallback.code(), "on " + host_label + ": " + (pos == std::string::npos ? err : err.substr(pos + 11)));
+}
+
 // Chunks the receiving pipeline refused, waiting to be asked for again on the control
 // channel (filled by decoder threads, drained by the thread that owns the channel).
 class NackQueue {

@@ -64,21 +64,6 @@ std::string serve_send_command(const std::string& bin, const source::SourceSpec&
   return cmd + transfer_args(t, remote);
 }
 
-// The far half died before it could speak: say why in operator terms.
-Status explain_dead_control(transport::Channel& ch, const RemoteOptions& remote, Status fallback) {
-  auto code = ch.wait_exit();
-  std::string err = ch.stderr_text();
-  if (code && *code == 127)
-    return Status(Errc::not_found, "'" + remote.remote_bin + "' was not found on " + remote.host_label +
-                                       " (install pgmigrate there, or pass --remote-bin PATH)" + (err.empty() ? "" : ": " + err));
-  if (!err.empty()) {
-    // The far pgmigrate prints "pgmigrate: <message>" as its last line.
-    std::size_t pos = err.rfind("pgmigrate: ");
-    return Status(fallback.code(), "on " + remote.host_label + ": " + (pos == std::string::npos ? err : err.substr(pos + 11)));
-  }
-  return fallback;
-}
-
 struct LaneSet {
   std::vector<std::thread> threads;
   std::vector<std::unique_ptr<engine::LaneCounters>> counters;
@@ -307,7 +292,9 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
   if (!ctl_ch) return abandon(ctl_ch.status());
   transport::ChannelControlIo io(**ctl_ch);
   transport::ControlChannel ctl(io);
-  Status s = ctl.send(json{{"type", "header"}, {"hex", transport::header_to_hex(header)}});
+  json hello{{"type", "header"}, {"hex", transport::header_to_hex(header)}};
+  if (src->estimated_size) hello["estimate"] = *src->estimated_size;  // for the far journal (pgmigrate status)
+  Status s = ctl.send(hello);
   auto ready = s.ok() ? ctl.expect_either("ready", "resume_token", kHandshakeTimeout, cancel) : Result<json>(s);
   if (ready && transport::json_string(*ready, "type") == "resume_token") {
     // The target kept an interrupted receive of this snapshot (OpenZFS zfs receive -s): send
@@ -331,7 +318,7 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
   }
   if (!ready) {
     Status why = ready.status();
-    if (why.code() == Errc::network || why.code() == Errc::io) why = explain_dead_control(**ctl_ch, remote, why);
+    if (why.code() == Errc::network || why.code() == Errc::io) why = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, why);
     return abandon(why);
   }
   const std::uint64_t window = transport::json_u64(*ready, "window", 4);
@@ -411,7 +398,7 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
     }
     auto m = ctl.receive(kTick);
     if (!m) {
-      outcome = explain_dead_control(**ctl_ch, remote, m.status());
+      outcome = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, m.status());
       control_lost = !cancel.cancelled() && transient(outcome);
       break;
     }
@@ -532,16 +519,17 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_sou
     return why;
   };
 
-  auto conn = remote.connect(cancel);
+  CancelToken ctl_token;  // as in push_attempt: the last message must get out after a cancel
+  auto conn = remote.connect(ctl_token);
   if (!conn) return abandon(conn.status());
-  auto ctl_ch = (*conn)->exec(serve_send_command(remote.remote_bin, remote_source, t, remote), cancel);
+  auto ctl_ch = (*conn)->exec(serve_send_command(remote.remote_bin, remote_source, t, remote), ctl_token);
   if (!ctl_ch) return abandon(ctl_ch.status());
   transport::ChannelControlIo io(**ctl_ch);
   transport::ControlChannel ctl(io);
   auto ready = ctl.expect("ready", kHandshakeTimeout, cancel);
   if (!ready) {
     Status why = ready.status();
-    if (why.code() == Errc::network || why.code() == Errc::io) why = explain_dead_control(**ctl_ch, remote, why);
+    if (why.code() == Errc::network || why.code() == Errc::io) why = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, why);
     return abandon(why);
   }
   if (!(*ready).contains("header") || !(*ready)["header"].is_string())
@@ -614,7 +602,7 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_sou
     if (!outcome.ok()) break;
     auto m = ctl.receive(kTick);
     if (!m) {
-      outcome = explain_dead_control(**ctl_ch, remote, m.status());
+      outcome = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, m.status());
       break;
     }
     if (!*m) continue;
@@ -635,7 +623,7 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_sou
     cancel.cancel(outcome);
     pipeline->abandon(outcome);
     if (finisher.valid()) (void)finisher.get();
-    (void)ctl.send(transport::message_from_status(outcome));
+    send_last_word(ctl, ctl_token, transport::message_from_status(outcome));
     lanes.join();
     progress.stop();
     return interrupted_or(cancel, sink->abort_with(outcome));

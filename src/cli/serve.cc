@@ -22,8 +22,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
-
 // A sender that comes back must be sending the stream this receiver is in the middle of.
 std::string stream_mismatch(const stream::StreamHeader& have, const stream::StreamHeader& got) {
   if (have.snapshot_name != got.snapshot_name || have.snapshot_guid != got.snapshot_guid)
@@ -105,9 +103,10 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   rec.snapshot = header->snapshot_name;
   rec.snapshot_guid = header->snapshot_guid;
   rec.chunk_size = header->chunk_size;
+  rec.estimate = transport::json_u64(*hello, "estimate", 0);
   rec.pid = static_cast<int>(::getpid());
   rec.socket = listener->path();
-  rec.started = rec.updated = unix_now();
+  rec.started = rec.updated = journal::unix_now();
   auto jr = journal::Journal::create(*dir, rec);
   if (!jr) {
     sink->abort();
@@ -170,7 +169,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     rec.rate = dt > 0 ? static_cast<double>(bytes - last_saved_bytes) / dt : 0;
     rec.chunks = pipeline.delivered();
     rec.bytes = bytes;
-    rec.updated = unix_now();
+    rec.updated = journal::unix_now();
     last_save = now;
     last_saved_bytes = bytes;
     (void)jrn.flush();

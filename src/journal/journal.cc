@@ -14,6 +14,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "common/errno_text.h"
 
@@ -75,7 +76,6 @@ Result<Record> parse_record(const std::string& json_text) {
   r.role = str("role");
   r.state = str("state");
   r.target = str("target");
-  r.peer = str("peer");
   r.snapshot = str("snapshot");
   r.snapshot_guid = u64("snapshot_guid");
   r.chunk_size = static_cast<std::uint32_t>(u64("chunk_size"));
@@ -98,7 +98,7 @@ std::string format_record(const Record& r) {
          {"role", r.role},
          {"state", r.state},
          {"target", r.target},
-         {"peer", r.peer},
+
          {"snapshot", r.snapshot},
          {"snapshot_guid", r.snapshot_guid},
          {"chunk_size", r.chunk_size},
@@ -116,6 +116,56 @@ std::string format_record(const Record& r) {
 }
 
 bool process_alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+Status stop_process(int pid, std::chrono::seconds timeout) {
+  if (!process_alive(pid)) return Status::Ok();
+  if (::kill(pid, SIGTERM) != 0 && errno != ESRCH) return sys_error("stopping pid " + std::to_string(pid));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (process_alive(pid)) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Status(Errc::timeout, "pid " + std::to_string(pid) + " did not stop within " + std::to_string(timeout.count()) + "s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return Status::Ok();
+}
+
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+Status write_file_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return sys_error("writing " + tmp);
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const int err = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    errno = err;
+    return sys_error("writing " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return sys_error("replacing " + path);
+  return Status::Ok();
+}
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status(Errc::not_found, "cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> json_files(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): one directory stream per call
+    std::string name = e->d_name;
+    if (name.size() > 5 && name.substr(name.size() - 5) == ".json") out.push_back(std::string(dir).append("/").append(name));
+  }
+  ::closedir(d);
+  return out;
+}
 
 Result<Journal> Journal::create(const std::string& dir, const Record& record) {
   Journal j;
@@ -155,20 +205,7 @@ Journal::~Journal() {
 
 Status Journal::save(const Record& record) {
   if (json_path_.empty()) return Status::Ok();
-  const std::string tmp = json_path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return sys_error("writing " + tmp);
-  const std::string text = format_record(record);
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  const int err = errno;
-  ::close(fd);
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    errno = err;
-    return sys_error("writing " + tmp);
-  }
-  if (::rename(tmp.c_str(), json_path_.c_str()) != 0) return sys_error("replacing " + json_path_);
-  return Status::Ok();
+  return write_file_atomic(json_path_, format_record(record));
 }
 
 void Journal::add_chunk(std::uint32_t raw_len, std::uint64_t checksum) {
@@ -231,20 +268,15 @@ Status remove_files(const std::string& json_path) {
 
 std::vector<Listed> list(const std::string& dir) {
   std::vector<Listed> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): one directory stream per call
-    std::string name = e->d_name;
-    if (name.size() <= 5 || name.substr(name.size() - 5) != ".json") continue;
+  for (const auto& path : json_files(dir)) {
     Listed l;
-    l.path = std::string(dir).append("/").append(name);
-    std::ifstream in(l.path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto r = parse_record(ss.str());
+    l.path = path;
+    auto text = read_file(path);
+    auto r = text ? parse_record(*text) : Result<Record>(text.status());
     if (r) {
       l.record = *r;
     } else {
+      const std::string name = path.substr(path.rfind('/') + 1);
       l.record.session = name.substr(0, name.size() - 5);
       l.record.state = "failed";
       l.record.note = "unreadable journal: " + r.status().message();
@@ -252,7 +284,6 @@ std::vector<Listed> list(const std::string& dir) {
     l.alive = process_alive(l.record.pid);
     out.push_back(std::move(l));
   }
-  ::closedir(d);
   std::sort(out.begin(), out.end(), [](const Listed& a, const Listed& b) { return a.record.started < b.record.started; });
   return out;
 }

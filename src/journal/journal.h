@@ -9,6 +9,7 @@
 //                    regenerated prefix is checked against the digest of these entries.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -33,7 +34,6 @@ struct Record {
   std::string role;     // "receive" or "send"
   std::string state;    // "running", "waiting" (for a sender to come back), "done", "failed"
   std::string target;   // the dataset (or consumer) being written, or the peer for a sender
-  std::string peer;     // where the other half is, when known
   std::string snapshot;
   std::uint64_t snapshot_guid = 0;
   std::uint32_t chunk_size = 0;
@@ -53,6 +53,19 @@ Result<Record> parse_record(const std::string& json_text);
 std::string format_record(const Record& r);
 
 bool process_alive(int pid);
+// Asks the transfer's process to stop (SIGTERM: it aborts its receive and removes its journal)
+// and waits up to `timeout` for it to end. Errc::timeout if it did not.
+Status stop_process(int pid, std::chrono::seconds timeout);
+// Seconds since the epoch, the clock of every journal and state file.
+double unix_now();
+
+// The state files' plumbing, shared with migrate's state (cli/cmd_migrate.cc):
+// writes `text` to `path` through a 0600 temp file and a rename, so a reader (or a crash)
+// never sees half of it;
+Status write_file_atomic(const std::string& path, const std::string& text);
+Result<std::string> read_file(const std::string& path);
+// the *.json files directly in `dir` (none if it does not exist).
+std::vector<std::string> json_files(const std::string& dir);
 
 class Journal {
  public:
@@ -71,8 +84,6 @@ class Journal {
   Result<stream::Digest> prefix_digest(std::uint64_t count);
   // Deletes both files; later calls do nothing.
   Status remove();
-
-  const std::string& json_path() const { return json_path_; }
 
  private:
   Journal() = default;

@@ -37,7 +37,9 @@ Result<Source> open_source(const SourceSpec& spec) {
                     "(no 'zfs send -t'); discard it on the target with 'zfs receive -A' and start over");
     auto info = zfs.describe_token(spec.resume_token);
     if (!info) return info.status();
-    if (info->toname != spec.snapshot)
+    auto guid = zfs.guid(spec.snapshot);
+    if (!guid) return guid.status();
+    if (info->toname != spec.snapshot || (info->toguid != 0 && info->toguid != *guid))
       return Status(Errc::exists, "the target holds a partial receive of '" + info->toname + "', not '" + spec.snapshot +
                                       "'; finish that one, or discard it on the target with 'zfs receive -A'");
     args = std::vector<std::string>{"send", "-t", spec.resume_token};

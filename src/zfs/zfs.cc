@@ -211,6 +211,53 @@ Result<std::vector<std::string>> recv_args(const std::string& target, const Recv
   return args;
 }
 
+namespace {
+Status zfs_command(const std::string& bin, std::vector<std::string> args) {
+  std::string what = "zfs " + args.front();
+  args.insert(args.begin(), bin);
+  auto out = run_command(args);
+  if (!out) return out.status();
+  if (!out->success()) return Status(Errc::child_failed, "'" + what + " " + args.back() + "' failed: " + out->err);
+  return Status::Ok();
+}
+}  // namespace
+
+Status Zfs::snapshot(const std::string& snapshot) const { return zfs_command(bin_, {"snapshot", snapshot}); }
+
+Status Zfs::hold(const std::string& tag, const std::string& snapshot) const {
+  Status s = zfs_command(bin_, {"hold", tag, snapshot});
+  if (!s.ok() && s.message().find("tag already exists") != std::string::npos) return Status::Ok();
+  return s;
+}
+
+Status Zfs::release(const std::string& tag, const std::string& snapshot) const { return zfs_command(bin_, {"release", tag, snapshot}); }
+
+Status Zfs::destroy(const std::string& name, bool recursive) const {
+  return recursive ? zfs_command(bin_, {"destroy", "-r", name}) : zfs_command(bin_, {"destroy", name});
+}
+
+Result<std::vector<std::string>> Zfs::snapshots(const std::string& dataset) const {
+  auto out = run_command({bin_, "list", "-H", "-o", "name", "-t", "snapshot", "-r", dataset});
+  if (!out) return out.status();
+  if (!out->success()) return Status(Errc::child_failed, "'zfs list -t snapshot " + dataset + "' failed: " + out->err);
+  std::vector<std::string> names;
+  std::size_t pos = 0;
+  while (pos < out->out.size()) {
+    std::size_t end = out->out.find('\n', pos);
+    if (end == std::string::npos) end = out->out.size();
+    std::string name = out->out.substr(pos, end - pos);
+    if (name.rfind(dataset + "@", 0) == 0) names.push_back(name);  // -r lists the children's too
+    pos = end + 1;
+  }
+  return names;
+}
+
+Result<bool> Zfs::abort_resumable_receive(const std::string& dataset) const {
+  if (resume_token(dataset).empty()) return false;
+  PGM_RETURN_IF_ERROR(zfs_command(bin_, {"receive", "-A", dataset}));
+  return true;
+}
+
 std::string Zfs::resume_token(const std::string& dataset) const {
   if (!validate_dataset(dataset).ok()) return {};
   auto out = run_command({bin_, "get", "-H", "-o", "value", "receive_resume_token", dataset});
@@ -240,7 +287,6 @@ Result<Zfs::TokenInfo> Zfs::describe_token(const std::string& token) const {
     std::string value = line.substr(eq + 3);
     if (key == "toname") info.toname = value;
     if (key == "toguid") info.toguid = std::strtoull(value.c_str(), nullptr, 0);
-    if (key == "bytes") info.bytes = std::strtoull(value.c_str(), nullptr, 0);
   }
   if (info.toname.empty()) return Status(Errc::protocol, "'zfs send -nvt' did not say what the resume token resumes");
   return info;

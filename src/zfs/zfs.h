@@ -58,6 +58,17 @@ class Zfs {
   Result<std::uint64_t> estimate_send_size(const std::vector<std::string>& send_args) const;
   Result<std::string> pool_of(const std::string& dataset) const { return dataset.substr(0, dataset.find('/')); }
 
+  // The small administrative commands migrate needs. Each fails with zfs's own message.
+  Status snapshot(const std::string& snapshot) const;                         // zfs snapshot
+  Status hold(const std::string& tag, const std::string& snapshot) const;     // zfs hold (an existing tag is fine)
+  Status release(const std::string& tag, const std::string& snapshot) const;  // zfs release
+  Status destroy(const std::string& name, bool recursive = false) const;      // zfs destroy [-r]
+  // Snapshots of `dataset` itself (not of its children), oldest first.
+  Result<std::vector<std::string>> snapshots(const std::string& dataset) const;
+  // Discards an interrupted resumable receive into `dataset` (zfs receive -A). True if there
+  // was one.
+  Result<bool> abort_resumable_receive(const std::string& dataset) const;
+
   // OpenZFS resumable receive (zfs receive -s) leaves `receive_resume_token` on a dataset
   // whose receive was interrupted. Empty when there is none, the dataset does not exist, or
   // this ZFS has no such property.
@@ -66,7 +77,6 @@ class Zfs {
   struct TokenInfo {
     std::string toname;  // pool/fs@snap being received
     std::uint64_t toguid = 0;
-    std::uint64_t bytes = 0;  // stream bytes already received
   };
   Result<TokenInfo> describe_token(const std::string& token) const;
 

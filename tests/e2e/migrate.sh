@@ -10,22 +10,14 @@
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
-RELAY="$PGM_BUILD_DIR/tests/tools/wanrelay"
-[ -x "$RELAY" ] || fail "wanrelay not built at $RELAY"
+source "$PGM_SOURCE_DIR/tests/fixtures/relay.sh"
 
 zfs_fixture_start
 SRC_POOL=pgms_$PGM_TEST_ID
 DST_POOL=pgmd_$PGM_TEST_ID
 make_pool "$SRC_POOL" 1G
 make_pool "$DST_POOL" 1G
-zfs create "$SRC_POOL/pg"
-SRC_MNT=$(zfs get -H -o value mountpoint "$SRC_POOL/pg")
-chown postgres "$SRC_MNT"
-PRIMARY_DIR="$SRC_MNT/data"
-P1=$(pg_free_port)
-pg_init_cluster "$PRIMARY_DIR" "$P1"
-pg_start "$PRIMARY_DIR"
-PRIMARY=$(pg_conninfo "$P1")
+pg_primary_on_dataset "$SRC_POOL/pg"
 pgbench_init "$P1" 5
 acks_table "$P1"
 # Cold data beside the database (archives, old partitions): most of a real bulk copy, and no
@@ -36,13 +28,7 @@ echo "$P1" > "$PORTFILE"
 
 sshd_fixture_start
 on_cleanup "pkill -f '_serve recv --target $DST_POOL/'"
-pf="$PGM_TEST_ROOT/relay.port"
-"$RELAY" --listen 127.0.0.1:0 --target "127.0.0.1:$SSHD_PORT" --port-file "$pf" --max-seconds 900 --rate-mbit 48 &
-on_cleanup "kill $!"
-for _ in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
-RELAY_PORT=$(cat "$pf")
-KNOWN="$PGM_TEST_ROOT/relay_known_hosts"
-sed "s/^\[127.0.0.1\]:$SSHD_PORT /[127.0.0.1]:$RELAY_PORT /" "$SSH_KNOWN_HOSTS" > "$KNOWN"
+start_relay --rate-mbit 48
 HOST="$SSH_USER@127.0.0.1"
 STATE=/var/lib/pgmigrate/migrations
 P2=$(pg_free_port)
@@ -81,6 +67,24 @@ grep -q "nothing has been changed" "$PGM_TEST_ROOT/plan.txt" || fail "plan did n
 [ "$(pg_q "$P1" "SELECT count(*) FROM pg_replication_slots")" = "0" ] || fail "plan created a slot"
 pass "plan checks and changes nothing"
 
+# expect_refusal NAME PATTERN CMD...: CMD exits 1 with one line matching PATTERN.
+expect_refusal() {
+  local name=$1 pattern=$2 rc
+  shift 2
+  set +e
+  "$@" > /dev/null 2> "$PGM_TEST_ROOT/refusal.log"
+  rc=$?
+  set -e
+  [ "$rc" -eq 1 ] && [ "$(wc -l < "$PGM_TEST_ROOT/refusal.log")" -eq 1 ] && grep -q "$pattern" "$PGM_TEST_ROOT/refusal.log" \
+    || { cat "$PGM_TEST_ROOT/refusal.log"; fail "$name: exit $rc"; }
+  pass "$name: $(cat "$PGM_TEST_ROOT/refusal.log")"
+}
+zfs create "$DST_POOL/taken"
+mig "tk$PGM_TEST_ID" taken "$SSHD_PORT" "$SSH_KNOWN_HOSTS"
+expect_refusal "plan into an existing target" "already exists" "$PGMIGRATE" migrate plan "${M[@]}"
+expect_refusal "abort of an unknown migration" "no migration 'nosuch'" \
+  "$PGMIGRATE" migrate abort nosuch --primary "$PRIMARY" --port "$SSHD_PORT" --identity "$SSH_KEY" --known-hosts "$SSH_KNOWN_HOSTS"
+
 # 2. A partial run, killed once the slot exists, then abort.
 AB="ab$PGM_TEST_ID"
 mig "$AB" partial "$SSHD_PORT" "$SSH_KNOWN_HOSTS"
@@ -104,17 +108,13 @@ writers_start "$PORTFILE"
 # What a slot created before the bulk copy would have retained (the textbook order).
 pg_q "$P1" "SELECT pg_create_physical_replication_slot('counterfactual', true)" >/dev/null
 MG="mg$PGM_TEST_ID"
-mig "$MG" pg "$RELAY_PORT" "$KNOWN"
+mig "$MG" pg "$RELAY_PORT" "$RELAY_KNOWN_HOSTS"
 RUNARGS=("${M[@]}" --switchover --keep-snapshots --post-hook "echo \$PGM_NEW_PRIMARY_PORT > '$PORTFILE'")
 
 # 3a. SIGKILL during the bulk send.
 "$PGMIGRATE" migrate run "${RUNARGS[@]}" 2> "$PGM_TEST_ROOT/run1.log" &
 RUN=$!
-for _ in $(seq 1 600); do
-  j=$(grep -l "\"target\": \"$DST_POOL/pg\"" /var/lib/pgmigrate/*.json 2>/dev/null | head -1 || true)
-  [ -n "$j" ] && [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes'])" "$j" 2>/dev/null || echo 0)" -ge $((16 << 20)) ] && break
-  sleep 0.1
-done
+wait_far_bytes "$DST_POOL/pg" 16 > /dev/null
 [ "$(state_of "$MG" current_step)" = "bulk" ] || { cat "$PGM_TEST_ROOT/run1.log"; fail "not in the bulk step"; }
 kill -9 "$RUN"; wait "$RUN" 2>/dev/null || true
 "$PGMIGRATE" migrate status > "$PGM_TEST_ROOT/status1.txt"

@@ -5,8 +5,7 @@
 # corrupted after its checksum was taken, and a byte flipped on the wire.
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
-RELAY="$PGM_BUILD_DIR/tests/tools/wanrelay"
-[ -x "$RELAY" ] || fail "wanrelay not built at $RELAY"
+source "$PGM_SOURCE_DIR/tests/fixtures/relay.sh"
 
 zfs_fixture_start
 S=pgmt_rsrc_$PGM_TEST_ID
@@ -22,21 +21,6 @@ with open('$SRC/text.txt', 'w') as f:
 "
 zfs snapshot "$S/fs@s1"
 sshd_fixture_start
-
-# start_relay ARGS...: a relay in front of sshd; sets RELAY_PORT, RELAY_KNOWN_HOSTS, RELAY_STATS.
-start_relay() {
-  local pf="$PGM_TEST_ROOT/relay.port"
-  RELAY_STATS="$PGM_TEST_ROOT/relay-$RANDOM.json"
-  rm -f "$pf"
-  "$RELAY" --listen 127.0.0.1:0 --target "127.0.0.1:$SSHD_PORT" --port-file "$pf" --stats-file "$RELAY_STATS" --max-seconds 600 "$@" &
-  RELAY_PID=$!
-  on_cleanup "kill $RELAY_PID"
-  for _ in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
-  RELAY_PORT=$(cat "$pf")
-  RELAY_KNOWN_HOSTS="$PGM_TEST_ROOT/relay_known_hosts"
-  sed "s/^\[127.0.0.1\]:$SSHD_PORT /[127.0.0.1]:$RELAY_PORT /" "$SSH_KNOWN_HOSTS" > "$RELAY_KNOWN_HOSTS"
-}
-stop_relay() { kill "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null || true; }
 
 HOST="$SSH_USER@127.0.0.1"
 check() {  # dataset on $D

@@ -6,8 +6,7 @@
 # while one waits, and `pgmigrate abort` cleaning up.
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
-RELAY="$PGM_BUILD_DIR/tests/tools/wanrelay"
-[ -x "$RELAY" ] || fail "wanrelay not built at $RELAY"
+source "$PGM_SOURCE_DIR/tests/fixtures/relay.sh"
 
 zfs_fixture_start
 S=pgmt_xsrc_$PGM_TEST_ID
@@ -23,49 +22,11 @@ zfs snapshot "$S/fs@s2"
 rm "$SRC/more.txt"  # the live tree matches s1 again, for comparisons
 sshd_fixture_start
 on_cleanup "pkill -f '_serve recv --target $D/'"
-# The far half keeps its journal where `pgmigrate status` on "that host" (here) looks.
-STATE=/var/lib/pgmigrate
 HOST="$SSH_USER@127.0.0.1"
-
-start_relay() {  # ARGS...: a relay in front of sshd; sets RELAY_PORT, RELAY_KNOWN_HOSTS
-  local pf="$PGM_TEST_ROOT/relay.port"
-  rm -f "$pf"
-  "$RELAY" --listen "127.0.0.1:${RELAY_PORT:-0}" --target "127.0.0.1:$SSHD_PORT" --port-file "$pf" --max-seconds 600 "$@" &
-  RELAY_PID=$!
-  on_cleanup "kill $RELAY_PID"
-  for _ in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
-  RELAY_PORT=$(cat "$pf")
-  RELAY_KNOWN_HOSTS="$PGM_TEST_ROOT/relay_known_hosts"
-  sed "s/^\[127.0.0.1\]:$SSHD_PORT /[127.0.0.1]:$RELAY_PORT /" "$SSH_KNOWN_HOSTS" > "$RELAY_KNOWN_HOSTS"
-}
-stop_relay() { kill -9 "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null || true; }
 
 send_args() {  # TARGET_FS SNAP: sets ARGS to the push, through the relay (20 ms each way: a transfer with a middle)
   ARGS=(send --streams 4 --chunk-size 1M --port "$RELAY_PORT" --identity "$SSH_KEY" --known-hosts "$RELAY_KNOWN_HOSTS"
     --remote-bin "$PGMIGRATE" --progress none --reconnect-timeout 60s "$S/fs@$2" "$HOST:$D/$1")
-}
-
-# journal_for TARGET: the far half's journal file for a receive into TARGET, if any.
-journal_for() { grep -l "\"target\": \"$1\"" "$STATE"/*.json 2>/dev/null | head -1 || true; }
-# wait_delivered TARGET MIB: until the receiver has written MIB MiB into zfs receive.
-wait_delivered() {
-  for _ in $(seq 1 300); do
-    local j; j=$(journal_for "$1")
-    if [ -n "$j" ]; then
-      local bytes; bytes=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes'])" "$j" 2>/dev/null || echo 0)
-      [ "$bytes" -ge $(($2 << 20)) ] && return 0
-    fi
-    sleep 0.1
-  done
-  fail "the receive into $1 never reached $2 MiB"
-}
-wait_state() {  # TARGET STATE
-  for _ in $(seq 1 200); do
-    local j; j=$(journal_for "$1")
-    [ -n "$j" ] && grep -q "\"state\": \"$2\"" "$j" && return 0
-    sleep 0.1
-  done
-  fail "the receive into $1 never reached state $2"
 }
 
 # 1. SIGKILL the sender mid-transfer, then run the same command again.
@@ -73,10 +34,10 @@ start_relay --delay-ms 20 --rate-mbit 400
 send_args killed s1
 "$PGMIGRATE" "${ARGS[@]}" 2> "$PGM_TEST_ROOT/first.log" &
 SENDER=$!
-wait_delivered "$D/killed" 40
+wait_far_bytes "$D/killed" 40 > /dev/null
 kill -9 "$SENDER"
 wait "$SENDER" 2>/dev/null || true
-wait_state "$D/killed" waiting
+wait_far_state "$D/killed" waiting
 "$PGMIGRATE" status > "$PGM_TEST_ROOT/status.txt"
 grep -q "waiting.*$D/killed" "$PGM_TEST_ROOT/status.txt" || { cat "$PGM_TEST_ROOT/status.txt"; fail "status does not show the waiting receive"; }
 pass "status shows the receive waiting for its sender"
@@ -90,7 +51,7 @@ set -e
 [ "$rc" -ne 0 ] || fail "a different stream was accepted into a waiting receive"
 grep -q "is waiting for its sender, and this is not it" "$PGM_TEST_ROOT/other.log" || { cat "$PGM_TEST_ROOT/other.log"; fail "no clear refusal"; }
 [ "$(grep -c . "$PGM_TEST_ROOT/other.log")" -eq 1 ] || { cat "$PGM_TEST_ROOT/other.log"; fail "refusal is not one line"; }
-wait_state "$D/killed" waiting
+wait_far_state "$D/killed" waiting
 pass "a different stream is refused while the receive waits: $(cat "$PGM_TEST_ROOT/other.log")"
 
 send_args killed s1
@@ -98,7 +59,7 @@ send_args killed s1
 grep -q "resumed: the receiver already had" "$PGM_TEST_ROOT/again.log" || { cat "$PGM_TEST_ROOT/again.log"; fail "the rerun did not resume"; }
 assert_same_guid "$S/fs@s1" "$D/killed@s1"
 assert_same_tree "$SRC" "$(zfs get -H -o value mountpoint "$D/killed")"
-[ -z "$(journal_for "$D/killed")" ] || fail "the journal was left behind"
+[ -z "$(far_journal "$D/killed")" ] || fail "the journal was left behind"
 pass "SIGKILLed sender resumed: $(grep -h "resumed:" "$PGM_TEST_ROOT/again.log" | sed 's/^pgmigrate: //'); $(grep -h "^pgmigrate: sent" "$PGM_TEST_ROOT/again.log" | sed 's/^pgmigrate: //')"
 
 # 2. Every connection, control included, drops at once (the relay dies and comes back):
@@ -106,8 +67,8 @@ pass "SIGKILLed sender resumed: $(grep -h "resumed:" "$PGM_TEST_ROOT/again.log" 
 send_args dropped s1
 "$PGMIGRATE" "${ARGS[@]}" 2> "$PGM_TEST_ROOT/dropped.log" &
 SENDER=$!
-wait_delivered "$D/dropped" 40
-stop_relay
+wait_far_bytes "$D/dropped" 40 > /dev/null
+stop_relay KILL
 sleep 1
 start_relay --delay-ms 20 --rate-mbit 400
 wait "$SENDER" || { cat "$PGM_TEST_ROOT/dropped.log"; fail "the push did not survive losing every connection"; }
@@ -120,11 +81,11 @@ pass "lost control connection resumed: $(grep -h "resumed:" "$PGM_TEST_ROOT/drop
 send_args aborted s1
 "$PGMIGRATE" "${ARGS[@]}" 2> "$PGM_TEST_ROOT/abort-send.log" &
 SENDER=$!
-wait_delivered "$D/aborted" 20
+wait_far_bytes "$D/aborted" 20 > /dev/null
 kill -9 "$SENDER"
 wait "$SENDER" 2>/dev/null || true
-wait_state "$D/aborted" waiting
-J=$(journal_for "$D/aborted")
+wait_far_state "$D/aborted" waiting
+J=$(far_journal "$D/aborted")
 SESSION=$(basename "$J" .json)
 "$PGMIGRATE" abort "${SESSION:0:12}" > "$PGM_TEST_ROOT/abort.txt" || { cat "$PGM_TEST_ROOT/abort.txt"; fail "abort failed"; }
 cat "$PGM_TEST_ROOT/abort.txt"
@@ -133,6 +94,15 @@ grep -q "removed the journal" "$PGM_TEST_ROOT/abort.txt" || fail "abort did not 
 for _ in $(seq 1 50); do zfs list "$D/aborted" >/dev/null 2>&1 || break; sleep 0.2; done
 zfs list "$D/aborted" >/dev/null 2>&1 && fail "abort left a partial dataset"
 pass "abort removed the waiting receive, its journal and the partial dataset"
+
+# 4. abort of a session that does not exist: one line, exit 1, nothing touched.
+set +e
+"$PGMIGRATE" abort nosuchsession > /dev/null 2> "$PGM_TEST_ROOT/nosuch.log"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] && [ "$(wc -l < "$PGM_TEST_ROOT/nosuch.log")" -eq 1 ] && grep -q "no transfer 'nosuchsession'" "$PGM_TEST_ROOT/nosuch.log" \
+  || { cat "$PGM_TEST_ROOT/nosuch.log"; fail "abort of an unknown session: exit $rc"; }
+pass "abort of an unknown session: $(cat "$PGM_TEST_ROOT/nosuch.log")"
 
 stop_relay
 assert_gone "_serve recv --target $D/" "far halves left running"

@@ -9,9 +9,8 @@
 #   3. pgmigrate abort on a dead session discards the partial receive (zfs receive -A).
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
-RELAY="$PGM_BUILD_DIR/tests/tools/wanrelay"
+source "$PGM_SOURCE_DIR/tests/fixtures/relay.sh"
 FAKE="$PGM_SOURCE_DIR/tests/tools/fake-openzfs"
-[ -x "$RELAY" ] || fail "wanrelay not built at $RELAY"
 [ -x "$FAKE" ] || fail "fake-openzfs missing at $FAKE"
 
 SRC_ROOT="$PGM_TEST_ROOT/fake-src"
@@ -39,35 +38,15 @@ GUID=$(src_zfs "$FAKE" get -Hp -o value guid "$P/fs@s1")
 
 sshd_fixture_start
 HOST="$SSH_USER@127.0.0.1"
-pf="$PGM_TEST_ROOT/relay.port"
-# 25 MB/s: a transfer with a middle to interrupt.
-"$RELAY" --listen 127.0.0.1:0 --target "127.0.0.1:$SSHD_PORT" --port-file "$pf" --max-seconds 600 --rate-mbit 200 &
-on_cleanup "kill $!"
-for _ in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
-RELAY_PORT=$(cat "$pf")
-KNOWN="$PGM_TEST_ROOT/relay_known_hosts"
-sed "s/^\[127.0.0.1\]:$SSHD_PORT /[127.0.0.1]:$RELAY_PORT /" "$SSH_KNOWN_HOSTS" > "$KNOWN"
+start_relay --rate-mbit 200  # 25 MB/s: a transfer with a middle to interrupt
 on_cleanup "pkill -f 'FAKE_ZFS_ROOT=$PGM_TEST_ROOT' ; pkill -f '_serve (recv|send) .*$P/'"
-SSHOPTS=(--streams 4 --chunk-size 1M --port "$RELAY_PORT" --identity "$SSH_KEY" --known-hosts "$KNOWN" --reconnect-timeout 60s)
+SSHOPTS=(--streams 4 --chunk-size 1M --port "$RELAY_PORT" --identity "$SSH_KEY" --known-hosts "$RELAY_KNOWN_HOSTS" --reconnect-timeout 60s)
 
 check() {  # ZFS-FUNCTION DATASET@SNAP
   local got; got=$("$1" "$FAKE" get -Hp -o value guid "$2")
   [ "$got" = "$GUID" ] || fail "$2 has guid $got, the source $GUID"
   "$1" "$FAKE" fake-cat "$2" | cmp -s - "$PGM_TEST_ROOT/data" || fail "$2 differs from the source"
 }
-wait_far_bytes() {  # TARGET MIB: until the far receiver's journal shows MIB MiB written
-  for _ in $(seq 1 300); do
-    local j; j=$(grep -l "\"target\": \"$1\"" /var/lib/pgmigrate/*.json 2>/dev/null | head -1 || true)
-    if [ -n "$j" ]; then
-      local b; b=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes'])" "$j" 2>/dev/null || echo 0)
-      [ "$b" -ge $(($2 << 20)) ] && { echo "$j"; return 0; }
-    fi
-    sleep 0.1
-  done
-  cat "$PGM_TEST_ROOT"/*.log >&2
-  fail "the receive into $1 never reached $2 MiB"
-}
-
 # 1. Push; kill the receiving half (as a crash of the receiving host would).
 "${SRC_ENV[@]}" "$PGMIGRATE" send "${SSHOPTS[@]}" --remote-bin "$PGM_TEST_ROOT/pgmigrate-on-dst" --progress none \
   "$P/fs@s1" "$HOST:$P/push" 2> "$PGM_TEST_ROOT/push.log" &
