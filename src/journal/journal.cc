@@ -115,7 +115,14 @@ std::string format_record(const Record& r) {
   return j.dump(2) + "\n";
 }
 
-bool process_alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+bool process_alive(int pid) {
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno != EPERM)) return false;
+  // A process killed a moment ago stays a zombie until its parent (sshd) reaps it: not alive.
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  const std::size_t paren = stat->rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat->size() || (*stat)[paren + 2] != 'Z';
+}
 
 Status stop_process(int pid, std::chrono::seconds timeout) {
   if (!process_alive(pid)) return Status::Ok();
