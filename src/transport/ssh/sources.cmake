@@ -2,5 +2,4 @@
 list(APPEND PGM_SOURCES
   transport/ssh/known_hosts.cc
   transport/ssh/ssh_channel.cc
-  transport/ssh/ssh_session.cc
-  transport/ssh/tcp_connect.cc)
+  transport/ssh/ssh_session.cc)

@@ -17,7 +17,7 @@
 #include "source/process.h"
 #include "transport/ssh/known_hosts.h"
 #include "transport/ssh/ssh_channel.h"
-#include "transport/ssh/tcp_connect.h"
+#include "transport/tcp_connect.h"
 
 namespace pgm::transport {
 namespace {

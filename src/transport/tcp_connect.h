@@ -1,4 +1,4 @@
-// The TCP connection under an SSH session.
+// The TCP connection under an SSH session or a TLS data lane.
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "transport/ssh/tcp_connect.h"
+#include "transport/tcp_connect.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
