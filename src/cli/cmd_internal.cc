@@ -12,6 +12,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
   struct ServeArgs {
     std::string target, snapshot, recv_cmd, send_cmd, incremental, intermediate, socket, resume_token, wait_for_sender = "10m";
     bool force = false, replicate = false, props = false;
+    int tls_port = -1;  // -1: no TLS lanes
     TransferOptions transfer;
   };
   auto a = std::make_shared<ServeArgs>();
@@ -23,6 +24,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
   srecv->add_flag("-F", a->force);
   srecv->add_option("--recv-cmd", a->recv_cmd);
   srecv->add_option("--reconnect-timeout", a->wait_for_sender);
+  srecv->add_option("--tls-port", a->tls_port)->check(CLI::Range(0, 65535));
   add_transfer_options(*srecv, a->transfer);
   srecv->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
@@ -32,7 +34,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
       spec.flags.force = a->force;
       auto wait = parse_duration(a->wait_for_sender);
       if (!wait) return wait.status().context("--reconnect-timeout");
-      return serve_recv(ctx, spec, *t, *wait);
+      return serve_recv(ctx, spec, *t, *wait, a->tls_port < 0 ? std::nullopt : std::optional<int>(a->tls_port));
     };
   });
   CLI::App* ssend = serve->add_subcommand("send", "Serve a zfs send stream to lanes");
@@ -43,6 +45,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
   ssend->add_flag("-p", a->props);
   ssend->add_option("--send-cmd", a->send_cmd);
   ssend->add_option("--resume-token", a->resume_token);
+  ssend->add_option("--tls-port", a->tls_port)->check(CLI::Range(0, 65535));
   add_transfer_options(*ssend, a->transfer);
   ssend->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
@@ -56,7 +59,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
       if (!a->intermediate.empty()) spec.flags.intermediate = a->intermediate;
       spec.flags.replicate = a->replicate;
       spec.flags.props = a->props;
-      return serve_send(ctx, spec, *t);
+      return serve_send(ctx, spec, *t, a->tls_port < 0 ? std::nullopt : std::optional<int>(a->tls_port));
     };
   });
 

@@ -8,12 +8,14 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "common/cancel.h"
 #include "transport/control.h"
 #include "transport/lane_socket.h"
+#include "transport/tls.h"
 
 namespace pgm::cli {
 
@@ -63,10 +65,13 @@ class NackQueue {
   std::vector<std::pair<std::uint64_t, std::string>> items_;
 };
 
-// Accepts lanes until `stop` and runs `body` for each on its own thread.
+// Accepts lanes until `stop` and runs `body` for each on its own thread: lanes that come
+// through sshd (`_lane` hands over the channel's pipes) and, with --tls-port, direct TLS
+// connections. The body sees only the lane's bytes, whichever way they came.
 struct LaneAcceptor {
+  using Body = std::function<Status(transport::ByteReader& in, transport::ByteWriter& out, unsigned id)>;
   std::vector<std::thread> threads;
-  std::thread acceptor;
+  std::thread acceptor, tls_acceptor;
   std::atomic<bool> stop{false};
   std::atomic<unsigned> running{0}, finished{0};
   std::mutex mu;
@@ -74,7 +79,7 @@ struct LaneAcceptor {
   // Unset: such connections are refused.
   std::function<void(transport::LaneFds&&)> on_control;
 
-  void start(transport::LaneListener& listener, CancelToken& cancel, const std::function<Status(transport::LaneFds&, unsigned)>& body) {
+  void start(transport::LaneListener& listener, CancelToken& cancel, const Body& body) {
     acceptor = std::thread([&, body] {
       while (!stop.load() && !cancel.cancelled()) {
         auto lane = listener.accept(cancel, 200);
@@ -87,14 +92,38 @@ struct LaneAcceptor {
           if (on_control) on_control(std::move(*lane));
           continue;
         }
-        const unsigned id = running.fetch_add(1);
-        std::lock_guard<std::mutex> lock(mu);
-        threads.emplace_back([this, &cancel, body, id, l = std::move(*lane)]() mutable {
-          Status s = body(l, id);
+        spawn(cancel, [body, l = std::move(*lane), &cancel](unsigned id) mutable {
+          transport::FdReader in(l.in.get(), cancel);
+          transport::FdWriter out(l.out.get(), cancel);
+          Status s = body(in, out, id);
           l.out.reset();
           l.in.reset();
-          if (!s.ok()) cancel.cancel(s);
-          finished.fetch_add(1);
+          return s;
+        });
+      }
+    });
+  }
+  // The handshake runs on the lane's thread: a stranger without the key (a port scanner,
+  // say) is refused there without holding up the lanes that follow.
+  void start_tls(const transport::TlsListener& listener, CancelToken& cancel, const Body& body) {
+    tls_acceptor = std::thread([&, body] {
+      while (!stop.load() && !cancel.cancelled()) {
+        auto fd = listener.accept(cancel, 200);
+        if (!fd) {
+          if (fd.status().code() != Errc::timeout && !cancel.cancelled())
+            spdlog::warn("refused a TLS data connection: {}", fd.status().message());
+          continue;
+        }
+        spawn(cancel, [body, &listener, &cancel, f = std::move(*fd)](unsigned id) mutable {
+          auto tls = listener.handshake(std::move(f), std::chrono::steady_clock::now() + kHandshakeTimeout, cancel);
+          if (!tls) {
+            if (!cancel.cancelled()) spdlog::warn("refused a TLS data connection: {}", tls.status().message());
+            return Status::Ok();
+          }
+          Status s = body(**tls, **tls, id);
+          // Close in order (close_notify both ways), so that no unread byte makes a reset.
+          if (s.ok()) (void)(*tls)->wait_exit();
+          return s;
         });
       }
     });
@@ -102,10 +131,32 @@ struct LaneAcceptor {
   void join() {
     stop.store(true);
     if (acceptor.joinable()) acceptor.join();
+    if (tls_acceptor.joinable()) tls_acceptor.join();
     std::lock_guard<std::mutex> lock(mu);
     for (auto& t : threads)
       if (t.joinable()) t.join();
   }
+
+ private:
+  template <typename Fn>
+  void spawn(CancelToken& cancel, Fn&& run) {
+    const unsigned id = running.fetch_add(1);
+    std::lock_guard<std::mutex> lock(mu);
+    threads.emplace_back([this, &cancel, id, run = std::forward<Fn>(run)]() mutable {
+      Status s = run(id);
+      if (!s.ok()) cancel.cancel(s);
+      finished.fetch_add(1);
+    });
+  }
 };
+
+// Where the far half's lanes may connect, for its "ready" message: the lane socket (lanes
+// through sshd) and, with --tls-port, the TLS port and this transfer's key. The key travels
+// only on the control channel, which SSH authenticates and encrypts.
+inline nlohmann::json lane_routes(const transport::LaneListener& lanes, const std::optional<transport::TlsListener>& tls) {
+  nlohmann::json r{{"socket", lanes.path()}};
+  if (tls) r["tls"] = {{"port", tls->port()}, {"key", tls->key().hex()}};
+  return r;
+}
 
 }  // namespace pgm::cli

@@ -15,6 +15,11 @@ void add_remote_options(CLI::App& cmd, RemoteCliOptions& o) {
   cmd.add_option("--connect-timeout", o.connect_timeout, "TCP connect and SSH handshake timeout")->capture_default_str();
   cmd.add_option("--reconnect-timeout", o.reconnect_timeout, "Keep reconnecting a dropped data connection this long (0: fail at once)")
       ->capture_default_str();
+  cmd.add_option("--tls-port", o.tls_port,
+                 "Carry the data on direct TLS 1.3 connections to this TCP port of the far host instead of SSH channels "
+                 "(0: a free port; it must be reachable). Keyed per transfer over the SSH connection")
+      ->check(CLI::Range(0, 65535));
+  cmd.add_option("--tls-connect", o.tls_connect, "With --tls-port: dial HOST:PORT for the TLS data connections (NAT, port forwards)");
   cmd.add_flag("--local-exec", o.local_exec, "Testing aid: run the far half on this host without SSH")->group("");
   cmd.add_option("--inject-corrupt-chunk", o.inject_corrupt_chunk, "Testing aid: corrupt chunk N once after checksumming (push)")
       ->group("");
@@ -33,6 +38,29 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
     auto reconnect = parse_duration(o.reconnect_timeout);
     if (!reconnect) return reconnect.status().context("--reconnect-timeout");
     r.reconnect_timeout = *reconnect;
+  }
+  r.connect_timeout = *timeout;
+  if (o.tls_port >= 0) {
+    r.tls_port = o.tls_port;
+    r.tls_dial_host = e.host;
+    if (!o.tls_connect.empty()) {
+      // HOST:PORT, with [brackets] around an IPv6 address.
+      const auto colon = o.tls_connect.rfind(':');
+      std::string host = colon == std::string::npos ? "" : o.tls_connect.substr(0, colon);
+      if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      int port = 0;
+      try {
+        port = colon == std::string::npos ? 0 : std::stoi(o.tls_connect.substr(colon + 1));
+      } catch (const std::exception&) {
+        port = 0;
+      }
+      if (host.empty() || port < 1 || port > 65535)
+        return Status(Errc::invalid_argument, "--tls-connect '" + o.tls_connect + "': expected HOST:PORT");
+      r.tls_dial_host = host;
+      r.tls_dial_port = port;
+    }
+  } else if (!o.tls_connect.empty()) {
+    return Status(Errc::invalid_argument, "--tls-connect needs --tls-port");
   }
   if (o.inject_corrupt_chunk >= 0) r.inject_corrupt_chunk = static_cast<std::uint64_t>(o.inject_corrupt_chunk);
   if (o.local_exec) {

@@ -22,6 +22,8 @@ struct RemoteCliOptions {
   bool local_exec = false;  // testing aid: run the far half locally instead of over SSH
   std::string reconnect_timeout = "10m";
   std::int64_t inject_corrupt_chunk = -1;  // testing aid
+  int tls_port = -1;                       // -1: data over SSH channels
+  std::string tls_connect;
 };
 
 void add_remote_options(CLI::App& cmd, RemoteCliOptions& opts);

@@ -48,6 +48,7 @@ std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, 
   if (s.flags.force) cmd += " -F";
   if (!s.recv_cmd.empty()) cmd += " --recv-cmd " + q(s.recv_cmd);
   cmd += " --reconnect-timeout " + std::to_string(remote.reconnect_timeout.count()) + "ms";
+  if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port);
   return cmd + transfer_args(t, remote);
 }
 
@@ -61,7 +62,31 @@ std::string serve_send_command(const std::string& bin, const source::SourceSpec&
   if (s.flags.props) cmd += " -p";
   if (!s.send_cmd.empty()) cmd += " --send-cmd " + q(s.send_cmd);
   if (!s.resume_token.empty()) cmd += " --resume-token " + q(s.resume_token);
+  if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port);
   return cmd + transfer_args(t, remote);
+}
+
+// Where the lanes go, known once the far half is ready: its lane socket (lanes through sshd
+// run `_lane` against it) and, with --tls-port, its TLS port and this transfer's key. An
+// empty socket: the transfer ended before the lanes could start.
+struct LaneRoute {
+  std::string socket;
+  std::optional<transport::TlsKey> tls_key;
+  int tls_port = 0;
+};
+
+Result<LaneRoute> lane_route(const json& ready, const RemoteOptions& remote) {
+  LaneRoute r;
+  r.socket = transport::json_string(ready, "socket");
+  if (r.socket.empty()) return Status(Errc::protocol, "the far half did not say where its data connections go");
+  if (!remote.tls_port) return r;
+  if (!ready.contains("tls") || !ready["tls"].is_object())
+    return Status(Errc::unsupported, "the pgmigrate on " + remote.host_label + " has no TLS data path (--tls-port): update it there");
+  auto key = transport::TlsKey::from_hex(transport::json_string(ready["tls"], "key"));
+  if (!key) return key.status();
+  r.tls_key = *key;
+  r.tls_port = remote.tls_dial_port != 0 ? remote.tls_dial_port : static_cast<int>(transport::json_u64(ready["tls"], "port", 0));
+  return r;
 }
 
 struct LaneSet {
@@ -71,7 +96,8 @@ struct LaneSet {
   std::atomic<unsigned> succeeded{0};
   std::atomic<bool> failed{false};
   std::atomic<std::uint64_t> reconnects{0};
-  std::atomic<bool> over{false};  // the transfer ended: lanes stop reconnecting
+  std::atomic<bool> over{false};         // the transfer ended: lanes stop reconnecting
+  std::atomic<bool> tls_reached{false};  // a TLS lane has connected at least once
   std::mutex mu;
   Status first_failure;
   void fail(Status s) {
@@ -115,8 +141,8 @@ struct LanePolicy {
 };
 
 // Starts `n` lanes, each opening its own connection and running `body` on its channel.
-void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const std::shared_future<std::string>& socket_path,
-                 CancelToken& cancel, std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy,
+void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const std::shared_future<LaneRoute>& route, CancelToken& cancel,
+                 std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy,
                  const std::function<Status(transport::Channel&, unsigned lane, engine::LaneCounters&)>& body) {
   for (unsigned i = 0; i < n; ++i) lanes.counters.push_back(std::make_unique<engine::LaneCounters>());
   for (unsigned i = 0; i < n; ++i) {
@@ -124,27 +150,41 @@ void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const 
       std::optional<std::chrono::steady_clock::time_point> give_up;
       for (unsigned attempt = 0;; ++attempt) {
         Status s;
+        bool unreachable = false;  // the TLS port never answered: a firewall, not an outage
         const std::uint64_t frames_before = lanes.counters[i]->frames.load();
         {
           std::unique_ptr<transport::Connector> conn;
           std::unique_ptr<transport::Channel> ch;
-          handshakes.acquire();
-          auto c = remote.connect(cancel);
-          handshakes.release();
-          // Logged in; the far half may still be starting (the control connection runs in
-          // parallel): wait for the address of its lane socket.
-          while (c && socket_path.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+          if (!remote.tls_port) {
+            handshakes.acquire();
+            auto c = remote.connect(cancel);
+            handshakes.release();
+            if (c) conn = std::move(*c);
+            else s = c.status();
+          }
+          // Logged in (TLS lanes log in to nothing); the far half may still be starting (the
+          // control connection runs in parallel): wait for where the lanes go.
+          while (s.ok() && route.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
             if (cancel.cancelled() || lanes.over.load()) break;
           }
-          const bool go = c && socket_path.wait_for(std::chrono::seconds(0)) == std::future_status::ready && !socket_path.get().empty();
-          if (c && !go) break;  // the transfer ended (or never started)
-          if (c) {
-            conn = std::move(*c);
-            auto e = conn->exec(q(remote.remote_bin) + " _lane --socket " + q(socket_path.get()), cancel);
+          const bool go = route.wait_for(std::chrono::seconds(0)) == std::future_status::ready && !route.get().socket.empty();
+          if (s.ok() && !go) break;  // the transfer ended (or never started)
+          if (s.ok() && remote.tls_port) {
+            const LaneRoute& r = route.get();
+            auto tls = transport::tls_connect(remote.tls_dial_host, r.tls_port, *r.tls_key,
+                                              std::chrono::steady_clock::now() + remote.connect_timeout, cancel);
+            if (tls) {
+              ch = std::move(*tls);
+              lanes.tls_reached.store(true);
+            } else {
+              s = tls.status();
+              unreachable = !lanes.tls_reached.load() && s.code() != Errc::interrupted;
+              if (unreachable) s = Status(s.code(), s.message() + " (is that port reachable from here? see --tls-port, --tls-connect)");
+            }
+          } else if (s.ok()) {
+            auto e = conn->exec(q(remote.remote_bin) + " _lane --socket " + q(route.get().socket), cancel);
             if (e) ch = std::move(*e);
             else s = e.status();
-          } else {
-            s = c.status();
           }
           if (s.ok()) s = body(*ch, i, *lanes.counters[i]);
           if (ch) {
@@ -174,10 +214,10 @@ void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const 
         }
         const auto now = std::chrono::steady_clock::now();
         if (!give_up) give_up = now + policy.reconnect_timeout;
-        if (!transient(s) || policy.reconnect_timeout.count() == 0 || now >= *give_up) {
+        if (!transient(s) || unreachable || policy.reconnect_timeout.count() == 0 || now >= *give_up) {
           // Not a cancellation yet: the far half usually knows why (its zfs receive failed,
           // say) and says so on the control channel; the main loop decides.
-          lanes.fail(policy.reconnect_timeout.count() > 0 && transient(s)
+          lanes.fail(policy.reconnect_timeout.count() > 0 && transient(s) && !unreachable
                          ? s.context("gave up reconnecting after " +
                                      format_duration(std::chrono::duration<double>(policy.reconnect_timeout).count()))
                          : s);
@@ -185,10 +225,10 @@ void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const 
         }
         // Until the control connection is up the session may never start (a wrong port, say):
         // then its error is the one to report, and a lane's "reconnecting" would be noise.
-        while (socket_path.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+        while (route.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
           if (cancel.cancelled() || lanes.over.load()) break;
-        if (cancel.cancelled() || lanes.over.load() || socket_path.wait_for(std::chrono::seconds(0)) != std::future_status::ready ||
-            socket_path.get().empty())
+        if (cancel.cancelled() || lanes.over.load() || route.wait_for(std::chrono::seconds(0)) != std::future_status::ready ||
+            route.get().socket.empty())
           break;
         if (policy.on_drop) policy.on_drop(i);
         lanes.reconnects.fetch_add(1);
@@ -263,20 +303,20 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
   engine::CreditGate gate(4);  // until the far half says its window
   engine::ChunkDispatcher dispatcher(pipeline, gate);
   if (remote.inject_corrupt_chunk) dispatcher.inject_corruption(*remote.inject_corrupt_chunk);
-  std::promise<std::string> socket_promise;
-  std::shared_future<std::string> socket_path = socket_promise.get_future().share();
+  std::promise<LaneRoute> route_promise;
+  std::shared_future<LaneRoute> route = route_promise.get_future().share();
   LaneSet lanes;
   // Data connections log in while the control connection starts the far half: at 60 ms
   // RTT each SSH login costs over a second, so doing them one after the other would cost
   // much of a small transfer.
   std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
   LanePolicy policy{remote.reconnect_timeout, [&](unsigned lane) { dispatcher.lane_failed(static_cast<int>(lane)); }};
-  start_lanes(lanes, remote.streams, remote, socket_path, cancel, handshakes, policy,
+  start_lanes(lanes, remote.streams, remote, route, cancel, handshakes, policy,
               [&](transport::Channel& ch, unsigned lane, engine::LaneCounters& c) {
                 return engine::run_dispatched_lane(dispatcher, static_cast<int>(lane), header, ch, c, cancel);
               });
   auto abandon = [&](Status why) {
-    socket_promise.set_value("");
+    route_promise.set_value(LaneRoute{});
     lanes.join();
     src->process->terminate();
     return why;
@@ -339,9 +379,14 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
     spdlog::warn("resuming session {} on {}: it already has {} chunks ({}); regenerating and checking them, then sending the rest",
                  stream::to_hex(header.session_id), remote.host_label, point->chunks, format_bytes(static_cast<double>(point->bytes)));
   }
+  auto lanes_go = lane_route(*ready, remote);
+  if (!lanes_go) {
+    (void)ctl.send(transport::message_from_status(lanes_go.status()));
+    return abandon(lanes_go.status());
+  }
   if ((*ready).contains("resumable_receive") && !transport::json_bool(*ready, "resumable_receive", true))
     warn_not_resumable(remote.host_label);
-  socket_promise.set_value(transport::json_string(*ready, "socket"));
+  route_promise.set_value(std::move(*lanes_go));
   spdlog::info("remote receiver ready: window {} chunks, {} data connections", window, remote.streams);
 
   Progress progress(
@@ -506,15 +551,15 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_sou
   std::optional<transport::FdWriter> to_consumer;
   NackQueue nacks;
   std::optional<engine::RecvPipeline> pipeline;
-  std::promise<std::string> socket_promise;
-  std::shared_future<std::string> socket_path = socket_promise.get_future().share();
+  std::promise<LaneRoute> route_promise;
+  std::shared_future<LaneRoute> route = route_promise.get_future().share();
   LaneSet lanes;
   std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
   start_lanes(
-      lanes, remote.streams, remote, socket_path, cancel, handshakes, LanePolicy{remote.reconnect_timeout, nullptr},
+      lanes, remote.streams, remote, route, cancel, handshakes, LanePolicy{remote.reconnect_timeout, nullptr},
       [&](transport::Channel& ch, unsigned, engine::LaneCounters& c) { return engine::run_lane_receiver(ch, *header, *pipeline, c); });
   auto abandon = [&](Status why) {
-    socket_promise.set_value("");
+    route_promise.set_value(LaneRoute{});
     lanes.join();
     return why;
   };
@@ -537,6 +582,11 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_sou
   auto decoded = transport::header_from_hex((*ready)["header"].get<std::string>());
   if (!decoded) return abandon(decoded.status());
   header = *decoded;
+  auto lanes_go = lane_route(*ready, remote);
+  if (!lanes_go) {
+    (void)ctl.send(transport::message_from_status(lanes_go.status()));
+    return abandon(lanes_go.status());
+  }
   std::optional<std::uint64_t> estimate;
   if ((*ready).contains("estimate") && (*ready)["estimate"].is_number_unsigned()) estimate = (*ready)["estimate"].get<std::uint64_t>();
 
@@ -575,7 +625,7 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_sou
   pipeline->start();
   progress.start();
   Status outcome = ctl.send(json{{"type", "start"}, {"window", ro.window}});
-  socket_promise.set_value(transport::json_string(*ready, "socket"));
+  route_promise.set_value(std::move(*lanes_go));
 
   std::future<Status> finisher;
   std::uint64_t last_ack = ~0ull;

@@ -30,6 +30,12 @@ struct RemoteOptions {
   std::string host_label;                                // "user@host" for messages
   std::chrono::milliseconds reconnect_timeout{600'000};  // a dropped data connection is retried this long
   std::optional<std::uint64_t> inject_corrupt_chunk;     // testing aid (--inject-corrupt-chunk)
+  std::chrono::milliseconds connect_timeout{30'000};
+  // The optional TLS data path (--tls-port): the far half listens on tls_port (0: a free port
+  // it picks) and the lanes dial tls_dial_host, at tls_dial_port or else the port it reports.
+  std::optional<int> tls_port;
+  std::string tls_dial_host;
+  int tls_dial_port = 0;
   // For callers that report on a push (migrate): the stream position, updated about ten
   // times a second, and the summary of a transfer that succeeded.
   std::atomic<std::uint64_t>* position = nullptr;
@@ -44,7 +50,9 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_sou
 // The far halves: control on stdin/stdout, lanes attach through `_lane`.
 // A receive whose sender goes away (killed, crashed, control connection lost) stays open for
 // `wait_for_sender` so that the same send, run again, can resume it; zero: fail at once.
-Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, std::chrono::milliseconds wait_for_sender);
-Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t);
+// With `tls_port`, lanes may also come as direct TLS connections (--tls-port; 0: any free port).
+Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, std::chrono::milliseconds wait_for_sender,
+                  std::optional<int> tls_port);
+Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, std::optional<int> tls_port);
 
 }  // namespace pgm::cli

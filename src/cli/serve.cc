@@ -45,9 +45,21 @@ struct Controller {
   Controller(transport::LaneFds f, CancelToken& cancel) : Controller(f.in.get(), f.out.get(), cancel) { fds = std::move(f); }
 };
 
+// With --tls-port: a listener for direct TLS lanes, on the address the SSH connection
+// arrived at, with a fresh key for this transfer.
+Result<std::optional<transport::TlsListener>> open_tls(std::optional<int> port) {
+  if (!port) return std::optional<transport::TlsListener>();
+  auto key = transport::TlsKey::generate();
+  if (!key) return key.status();
+  auto l = transport::TlsListener::listen(transport::ssh_server_address(), *port, *key);
+  if (!l) return l.status().context("--tls-port");
+  return std::optional<transport::TlsListener>(std::move(*l));
+}
+
 }  // namespace
 
-Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, milliseconds wait_for_sender) {
+Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, milliseconds wait_for_sender,
+                  std::optional<int> tls_port) {
   CancelToken& cancel = ctx.cancel;
   auto controller = std::make_unique<Controller>(0, 1, cancel);
   auto fail = [&](Status s) {
@@ -94,6 +106,11 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   if (!listener) {
     sink->abort();
     return fail(listener.status());
+  }
+  auto tls = open_tls(tls_port);
+  if (!tls) {
+    sink->abort();
+    return fail(tls.status());
   }
   journal::Record rec;
   rec.session = stream::to_hex(header->session_id);
@@ -144,16 +161,20 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     std::lock_guard<std::mutex> lock(arrivals_mu);
     arrivals.push_back(std::move(c));
   };
-  acceptor.start(*listener, cancel, [&](transport::LaneFds& lane, unsigned id) {
-    transport::FdReader in(lane.in.get(), cancel);
+  const LaneAcceptor::Body receive_lane = [&](transport::ByteReader& in, transport::ByteWriter&, unsigned id) {
     engine::LaneCounters c;
     Status s = engine::run_lane_receiver(in, *header, pipeline, c);
     // A lane that breaks is the sender's to replace: it resends what was in flight.
     if (!s.ok() && !cancel.cancelled()) spdlog::warn("data connection {} dropped: {}", id, s.message());
     return cancel.cancelled() ? s : Status::Ok();
-  });
-  Status outcome = controller->ctl->send(
-      json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}, {"resumable_receive", sink->resumable}});
+  };
+  acceptor.start(*listener, cancel, receive_lane);
+  if (*tls) acceptor.start_tls(**tls, cancel, receive_lane);
+  json ready = lane_routes(*listener, *tls);
+  ready["type"] = "ready";
+  ready["window"] = window;
+  ready["resumable_receive"] = sink->resumable;
+  Status outcome = controller->ctl->send(ready);
 
   std::future<Status> finisher;
   std::uint64_t last_ack = ~0ull;
@@ -202,10 +223,11 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
       return false;
     }
     point.digest = *digest;
-    if (!next->ctl
-             ->send(json{{"type", "ready"}, {"socket", listener->path()}, {"window", window}, {"resume", transport::resume_to_json(point)}})
-             .ok())
-      return false;
+    json again_ready = lane_routes(*listener, *tls);
+    again_ready["type"] = "ready";
+    again_ready["window"] = window;
+    again_ready["resume"] = transport::resume_to_json(point);
+    if (!next->ctl->send(again_ready).ok()) return false;
     spdlog::info("the sender came back: resuming session {} after chunk {} ({})", rec.session, point.chunks,
                  format_bytes(static_cast<double>(point.bytes)));
     controller = std::move(next);
@@ -328,7 +350,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   return sent;
 }
 
-Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t) {
+Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, std::optional<int> tls_port) {
   CancelToken& cancel = ctx.cancel;
   transport::FdControlIo io(0, 1, cancel);
   transport::ControlChannel ctl(io);
@@ -341,7 +363,11 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
   const stream::StreamHeader header = new_stream_header(t, *src);
   auto listener = transport::LaneListener::listen(stream::to_hex(header.session_id));
   if (!listener) return fail(listener.status());
-  json ready{{"type", "ready"}, {"header", transport::header_to_hex(header)}, {"socket", listener->path()}};
+  auto tls = open_tls(tls_port);
+  if (!tls) return fail(tls.status());
+  json ready = lane_routes(*listener, *tls);
+  ready["type"] = "ready";
+  ready["header"] = transport::header_to_hex(header);
   if (src->estimated_size) ready["estimate"] = *src->estimated_size;
   PGM_RETURN_IF_ERROR(ctl.send(ready));
   auto start = ctl.expect("start", kHandshakeTimeout, cancel);
@@ -363,8 +389,7 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
       cancel);
   pipeline.start();
   LaneAcceptor acceptor;
-  acceptor.start(*listener, cancel, [&](transport::LaneFds& lane, unsigned id) {
-    transport::FdWriter out(lane.out.get(), cancel);
+  const LaneAcceptor::Body send_lane = [&](transport::ByteReader&, transport::ByteWriter& out, unsigned id) {
     engine::LaneCounters c;
     Status s = engine::run_dispatched_lane(dispatcher, static_cast<int>(id), header, out, c, cancel);
     if (!s.ok() && !cancel.cancelled()) {
@@ -374,7 +399,9 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
       return Status::Ok();
     }
     return s;
-  });
+  };
+  acceptor.start(*listener, cancel, send_lane);
+  if (*tls) acceptor.start_tls(**tls, cancel, send_lane);
 
   bool trailer_sent = false;
   Status outcome;

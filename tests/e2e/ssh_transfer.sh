@@ -56,19 +56,6 @@ for n in 1 4 16; do
 done
 cat "$PGM_TEST_ROOT/push4.log"
 
-# expect_fail CODE PATTERN CMD...: the command fails with exit CODE and one line matching PATTERN.
-expect_fail() {
-  local code=$1 pattern=$2 rc
-  shift 2
-  set +e
-  "$@" > /dev/null 2> "$PGM_TEST_ROOT/err.log"
-  rc=$?
-  set -e
-  echo "  -> exit $rc: $(cat "$PGM_TEST_ROOT/err.log")"
-  [ "$rc" -eq "$code" ] || fail "expected exit $code, got $rc: $*"
-  grep -Eq "$pattern" "$PGM_TEST_ROOT/err.log" || fail "message does not match '$pattern'"
-  [ "$(wc -l < "$PGM_TEST_ROOT/err.log")" -eq 1 ] || fail "error is not one line"
-}
 BASE=(--port "$SSHD_PORT" --identity "$SSH_KEY" --remote-bin "$PGMIGRATE" --progress none)
 
 : > "$PGM_TEST_ROOT/empty_known_hosts"
