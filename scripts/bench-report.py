@@ -21,6 +21,8 @@ CASE_LABEL = {
         "d": "(d) local zfs send | zfs recv",
         "push": "(e) pgmigrate push",
         "pull": "(e) pgmigrate pull",
+        "tlspush": "(e) pgmigrate push, TLS data path",
+        "tlspull": "(e) pgmigrate pull, TLS data path",
     },
     "transport": {
         "a": "(a') cat | ssh | cat",
@@ -29,9 +31,14 @@ CASE_LABEL = {
         "d": "(d') local zstd | zstd -d",
         "push": "(e') pgmigrate push",
         "pull": "(e') pgmigrate pull",
+        "tlspush": "(e') pgmigrate push, TLS data path",
+        "tlspull": "(e') pgmigrate pull, TLS data path",
     },
 }
-CASE_ORDER = ["a", "b", "c", "d", "push", "pull"]
+CASE_ORDER = ["a", "b", "c", "d", "push", "pull", "tlspush", "tlspull"]
+PGM_CASES = ("push", "pull", "tlspush", "tlspull")
+# How the targets name a pgmigrate case: "push", "TLS push" (--tls-port).
+DIRN_NAME = {"push": "push", "pull": "pull", "tlspush": "TLS push", "tlspull": "TLS pull"}
 MODE_TITLE = {"zfs": "ZFS end to end", "transport": "Transport only (cat FILE -> cat > /dev/null)"}
 RTT_COLOR = {"0": "#4c78a8", "60": "#f58518", "local": "#54a24b"}
 MIB = 1 << 20
@@ -139,26 +146,27 @@ def targets(rows):
             return
         lines.append(f"| {name} | {text} | {'yes' if value >= want else '**no**'} |")
 
-    for dirn in ("push", "pull"):
+    for dirn in PGM_CASES:
+        name_d = DIRN_NAME[dirn]
         z = by.get(("zfs", "60", dirn))
         d = by.get(("zfs", "local", "d"))
         if z and d and d["mb_s"]:
-            chk(f"ZFS {dirn}, 60 ms >= 70% of (d)", z["mb_s"] / d["mb_s"], 0.7, f"{z['mb_s']:.0f} / {d['mb_s']:.0f} MB/s = {z['mb_s'] / d['mb_s']:.0%}")
+            chk(f"ZFS {name_d}, 60 ms >= 70% of (d)", z["mb_s"] / d["mb_s"], 0.7, f"{z['mb_s']:.0f} / {d['mb_s']:.0f} MB/s = {z['mb_s'] / d['mb_s']:.0%}")
         t = by.get(("transport", "60", dirn))
         if t:
             for ref, want, name in (("a", 5.0, "5x (a')"), ("c", 2.5, "2.5x (c')")):
                 rr = by.get(("transport", "60", ref))
                 if rr and rr["mb_s"]:
-                    chk(f"transport {dirn}, 60 ms >= {name}", t["mb_s"] / rr["mb_s"], want, f"{t['mb_s']:.0f} / {rr['mb_s']:.0f} MB/s = {t['mb_s'] / rr['mb_s']:.2f}x")
+                    chk(f"transport {name_d}, 60 ms >= {name}", t["mb_s"] / rr["mb_s"], want, f"{t['mb_s']:.0f} / {rr['mb_s']:.0f} MB/s = {t['mb_s'] / rr['mb_s']:.2f}x")
             dd = by.get(("transport", "local", "d"))
             if dd and dd["mb_s"]:
-                chk(f"transport {dirn}, 60 ms >= 60% of (d')", t["mb_s"] / dd["mb_s"], 0.6, f"{t['mb_s']:.0f} / {dd['mb_s']:.0f} MB/s = {t['mb_s'] / dd['mb_s']:.0%}")
+                chk(f"transport {name_d}, 60 ms >= 60% of (d')", t["mb_s"] / dd["mb_s"], 0.6, f"{t['mb_s']:.0f} / {dd['mb_s']:.0f} MB/s = {t['mb_s'] / dd['mb_s']:.0%}")
         for mode in ("zfs", "transport"):
             p = by.get((mode, "0", dirn))
             c = by.get((mode, "0", "c"))
             if p and c and c["mb_s"]:
-                chk(f"{mode} {dirn}, 0 ms >= (c)", p["mb_s"] / c["mb_s"], 1.0, f"{p['mb_s']:.0f} vs {c['mb_s']:.0f} MB/s")
-    rss = [max(r["near_rss_mib"], r["far_rss_mib"]) for r in rows if r["case"] in ("push", "pull") and r["variant"] == "default"]
+                chk(f"{mode} {name_d}, 0 ms >= (c)", p["mb_s"] / c["mb_s"], 1.0, f"{p['mb_s']:.0f} vs {c['mb_s']:.0f} MB/s")
+    rss = [max(r["near_rss_mib"], r["far_rss_mib"]) for r in rows if r["case"] in PGM_CASES and r["variant"] == "default"]
     if rss:
         worst = max(rss)
         lines.append(f"| peak RSS at defaults <= 256 MiB each end | max {worst:.0f} MiB | {'yes' if worst <= 256 else '**no**'} |")
@@ -174,7 +182,7 @@ def svg_chart(rows, mode, title):
     for r in data:
         if r["rtt"] not in rtts:
             rtts.append(r["rtt"])
-    bar_h, gap, left, right, top = 16, 12, 230, 90, 48
+    bar_h, gap, left, right, top = 16, 12, 250, 90, 48
     n_bars = sum(1 for c in cases for t in rtts if any(r["case"] == c and r["rtt"] == t for r in data))
     height = top + n_bars * (bar_h + 2) + len(cases) * gap + 40
     width = 820
@@ -281,7 +289,7 @@ def main():
     else:
         md = [head]
         for mode in ("transport", "zfs"):
-            for dirn in ("push", "pull"):
+            for dirn in PGM_CASES:
                 sel = sorted((r for r in rows if r["mode"] == mode and r["case"] == dirn), key=lambda r: r["order"])
                 if not sel:
                     continue
