@@ -81,7 +81,9 @@ Result<LaneRoute> lane_route(const json& ready, const RemoteOptions& remote) {
   if (r.socket.empty()) return Status(Errc::protocol, "the far half did not say where its data connections go");
   if (!remote.tls_port) return r;
   if (!ready.contains("tls") || !ready["tls"].is_object())
-    return Status(Errc::unsupported, "the pgmigrate on " + remote.host_label + " has no TLS data path (--tls-port): update it there");
+    return Status(Errc::unsupported, "the far half on " + remote.host_label +
+                                         " offered no TLS data path (an older pgmigrate there, or a transfer being resumed that "
+                                         "started without --tls-port: rerun without it)");
   auto key = transport::TlsKey::from_hex(transport::json_string(ready["tls"], "key"));
   if (!key) return key.status();
   r.tls_key = *key;
