@@ -264,7 +264,8 @@ Result<Preflight> preflight(Context& c, Migration* m) {
 
   auto probe = run_remote_json(c.remote,
                                c.q(c.remote.remote_bin) + " _migrate-target --probe --dataset " + c.q(c.target_dataset) + " --pg-major " +
-                                   std::to_string(p.pg_major) + " --replication " + c.q(c.standby_primary),
+                                   std::to_string(p.pg_major) + " --replication " + c.q(c.standby_primary) +
+                                   (c.args.bindir.empty() ? "" : " --pg-bindir " + c.q(c.args.bindir)),
                                c.ctx.cancel);
   if (!probe) return probe.status().context("checking the target " + c.remote.host_label);
   p.target = *probe;

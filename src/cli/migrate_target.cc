@@ -26,7 +26,7 @@ namespace {
 using nlohmann::json;
 
 struct TargetArgs {
-  std::string dataset, replication, destroy_prefix, pgdata;
+  std::string dataset, replication, destroy_prefix, pgdata, bindir;
   int pg_major = 0;
   bool probe = false, abort = false;
 };
@@ -52,7 +52,7 @@ Status probe(const TargetArgs& a) {
   }
   out["resume_token"] = !zfs.resume_token(a.dataset).empty();
   if (a.pg_major > 0) {
-    std::string pg_ctl = pg::find_pg_program("pg_ctl", a.pg_major);
+    std::string pg_ctl = pg::find_pg_program("pg_ctl", a.pg_major, a.bindir);  // the one `pg standby` will run
     auto v = run_command({pg_ctl, "--version"});
     std::string version = v && v->success() ? v->out : "";
     out["pg_ctl"] = pg_ctl;
@@ -141,6 +141,7 @@ void register_migrate_target(CLI::App& app, CommandFn& selected) {
   cmd->add_flag("--probe", a->probe);
   cmd->add_option("--pg-major", a->pg_major);
   cmd->add_option("--replication", a->replication);
+  cmd->add_option("--pg-bindir", a->bindir);
   cmd->add_option("--destroy-snapshots", a->destroy_prefix);
   cmd->add_flag("--abort", a->abort);
   cmd->add_option("--pgdata", a->pgdata);

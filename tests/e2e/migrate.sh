@@ -2,11 +2,15 @@
 # `pgmigrate migrate` end to end: a primary on a zfs-fuse dataset under pgbench load plus
 # writers that record every acknowledged commit, moved over a real sshd (through a 6 MB/s
 # relay, so the bulk copy takes a while) into another pool and switched over.
-#   - plan refuses a layout with pg_wal outside the dataset, and changes nothing otherwise;
+#   - plan refuses, in one line each and changing nothing: pg_wal outside the dataset,
+#     wal_level=minimal, an existing target, a target pool too small, no Postgres binaries of
+#     the primary's major on the target, a target that cannot reach the primary for replication;
+#     and otherwise changes nothing;
 #   - a partial run then `migrate abort` leaves no slot, hold, snapshot or target dataset;
 #   - the real run is SIGKILLed during the bulk send, during the final step and just before the
 #     switchover; each `run` again continues; it ends with zero lost acknowledged commits;
-#   - the slot's peak retention is far below what a slot held since the bulk copy retained.
+#   - the slot's peak retention is far below what a slot held since the bulk copy retained;
+#   - abort after the switchover is refused.
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
@@ -33,32 +37,42 @@ HOST="$SSH_USER@127.0.0.1"
 STATE=/var/lib/pgmigrate/migrations
 P2=$(pg_free_port)
 # Common options; TARGET and --id differ per migration.
-mig() {  # ID TARGET_FS PORT KNOWN_HOSTS: sets M to the run options
-  M=(--source "$SRC_POOL/pg" --target "$HOST:$DST_POOL/$2" --primary "$PRIMARY" --standby-port "$P2" --primary-pgdata "$PRIMARY_DIR"
+mig() {  # ID TARGET_FS PORT KNOWN_HOSTS [TARGET_POOL]: sets M to the run options
+  M=(--source "$SRC_POOL/pg" --target "$HOST:${5:-$DST_POOL}/$2" --primary "$PRIMARY" --standby-port "$P2" --primary-pgdata "$PRIMARY_DIR"
     --id "$1" --rounds 1 --delta-target 1M --max-lag 1M --chunk-size 1M --progress none
     --port "$3" --identity "$SSH_KEY" --known-hosts "$4" --remote-bin "$PGMIGRATE" --reconnect-timeout 60s)
 }
 state_of() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d.get(sys.argv[2], ''))" "$STATE/$1.json" "$2" 2>/dev/null || true; }
 
-# 1. plan: pg_wal outside the dataset is refused; a sound layout is only checked.
-zfs create "$SRC_POOL/odd"
-ODD_MNT=$(zfs get -H -o value mountpoint "$SRC_POOL/odd")
-chown postgres "$ODD_MNT"
-mkdir -p "$PGM_TEST_ROOT/odd-wal" "$ODD_MNT/data" && chown postgres "$PGM_TEST_ROOT/odd-wal" "$ODD_MNT/data" && chmod 700 "$ODD_MNT/data"
-pg_as "$PG_BIN/initdb" -D "$ODD_MNT/data" -X "$PGM_TEST_ROOT/odd-wal/pg_wal" -A trust -U postgres --no-instructions >/dev/null
-P3=$(pg_free_port)
-printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\n" "$P3" "$PG_SOCK" >> "$ODD_MNT/data/postgresql.conf"
-on_cleanup "pg_stop '$ODD_MNT/data' immediate"
-pg_start "$ODD_MNT/data"
-set +e
-"$PGMIGRATE" migrate plan --source "$SRC_POOL/odd" --target "$HOST:$DST_POOL/odd" --primary "$(pg_conninfo "$P3")" --standby-port "$P2" \
-  --port "$SSHD_PORT" --identity "$SSH_KEY" --known-hosts "$SSH_KNOWN_HOSTS" --remote-bin "$PGMIGRATE" 2> "$PGM_TEST_ROOT/odd.log"
-rc=$?
-set -e
-[ "$rc" -eq 2 ] || { cat "$PGM_TEST_ROOT/odd.log"; fail "plan with pg_wal outside the dataset: exit $rc, expected 2"; }
-grep -q "pg_wal" "$PGM_TEST_ROOT/odd.log" && [ "$(wc -l < "$PGM_TEST_ROOT/odd.log")" -eq 1 ] || { cat "$PGM_TEST_ROOT/odd.log"; fail "no one-line pg_wal refusal"; }
-pg_stop "$ODD_MNT/data" immediate
-pass "plan refuses pg_wal outside the dataset: $(cat "$PGM_TEST_ROOT/odd.log")"
+# 1. plan: refusals for layouts and servers it cannot move; a sound layout is only checked.
+# scratch_primary NAME "CONF LINES" [INITDB ARGS...]: a small server on dataset $SRC_POOL/NAME;
+# plan_scratch CODE PATTERN NAME: `migrate plan` of it fails with CODE and one line matching.
+scratch_primary() {
+  local name=$1 conf=$2 mnt port
+  shift 2
+  zfs create "$SRC_POOL/$name"
+  mnt=$(zfs get -H -o value mountpoint "$SRC_POOL/$name")
+  mkdir -p "$mnt/data" && chown postgres "$mnt" "$mnt/data" && chmod 700 "$mnt/data"
+  pg_as "$PG_BIN/initdb" -D "$mnt/data" -A trust -U postgres --no-instructions "$@" >/dev/null
+  port=$(pg_free_port)
+  printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\n%b" "$port" "$PG_SOCK" "$conf" >> "$mnt/data/postgresql.conf"
+  on_cleanup "pg_stop '$mnt/data' immediate"
+  pg_start "$mnt/data"
+  SCRATCH_DATA=$mnt/data
+  SCRATCH_PORT=$port
+}
+plan_scratch() {
+  expect_fail "$1" "$2" "$PGMIGRATE" migrate plan --source "$SRC_POOL/$3" --target "$HOST:$DST_POOL/$3" --primary "$(pg_conninfo "$SCRATCH_PORT")" \
+    --standby-port "$P2" --port "$SSHD_PORT" --identity "$SSH_KEY" --known-hosts "$SSH_KNOWN_HOSTS" --remote-bin "$PGMIGRATE"
+  pg_stop "$SCRATCH_DATA" immediate
+}
+mkdir -p "$PGM_TEST_ROOT/odd-wal" && chown postgres "$PGM_TEST_ROOT/odd-wal"
+scratch_primary odd "" -X "$PGM_TEST_ROOT/odd-wal/pg_wal"
+plan_scratch 2 "pg_wal" odd
+pass "plan refuses pg_wal outside the dataset"
+scratch_primary minimal "wal_level = minimal\nmax_wal_senders = 0\n"
+plan_scratch 2 "wal_level is minimal: set wal_level = replica" minimal
+pass "plan refuses wal_level=minimal, saying what to set"
 
 mig "pl$PGM_TEST_ID" main "$SSHD_PORT" "$SSH_KNOWN_HOSTS"
 "$PGMIGRATE" migrate plan "${M[@]}" > "$PGM_TEST_ROOT/plan.txt" || { cat "$PGM_TEST_ROOT/plan.txt"; fail "plan"; }
@@ -84,6 +98,19 @@ mig "tk$PGM_TEST_ID" taken "$SSHD_PORT" "$SSH_KNOWN_HOSTS"
 expect_refusal "plan into an existing target" "already exists" "$PGMIGRATE" migrate plan "${M[@]}"
 expect_refusal "abort of an unknown migration" "no migration 'nosuch'" \
   "$PGMIGRATE" migrate abort nosuch --primary "$PRIMARY" --port "$SSHD_PORT" --identity "$SSH_KEY" --known-hosts "$SSH_KNOWN_HOSTS"
+TINY=pgmy_$PGM_TEST_ID
+make_pool "$TINY" 64M
+mig "sp$PGM_TEST_ID" main "$SSHD_PORT" "$SSH_KNOWN_HOSTS" "$TINY"
+expect_fail 7 "the target pool has .* available, the source references" "$PGMIGRATE" migrate plan "${M[@]}"
+pass "plan refuses a target pool smaller than the source"
+mig "pb$PGM_TEST_ID" main "$SSHD_PORT" "$SSH_KNOWN_HOSTS"
+expect_fail 1 "server binaries were not found on $HOST" "$PGMIGRATE" migrate plan "${M[@]}" --pg-bindir /nonexistent/bin
+pass "plan refuses a target without the primary's Postgres binaries"
+expect_fail 9 "cannot open a replication connection to the primary" \
+  "$PGMIGRATE" migrate plan "${M[@]}" --standby-primary "host=127.0.0.1 port=$(pg_free_port) user=postgres"
+pass "plan refuses when the target cannot reach the primary for replication"
+[ -z "$(zfs list -H -t snapshot -o name -r "$SRC_POOL/pg")" ] && [ "$(pg_q "$P1" "SELECT count(*) FROM pg_replication_slots")" = "0" ] \
+  || fail "a refused plan changed something"
 
 # 2. A partial run, killed once the slot exists, then abort.
 AB="ab$PGM_TEST_ID"
@@ -167,4 +194,7 @@ peak_bytes=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get
 echo "slot retention: migrate's peak $peak_bytes bytes; a slot held since the bulk copy: $counterfactual bytes"
 [ "$peak_bytes" -gt 0 ] || fail "no slot retention was sampled"
 [ $((peak_bytes * 2)) -lt "$counterfactual" ] || fail "peak retention $peak_bytes is not far below the counterfactual $counterfactual"
+expect_fail 2 "has switched over.*nothing to undo" \
+  "$PGMIGRATE" migrate abort "$MG" --primary "$PRIMARY" --port "$SSHD_PORT" --identity "$SSH_KEY" --known-hosts "$SSH_KNOWN_HOSTS"
+pass "abort after the switchover is refused"
 pass "migrate run --switchover, killed three times: zero acknowledged commits lost; $peak (vs $counterfactual bytes with the slot held through the bulk copy)"
