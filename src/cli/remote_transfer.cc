@@ -8,6 +8,7 @@
 #include <semaphore>
 #include <thread>
 
+#include "cli/control_loop.h"
 #include "cli/progress.h"
 #include "cli/remote_internal.h"
 #include "cli/summary.h"
@@ -420,7 +421,7 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
   progress.start();
 
   // The control channel belongs to this thread alone: acks in, trailer out, result in.
-  bool trailer_sent = false;
+  SenderControl control(ctl, dispatcher, pipeline, *src, remote.host_label, "on " + remote.host_label, "result");
   Status outcome;
   json result;
   while (outcome.ok()) {
@@ -433,37 +434,17 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
       break;
     }
     if (remote.position != nullptr) remote.position->store(pipeline.counters().raw_bytes.load());
-    if (!trailer_sent && dispatcher.exhausted()) {
-      Status end = src->finish();
-      if (!end.ok()) {
-        outcome = end;
-        break;
-      }
-      outcome = ctl.send(transport::trailer_to_json(pipeline.trailer()));
-      trailer_sent = true;
-      continue;
+    ControlTurn turn = control.turn();
+    if (turn.kind == ControlTurn::Kind::final_message) {
+      result = std::move(turn.message);
+      break;
     }
-    auto m = ctl.receive(kTick);
-    if (!m) {
-      outcome = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, m.status());
+    if (turn.kind == ControlTurn::Kind::channel_lost) {
+      outcome = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, turn.status);
       control_lost = !cancel.cancelled() && transient(outcome);
       break;
     }
-    if (!*m) continue;
-    const json& msg = **m;
-    const std::string type = transport::json_string(msg, "type");
-    if (type == "ack" && msg.contains("delivered") && msg["delivered"].is_number_unsigned()) {
-      dispatcher.acknowledge(msg["delivered"].get<std::uint64_t>());
-    } else if (type == "nack") {
-      spdlog::warn("{} refused chunk {} ({}); sending it again", remote.host_label, transport::json_u64(msg, "seq", 0),
-                   transport::json_string(msg, "reason"));
-      dispatcher.resend(transport::json_u64(msg, "seq", UINT64_MAX));
-    } else if (type == "error") {
-      outcome = transport::status_from_message(msg).context("on " + remote.host_label);
-    } else if (type == "result") {
-      result = msg;
-      break;
-    }
+    outcome = turn.status;  // Ok for more
   }
   if (!outcome.ok() && control_lost) {
     // Not the run's failure (yet): this attempt ends, the caller starts another.
@@ -629,52 +610,29 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_sou
   Status outcome = ctl.send(json{{"type", "start"}, {"window", ro.window}});
   route_promise.set_value(std::move(*lanes_go));
 
-  std::future<Status> finisher;
-  std::uint64_t last_ack = ~0ull;
+  ReceiverControl control(*pipeline, nacks, "on " + remote.host_label);
   while (outcome.ok()) {
     if (cancel.cancelled()) {
       outcome = cancel.reason();
       break;
     }
-    if (finisher.valid() && finisher.wait_for(milliseconds(0)) == std::future_status::ready) {
-      outcome = finisher.get();
+    if (auto done = control.finished()) {
+      outcome = *done;
       break;
     }
     if (lanes.failed.load()) {
       outcome = settle_lane_failure(ctl, lanes, remote);
       break;
     }
-    std::uint64_t delivered = pipeline->delivered();
-    if (delivered != last_ack) {
-      outcome = ctl.send(json{{"type", "ack"}, {"delivered", delivered}});
-      last_ack = delivered;
-      if (!outcome.ok()) break;
-    }
-    outcome = nacks.flush(ctl);
+    outcome = control.report(ctl);
     if (!outcome.ok()) break;
-    auto m = ctl.receive(kTick);
-    if (!m) {
-      outcome = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, m.status());
-      break;
-    }
-    if (!*m) continue;
-    const json& msg = **m;
-    const std::string type = transport::json_string(msg, "type");
-    if (type == "trailer" && !finisher.valid()) {
-      auto trailer = transport::trailer_from_json(msg);
-      if (!trailer) {
-        outcome = trailer.status();
-        break;
-      }
-      finisher = std::async(std::launch::async, [&pipeline, tr = *trailer] { return pipeline->finish(tr); });
-    } else if (type == "error") {
-      outcome = transport::status_from_message(msg).context("on " + remote.host_label);
-    }
+    ControlTurn turn = control.turn(ctl);
+    outcome = turn.kind == ControlTurn::Kind::channel_lost ? explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, turn.status)
+                                                           : turn.status;
   }
   if (!outcome.ok()) {
     cancel.cancel(outcome);
-    pipeline->abandon(outcome);
-    if (finisher.valid()) (void)finisher.get();
+    control.abandon(outcome);
     send_last_word(ctl, ctl_token, transport::message_from_status(outcome));
     lanes.join();
     progress.stop();

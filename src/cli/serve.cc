@@ -6,6 +6,7 @@
 
 #include <future>
 
+#include "cli/control_loop.h"
 #include "cli/remote_internal.h"
 #include "cli/remote_transfer.h"
 #include "common/units.h"
@@ -176,8 +177,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   ready["resumable_receive"] = sink->resumable;
   Status outcome = controller->ctl->send(ready);
 
-  std::future<Status> finisher;
-  std::uint64_t last_ack = ~0ull;
+  ReceiverControl control(pipeline, nacks, "the sending side failed");
   bool waiting = false;  // the sender went away; we wait for it until waiting_until
   std::chrono::steady_clock::time_point waiting_until{};
   auto last_save = std::chrono::steady_clock::now();
@@ -232,7 +232,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
                  format_bytes(static_cast<double>(point.bytes)));
     controller = std::move(next);
     waiting = false;
-    last_ack = ~0ull;
+    control.forget_reports();
     ++rec.resumes;
     rec.state = "running";
     rec.note.clear();
@@ -245,8 +245,8 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
       outcome = cancel.reason();
       break;
     }
-    if (finisher.valid() && finisher.wait_for(milliseconds(0)) == std::future_status::ready) {
-      outcome = finisher.get();
+    if (auto done = control.finished()) {
+      outcome = *done;
       break;
     }
     save(false);
@@ -276,19 +276,15 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
       continue;
     }
     transport::ControlChannel& ctl = *controller->ctl;
-    std::uint64_t delivered = pipeline.delivered();
-    if (delivered != last_ack) {
-      (void)ctl.send(json{{"type", "ack"}, {"delivered", delivered}});
-      last_ack = delivered;
-    }
-    if (Status n = nacks.flush(ctl); !n.ok()) spdlog::debug("nack not sent: {}", n.message());
-    auto m = ctl.receive(kTick);
-    if (!m) {
+    // A report that cannot be sent is the sender going away: the receive below says so.
+    if (Status r = control.report(ctl); !r.ok()) spdlog::debug("ack not sent: {}", r.message());
+    ControlTurn turn = control.turn(ctl);
+    if (turn.kind == ControlTurn::Kind::channel_lost) {
       if (cancel.cancelled()) {
         outcome = cancel.reason();
         break;
       }
-      Status why = m.status().context("the sending side went away");
+      Status why = turn.status.context("the sending side went away");
       if (wait_for_sender.count() == 0) {
         outcome = why;
         break;
@@ -305,24 +301,11 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
                    format_duration(std::chrono::duration<double>(wait_for_sender).count()));
       continue;
     }
-    if (!*m) continue;
-    const json& msg = **m;
-    const std::string type = transport::json_string(msg, "type");
-    if (type == "trailer" && !finisher.valid()) {
-      auto trailer = transport::trailer_from_json(msg);
-      if (!trailer) {
-        outcome = trailer.status();
-        break;
-      }
-      finisher = std::async(std::launch::async, [&pipeline, tr = *trailer] { return pipeline.finish(tr); });
-    } else if (type == "error") {
-      outcome = transport::status_from_message(msg).context("the sending side failed");
-    }
+    outcome = turn.status;
   }
   if (!outcome.ok()) {
     cancel.cancel(outcome);
-    pipeline.abandon(outcome);
-    if (finisher.valid()) (void)finisher.get();
+    control.abandon(outcome);
     acceptor.join();
     (void)jrn.remove();
     return fail(sink->abort_with(outcome));
@@ -403,41 +386,18 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
   acceptor.start(*listener, cancel, send_lane);
   if (*tls) acceptor.start_tls(**tls, cancel, send_lane);
 
-  bool trailer_sent = false;
+  SenderControl control(ctl, dispatcher, pipeline, *src, "the receiving side", "the receiving side failed", "done");
   Status outcome;
   while (outcome.ok()) {
     if (cancel.cancelled()) {
       outcome = cancel.reason();
       break;
     }
-    // Every lane that started has drained the pipeline: the source is finished.
-    if (!trailer_sent && dispatcher.exhausted()) {
-      Status end = src->finish();
-      if (!end.ok()) {
-        outcome = end;
-        break;
-      }
-      outcome = ctl.send(transport::trailer_to_json(pipeline.trailer()));
-      trailer_sent = true;
-      continue;
-    }
-    auto m = ctl.receive(kTick);
-    if (!m) {
-      outcome = cancel.cancelled() ? cancel.reason() : m.status().context("the receiving side went away");
-      break;
-    }
-    if (!*m) continue;
-    const json& msg = **m;
-    const std::string type = transport::json_string(msg, "type");
-    if (type == "ack" && msg.contains("delivered") && msg["delivered"].is_number_unsigned()) {
-      dispatcher.acknowledge(msg["delivered"].get<std::uint64_t>());
-    } else if (type == "nack") {
-      dispatcher.resend(transport::json_u64(msg, "seq", UINT64_MAX));
-    } else if (type == "error") {
-      outcome = transport::status_from_message(msg).context("the receiving side failed");
-    } else if (type == "done") {
-      break;
-    }
+    ControlTurn turn = control.turn();
+    if (turn.kind == ControlTurn::Kind::final_message) break;
+    outcome = turn.kind != ControlTurn::Kind::channel_lost ? turn.status
+              : cancel.cancelled()                         ? cancel.reason()
+                                                           : turn.status.context("the receiving side went away");
   }
   dispatcher.complete();
   if (!outcome.ok()) {

@@ -1,0 +1,85 @@
+// The turns both halves of a remote transfer take on the control channel, whichever side of
+// SSH they run on: the sending half (push_attempt locally, serve_send far away) and the
+// receiving half (serve_recv far away, pull_from_remote locally). One implementation each, so
+// the protocol (docs/stream-format.md) cannot drift between push and pull. What differs stays
+// with the callers: a push's lost control connection is retried, a far receiver waits for its
+// sender, a pull reports the far half's exit.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <future>
+#include <optional>
+#include <string>
+
+#include "cli/remote_internal.h"
+#include "engine/dispatcher.h"
+#include "engine/recv_pipeline.h"
+#include "engine/send_pipeline.h"
+#include "source/source.h"
+#include "transport/control.h"
+
+namespace pgm::cli {
+
+struct ControlTurn {
+  enum class Kind {
+    more,           // nothing decided: take another turn
+    final_message,  // the peer's last message (`message`)
+    failed,         // the transfer failed (`status`): the producer, the peer's error, a send
+    channel_lost,   // the control channel broke (`status`); what that means is the caller's call
+  };
+  Kind kind = Kind::more;
+  Status status;
+  nlohmann::json message;
+};
+
+class SenderControl {
+ public:
+  // `peer` names the receiver in warnings ("user@host"); `error_context` prefixes its errors;
+  // `final_type` is the message that ends the loop ("result" for a push, "done" for a pull).
+  SenderControl(transport::ControlChannel& ctl, engine::ChunkDispatcher& dispatcher, engine::SendPipeline& pipeline, source::Source& src,
+                std::string peer, std::string error_context, std::string final_type)
+      : ctl_(ctl),
+        dispatcher_(dispatcher),
+        pipeline_(pipeline),
+        src_(src),
+        peer_(std::move(peer)),
+        error_context_(std::move(error_context)),
+        final_type_(std::move(final_type)) {}
+  // Once every chunk has gone to a lane: the producer's exit, then the trailer. Otherwise one
+  // message (waiting up to kTick): acks release chunks, nacks resend one.
+  ControlTurn turn();
+
+ private:
+  transport::ControlChannel& ctl_;
+  engine::ChunkDispatcher& dispatcher_;
+  engine::SendPipeline& pipeline_;
+  source::Source& src_;
+  std::string peer_, error_context_, final_type_;
+  bool trailer_sent_ = false;
+};
+
+class ReceiverControl {
+ public:
+  ReceiverControl(engine::RecvPipeline& pipeline, NackQueue& nacks, std::string error_context)
+      : pipeline_(pipeline), nacks_(nacks), error_context_(std::move(error_context)) {}
+  // The outcome of the pipeline's finish (started by the trailer), once it is known.
+  std::optional<Status> finished();
+  // Tells the sender what was delivered since the last call and which chunks to send again.
+  Status report(transport::ControlChannel& ctl);
+  // A new sender (a resumed one) knows nothing yet: the next report acks again.
+  void forget_reports() { last_ack_ = ~0ull; }
+  // One message, waiting up to kTick: a trailer starts the finish in the background.
+  ControlTurn turn(transport::ControlChannel& ctl);
+  // The transfer failed: stop the pipeline and wait for a finish that was under way.
+  void abandon(const Status& why);
+
+ private:
+  engine::RecvPipeline& pipeline_;
+  NackQueue& nacks_;
+  std::string error_context_;
+  std::future<Status> finisher_;
+  std::uint64_t last_ack_ = ~0ull;
+};
+
+}  // namespace pgm::cli
