@@ -115,7 +115,8 @@ struct LaneAcceptor {
           continue;
         }
         spawn(cancel, [body, &listener, &cancel, f = std::move(*fd)](unsigned id) mutable {
-          auto tls = listener.handshake(std::move(f), std::chrono::steady_clock::now() + kHandshakeTimeout, cancel);
+          // 30 s: a genuine lane handshakes in two round trips; a stranger holds a thread no longer.
+          auto tls = listener.handshake(std::move(f), std::chrono::steady_clock::now() + std::chrono::seconds(30), cancel);
           if (!tls) {
             if (!cancel.cancelled()) spdlog::warn("refused a TLS data connection: {}", tls.status().message());
             return Status::Ok();
