@@ -182,6 +182,45 @@ Result<json> run_remote_json(const RemoteOptions& remote, const std::string& com
   return j;
 }
 
+// With --tls-port, the transfers' data goes straight to that port on the target: try it the
+// way they will (a listener there with a fresh key, a TLS handshake from here), so that a
+// firewall shows in the plan rather than at the first send.
+Status probe_tls_path(const RemoteOptions& remote, const std::string& dataset, CancelToken& cancel) {
+  auto conn = remote.connect(cancel);
+  if (!conn) return conn.status();
+  auto ch = (*conn)->exec(shell_quote(remote.remote_bin) + " _migrate-target --dataset " + shell_quote(dataset) + " --probe-tls-port " +
+                              std::to_string(*remote.tls_port),
+                          cancel);
+  if (!ch) return ch.status();
+  std::string line;
+  std::array<std::uint8_t, 4096> buf{};
+  const auto deadline = std::chrono::steady_clock::now() + remote.connect_timeout;
+  while (line.find('\n') == std::string::npos && !(*ch)->eof() && std::chrono::steady_clock::now() < deadline) {
+    if (cancel.cancelled()) return cancel.reason();
+    auto n = (*ch)->read_some(buf, milliseconds(200));
+    if (!n) return n.status();
+    line.append(reinterpret_cast<const char*>(buf.data()), *n);
+  }
+  json j = json::parse(line.substr(0, line.find('\n')), nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return explain_far_exit(**ch, remote.host_label, remote.remote_bin,
+                            Status(Errc::protocol, "no answer from the TLS probe on " + remote.host_label));
+  auto key = transport::TlsKey::from_hex(transport::json_string(j, "key"));
+  if (!key) return key.status();
+  const int port = remote.tls_dial_port != 0 ? remote.tls_dial_port : static_cast<int>(transport::json_u64(j, "port", 0));
+  auto tls = transport::tls_connect(remote.tls_dial_host, port, *key, std::chrono::steady_clock::now() + remote.connect_timeout, cancel);
+  if (!tls)
+    return Status(tls.status().code(), "the TLS data path does not work from here: " + tls.status().message() +
+                                           " (open that port to this host, or drop --tls-port)");
+  (void)(*tls)->wait_exit();
+  (void)(*ch)->send_eof();
+  auto code = (*ch)->wait_exit();
+  if (code && *code != 0)
+    return explain_far_exit(**ch, remote.host_label, remote.remote_bin,
+                            Status(errc_for_exit_code(*code), "the TLS probe on " + remote.host_label + " failed"));
+  return Status::Ok();
+}
+
 // ---------------------------------------------------------------------------------------
 // The plan and its steps.
 
@@ -285,6 +324,7 @@ Result<Preflight> preflight(Context& c, Migration* m) {
   if (p.target.value("replication", std::string()) != "ok")
     return Status(Errc::postgres, c.remote.host_label + " cannot open a replication connection to the primary: " +
                                       p.target.value("replication", std::string("unknown")));
+  if (c.remote.tls_port) PGM_RETURN_IF_ERROR(probe_tls_path(c.remote, c.target_dataset, c.ctx.cancel));
   if (!p.target.value("recv_resumable", false))
     p.notes.push_back(
         "zfs on " + c.remote.host_label +

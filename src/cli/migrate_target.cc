@@ -5,7 +5,11 @@
 //                           and whether this host can open a replication connection
 //   --destroy-snapshots P   destroys DATASET's snapshots whose names start with P (pgmigrate-*)
 //   --abort                 stops a Postgres on --pgdata, aborts receives into DATASET, destroys it
+//   --probe-tls-port N      listens for one TLS data connection as a transfer's far half would
+//                           (prints {"port","key"} at once, then waits up to 30 s for it)
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -18,6 +22,7 @@
 #include "pg/connection.h"
 #include "pg/server_tools.h"
 #include "source/process.h"
+#include "transport/tls.h"
 #include "zfs/zfs.h"
 
 namespace pgm::cli {
@@ -28,6 +33,7 @@ using nlohmann::json;
 struct TargetArgs {
   std::string dataset, replication, destroy_prefix, pgdata, bindir;
   int pg_major = 0;
+  int probe_tls_port = -1;
   bool probe = false, abort = false;
 };
 
@@ -132,6 +138,31 @@ Status abort_target(const TargetArgs& a, RunContext& ctx) {
   return Status::Ok();
 }
 
+// The TLS data path, tried the way a transfer uses it: a listener with a fresh key on the
+// address SSH reached us at; the plan connects to it from the source host.
+Status probe_tls(const TargetArgs& a, RunContext& ctx) {
+  auto key = transport::TlsKey::generate();
+  if (!key) return key.status();
+  auto l = transport::TlsListener::listen(transport::ssh_server_address(), a.probe_tls_port, *key);
+  if (!l) return l.status().context("--tls-port");
+  std::printf("%s\n", json{{"port", l->port()}, {"key", key->hex()}}.dump().c_str());
+  std::fflush(stdout);
+  // Up to 30 s, but no longer than the plan that asked is there: it closes our stdin when it
+  // gives up (a blocked port), and then nothing will come.
+  Result<UniqueFd> fd = Status(Errc::timeout, "no TLS connection came within 30 s");
+  for (int tick = 0; tick < 150 && !fd && fd.status().code() == Errc::timeout; ++tick) {
+    fd = l->accept(ctx.cancel, 200);
+    pollfd in{0, POLLIN, 0};
+    char c = 0;
+    if (!fd && ::poll(&in, 1, 0) == 1 && ::read(0, &c, 1) <= 0) return Status(Errc::network, "the plan stopped waiting for the TLS probe");
+  }
+  if (!fd) return fd.status().code() == Errc::timeout ? Status(Errc::timeout, "no TLS connection came within 30 s") : fd.status();
+  auto tls = l->handshake(std::move(*fd), std::chrono::steady_clock::now() + std::chrono::seconds(30), ctx.cancel);
+  if (!tls) return tls.status();
+  (void)(*tls)->wait_exit();
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_migrate_target(CLI::App& app, CommandFn& selected) {
@@ -145,12 +176,14 @@ void register_migrate_target(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--destroy-snapshots", a->destroy_prefix);
   cmd->add_flag("--abort", a->abort);
   cmd->add_option("--pgdata", a->pgdata);
+  cmd->add_option("--probe-tls-port", a->probe_tls_port)->check(CLI::Range(0, 65535));
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
       PGM_RETURN_IF_ERROR(zfs::validate_dataset(a->dataset));
       if (a->probe) return probe(*a);
       if (!a->destroy_prefix.empty()) return destroy_snapshots(*a);
       if (a->abort) return abort_target(*a, ctx);
+      if (a->probe_tls_port >= 0) return probe_tls(*a, ctx);
       return Status(Errc::invalid_argument, "_migrate-target: nothing to do");
     };
   });

@@ -4,7 +4,8 @@
 # relay, so the bulk copy takes a while) into another pool and switched over.
 #   - plan refuses, in one line each and changing nothing: pg_wal outside the dataset,
 #     wal_level=minimal, an existing target, a target pool too small, no Postgres binaries of
-#     the primary's major on the target, a target that cannot reach the primary for replication;
+#     the primary's major on the target, a target that cannot reach the primary for replication,
+#     a --tls-port that cannot be reached from the source host;
 #     and otherwise changes nothing;
 #   - a partial run then `migrate abort` leaves no slot, hold, snapshot or target dataset;
 #   - the real run is SIGKILLed during the bulk send, during the final step and just before the
@@ -80,6 +81,10 @@ grep -q "nothing has been changed" "$PGM_TEST_ROOT/plan.txt" || fail "plan did n
 [ -z "$(zfs list -H -t snapshot -o name -r "$SRC_POOL/pg")" ] || fail "plan created a snapshot"
 [ "$(pg_q "$P1" "SELECT count(*) FROM pg_replication_slots")" = "0" ] || fail "plan created a slot"
 pass "plan checks and changes nothing"
+"$PGMIGRATE" migrate plan "${M[@]}" --tls-port 0 > "$PGM_TEST_ROOT/plan-tls.txt" || { cat "$PGM_TEST_ROOT/plan-tls.txt"; fail "plan --tls-port"; }
+CLOSED=$(pg_free_port)
+expect_fail 5 "TLS data path does not work from here: .*127.0.0.1:$CLOSED" "$PGMIGRATE" migrate plan "${M[@]}" --tls-port 0 --tls-connect "127.0.0.1:$CLOSED"
+pass "plan tries the TLS data path (--tls-port) and refuses one that cannot be reached"
 
 # expect_refusal NAME PATTERN CMD...: CMD exits 1 with one line matching PATTERN.
 expect_refusal() {
