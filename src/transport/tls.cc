@@ -87,8 +87,23 @@ Result<SSL_CTX*> make_ctx(bool server, const TlsKey* key) {
     (void)SSL_CTX_set_num_tickets(ctx, 0);  // nothing to resume: each lane handshakes afresh
   } else {
     SSL_CTX_set_psk_use_session_callback(ctx, use_psk);
+    // No certificate is ever trusted (there is no trust store): a server that answers the PSK
+    // offer with a certificate instead, i.e. one without the key, fails verification.
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   }
   return ctx;
+}
+
+// A peer that vanishes (a host that died, FINs lost in an outage) must not hold a lane's thread
+// for ever: keepalives find it within ~90 s when idle, TCP_USER_TIMEOUT when data is unacked.
+void guard_against_dead_peers(int fd) {
+  int one = 1, idle = 30, interval = 10, count = 6;
+  unsigned user_timeout_ms = 120'000;
+  (void)::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
 }
 
 // Waits until OpenSSL can go on (`want` SSL_ERROR_WANT_READ or _WRITE), cancellable.
@@ -167,7 +182,11 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(UniqueFd fd, SSL_CTX* ctx, bool
   for (;;) {
     ERR_clear_error();
     int rc = server ? SSL_accept(ssl) : SSL_connect(ssl);
-    if (rc == 1) return stream;
+    if (rc == 1) {
+      // Belt and braces: the handshake must have been keyed by the PSK on both sides.
+      if (SSL_session_reused(ssl) != 1) return Status(Errc::auth, "TLS handshake without this transfer's key refused");
+      return stream;
+    }
     int err = SSL_get_error(ssl, rc);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
       Status w = wait_io(stream->fd_.get(), err, ms_until(deadline), cancel);
@@ -175,8 +194,10 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(UniqueFd fd, SSL_CTX* ctx, bool
       PGM_RETURN_IF_ERROR(w);
       continue;
     }
-    // A protocol failure here is almost always a peer with another key.
-    if (err == SSL_ERROR_SSL) return Status(Errc::auth, "TLS handshake refused (not this transfer's key?): " + openssl_error());
+    // OpenSSL 3 reports a connection closed mid-handshake as a protocol error too: that is the
+    // network (and worth a reconnect); any other protocol failure is a peer without the key.
+    if (err == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING)
+      return Status(Errc::auth, "TLS handshake refused (not this transfer's key?): " + openssl_error());
     return io_failure(err, "TLS handshake");
   }
 }
@@ -277,6 +298,7 @@ Result<std::unique_ptr<TlsStream>> tls_connect(const std::string& host, int port
                                                const CancelToken& cancel) {
   auto fd = tcp_connect(host, port, deadline, cancel);
   if (!fd) return fd.status();
+  guard_against_dead_peers(fd->get());
   auto ctx = make_ctx(false, &key);
   if (!ctx) return ctx.status();
   // The connection holds its own reference to the context; the key is only read during the
@@ -344,6 +366,7 @@ Result<UniqueFd> TlsListener::accept(const CancelToken& cancel, int timeout_ms) 
   }
   int one = 1;
   (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  guard_against_dead_peers(fd.get());
   return fd;
 }
 

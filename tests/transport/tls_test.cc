@@ -3,6 +3,12 @@
 #include "transport/tls.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <future>
@@ -109,7 +115,58 @@ TEST(Tls, RefusesAPeerWithAnotherKey) {
   auto p = connect_pair(*l, key_or_die(), cancel, &server);
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(server.code(), Errc::auth) << server.message();
+  EXPECT_TRUE(p.status().code() == Errc::auth || p.status().code() == Errc::network) << p.status().message();
   EXPECT_NE(server.message().find("key"), std::string::npos) << server.message();
+}
+
+// An impostor: a TLS 1.3 server with a certificate of its own and no key. The client offers the
+// PSK, the impostor ignores it and presents its certificate: that must not be accepted.
+TEST(Tls, ClientRefusesAServerWithoutTheKey) {
+  ::signal(SIGPIPE, SIG_IGN);
+  EVP_PKEY* pkey = EVP_EC_gen("P-256");
+  ASSERT_NE(pkey, nullptr);
+  X509* cert = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, pkey);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("impostor"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  ASSERT_GT(X509_sign(cert, pkey, EVP_sha256()), 0);
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  ASSERT_EQ(SSL_CTX_use_certificate(ctx, cert), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey(ctx, pkey), 1);
+
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::listen(lfd, 1), 0);
+  ASSERT_EQ(::getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  std::thread impostor([&] {
+    int fd = ::accept(lfd, nullptr, nullptr);
+    if (fd < 0) return;
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) == 1) {
+      const char secret_request[] = "send me the stream";
+      SSL_write(ssl, secret_request, sizeof secret_request);
+    }
+    SSL_free(ssl);
+    ::close(fd);
+  });
+  CancelToken cancel;
+  auto client = tls_connect("127.0.0.1", ntohs(sa.sin_port), key_or_die(), Clock::now() + std::chrono::seconds(5), cancel);
+  impostor.join();
+  ::close(lfd);
+  SSL_CTX_free(ctx);
+  X509_free(cert);
+  EVP_PKEY_free(pkey);
+  ASSERT_FALSE(client.ok()) << "a server without the key was accepted";
+  EXPECT_EQ(client.status().code(), Errc::auth) << client.status().message();
 }
 
 TEST(Tls, RefusesAPeerWithoutTls) {
