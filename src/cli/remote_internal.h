@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -74,6 +75,8 @@ struct LaneAcceptor {
   std::thread acceptor, tls_acceptor;
   std::atomic<bool> stop{false};
   std::atomic<unsigned> running{0}, finished{0};
+  std::atomic<int> handshaking{0};
+  static constexpr int kMaxHandshakes = 16;
   std::mutex mu;
   // A resuming sender's control connection ('C'), handed over by another `_serve recv`.
   // Unset: such connections are refused.
@@ -104,19 +107,25 @@ struct LaneAcceptor {
     });
   }
   // The handshake runs on the lane's thread: a stranger without the key (a port scanner,
-  // say) is refused there without holding up the lanes that follow.
+  // say) is refused there without holding up the lanes that follow. Strangers are bounded:
+  // at most kMaxHandshakes at once (more are closed at once), each for at most 10 s.
   void start_tls(const transport::TlsListener& listener, CancelToken& cancel, const Body& body) {
     tls_acceptor = std::thread([&, body] {
       while (!stop.load() && !cancel.cancelled()) {
         auto fd = listener.accept(cancel, 200);
         if (!fd) {
-          if (fd.status().code() != Errc::timeout && !cancel.cancelled())
+          if (fd.status().code() != Errc::timeout && !cancel.cancelled()) {
             spdlog::warn("refused a TLS data connection: {}", fd.status().message());
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));  // EMFILE and the like: do not spin
+          }
           continue;
         }
-        spawn(cancel, [body, &listener, &cancel, f = std::move(*fd)](unsigned id) mutable {
-          // 30 s: a genuine lane handshakes in two round trips; a stranger holds a thread no longer.
-          auto tls = listener.handshake(std::move(f), std::chrono::steady_clock::now() + std::chrono::seconds(30), cancel);
+        if (handshaking.load() >= kMaxHandshakes) continue;  // closes it
+        handshaking.fetch_add(1);
+        spawn(cancel, [this, body, &listener, &cancel, f = std::move(*fd)](unsigned id) mutable {
+          // A genuine lane handshakes in two round trips.
+          auto tls = listener.handshake(std::move(f), std::chrono::steady_clock::now() + std::chrono::seconds(10), cancel);
+          handshaking.fetch_sub(1);
           if (!tls) {
             if (!cancel.cancelled()) spdlog::warn("refused a TLS data connection: {}", tls.status().message());
             return Status::Ok();
@@ -143,11 +152,17 @@ struct LaneAcceptor {
   void spawn(CancelToken& cancel, Fn&& run) {
     const unsigned id = running.fetch_add(1);
     std::lock_guard<std::mutex> lock(mu);
-    threads.emplace_back([this, &cancel, id, run = std::forward<Fn>(run)]() mutable {
-      Status s = run(id);
-      if (!s.ok()) cancel.cancel(s);
+    try {
+      threads.emplace_back([this, &cancel, id, run = std::forward<Fn>(run)]() mutable {
+        Status s = run(id);
+        if (!s.ok()) cancel.cancel(s);
+        finished.fetch_add(1);
+      });
+    } catch (const std::system_error& e) {
+      // No thread for this lane (resources exhausted): drop it; a sender replaces lanes.
+      spdlog::warn("dropped a data connection: cannot start a thread for it: {}", e.what());
       finished.fetch_add(1);
-    });
+    }
   }
 };
 
