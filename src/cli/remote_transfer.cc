@@ -18,6 +18,7 @@
 #include "engine/watchdog.h"
 #include "transport/control.h"
 #include "transport/lane_socket.h"
+#include "transport/tcp_connect.h"
 #include "zfs/zfs.h"
 
 namespace pgm::cli {
@@ -75,6 +76,11 @@ struct LaneRoute {
   std::optional<transport::TlsKey> tls_key;
   int tls_port = 0;
 };
+
+// "over SSH" or "over TLS to host:port", for the log.
+std::string describe_lanes(const LaneRoute& r, const RemoteOptions& remote) {
+  return r.tls_key ? "over TLS to " + transport::host_port(remote.tls_dial_host, r.tls_port) : "over SSH";
+}
 
 Result<LaneRoute> lane_route(const json& ready, const RemoteOptions& remote) {
   LaneRoute r;
@@ -384,13 +390,16 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
   }
   auto lanes_go = lane_route(*ready, remote);
   if (!lanes_go) {
-    (void)ctl.send(transport::message_from_status(lanes_go.status()));
+    // A waiting receiver that took us over would take an error for the end of its transfer and
+    // discard it: just go, and it waits on for a sender that can resume it.
+    if (!(*ready).contains("resume")) (void)ctl.send(transport::message_from_status(lanes_go.status()));
     return abandon(lanes_go.status());
   }
   if ((*ready).contains("resumable_receive") && !transport::json_bool(*ready, "resumable_receive", true))
     warn_not_resumable(remote.host_label);
   route_promise.set_value(std::move(*lanes_go));
-  spdlog::info("remote receiver ready: window {} chunks, {} data connections", window, remote.streams);
+  spdlog::info("remote receiver ready: window {} chunks, {} data connections {}", window, remote.streams,
+               describe_lanes(route.get(), remote));
 
   Progress progress(
       parse_progress_mode(topts.progress, ctx.global.quiet), "send",
@@ -609,6 +618,7 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_sou
   progress.start();
   Status outcome = ctl.send(json{{"type", "start"}, {"window", ro.window}});
   route_promise.set_value(std::move(*lanes_go));
+  spdlog::info("remote sender ready: {} data connections {}", remote.streams, describe_lanes(route.get(), remote));
 
   ReceiverControl control(*pipeline, nacks, "on " + remote.host_label);
   while (outcome.ok()) {

@@ -53,12 +53,14 @@ c2s=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes_cli
 pass "push over TLS lanes through a link that cuts them: resent, verified ($c2s bytes on the TLS port)"
 
 zfs set atime=off "$D/push"
-transfer_ok pushi send "${SSHOPTS[@]}" --tls-port 0 -i @s1 "$S/fs@s2" "$HOST:$D/push"
+transfer_ok pushi -v send "${SSHOPTS[@]}" --tls-port 0 -i @s1 "$S/fs@s2" "$HOST:$D/push"
+grep -q "data connections over TLS to 127.0.0.1:" "$PGM_TEST_ROOT/pushi.log" || { cat "$PGM_TEST_ROOT/pushi.log"; fail "pushi: lanes not over TLS"; }
 assert_same_guid "$S/fs@s2" "$D/push@s2"
 assert_same_tree "$SRC" "$(zfs get -H -o value mountpoint "$D/push")"
 pass "incremental push over TLS lanes on a port the far half picks (--tls-port 0)"
 
-transfer_ok pull recv --streams 3 "${SSHOPTS[@]}" --tls-port 0 "$HOST:$S/fs@s1" "$D/pull"
+transfer_ok pull -v recv --streams 3 "${SSHOPTS[@]}" --tls-port 0 "$HOST:$S/fs@s1" "$D/pull"
+grep -q "3 data connections over TLS to 127.0.0.1:" "$PGM_TEST_ROOT/pull.log" || { cat "$PGM_TEST_ROOT/pull.log"; fail "pull: lanes not over TLS"; }
 assert_same_guid "$S/fs@s1" "$D/pull@s1"
 zfs set atime=off "$D/pull"
 transfer_ok pulli recv "${SSHOPTS[@]}" --tls-port 0 -i @s1 "$HOST:$S/fs@s2" "$D/pull"
