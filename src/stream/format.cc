@@ -54,6 +54,22 @@ std::string to_hex(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
+Result<std::vector<std::uint8_t>> from_hex(std::string_view hex, std::size_t max_bytes) {
+  if (hex.size() % 2 != 0 || hex.size() / 2 > max_bytes) return Status(Errc::protocol, "malformed hex in control message");
+  std::vector<std::uint8_t> out(hex.size() / 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    int v = 0;
+    for (int k = 0; k < 2; ++k) {
+      const char c = hex[2 * i + k];
+      const int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+      if (d < 0) return Status(Errc::protocol, "malformed hex in control message");
+      v = v * 16 + d;
+    }
+    out[i] = static_cast<std::uint8_t>(v);
+  }
+  return out;
+}
+
 std::size_t max_payload_size(std::uint32_t chunk_size) { return zstd_bound(chunk_size); }
 
 std::string encode_header(const StreamHeader& h) {

@@ -17,7 +17,9 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
+#include <vector>
 
 #include "common/status.h"
 
@@ -37,6 +39,8 @@ const char* codec_name(Codec codec);
 using SessionId = std::array<std::uint8_t, 16>;
 using Digest = std::array<std::uint8_t, 16>;
 std::string to_hex(std::span<const std::uint8_t> bytes);
+// The inverse (lowercase digits only); Errc::protocol for anything else or more than max_bytes.
+Result<std::vector<std::uint8_t>> from_hex(std::string_view hex, std::size_t max_bytes);
 
 struct StreamHeader {
   std::uint16_t version = kFormatVersion;

@@ -165,26 +165,8 @@ std::string header_to_hex(const stream::StreamHeader& header) {
   return stream::to_hex({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
 }
 
-namespace {
-Result<std::vector<std::uint8_t>> from_hex(const std::string& hex, std::size_t max_bytes) {
-  if (hex.size() % 2 != 0 || hex.size() / 2 > max_bytes) return Status(Errc::protocol, "malformed hex in control message");
-  std::vector<std::uint8_t> out(hex.size() / 2);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    int v = 0;
-    for (int k = 0; k < 2; ++k) {
-      char c = hex[2 * i + k];
-      int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-      if (d < 0) return Status(Errc::protocol, "malformed hex in control message");
-      v = v * 16 + d;
-    }
-    out[i] = static_cast<std::uint8_t>(v);
-  }
-  return out;
-}
-}  // namespace
-
 Result<stream::StreamHeader> header_from_hex(const std::string& hex) {
-  auto bytes = from_hex(hex, stream::kHeaderFixedSize + stream::kMaxNameLength + 4);
+  auto bytes = stream::from_hex(hex, stream::kHeaderFixedSize + stream::kMaxNameLength + 4);
   if (!bytes) return bytes.status();
   return stream::decode_header(*bytes);
 }
@@ -197,7 +179,7 @@ Result<stream::Trailer> trailer_from_json(const json& m) {
   if (!m.contains("total_bytes") || !m["total_bytes"].is_number_unsigned() || !m.contains("chunk_count") ||
       !m["chunk_count"].is_number_unsigned() || !m.contains("digest") || !m["digest"].is_string())
     return Status(Errc::protocol, "malformed trailer message");
-  auto d = from_hex(m["digest"].get<std::string>(), 16);
+  auto d = stream::from_hex(m["digest"].get<std::string>(), 16);
   if (!d || d->size() != 16) return Status(Errc::protocol, "malformed trailer digest");
   stream::Trailer t;
   t.total_bytes = m["total_bytes"].get<std::uint64_t>();
@@ -221,7 +203,7 @@ Result<ResumePoint> resume_from_json(const json& value) {
   p.header = *h;
   p.chunks = value["chunks"].get<std::uint64_t>();
   p.bytes = json_u64(value, "bytes", 0);
-  auto d = from_hex(value["digest"].get<std::string>(), 16);
+  auto d = stream::from_hex(value["digest"].get<std::string>(), 16);
   if (!d || d->size() != 16) return Status(Errc::protocol, "malformed resume digest");
   std::copy(d->begin(), d->end(), p.digest.begin());
   return p;

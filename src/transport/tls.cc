@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "common/errno_text.h"
+#include "stream/format.h"
 #include "transport/tcp_connect.h"
 
 namespace pgm::transport {
@@ -145,29 +146,13 @@ Result<TlsKey> TlsKey::generate() {
   return k;
 }
 
-std::string TlsKey::hex() const {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (auto b : bytes) {
-    s += digits[b >> 4];
-    s += digits[b & 15];
-  }
-  return s;
-}
+std::string TlsKey::hex() const { return stream::to_hex(bytes); }
 
 Result<TlsKey> TlsKey::from_hex(const std::string& hex) {
+  auto b = stream::from_hex(hex, sizeof(TlsKey::bytes));
+  if (!b || b->size() != sizeof(TlsKey::bytes)) return Status(Errc::protocol, "malformed TLS key");
   TlsKey k;
-  if (hex.size() != k.bytes.size() * 2) return Status(Errc::protocol, "malformed TLS key");
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < k.bytes.size(); ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return Status(Errc::protocol, "malformed TLS key");
-    k.bytes[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
+  std::copy(b->begin(), b->end(), k.bytes.begin());
   return k;
 }
 
