@@ -833,9 +833,11 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
   if (found == nullptr)
     return Status(Errc::not_found, "no migration '" + a.id + "' in " + migrations_dir(a.state_dir) + " (see pgmigrate migrate status)");
   Migration& m = *found;
-  if (m.j.value("switched", false))
+  auto refuse_switched = [&m](const std::string& when) {
     return Status(Errc::invalid_argument,
-                  "migration " + m.id() + " has switched over: the target is the primary now; there is nothing to undo");
+                  "migration " + m.id() + " has switched over" + when + ": the target is the primary now; there is nothing to undo");
+  };
+  if (m.j.value("switched", false)) return refuse_switched("");
   MigrateArgs args = a;
   args.source = m.j.value("source", "");
   args.target = m.j.value("target", "");
@@ -847,8 +849,18 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
       pid > 0 && pid != static_cast<int>(::getpid()) && journal::process_alive(pid) && m.j.value("state", "") == "running") {
     PGM_RETURN_IF_ERROR(journal::stop_process(pid, std::chrono::seconds(60)));
     done.push_back("stopped the running migration (pid " + std::to_string(pid) + ")");
+    // What we read came before the stop. A run stopped in its switchover records the promotion
+    // ("switched") on its way out (promotion comes before the write check, the slot drop and
+    // the post-hook), and a run in its standby step may have recorded target_pgdata since.
+    auto fresh = load_migration(m.path);
+    if (!fresh) return fresh.status().context("reading the state the stopped run left");
+    m = std::move(*fresh);
+    if (m.j.value("switched", false)) return refuse_switched(" while its run (pid " + std::to_string(pid) + ") was being stopped");
   }
-  // The target: its standby, any receive still waiting, and the partial dataset.
+  // The target: its standby, any receive still waiting, and the partial dataset. The far side
+  // refuses, before it stops anything, when the server there is no standby, whatever this state
+  // says: a switchover done by hand, or a run killed between promotion and recording it, leaves
+  // no trace here.
   std::string cmd = c->q(c->remote.remote_bin) + " _migrate-target --abort --dataset " + c->q(c->target_dataset);
   if (m.j.contains("target_pgdata")) cmd += " --pgdata " + c->q(m.j["target_pgdata"].get<std::string>());
   auto far = run_remote_json(c->remote, cmd, ctx.cancel);

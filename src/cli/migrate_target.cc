@@ -4,7 +4,9 @@
 //   --probe                 ZFS capabilities, pool space, the dataset's state, Postgres tools,
 //                           and whether this host can open a replication connection
 //   --destroy-snapshots P   destroys DATASET's snapshots whose names start with P (pgmigrate-*)
-//   --abort                 stops a Postgres on --pgdata, aborts receives into DATASET, destroys it
+//   --abort                 stops the standby on --pgdata, aborts receives into DATASET, destroys it;
+//                           refuses (before stopping anything) when the server there is not a
+//                           standby: a promoted server is the new primary
 //   --probe-tls-port N      listens for one TLS data connection as a transfer's far half would
 //                           (prints {"port","key"} at once, then waits up to 30 s for it)
 #include <poll.h>
@@ -20,6 +22,7 @@
 #include "cli/command.h"
 #include "journal/journal.h"
 #include "pg/connection.h"
+#include "pg/control_state.h"
 #include "pg/server_tools.h"
 #include "source/process.h"
 #include "transport/tls.h"
@@ -94,10 +97,34 @@ Status destroy_snapshots(const TargetArgs& a) {
   return Status::Ok();
 }
 
+// `abort` must never stop or destroy a promoted server: it holds every write since the
+// switchover (done by hand with `pg switchover`, or by a `migrate run` killed before it could
+// record it). Refuses unless the server in --pgdata is a standby (pg::assess_server_role).
+Status refuse_unless_standby(const TargetArgs& a, const pg::ServerRole& role, bool after_stop) {
+  if (!role.data_directory || role.standby) return Status::Ok();
+  const std::string where = "the server on " + a.dataset + " (" + a.pgdata + ")";
+  const std::string why = (role.timeline.empty() ? "" : role.timeline + "; ") + role.evidence;
+  if (after_stop)
+    return Status(Errc::invalid_argument, where + " was promoted while pgmigrate stopped it (" + why +
+                                              "): refusing to destroy it; it is the new primary: start it again (pg_ctl start -D " +
+                                              a.pgdata + ") and keep it");
+  return Status(Errc::invalid_argument,
+                where + (role.primary ? " is a primary (" : " cannot be confirmed as a standby (") + why +
+                    "): refusing to stop or destroy it; if the switchover happened, the migration is done: keep this server and remove "
+                    "the migration's pgmigrate-* snapshots (and the old primary's slot) by hand instead of aborting; if this server "
+                    "is not wanted, stop it and destroy " +
+                    a.dataset + " yourself");
+}
+
 Status abort_target(const TargetArgs& a, RunContext& ctx) {
   json out{{"stopped_postgres", false}, {"aborted_receives", json::array()}, {"destroyed", false}};
   if (!a.pgdata.empty()) {
-    if (auto pm = pg::read_postmaster_pid(a.pgdata); pm && journal::process_alive(static_cast<int>(pm->pid))) {
+    // Decided before anything is stopped: a primary stopped by mistake is an outage even if
+    // nothing is destroyed after.
+    auto role = pg::assess_server_role(a.pgdata);
+    if (!role) return role.status().context("checking the server in " + a.pgdata + " before destroying " + a.dataset);
+    PGM_RETURN_IF_ERROR(refuse_unless_standby(a, *role, false));
+    if (role->running) {
       auto dir = pg::inspect_data_dir(a.pgdata);
       if (!dir) return dir.status();
       auto prefix = pg::run_as_owner_prefix(*dir);
@@ -109,6 +136,11 @@ Status abort_target(const TargetArgs& a, RunContext& ctx) {
       if (!r || !r->success())
         return Status(Errc::child_failed, "cannot stop the standby in " + a.pgdata + ": " + (r ? r->describe() : r.status().message()));
       out["stopped_postgres"] = true;
+      // A promotion between the check and the stop (pg_ctl promote, a switchover elsewhere)
+      // shows in what the stopped server left: "shut down", no standby.signal.
+      auto stopped = pg::assess_server_role(a.pgdata);
+      if (!stopped) return stopped.status().context("checking the stopped server in " + a.pgdata);
+      PGM_RETURN_IF_ERROR(refuse_unless_standby(a, *stopped, true));
     }
   }
   // A receive into the dataset that waits for its sender: stop it (it aborts zfs receive).
