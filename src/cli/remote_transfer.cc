@@ -297,16 +297,25 @@ Status interrupted_or(const CancelToken& cancel, Status s) {
 
 namespace {
 
-// One attempt at a push. `control_lost` reports that the control connection died while the
-// transfer ran: the far half then keeps its receive open, and another attempt resumes it.
+// How an attempt at a push ended when it did not succeed.
+enum class AttemptEnd {
+  failed,       // the far half (or this side) reported an error: retrying cannot help
+  unreachable,  // no connection to the host: part of an outage once one has begun
+  lost,         // the control connection broke after the far half started (or may have):
+                // the far half keeps its receive open, and another attempt re-attaches
+};
+
+// One attempt at a push. Every attempt presents the same `session` id, so that a far half
+// that has not yet seen its old control connection close knows the sender that comes back.
 Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,
-                    const TransferOptions& topts, const RemoteOptions& remote, bool& control_lost) {
+                    const TransferOptions& topts, const RemoteOptions& remote, const stream::SessionId& session, AttemptEnd& end) {
   CancelToken cancel;  // this attempt's; a signal reaches it through the link
   CancelLink link(ctx.cancel, cancel);
-  control_lost = false;
+  end = AttemptEnd::failed;
   auto src = source::open_source(source_spec);
   if (!src) return src.status();
   stream::StreamHeader header = new_stream_header(t, *src);
+  header.session_id = session;
 
   engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
   engine::CreditGate gate(4);  // until the far half says its window
@@ -336,15 +345,22 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
   // the silence for a lost sender and wait for it (see serve_recv).
   CancelToken ctl_token;
   auto conn = remote.connect(ctl_token);
-  if (!conn) return abandon(conn.status());
+  if (!conn) {
+    end = AttemptEnd::unreachable;
+    return abandon(conn.status());
+  }
   auto ctl_ch = (*conn)->exec(serve_recv_command(remote.remote_bin, remote_sink, t, remote), ctl_token);
-  if (!ctl_ch) return abandon(ctl_ch.status());
+  if (!ctl_ch) {
+    // Logged in, then lost: the far half may have started. Not the user's mistake.
+    if (transient(ctl_ch.status())) end = AttemptEnd::lost;
+    return abandon(ctl_ch.status());
+  }
   transport::ChannelControlIo io(**ctl_ch);
   transport::ControlChannel ctl(io);
   json hello{{"type", "header"}, {"hex", transport::header_to_hex(header)}};
   if (src->estimated_size) hello["estimate"] = *src->estimated_size;  // for the far journal (pgmigrate status)
   Status s = ctl.send(hello);
-  auto ready = s.ok() ? ctl.expect_either("ready", "resume_token", kHandshakeTimeout, cancel) : Result<json>(s);
+  auto ready = s.ok() ? ctl.expect_one_of({"ready", "resume_token", "result"}, kHandshakeTimeout, cancel) : Result<json>(s);
   if (ready && transport::json_string(*ready, "type") == "resume_token") {
     // The target kept an interrupted receive of this snapshot (OpenZFS zfs receive -s): send
     // only the rest of that stream, from a new producer.
@@ -361,14 +377,37 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
     src->process->terminate();
     *src = std::move(*again);
     header = new_stream_header(t, *src);
+    header.session_id = session;
     pipeline.set_source_fd(src->fd());
     s = ctl.send(json{{"type", "header"}, {"hex", transport::header_to_hex(header)}, {"resume_token", token}});
     ready = s.ok() ? ctl.expect("ready", kHandshakeTimeout, cancel) : Result<json>(s);
   }
   if (!ready) {
     Status why = ready.status();
+    // The channel closed during the handshake. With an exit status the far command ended
+    // (not installed, refused, failed): its reason is the answer. Without one the connection
+    // broke: the far half may already hold a receive (and waits for us, see serve_recv), or
+    // may never have started one; another attempt finds out.
+    if (ctl.lost() && !cancel.cancelled() && !(*ctl_ch)->wait_exit().ok()) {
+      end = AttemptEnd::lost;
+      return abandon(why);
+    }
+    if (why.code() == Errc::timeout && !cancel.cancelled()) end = AttemptEnd::lost;  // a link that went silent
     if (why.code() == Errc::network || why.code() == Errc::io) why = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, why);
     return abandon(why);
+  }
+  if (transport::json_string(*ready, "type") == "result") {
+    // The target already holds this snapshot (an earlier attempt finished but its answer was
+    // lost, or this send is run again): nothing to send.
+    (void)abandon(Status::Ok());
+    TransferSummary sum;
+    sum.verb = "sent";
+    sum.source = src->snapshot_name;
+    sum.verification = "already on " + remote.host_label + ": '" + transport::json_string(*ready, "received") + "' has the source's guid " +
+                       std::to_string(header.snapshot_guid) + "; nothing was sent";
+    if (remote.summary_out != nullptr) *remote.summary_out = sum;
+    print_summary(sum, ctx.global.quiet);
+    return Status::Ok();
   }
   const std::uint64_t window = transport::json_u64(*ready, "window", 4);
   gate.set_window(window);
@@ -450,12 +489,12 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
     }
     if (turn.kind == ControlTurn::Kind::channel_lost) {
       outcome = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, turn.status);
-      control_lost = !cancel.cancelled() && transient(outcome);
+      if (!cancel.cancelled() && transient(outcome)) end = AttemptEnd::lost;
       break;
     }
     outcome = turn.status;  // Ok for more
   }
-  if (!outcome.ok() && control_lost) {
+  if (!outcome.ok() && end == AttemptEnd::lost) {
     // Not the run's failure (yet): this attempt ends, the caller starts another.
     cancel.cancel(outcome);
     dispatcher.complete();
@@ -502,14 +541,21 @@ Status push_attempt(RunContext& ctx, const source::SourceSpec& source_spec, cons
 
 Status push_to_remote(RunContext& ctx, const source::SourceSpec& source_spec, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,
                       const TransferOptions& topts, const RemoteOptions& remote) {
+  const stream::SessionId session = new_session_id();
   std::optional<std::chrono::steady_clock::time_point> give_up;
   for (unsigned attempt = 0;; ++attempt) {
-    bool control_lost = false;
-    Status s = push_attempt(ctx, source_spec, remote_sink, t, topts, remote, control_lost);
-    // After a lost control connection, failing to reach the host again is part of the same
-    // outage: keep trying until the allowance runs out.
-    const bool retry = control_lost || (give_up.has_value() && transient(s) && !ctx.cancel.cancelled());
-    if (s.ok() || !retry || remote.reconnect_timeout.count() == 0) return s;
+    AttemptEnd end = AttemptEnd::failed;
+    Status s = push_attempt(ctx, source_spec, remote_sink, t, topts, remote, session, end);
+    if (s.ok() || ctx.cancel.cancelled()) return s;
+    // A broken connection is an outage: keep trying until the allowance runs out. Failing to
+    // reach the host is part of it once it has begun (at the first attempt it is more
+    // likely a wrong host or port: say so at once). An answer from the far half is final.
+    const bool retry = end == AttemptEnd::lost || (end == AttemptEnd::unreachable && give_up.has_value() && transient(s));
+    if (!retry || remote.reconnect_timeout.count() == 0) {
+      if (give_up && end == AttemptEnd::failed)
+        return s.context("the receive to resume is gone from " + remote.host_label + " ('pgmigrate status' there shows what it holds)");
+      return s;
+    }
     const auto now = std::chrono::steady_clock::now();
     if (!give_up) give_up = now + remote.reconnect_timeout;
     if (now >= *give_up)

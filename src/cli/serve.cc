@@ -70,9 +70,14 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   const std::string target = !spec.target.empty() ? spec.target : "--recv-cmd " + spec.recv_cmd;
   auto dir = journal::state_dir("");
   if (!dir) return fail(dir.status().context("transfer state directory"));
-  // A receive into this target that waits for its sender: this connection is that sender
-  // coming back. Hand it over; the waiting process answers (or refuses) it.
+  // Until this receive's journal exists, another far half for the same target must wait:
+  // it may be our own sender coming back after losing this connection.
+  auto setup_lock = journal::TargetLock::acquire(*dir, target, kHandshakeTimeout + std::chrono::seconds(10), cancel);
+  if (!setup_lock) return fail(setup_lock.status());
+  // A receive into this target that is under way: this connection is its sender coming back
+  // (or another sender, which it refuses). Hand it over; that process answers.
   if (auto waiting = journal::find_receiver(*dir, target); waiting && !waiting->record.socket.empty()) {
+    setup_lock->release();
     controller.reset();
     return transport::attach_lane(waiting->record.socket, 'C');
   }
@@ -101,6 +106,12 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   if (!(*hello).contains("hex") || !(*hello)["hex"].is_string()) return fail(Status(Errc::protocol, "header message without a header"));
   auto header = transport::header_from_hex((*hello)["hex"].get<std::string>());
   if (!header) return fail(header.status());
+  if (auto have = sink::already_received(spec, *header)) {
+    // An earlier transfer of this stream finished (its answer may have been lost with its
+    // connection): the snapshot with the source's guid is the proof; nothing to receive.
+    spdlog::info("'{}' already holds this snapshot (guid {}): nothing to receive", *have, header->snapshot_guid);
+    return controller->ctl->send(json{{"type", "result"}, {"received", *have}, {"already", true}});
+  }
   auto sink = sink::open_sink(spec);
   if (!sink) return fail(sink.status());
   auto listener = transport::LaneListener::listen(stream::to_hex(header->session_id));
@@ -131,6 +142,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     return fail(jr.status().context("creating the transfer journal"));
   }
   journal::Journal& jrn = *jr;
+  setup_lock->release();  // a sender that comes back now finds this receive
 
   const std::size_t window = recv_window(t, header->chunk_size);
   transport::FdWriter to_consumer(sink->fd(), cancel);
@@ -175,7 +187,9 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   ready["type"] = "ready";
   ready["window"] = window;
   ready["resumable_receive"] = sink->resumable;
-  Status outcome = controller->ctl->send(ready);
+  // A sender that cannot hear `ready` lost its connection: it comes back (see below).
+  const Status ready_sent = controller->ctl->send(ready);
+  Status outcome;
 
   ReceiverControl control(pipeline, nacks, "the sending side failed");
   bool waiting = false;  // the sender went away; we wait for it until waiting_until
@@ -196,8 +210,23 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     (void)jrn.flush();
     if (Status s = jrn.save(rec); !s.ok()) spdlog::warn("cannot update the transfer journal: {}", s.message());
   };
+  // The sender went away: keep zfs receive alive and wait for it to run again (it
+  // re-attaches through our socket).
+  auto start_waiting = [&](const Status& why) {
+    waiting = true;
+    waiting_until = std::chrono::steady_clock::now() + wait_for_sender;
+    rec.state = "waiting";
+    rec.note =
+        why.message() + "; waiting " + format_duration(std::chrono::duration<double>(wait_for_sender).count()) + " for it to run again";
+    save(true);
+    spdlog::warn("{}; keeping the receive open for {} (run the same pgmigrate send again to resume)", why.message(),
+                 format_duration(std::chrono::duration<double>(wait_for_sender).count()));
+  };
   // Answers a sender that came back: checks it sends the same stream, forgets what the old
-  // sender had in flight, and tells it where to go on. Refusals leave us waiting.
+  // sender had in flight, and tells it where to go on. Refusals leave us as we were. While
+  // the old control connection still looks alive, only the same session may take over: a
+  // sender that reconnects before we saw its old connection break (a half-open TCP
+  // connection can look alive for hours).
   auto take_over = [&](transport::LaneFds fds) -> bool {
     auto next = std::make_unique<Controller>(std::move(fds), cancel);
     auto again = next->ctl->expect("header", milliseconds(30'000), cancel);
@@ -205,6 +234,12 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     auto h = transport::header_from_hex(transport::json_string(*again, "hex"));
     if (!h) {
       (void)next->ctl->send(transport::message_from_status(h.status()));
+      return false;
+    }
+    if (!waiting && h->session_id != header->session_id) {
+      (void)next->ctl->send(transport::message_from_status(
+          Status(Errc::exists, "a transfer into '" + target + "' is already running (session " + rec.session + ", pid " +
+                                   std::to_string(rec.pid) + "); wait for it, or stop it with 'pgmigrate abort " + rec.session + "'")));
       return false;
     }
     if (std::string why = stream_mismatch(*header, *h); !why.empty()) {
@@ -240,6 +275,10 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     return true;
   };
 
+  if (!ready_sent.ok()) {
+    if (wait_for_sender.count() == 0 || cancel.cancelled()) outcome = ready_sent;
+    else start_waiting(Status(Errc::network, "the sending side went away before it heard 'ready' (" + ready_sent.message() + ")"));
+  }
   while (outcome.ok()) {
     if (cancel.cancelled()) {
       outcome = cancel.reason();
@@ -255,16 +294,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
       std::lock_guard<std::mutex> lock(arrivals_mu);
       came.swap(arrivals);
     }
-    for (auto& c : came) {
-      if (waiting) {
-        (void)take_over(std::move(c));  // a refusal was told to that sender; we keep waiting
-        continue;
-      }
-      Controller other(std::move(c), cancel);
-      (void)other.ctl->send(transport::message_from_status(
-          Status(Errc::exists, "a transfer into '" + target + "' is already running (session " + rec.session + ", pid " +
-                                   std::to_string(rec.pid) + "); wait for it, or stop it with 'pgmigrate abort " + rec.session + "'")));
-    }
+    for (auto& c : came) (void)take_over(std::move(c));  // a refusal was told to that sender
     if (waiting) {
       waiting_ticks.fetch_add(1);
       if (std::chrono::steady_clock::now() >= waiting_until) {
@@ -289,16 +319,8 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
         outcome = why;
         break;
       }
-      // A sender that crashed, was killed, or lost its control connection: keep zfs receive
-      // alive and wait for it to run again (it re-attaches through our socket).
-      waiting = true;
-      waiting_until = std::chrono::steady_clock::now() + wait_for_sender;
-      rec.state = "waiting";
-      rec.note =
-          why.message() + "; waiting " + format_duration(std::chrono::duration<double>(wait_for_sender).count()) + " for it to run again";
-      save(true);
-      spdlog::warn("{}; keeping the receive open for {} (run the same pgmigrate send again to resume)", why.message(),
-                   format_duration(std::chrono::duration<double>(wait_for_sender).count()));
+      // A sender that crashed, was killed, or lost its control connection.
+      start_waiting(why);
       continue;
     }
     outcome = turn.status;

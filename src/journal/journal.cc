@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -299,6 +300,28 @@ std::optional<Listed> find_receiver(const std::string& dir, const std::string& t
   for (auto& l : list(dir))
     if (l.alive && l.record.role == "receive" && l.record.target == target && l.record.state != "done") return l;
   return std::nullopt;
+}
+
+Result<TargetLock> TargetLock::acquire(const std::string& dir, const std::string& target, std::chrono::milliseconds timeout,
+                                       const CancelToken& cancel) {
+  // FNV-1a: a stable name for any target string (a dataset, or a --recv-cmd); a collision
+  // only serializes two targets' set-ups.
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : target) h = (h ^ c) * 1099511628211ULL;
+  char name[32];
+  std::snprintf(name, sizeof name, "receive-%016llx.lock", static_cast<unsigned long long>(h));
+  const std::string path = dir + "/" + name;
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return sys_error("opening " + path);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) return sys_error("locking " + path);
+    if (cancel.cancelled()) return cancel.reason();
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Status(Errc::timeout, "another transfer into '" + target + "' is still starting (" + path + " stays locked); try again");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return TargetLock(std::move(fd));
 }
 
 }  // namespace pgm::journal

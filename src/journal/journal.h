@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "common/cancel.h"
+#include "common/fd.h"
 #include "common/status.h"
 #include "stream/format.h"
 
@@ -102,6 +104,23 @@ struct Listed {
 std::vector<Listed> list(const std::string& dir);
 // The journal of a live receive into `target`, if any.
 std::optional<Listed> find_receiver(const std::string& dir, const std::string& target);
+// Serializes the far halves of receives into one target from "does a receive wait for this
+// sender?" until the new receive's journal exists: without it, a sender that reconnects
+// while its first far half is still setting up finds nothing waiting and starts a second
+// receive beside the first (which zfs refuses: the target exists). An flock on
+// <dir>/receive-<hash of target>.lock, released when the lock is destroyed.
+class TargetLock {
+ public:
+  // Waits up to `timeout` for the lock (Errc::timeout naming the target after that).
+  static Result<TargetLock> acquire(const std::string& dir, const std::string& target, std::chrono::milliseconds timeout,
+                                    const CancelToken& cancel);
+  void release() { fd_.reset(); }
+
+ private:
+  explicit TargetLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+};
+
 // Digest of the first `count` entries of a sums file.
 Result<stream::Digest> sums_prefix_digest(const std::string& sums_path, std::uint64_t count);
 // Removes <session>.json and <session>.sums.

@@ -87,15 +87,8 @@ Result<std::string> Sink::finish(const stream::StreamHeader& header) {
   int st = process->wait();
   Status s = process->check_exit(st);
   if (!s.ok()) return classify_recv_failure(spec.target, s);
-  if (!spec.recv_cmd.empty() || header.snapshot_name.empty()) return std::string();
-  // zfs receive names the new snapshot after the source's unless the target names one.
-  std::string received = spec.target;
-  if (received.find('@') == std::string::npos) {
-    auto at = header.snapshot_name.find('@');
-    if (at == std::string::npos) return std::string();
-    received += header.snapshot_name.substr(at);
-  }
-  if (header.snapshot_guid == 0) return received;
+  const std::string received = received_snapshot_name(spec, header);
+  if (received.empty() || header.snapshot_guid == 0) return received;
   zfs::Zfs zfs;
   auto guid = zfs.guid(received);
   if (!guid)
@@ -104,6 +97,28 @@ Result<std::string> Sink::finish(const stream::StreamHeader& header) {
     return Status(Errc::corrupt, "verification failed: '" + received + "' has guid " + std::to_string(*guid) + ", the source's is " +
                                      std::to_string(header.snapshot_guid));
   return received;
+}
+
+std::string received_snapshot_name(const SinkSpec& spec, const stream::StreamHeader& header) {
+  if (!spec.recv_cmd.empty() || spec.target.empty() || header.snapshot_name.empty()) return {};
+  // zfs receive names the new snapshot after the source's unless the target names one.
+  if (spec.target.find('@') != std::string::npos) return spec.target;
+  auto at = header.snapshot_name.find('@');
+  if (at == std::string::npos) return {};
+  return spec.target + header.snapshot_name.substr(at);
+}
+
+std::optional<std::string> already_received(const SinkSpec& spec, const stream::StreamHeader& header) {
+  const std::string name = received_snapshot_name(spec, header);
+  if (name.empty() || header.snapshot_guid == 0) return std::nullopt;
+  zfs::Zfs zfs;
+  auto guid = zfs.guid(name);
+  if (!guid || *guid != header.snapshot_guid) return std::nullopt;
+  // Only as the newest snapshot: a target that has moved on since (a later increment) is
+  // not what re-sending this stream would produce, and zfs's own refusal says so better.
+  auto snaps = zfs.snapshots(name.substr(0, name.find('@')));
+  if (!snaps || snaps->empty() || snaps->back() != name) return std::nullopt;
+  return name;
 }
 
 }  // namespace pgm::sink

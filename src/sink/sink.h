@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "source/process.h"
@@ -40,5 +41,12 @@ Result<Sink> open_sink(const SinkSpec& spec);
 
 // What a failed `zfs receive` said, turned into the most useful error.
 Status classify_recv_failure(const std::string& target, Status failure);
+
+// The snapshot a receive of `header`'s stream into `spec` creates: the target's own snapshot
+// name if it gives one, else the source's; "" for a --recv-cmd or an unnamed stream.
+std::string received_snapshot_name(const SinkSpec& spec, const stream::StreamHeader& header);
+// That snapshot, when the target already holds it with the stream's guid as its newest
+// snapshot (an earlier transfer of this stream finished); nullopt otherwise.
+std::optional<std::string> already_received(const SinkSpec& spec, const stream::StreamHeader& header);
 
 }  // namespace pgm::sink

@@ -64,7 +64,9 @@ Status FdControlIo::write_all(std::span<const std::uint8_t> buf) { return write_
 Status ControlChannel::send(const json& message) {
   std::string line = message.dump();
   line.push_back('\n');
-  return io_.write_all({reinterpret_cast<const std::uint8_t*>(line.data()), line.size()});
+  Status s = io_.write_all({reinterpret_cast<const std::uint8_t*>(line.data()), line.size()});
+  if (!s.ok() && s.code() != Errc::interrupted) lost_ = true;
+  return s;
 }
 
 Result<std::optional<json>> ControlChannel::receive(std::chrono::milliseconds timeout) {
@@ -74,12 +76,21 @@ Result<std::optional<json>> ControlChannel::receive(std::chrono::milliseconds ti
       if (!j) return j.status();
       return std::optional<json>(std::move(*j));
     }
-    if (io_.eof()) return Status(Errc::network, "control channel closed by the far half");
+    if (io_.eof()) {
+      lost_ = true;
+      return Status(Errc::network, "control channel closed by the far half");
+    }
     std::uint8_t buf[4096];
     auto n = io_.read_some(buf, timeout);
-    if (!n) return n.status();
+    if (!n) {
+      if (n.status().code() != Errc::interrupted) lost_ = true;
+      return n.status();
+    }
     if (*n == 0) {
-      if (io_.eof()) return Status(Errc::network, "control channel closed by the far half");
+      if (io_.eof()) {
+        lost_ = true;
+        return Status(Errc::network, "control channel closed by the far half");
+      }
       return std::optional<json>();
     }
     PGM_RETURN_IF_ERROR(lines_.append({reinterpret_cast<const char*>(buf), *n}));
@@ -92,6 +103,11 @@ Result<json> ControlChannel::expect(const std::string& type, std::chrono::millis
 
 Result<json> ControlChannel::expect_either(const std::string& type, const std::string& other, std::chrono::milliseconds timeout,
                                            const CancelToken& cancel) {
+  return expect_one_of({type, other}, timeout, cancel);
+}
+
+Result<json> ControlChannel::expect_one_of(std::initializer_list<std::string_view> types, std::chrono::milliseconds timeout,
+                                           const CancelToken& cancel) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (cancel.cancelled()) return cancel.reason();
@@ -100,9 +116,10 @@ Result<json> ControlChannel::expect_either(const std::string& type, const std::s
     if (!*m) continue;
     const json& msg = **m;
     if (msg["type"] == "error") return status_from_message(msg);
-    if (msg["type"] == type || msg["type"] == other) return msg;
+    for (std::string_view t : types)
+      if (msg["type"] == t) return msg;
   }
-  return Status(Errc::timeout, "the far half did not answer (waiting for '" + type + "')");
+  return Status(Errc::timeout, "the far half did not answer (waiting for '" + std::string(*types.begin()) + "')");
 }
 
 namespace {

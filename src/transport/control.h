@@ -6,9 +6,11 @@
 
 #include <chrono>
 #include <deque>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/cancel.h"
 #include "common/status.h"
@@ -84,10 +86,17 @@ class ControlChannel {
   // The same for the first message of either type.
   Result<nlohmann::json> expect_either(const std::string& type, const std::string& other, std::chrono::milliseconds timeout,
                                        const CancelToken& cancel);
+  // The same for the first message of any of `types`.
+  Result<nlohmann::json> expect_one_of(std::initializer_list<std::string_view> types, std::chrono::milliseconds timeout,
+                                       const CancelToken& cancel);
+  // The connection itself failed (closed, a read or write error), as opposed to the far half
+  // answering with an error: a sender retries the first and reports the second.
+  bool lost() const { return lost_; }
 
  private:
   ControlIo& io_;
   LineSplitter lines_;
+  bool lost_ = false;
 };
 
 // Typed field access that never throws on hostile input: a missing or mistyped field

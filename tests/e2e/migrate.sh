@@ -158,8 +158,8 @@ pass "killed during the bulk send; status: $(grep "$MG" "$PGM_TEST_ROOT/status1.
 RUN=$!
 for _ in $(seq 1 1200); do [ "$(state_of "$MG" current_step)" = "final" ] && break; kill -0 "$RUN" 2>/dev/null || break; sleep 0.05; done
 [ "$(state_of "$MG" current_step)" = "final" ] || { cat "$PGM_TEST_ROOT/run2.log"; fail "the second run did not reach the final step"; }
-sleep 0.5
 kill -9 "$RUN"; wait "$RUN" 2>/dev/null || true
+[ "$(state_of "$MG" current_step)" = "final" ] || fail "the kill did not land in the final step"
 grep -q "resum" "$PGM_TEST_ROOT/run2.log" || { cat "$PGM_TEST_ROOT/run2.log"; fail "the second run did not resume the bulk send"; }
 pass "killed in the final step after resuming the bulk send"
 

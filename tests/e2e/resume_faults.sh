@@ -52,8 +52,9 @@ check pull
 pass "pull survived 3 cut connections: $(resent_line "$PGM_TEST_ROOT/pull.log")"
 
 # 3. Kill the sshd session processes of two data connections in the middle of a push
-#    (slowed by a 20 ms relay so that there is a middle).
-start_relay --delay-ms 20
+#    (slowed by a relay, 20 ms and 60 Mbit/s a lane, so that there is a middle; the kill
+#    waits until the far half has taken 20 MiB).
+start_relay --delay-ms 20 --rate-mbit 60
 "$PGMIGRATE" send --streams 4 --chunk-size 1M --port "$RELAY_PORT" --identity "$SSH_KEY" --known-hosts "$RELAY_KNOWN_HOSTS" \
   --remote-bin "$PGMIGRATE" --progress none "$S/fs@s1" "$HOST:$D/killed" 2> "$PGM_TEST_ROOT/killed.log" &
 SENDER=$!
@@ -61,7 +62,7 @@ killed=0
 for _ in $(seq 1 100); do
   lanes=$(pgrep -f "$PGMIGRATE _lane" || true)
   if [ "$(echo "$lanes" | grep -c .)" -ge 2 ]; then
-    sleep 0.5
+    wait_far_bytes "$D/killed" 20 > /dev/null
     for pid in $(pgrep -f "$PGMIGRATE _lane" | head -2); do
       parent=$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null) || continue
       kill -9 "$parent" 2>/dev/null && killed=$((killed + 1))

@@ -30,7 +30,7 @@ send_args() {  # TARGET_FS SNAP: sets ARGS to the push, through the relay (20 ms
 }
 
 # 1. SIGKILL the sender mid-transfer, then run the same command again.
-start_relay --delay-ms 20 --rate-mbit 400
+start_relay --delay-ms 20 --rate-mbit 60  # 4 lanes x 60 Mbit/s: ~5 s for the stream, so every fault lands mid-transfer
 send_args killed s1
 "$PGMIGRATE" "${ARGS[@]}" 2> "$PGM_TEST_ROOT/first.log" &
 SENDER=$!
@@ -63,19 +63,61 @@ assert_same_tree "$SRC" "$(zfs get -H -o value mountpoint "$D/killed")"
 pass "SIGKILLed sender resumed: $(grep -h "resumed:" "$PGM_TEST_ROOT/again.log" | sed 's/^pgmigrate: //'); $(grep -h "^pgmigrate: sent" "$PGM_TEST_ROOT/again.log" | sed 's/^pgmigrate: //')"
 
 # 2. Every connection, control included, drops at once (the relay dies and comes back):
-#    the sender reconnects by itself and resumes.
+#    the sender reconnects by itself and resumes. The relay is slow enough (4 lanes x 60
+#    Mbit/s, ~5 s for the stream) that the drop lands mid-transfer, and the test checks that
+#    it did: the far half must be seen waiting for its sender.
+drop_all_and_resume() {  # NAME MIB: drops everything once the far half has taken MIB MiB
+  send_args "$1" s1
+  "$PGMIGRATE" "${ARGS[@]}" 2> "$PGM_TEST_ROOT/$1.log" &
+  SENDER=$!
+  wait_far_bytes "$D/$1" "$2" > /dev/null
+  stop_relay KILL
+  wait_far_state "$D/$1" waiting  # the drop happened mid-transfer, and the far half kept the receive
+  start_relay --delay-ms 20 --rate-mbit 60
+  wait "$SENDER" || { cat "$PGM_TEST_ROOT/$1.log"; fail "the push did not survive losing every connection ($1)"; }
+  grep -q "resuming session .* it already has" "$PGM_TEST_ROOT/$1.log" || { cat "$PGM_TEST_ROOT/$1.log"; fail "did not re-attach ($1)"; }
+  assert_same_guid "$S/fs@s1" "$D/$1@s1"
+  assert_same_tree "$SRC" "$(zfs get -H -o value mountpoint "$D/$1")"
+}
+drop_all_and_resume dropped 30
+pass "lost every connection mid-transfer, resumed: $(grep -h "resumed:" "$PGM_TEST_ROOT/dropped.log" | sed 's/^pgmigrate: //')"
+# 2b. The same right after the far half started its receive (its journal exists, nothing
+#     taken yet): the moment when a second far half used to start beside the first.
+drop_all_and_resume early 0
+pass "lost every connection right after the far half started, re-attached: $(grep -h "resuming session" "$PGM_TEST_ROOT/early.log" | sed 's/^warning: //')"
+
+# 2c. The same push run again after it finished: nothing to send, the target's snapshot
+#     with the source's guid is the proof (also what a sender whose last answer was lost
+#     meets when it reconnects).
 send_args dropped s1
-"$PGMIGRATE" "${ARGS[@]}" 2> "$PGM_TEST_ROOT/dropped.log" &
+"$PGMIGRATE" "${ARGS[@]}" 2> "$PGM_TEST_ROOT/again-done.log" || { cat "$PGM_TEST_ROOT/again-done.log"; fail "re-running a finished push failed"; }
+grep -q "already on .*nothing was sent" "$PGM_TEST_ROOT/again-done.log" || { cat "$PGM_TEST_ROOT/again-done.log"; fail "the re-run did not say the target has it"; }
+pass "a finished push run again: $(grep -h "already on" "$PGM_TEST_ROOT/again-done.log" | sed 's/^pgmigrate: //')"
+
+# 2d. A sender that comes back to find its receive gone and the target taken (here: the far
+#     half aborted and a dataset made in its place while the link was down) stops at once
+#     with one line, instead of retrying what no retry can fix for --reconnect-timeout.
+send_args taken s1
+"$PGMIGRATE" "${ARGS[@]}" 2> "$PGM_TEST_ROOT/taken.log" &
 SENDER=$!
-wait_far_bytes "$D/dropped" 40 > /dev/null
+J=$(wait_far_bytes "$D/taken" 10)
 stop_relay KILL
-sleep 1
-start_relay --delay-ms 20 --rate-mbit 400
-wait "$SENDER" || { cat "$PGM_TEST_ROOT/dropped.log"; fail "the push did not survive losing every connection"; }
-grep -q "resumed: the receiver already had" "$PGM_TEST_ROOT/dropped.log" || { cat "$PGM_TEST_ROOT/dropped.log"; fail "did not resume"; }
-assert_same_guid "$S/fs@s1" "$D/dropped@s1"
-assert_same_tree "$SRC" "$(zfs get -H -o value mountpoint "$D/dropped")"
-pass "lost control connection resumed: $(grep -h "resumed:" "$PGM_TEST_ROOT/dropped.log" | sed 's/^pgmigrate: //')"
+wait_far_state "$D/taken" waiting
+"$PGMIGRATE" abort "$(basename "$J" .json)" > /dev/null
+for _ in $(seq 1 100); do zfs list "$D/taken" >/dev/null 2>&1 || break; sleep 0.1; done
+zfs create "$D/taken"
+started=$(date +%s)
+start_relay --delay-ms 20 --rate-mbit 60
+set +e
+wait "$SENDER"
+rc=$?
+set -e
+took=$(( $(date +%s) - started ))
+[ "$rc" -ne 0 ] || fail "a push into a taken target succeeded"
+grep -v "; reconnecting" "$PGM_TEST_ROOT/taken.log" | grep -q "the receive to resume is gone from .*pgmigrate status.*exists" || { cat "$PGM_TEST_ROOT/taken.log"; fail "no one-line reason after reconnecting"; }
+[ "$(grep -vc "; reconnecting" "$PGM_TEST_ROOT/taken.log")" -eq 1 ] || { cat "$PGM_TEST_ROOT/taken.log"; fail "the final error is not one line"; }
+[ "$took" -lt 30 ] || fail "took ${took}s to give up (the reconnect allowance is 60s)"
+pass "a resume that meets a taken target stops at once (${took}s, exit $rc): $(grep -v "; reconnecting" "$PGM_TEST_ROOT/taken.log")"
 
 # 3. `pgmigrate abort` on the receiving host ends a waiting receive and removes its state.
 send_args aborted s1

@@ -5,7 +5,7 @@
 # the stall watchdog names the side).
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
-RELAY="$PGM_BUILD_DIR/tests/tools/wanrelay"
+source "$PGM_SOURCE_DIR/tests/fixtures/relay.sh"
 FG="$PGM_SOURCE_DIR/tests/fixtures/fg_exec.py"
 
 zfs_fixture_start
@@ -21,26 +21,45 @@ fill_random "$SRC" 200
 zfs snapshot "$S/fs@s1"
 sshd_fixture_start
 
-no_children_left() {  # what: description
-  sleep 1
-  if pgrep -af "zfs (send|receive) .*pgmt_[gt]|$PGMIGRATE _(serve|lane)" | grep -v pgrep; then fail "$1: processes left behind"; fi
+no_children_left() {  # what: description. Children get up to 10 s to go.
+  local left=""
+  for _ in $(seq 1 100); do
+    left=$(pgrep -af "zfs (send|receive) .*pgmt_[gt]|$PGMIGRATE _(serve|lane)" | grep -v pgrep) || return 0
+    sleep 0.1
+  done
+  echo "$left"
+  fail "$1: processes left behind"
 }
 # This test counts far halves as its own leftovers: let an earlier test's end first (bounded).
 assert_gone "$PGMIGRATE _(serve|lane)" "far halves of an earlier test are still running"
 no_dataset() { zfs list -H -o name "$1" >/dev/null 2>&1 && fail "$1 exists after an interrupted receive"; return 0; }
 
-# 1. Local pipe, signal to the receiving side.
+# Until the process has read MIB MiB (it is mid-stream, since its input is throttled); fails
+# if it ended first: a signal that lands after the transfer tests nothing.
+wait_read_mib() {  # PID MIB
+  for _ in $(seq 1 300); do
+    local rchar
+    rchar=$(awk '/^rchar:/ {print $2}' "/proc/$1/io" 2>/dev/null) || fail "pid $1 ended before it read $2 MiB: the transfer was not throttled enough"
+    [ -n "$rchar" ] && [ "$rchar" -ge $(($2 << 20)) ] && return 0
+    sleep 0.1
+  done
+  fail "pid $1 never read $2 MiB"
+}
+
+# 1. Local pipe, signal to the receiving side. mbuffer holds the stream to 20 MB/s (10 s for
+#    it), and the signal goes once the receiver has read 16 MiB.
 i=0
 for sig in INT TERM HUP; do
   i=$((i + 1))
   case $sig in INT) want=130 ;; TERM) want=143 ;; HUP) want=129 ;; esac
   pidfile="$PGM_TEST_ROOT/recv$i.pid"
   rm -f "$pidfile"
-  ( set +e; "$PGMIGRATE" send "$S/fs@s1" - 2>/dev/null | python3 "$FG" "$pidfile" "$PGMIGRATE" recv --progress none - "$D/pipe$i" 2> "$PGM_TEST_ROOT/sig$i.log"; echo $? > "$PGM_TEST_ROOT/sig$i.rc" ) &
+  ( set +e; "$PGMIGRATE" send "$S/fs@s1" - 2>/dev/null | mbuffer -q -r 20M -m 4M | python3 "$FG" "$pidfile" "$PGMIGRATE" recv --progress none - "$D/pipe$i" 2> "$PGM_TEST_ROOT/sig$i.log"; echo $? > "$PGM_TEST_ROOT/sig$i.rc" ) &
   job=$!
-  for _ in $(seq 1 50); do [ -s "$pidfile" ] && break; sleep 0.05; done
-  sleep 0.4
-  kill "-$sig" "$(cat "$pidfile")"
+  for _ in $(seq 1 100); do [ -s "$pidfile" ] && break; sleep 0.05; done
+  [ -s "$pidfile" ] || fail "the receiver did not start"
+  wait_read_mib "$(cat "$pidfile")" 16
+  kill "-$sig" "$(cat "$pidfile")" || fail "the receiver ended before SIG$sig"
   wait "$job" || true
   rc=$(cat "$PGM_TEST_ROOT/sig$i.rc")
   cat "$PGM_TEST_ROOT/sig$i.log"
@@ -48,37 +67,31 @@ for sig in INT TERM HUP; do
   grep -q "interrupted by SIG$sig" "$PGM_TEST_ROOT/sig$i.log" || fail "SIG$sig: no message saying so"
   no_children_left "SIG$sig to recv"
   no_dataset "$D/pipe$i"
-  pass "SIG$sig to 'recv -': exit $rc, receive aborted, nothing left"
+  pass "SIG$sig to 'recv -' mid-stream: exit $rc, receive aborted, nothing left"
 done
 
-# 2. Over SSH (rate-limited by a relay so that there is time), signal to the local sender:
-#    the remote zfs receive and the far halves must go too.
-pf="$PGM_TEST_ROOT/relay.port"
-"$RELAY" --listen 127.0.0.1:0 --target "127.0.0.1:$SSHD_PORT" --rate-mbit 400 --port-file "$pf" --max-seconds 300 &
-RELAY_PID=$!
-on_cleanup "kill $RELAY_PID"
-for _ in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
-RPORT=$(cat "$pf")
-sed "s/^\[127.0.0.1\]:$SSHD_PORT /[127.0.0.1]:$RPORT /" "$SSH_KNOWN_HOSTS" > "$PGM_TEST_ROOT/kh"
+# 2. Over SSH (a relay holds each of the 2 lanes to 60 Mbit/s: ~13 s for the stream),
+#    signal to the local sender once the far half has taken 10 MiB: the remote zfs receive
+#    and the far halves must go too.
+start_relay --rate-mbit 60
 for sig in INT TERM; do
   case $sig in INT) want=130 ;; TERM) want=143 ;; esac
   pidfile="$PGM_TEST_ROOT/send$sig.pid"
   rm -f "$pidfile"
-  ( set +e; python3 "$FG" "$pidfile" "$PGMIGRATE" send --progress none --streams 2 --port "$RPORT" --identity "$SSH_KEY" --known-hosts "$PGM_TEST_ROOT/kh" \
+  ( set +e; python3 "$FG" "$pidfile" "$PGMIGRATE" send --progress none --streams 2 --port "$RELAY_PORT" --identity "$SSH_KEY" --known-hosts "$RELAY_KNOWN_HOSTS" \
       --remote-bin "$PGMIGRATE" "$S/fs@s1" "$SSH_USER@127.0.0.1:$D/ssh$sig" 2> "$PGM_TEST_ROOT/ssh$sig.log"; echo $? > "$PGM_TEST_ROOT/ssh$sig.rc" ) &
   job=$!
-  for _ in $(seq 1 100); do pgrep -f "$PGMIGRATE _lane" >/dev/null && break; sleep 0.05; done
-  sleep 1
-  kill "-$sig" "$(cat "$pidfile")"
+  wait_far_bytes "$D/ssh$sig" 10 > /dev/null
+  kill "-$sig" "$(cat "$pidfile")" || fail "the push ended before SIG$sig"
   wait "$job" || true
   rc=$(cat "$PGM_TEST_ROOT/ssh$sig.rc")
   cat "$PGM_TEST_ROOT/ssh$sig.log"
   [ "$rc" = "$want" ] || fail "push after SIG$sig: exit $rc, expected $want"
   no_children_left "SIG$sig to a push"
   no_dataset "$D/ssh$sig"
-  pass "SIG$sig to a push over SSH: exit $rc, far halves and zfs receive gone, nothing left"
+  pass "SIG$sig to a push over SSH mid-stream: exit $rc, far halves and zfs receive gone, nothing left"
 done
-kill "$RELAY_PID"
+stop_relay
 
 # 3. The reader of stdout goes away: an error, not a hang.
 set +e
@@ -108,8 +121,9 @@ pass "target out of space reported with the pool, exit 7"
 "$PGMIGRATE" send --send-cmd "cat $SRC/random-200M.bin" - 2>/dev/null \
   | "$PGMIGRATE" recv --progress none --max-memory 64M --stall-timeout 4s - --recv-cmd 'sleep 600' 2> "$PGM_TEST_ROOT/stall.log" &
 job=$!
-sleep 1
-RPID=$(pgrep -f "recv --progress none --max-memory 64M" | head -1)
+RPID=""
+for _ in $(seq 1 100); do RPID=$(pgrep -f "recv --progress none --max-memory 64M" | head -1) && break; sleep 0.05; done
+[ -n "$RPID" ] || fail "the stalled receiver did not start"
 peak=0
 for _ in $(seq 1 30); do
   kb=$(awk '/VmHWM/ {print $2}' "/proc/$RPID/status" 2>/dev/null) || break

@@ -74,7 +74,8 @@ TAKEN=$(free_port)
 python3 -c "import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); time.sleep(60)" "$TAKEN" &
 HOLDER=$!
 on_cleanup "kill $HOLDER"
-sleep 0.5
+for _ in $(seq 1 100); do ss -Hltn "sport = :$TAKEN" | grep -q . && break; sleep 0.05; done
+ss -Hltn "sport = :$TAKEN" | grep -q . || fail "the port holder did not start"
 expect_fail 5 "cannot listen for TLS data connections on 127.0.0.1:$TAKEN: Address already in use" \
   "$PGMIGRATE" send "${SSHOPTS[@]}" --tls-port "$TAKEN" "$S/fs@s1" "$HOST:$D/nope"
 pass "a far TLS port in use is refused in one line"

@@ -301,9 +301,16 @@ Status SshSession::authenticate(const SshTarget& target, const std::string& user
     }
   }
 
+  // libssh2 reports a connection that broke while waiting for the server's answer as a
+  // refused key: a refusal leaves the connection open, a broken link does not.
   std::string list;
   for (const auto& t : tried) list += (list.empty() ? "" : ", ") + t;
   if (list.empty()) list = "no keys: no ssh-agent and no ~/.ssh/id_ed25519, id_ecdsa or id_rsa";
+  char peek = 0;
+  const ssize_t n = ::recv(sock_.get(), &peek, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+    return fail(Status(Errc::network, "connection to " + where_ + " closed while authenticating " + who +
+                                          " (a dropped link, or the server's MaxAuthTries; tried: " + list + ")"));
   return fail(Status(Errc::auth, "authentication failed for " + who + " (tried: " + list + ")"));
 }
 
