@@ -48,16 +48,27 @@ Result<DataDir> inspect_data_dir(const std::string& path) {
   std::error_code ec;
   d.path = fs::absolute(path, ec).lexically_normal().string();
   while (d.path.size() > 1 && d.path.back() == '/') d.path.pop_back();
+  auto dirfd = DirFd::open(d.path);
+  if (!dirfd) return Status(Errc::not_found, "data directory " + d.path + " does not exist: check --pgdata");
   struct stat st {};
-  if (::stat(d.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    return Status(Errc::not_found, "data directory " + d.path + " does not exist: check --pgdata");
-  auto ver = read_text_file(d.path + "/PG_VERSION");
-  if (!ver) return Status(Errc::invalid_argument, d.path + " is not a Postgres data directory (no PG_VERSION)");
-  d.major = std::atoi(trim(*ver).c_str());
+  if (::fstat(dirfd->get(), &st) != 0) return Status(Errc::io, "cannot stat " + d.path + ": " + errno_text(errno));
+  // PG_VERSION and global/pg_control are read without following links: in a received directory
+  // a link could make us read (and print) any file on this host, and a FIFO would hang us.
+  auto ver = dirfd->read_file("PG_VERSION", 64);
+  if (!ver) {
+    if (ver.status().code() == Errc::not_found)
+      return Status(Errc::invalid_argument, d.path + " is not a Postgres data directory (no PG_VERSION)");
+    return ver.status();
+  }
+  const std::string v = trim(*ver);
+  d.major = std::atoi(v.c_str());
   if (d.major < 12 || d.major > 17)
-    return Status(Errc::unsupported, d.path + " holds Postgres " + trim(*ver) + "; pgmigrate supports Postgres 12 to 17");
-  if (::access((d.path + "/global/pg_control").c_str(), F_OK) != 0)
-    return Status(Errc::invalid_argument, d.path + " has no global/pg_control: not a complete data directory");
+    return Status(Errc::unsupported, d.path + " holds Postgres " + printable(v, 20) + "; pgmigrate supports Postgres 12 to 17");
+  auto global = dirfd->open_dir("global");
+  if (!global && global.status().code() != Errc::not_found) return global.status();
+  auto control = global ? global->stat("pg_control") : Result<std::optional<struct stat>>(std::optional<struct stat>());
+  if (!control) return control.status();
+  if (!control->has_value()) return Status(Errc::invalid_argument, d.path + " has no global/pg_control: not a complete data directory");
   d.owner_uid = st.st_uid;
   d.owner_gid = st.st_gid;
   struct passwd pwd {};
@@ -65,6 +76,45 @@ Result<DataDir> inspect_data_dir(const std::string& path) {
   std::vector<char> buf(16384);
   if (::getpwuid_r(st.st_uid, &pwd, buf.data(), buf.size(), &pw) == 0 && pw != nullptr) d.owner_name = pw->pw_name;
   return d;
+}
+
+Result<DirFd> open_data_dir(const DataDir& dir) {
+  std::string link;
+  auto d = DirFd::open_no_links(dir.path, &link);
+  if (!d) {
+    if (link.empty()) return d.status();
+    // The received directory (or a directory it sits in) may itself be a planted link, to
+    // another cluster's data directory for instance. A link the operator made on purpose is
+    // resolved by passing its target.
+    std::error_code ec;
+    const fs::path real = fs::canonical(dir.path, ec);
+    return Status(Errc::invalid_argument,
+                  printable(link, 1024) + " is a symbolic link (to " + printable(fs::read_symlink(link, ec).string()) +
+                      "): pgmigrate does not follow links in the path of a data directory it changes" +
+                      (real.empty() ? std::string() : "; if you trust it, pass --pgdata " + printable(real.string(), 1024)));
+  }
+  struct stat st {};
+  if (::fstat(d->get(), &st) != 0) return Status(Errc::io, "cannot stat " + dir.path + ": " + errno_text(errno));
+  if (st.st_uid != dir.owner_uid)
+    return Status(Errc::invalid_argument, dir.path + " is owned by uid " + std::to_string(st.st_uid) + ", not uid " +
+                                              std::to_string(dir.owner_uid) + " as when it was inspected: it changed; run again");
+  return d;
+}
+
+Status check_data_dir_entry(const DirFd& pgdata, const std::string& name, EntryKind kind) {
+  auto st = pgdata.stat(name);
+  if (!st) return st.status();
+  if (!st->has_value()) return Status::Ok();
+  const mode_t mode = (*st)->st_mode;
+  if (S_ISLNK(mode))
+    return Status(Errc::invalid_argument,
+                  pgdata.child(name) + " is a symbolic link (to " + pgdata.link_target(name) +
+                      "): a data directory received from the source must not contain one here; remove it and run again");
+  if (kind == EntryKind::directory && !S_ISDIR(mode))
+    return Status(Errc::invalid_argument, pgdata.child(name) + " is not a directory: remove it and run again");
+  if (kind == EntryKind::file && !S_ISREG(mode))
+    return Status(Errc::invalid_argument, pgdata.child(name) + " is not a regular file: remove it and run again");
+  return Status::Ok();
 }
 
 std::string find_pg_program(const std::string& name, int major, const std::string& bindir) {
@@ -203,10 +253,8 @@ Result<ControlData> read_controldata(const DataDir& dir, const std::string& bind
   return cd;
 }
 
-std::optional<PostmasterPid> read_postmaster_pid(const std::string& pgdata) {
-  auto text = read_text_file(pgdata + "/postmaster.pid");
-  if (!text) return std::nullopt;
-  std::istringstream in(*text);
+std::optional<PostmasterPid> parse_postmaster_pid(const std::string& text) {
+  std::istringstream in(text);
   std::vector<std::string> lines;
   std::string line;
   while (std::getline(in, line)) lines.push_back(line);
@@ -223,39 +271,33 @@ std::optional<PostmasterPid> read_postmaster_pid(const std::string& pgdata) {
   return p;
 }
 
+std::optional<PostmasterPid> read_postmaster_pid(const DirFd& pgdata) {
+  auto text = pgdata.read_file("postmaster.pid", std::size_t{64} * 1024);
+  if (!text) return std::nullopt;
+  return parse_postmaster_pid(*text);
+}
+
+std::optional<PostmasterPid> read_postmaster_pid(const std::string& pgdata) {
+  std::error_code ec;
+  auto dir = DirFd::open_no_links(fs::absolute(pgdata, ec).lexically_normal().string());
+  if (!dir) return std::nullopt;
+  return read_postmaster_pid(*dir);
+}
+
+Status write_owned_file_at(const DirFd& dir, const std::string& name, const std::string& content, const DataDir& owner, mode_t mode) {
+  std::optional<DirFd::Owner> chown_to;
+  if (::geteuid() == 0) chown_to = DirFd::Owner{owner.owner_uid, owner.owner_gid};
+  return dir.write_file(name, content, mode, chown_to);
+}
+
 Status write_owned_file(const std::string& path, const std::string& content, const DataDir& owner, mode_t mode) {
-  const std::string tmp = path + ".pgmigrate-tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return Status(Errc::io, "cannot write " + tmp + ": " + errno_text(errno));
-  std::size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status(Errc::io, "cannot write " + tmp + ": " + errno_text(e));
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  if (::geteuid() == 0 && (::fchown(fd, owner.owner_uid, owner.owner_gid) != 0)) {
-    int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return Status(Errc::io, "cannot chown " + tmp + ": " + errno_text(e));
-  }
-  ::fchmod(fd, mode);
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    return Status(Errc::io, "cannot write " + tmp + ": " + errno_text(errno));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return Status(Errc::io, "cannot rename " + tmp + " to " + path + ": " + errno_text(e));
-  }
-  return Status::Ok();
+  const fs::path p(path);
+  const std::string parent = p.has_parent_path() ? p.parent_path().string() : std::string(".");
+  const std::string name = p.filename().string();
+  if (name.empty() || name == "." || name == "..") return Status(Errc::invalid_argument, "cannot write " + path + ": not a file name");
+  auto dir = DirFd::open(parent);
+  if (!dir) return Status(Errc::io, "cannot write " + path + ": " + dir.status().message());
+  return write_owned_file_at(*dir, name, content, owner, mode);
 }
 
 }  // namespace pgm::pg

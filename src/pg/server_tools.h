@@ -1,6 +1,10 @@
 // The server-side programs a step needs on this host (pg_ctl, pg_controldata), run as the data
 // directory's owner, and the files in a data directory pgmigrate reads (PG_VERSION,
-// postmaster.pid). Also bounded shell hooks (--stop-cmd, --post-hook).
+// postmaster.pid) or writes. Also bounded shell hooks (--stop-cmd, --post-hook).
+//
+// A data directory received from the source holds whatever the source's postgres user put there,
+// symbolic links included, and we often run as root: everything done inside one goes through a
+// DirFd (common/dir_fd.h), relative to the directory's descriptor and never through a link.
 #pragma once
 
 #include <sys/types.h>
@@ -11,6 +15,7 @@
 #include <vector>
 
 #include "common/cancel.h"
+#include "common/dir_fd.h"
 #include "common/status.h"
 #include "pg/lsn.h"
 
@@ -25,8 +30,20 @@ struct DataDir {
 };
 
 // Checks that `path` looks like a Postgres data directory (PG_VERSION, global/pg_control) of a
-// supported major version and finds its owner.
+// supported major version and finds its owner. `path` itself may be a link (the operator's
+// choice; open_data_dir refuses one where it matters); nothing inside is read through one.
 Result<DataDir> inspect_data_dir(const std::string& path);
+
+// Opens the data directory to change it: every component of dir.path is opened with O_NOFOLLOW
+// (a link anywhere is refused, saying which path to pass instead), and it must still be the
+// directory owned by dir.owner_uid that inspect_data_dir saw.
+Result<DirFd> open_data_dir(const DataDir& dir);
+
+// What pgmigrate expects to find at a name in a data directory.
+enum class EntryKind { file, directory };
+// Refuses, in one line that says what to do, a symbolic link (or an entry of another kind) at
+// `name`; an absent entry is fine. Postgres's own links (pg_wal, pg_tblspc/*) are never checked.
+Status check_data_dir_entry(const DirFd& pgdata, const std::string& name, EntryKind kind);
 
 // The path of a Postgres program: `bindir`/name if given; else Debian's
 // /usr/lib/postgresql/<major>/bin/name; else the newest /usr/lib/postgresql/*/bin/name when
@@ -70,14 +87,22 @@ struct PostmasterPid {
   std::string listen_addr;  // first listen_addresses entry, may be ""
   std::string status;       // "ready", "starting", "stopping", "standby"
 };
-// Parses postmaster.pid (PG 10+ layout); nullopt if the file is absent or malformed.
+// Parses postmaster.pid (PG 10+ layout); nullopt if malformed.
+std::optional<PostmasterPid> parse_postmaster_pid(const std::string& text);
+// Reads postmaster.pid; nullopt if it is absent, malformed, or not a regular file (a link is
+// never followed). The string form opens `pgdata` with DirFd::open_no_links.
+std::optional<PostmasterPid> read_postmaster_pid(const DirFd& pgdata);
 std::optional<PostmasterPid> read_postmaster_pid(const std::string& pgdata);
 
 // Writes `content` to `path` atomically (temp file + rename) with `mode`, owned by the data
-// directory's owner when we run as root.
+// directory's owner when we run as root. The directory holding `path` is reached as given; the
+// temp file and `path` itself are never followed (see DirFd::write_file).
 Status write_owned_file(const std::string& path, const std::string& content, const DataDir& owner, mode_t mode = 0600);
+// The same for `name` inside an opened directory (the data directory's own files).
+Status write_owned_file_at(const DirFd& dir, const std::string& name, const std::string& content, const DataDir& owner, mode_t mode = 0600);
 
-// Reads a whole (small) file.
+// Reads a whole (small) file, following links: for files the operator named, not for files in
+// a received data directory (DirFd::read_file).
 Result<std::string> read_text_file(const std::string& path);
 
 }  // namespace pgm::pg

@@ -17,45 +17,68 @@
 namespace pgm::pg {
 namespace fs = std::filesystem;
 
+namespace {
+
+constexpr const char* kLogName = "pgmigrate-postgres.log";
+// postgresql.auto.conf is rewritten whole; anything near this size is not one ALTER SYSTEM wrote.
+constexpr std::size_t kMaxAutoConf = 16 << 20;
+// The part of a server log searched for its last complaint.
+constexpr std::size_t kLogTail = 1 << 20;
+
+// Is the process `pid` running with its working directory in `pgdata` (a postmaster does)?
+bool runs_in(long pid, const DirFd& pgdata) {
+  struct stat cwd {};
+  struct stat dir {};
+  const std::string proc = "/proc/" + std::to_string(pid) + "/cwd";
+  return ::stat(proc.c_str(), &cwd) == 0 && ::fstat(pgdata.get(), &dir) == 0 && cwd.st_dev == dir.st_dev && cwd.st_ino == dir.st_ino;
+}
+
+}  // namespace
+
 Result<PreparedStandby> prepare_standby(const DataDir& dir, const StandbySpec& spec) {
   PGM_RETURN_IF_ERROR(validate_slot_name(spec.slot));
   if (spec.primary_conninfo.empty()) return Status(Errc::invalid_argument, "--primary is required: how the standby reaches the primary");
-  if (auto pm = read_postmaster_pid(dir.path); pm && ::kill(static_cast<pid_t>(pm->pid), 0) == 0) {
+  // Everything below goes through this descriptor and never through a link: the directory holds
+  // what the source's postgres user put there, and we may run as root.
+  auto d = open_data_dir(dir);
+  if (!d) return d.status();
+  // Every name we touch is checked before anything changes, so a refusal leaves the directory as
+  // it was. (The *.pgmigrate-tmp names need no check: write_file removes whatever is there.)
+  PGM_RETURN_IF_ERROR(check_data_dir_entry(*d, "pg_replslot", EntryKind::directory));
+  for (const char* name : {"postmaster.pid", "postmaster.opts", "recovery.signal", "standby.signal", "postgresql.auto.conf", kLogName})
+    PGM_RETURN_IF_ERROR(check_data_dir_entry(*d, name, EntryKind::file));
+
+  if (auto pm = read_postmaster_pid(*d); pm && ::kill(static_cast<pid_t>(pm->pid), 0) == 0) {
     // The pid in a copied postmaster.pid belongs to the source host; a live process here with
-    // that pid may be unrelated, so only refuse when that process holds this directory open.
-    std::error_code ec;
-    auto cwd = fs::read_symlink("/proc/" + std::to_string(pm->pid) + "/cwd", ec);
-    if (!ec && fs::equivalent(cwd, dir.path, ec))
+    // that pid may be unrelated, so only refuse when that process runs in this directory.
+    if (runs_in(pm->pid, *d))
       return Status(Errc::invalid_argument, "a Postgres server (pid " + std::to_string(pm->pid) + ") is running in " + dir.path +
                                                 ": stop it before preparing the directory as a standby");
   }
+  std::optional<DirFd::Owner> owner;
+  if (::geteuid() == 0) owner = DirFd::Owner{dir.owner_uid, dir.owner_gid};
+
   PreparedStandby out;
-  std::error_code ec;
-  const fs::path slots = fs::path(dir.path) / "pg_replslot";
-  if (fs::is_directory(slots, ec)) {
-    for (const auto& e : fs::directory_iterator(slots, ec)) {
-      std::error_code rm_ec;
-      fs::remove_all(e.path(), rm_ec);
-      if (rm_ec) return Status(Errc::io, "cannot remove " + e.path().string() + ": " + rm_ec.message());
-      out.removed.push_back("pg_replslot/" + e.path().filename().string());
-    }
-  } else {
-    fs::create_directory(slots, ec);
-    if (::geteuid() == 0 && ::chown(slots.c_str(), dir.owner_uid, dir.owner_gid) != 0)
-      return Status(Errc::io, "cannot chown " + slots.string());
+  auto created = d->make_dir("pg_replslot", 0700, owner);
+  if (!created) return created.status();
+  if (!*created) {
+    // Emptied through descriptors: an entry that is a link is removed, never followed.
+    auto slots = d->open_dir("pg_replslot");
+    if (!slots) return slots.status();
+    auto removed = slots->remove_contents();
+    if (!removed) return removed.status();
+    for (const auto& name : *removed) out.removed.push_back("pg_replslot/" + name);
   }
   for (const char* name : {"postmaster.pid", "postmaster.opts", "recovery.signal"}) {
-    const fs::path p = fs::path(dir.path) / name;
-    if (fs::exists(p, ec)) {
-      if (!fs::remove(p, ec)) return Status(Errc::io, "cannot remove " + p.string() + ": " + ec.message());
-      out.removed.push_back(name);
-    }
+    auto removed = d->unlink(name);
+    if (!removed) return removed.status();
+    if (*removed) out.removed.emplace_back(name);
   }
-  PGM_RETURN_IF_ERROR(write_owned_file(dir.path + "/standby.signal", "", dir));
+  PGM_RETURN_IF_ERROR(d->sync());
+  PGM_RETURN_IF_ERROR(write_owned_file_at(*d, "standby.signal", "", dir));
 
-  const std::string conf_path = dir.path + "/postgresql.auto.conf";
   std::string conf;
-  if (auto text = read_text_file(conf_path)) {
+  if (auto text = d->read_file("postgresql.auto.conf", kMaxAutoConf)) {
     conf = std::move(*text);
   } else if (text.status().code() != Errc::not_found) {
     return text.status();
@@ -64,7 +87,7 @@ Result<PreparedStandby> prepare_standby(const DataDir& dir, const StandbySpec& s
   }
   std::map<std::string, std::string> settings{{"primary_conninfo", spec.primary_conninfo}, {"primary_slot_name", spec.slot}};
   if (spec.port) settings["port"] = std::to_string(*spec.port);
-  PGM_RETURN_IF_ERROR(write_owned_file(conf_path, set_auto_conf(conf, settings), dir));
+  PGM_RETURN_IF_ERROR(write_owned_file_at(*d, "postgresql.auto.conf", set_auto_conf(conf, settings), dir));
   return out;
 }
 
@@ -87,24 +110,52 @@ Result<WalReceiverState> read_wal_receiver(Connection& standby) {
   return s;
 }
 
-std::string last_log_complaint(const std::string& log_file) {
-  auto text = read_text_file(log_file);
-  if (!text) return "";
-  std::istringstream in(*text);
+namespace {
+
+std::string last_complaint_in(const std::string& text) {
+  std::istringstream in(text);
   std::string line, last;
   while (std::getline(in, line)) {
     if (line.find("FATAL:") != std::string::npos || line.find("ERROR:") != std::string::npos || line.find("PANIC:") != std::string::npos)
       last = line;
   }
-  if (last.size() > 300) last = last.substr(0, 300) + "...";
-  return last;
+  return printable(last, 300);
+}
+
+}  // namespace
+
+std::string last_log_complaint(const DirFd& dir, const std::string& name) {
+  auto text = dir.read_file(name, kLogTail, /*tail=*/true);
+  return text ? last_complaint_in(*text) : "";
+}
+
+std::string last_log_complaint(const std::string& log_file) {
+  // The log's directory is the operator's (--log) or already checked; the log itself is read
+  // without following a link, so a swapped-in link cannot put another file into our messages.
+  const fs::path p(log_file);
+  auto dir = DirFd::open(p.has_parent_path() ? p.parent_path().string() : std::string("."));
+  if (!dir || !p.has_filename()) return "";
+  return last_log_complaint(*dir, p.filename().string());
 }
 
 Result<std::string> start_standby(const DataDir& dir, const StartOptions& opt, const CancelToken& cancel) {
+  auto d = open_data_dir(dir);
+  if (!d) return d.status();
+  // Our own log inside the data directory: never through a link (we may be root; pg_ctl then
+  // appends to it as the owner).
+  if (opt.log_file.empty()) PGM_RETURN_IF_ERROR(check_data_dir_entry(*d, kLogName, EntryKind::file));
   auto prefix = run_as_owner_prefix(dir);
   if (!prefix) return prefix.status();
-  const std::string log = opt.log_file.empty() ? dir.path + "/pgmigrate-postgres.log" : opt.log_file;
-  if (::access(log.c_str(), F_OK) != 0) PGM_RETURN_IF_ERROR(write_owned_file(log, "", dir, 0600));
+  std::string log = opt.log_file;
+  if (log.empty()) {
+    log = dir.path + "/" + kLogName;
+    auto st = d->stat(kLogName);
+    if (!st) return st.status();
+    if (!st->has_value()) PGM_RETURN_IF_ERROR(write_owned_file_at(*d, kLogName, "", dir, 0600));
+  } else if (::access(log.c_str(), F_OK) != 0) {
+    PGM_RETURN_IF_ERROR(write_owned_file(log, "", dir, 0600));
+  }
+  auto complaint = [&] { return opt.log_file.empty() ? last_log_complaint(*d, kLogName) : last_log_complaint(log); };
   const auto deadline = std::chrono::steady_clock::now() + opt.timeout;
   std::vector<std::string> argv = *prefix;
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(opt.timeout).count();
@@ -114,13 +165,13 @@ Result<std::string> start_standby(const DataDir& dir, const StartOptions& opt, c
   auto run = run_bounded(argv, opt.timeout + std::chrono::seconds(5), &cancel);
   if (!run) return run.status();
   if (!run->success()) {
-    std::string why = last_log_complaint(log);
+    std::string why = complaint();
     return Status(Errc::child_failed,
                   "pg_ctl start -D " + dir.path + " " + run->describe() + (why.empty() ? "" : "; server log: " + why) + "; see " + log);
   }
   std::string conninfo = opt.check_conninfo;
   if (conninfo.empty()) {
-    auto pm = read_postmaster_pid(dir.path);
+    auto pm = read_postmaster_pid(*d);
     if (!pm)
       return Status(Errc::postgres, "the standby started but " + dir.path + "/postmaster.pid is unreadable; pass --standby CONNINFO");
     std::string host = !pm->socket_dir.empty() ? pm->socket_dir : pm->listen_addr;
@@ -141,7 +192,7 @@ Result<std::string> start_standby(const DataDir& dir, const StartOptions& opt, c
     if (!w->status.empty()) last_state = "WAL receiver " + w->status;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  std::string why = last_log_complaint(log);
+  std::string why = complaint();
   return Status(Errc::timeout, "the standby in " + dir.path + " runs but does not stream from the primary (" + last_state + ")" +
                                    (why.empty() ? "" : "; server log: " + why) +
                                    "; check primary_conninfo, the slot, pg_hba.conf on the primary (replication entry) and " + log);

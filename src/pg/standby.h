@@ -29,7 +29,10 @@ struct PreparedStandby {
 //   - removes postmaster.pid and postmaster.opts (copied from a running primary),
 //   - removes recovery.signal, writes standby.signal,
 //   - sets primary_conninfo, primary_slot_name (and port) in postgresql.auto.conf.
-// Every file written is owned by the directory's owner.
+// Every file written is owned by the directory's owner. The directory came from the source host,
+// so nothing in it is followed: a link in its path, or at any of the names above (or
+// pgmigrate-postgres.log), is refused in one line before anything changes; links inside
+// pg_replslot and at the *.pgmigrate-tmp names are removed, never followed.
 Result<PreparedStandby> prepare_standby(const DataDir& dir, const StandbySpec& spec);
 
 struct WalReceiverState {
@@ -54,10 +57,13 @@ struct StartOptions {
 };
 
 // Starts the prepared standby with pg_ctl as the directory's owner, then waits until its WAL
-// receiver streams. Returns the conninfo it used to check.
+// receiver streams. Returns the conninfo it used to check. The default log
+// (<pgdata>/pgmigrate-postgres.log) must not be a link.
 Result<std::string> start_standby(const DataDir& dir, const StartOptions& opt, const CancelToken& cancel);
 
-// The last line of a server log that says why it failed, for error messages; "" if none.
+// The last line of a server log that says why it failed, for error messages; "" if none. Only
+// the log's last MiB is read, and never through a link at its name.
 std::string last_log_complaint(const std::string& log_file);
+std::string last_log_complaint(const DirFd& dir, const std::string& name);
 
 }  // namespace pgm::pg

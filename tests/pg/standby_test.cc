@@ -2,6 +2,8 @@
 // running primary (real files in a temp dir; no server needed for this part).
 #include "pg/standby.h"
 
+#include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +11,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
+#include <vector>
 
 #include "pg/auto_conf.h"
 #include "pg/server_tools.h"
@@ -123,6 +128,247 @@ TEST_F(CopiedDataDir, ReadsPostmasterPid) {
   EXPECT_EQ(pm->status, "ready");
   fs::remove(root_ / "postmaster.pid");
   EXPECT_FALSE(read_postmaster_pid(root_.string()).has_value());
+}
+
+// ---- hostile data directories -----------------------------------------------------------------
+// The received directory holds whatever the source's postgres user put there. Links planted at
+// every name pgmigrate touches must never make it read, write, chown or delete anything outside.
+
+// Every entry under `root` (links not followed): type, mode, owner, and content or link target.
+std::map<std::string, std::string> describe_tree(const fs::path& root) {
+  std::map<std::string, std::string> out;
+  std::error_code ec;
+  auto one = [&](const fs::path& p) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) return;
+    std::ostringstream d;
+    d << std::oct << st.st_mode << std::dec << " " << st.st_uid << ":" << st.st_gid;
+    if (S_ISLNK(st.st_mode)) d << " -> " << fs::read_symlink(p, ec).string();
+    if (S_ISREG(st.st_mode)) {
+      std::ifstream in(p, std::ios::binary);
+      d << " [" << std::string(std::istreambuf_iterator<char>(in), {}) << "]";
+    }
+    out[p.lexically_relative(root).string()] = d.str();
+  };
+  one(root);
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) one(it->path());
+  return out;
+}
+
+// A refusal is one line that names the path and says what to do.
+void expect_one_line_refusal(const Status& s, const std::string& path, const std::string& says) {
+  EXPECT_EQ(s.code(), Errc::invalid_argument) << s.message();
+  EXPECT_EQ(s.message().find('\n'), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find(path), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find(says), std::string::npos) << s.message();
+}
+
+class HostileDataDir : public CopiedDataDir {
+ protected:
+  void SetUp() override {
+    CopiedDataDir::SetUp();
+    char tmpl[] = "/tmp/pgm-standby-outside.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    outside_ = tmpl;
+    write(outside_ / "victim", "precious\n");
+    fs::permissions(outside_ / "victim", fs::perms(0640));
+    write(outside_ / "victim-dir" / "a", "file a\n");
+    write(outside_ / "victim-dir" / "sub" / "b", "file b\n");
+    // As root, the data directory belongs to another user (as a received one does) so that a
+    // chown that followed a link would show on the root-owned files outside.
+    if (::geteuid() == 0) {
+      struct passwd pwd {};
+      struct passwd* pw = nullptr;
+      std::vector<char> buf(16384);
+      ASSERT_EQ(::getpwnam_r("nobody", &pwd, buf.data(), buf.size(), &pw), 0);
+      ASSERT_NE(pw, nullptr);
+      ASSERT_EQ(::chown(root_.c_str(), pw->pw_uid, pw->pw_gid), 0);
+    }
+    before_ = describe_tree(outside_);
+  }
+  void TearDown() override {
+    EXPECT_EQ(describe_tree(outside_), before_) << "something outside the data directory changed";
+    fs::remove_all(outside_);
+    CopiedDataDir::TearDown();
+  }
+  void plant(const std::string& name, const fs::path& target) {
+    std::error_code ec;
+    fs::remove_all(root_ / name, ec);
+    fs::create_symlink(target, root_ / name);
+  }
+  DataDir inspected() {
+    auto dir = inspect_data_dir(root_.string());
+    EXPECT_TRUE(dir.ok()) << dir.status().message();
+    return dir.ok() ? *dir : DataDir{};
+  }
+  const StandbySpec spec_{"host=db1", "x", std::nullopt};
+  fs::path outside_;
+  std::map<std::string, std::string> before_;
+};
+
+TEST_F(HostileDataDir, RefusesALinkedReplslotAndChangesNothing) {
+  plant("pg_replslot", outside_ / "victim-dir");
+  const auto inside = describe_tree(root_);
+  auto prep = prepare_standby(inspected(), spec_);
+  expect_one_line_refusal(prep.status(),
+                          (root_ / "pg_replslot").string() + " is a symbolic link (to " + (outside_ / "victim-dir").string() + ")",
+                          "remove it and run again");
+  EXPECT_EQ(describe_tree(root_), inside);
+}
+
+TEST_F(HostileDataDir, LinksInsideReplslotAreRemovedNotFollowed) {
+  fs::create_symlink(outside_ / "victim-dir", root_ / "pg_replslot" / "evil-dir");
+  fs::create_symlink(outside_ / "victim", root_ / "pg_replslot" / "evil-file");
+  fs::create_symlink(outside_ / "absent", root_ / "pg_replslot" / "dangling");
+  fs::create_symlink(outside_ / "victim-dir", root_ / "pg_replslot" / "pgmigrate" / "deeper");
+  fs::create_directories(root_ / "pg_replslot" / "other" / "a" / "b");
+  fs::create_symlink(outside_ / "victim-dir" / "sub", root_ / "pg_replslot" / "other" / "a" / "b" / "deepest");
+  auto prep = prepare_standby(inspected(), spec_);
+  ASSERT_TRUE(prep.ok()) << prep.status().message();
+  EXPECT_TRUE(fs::is_directory(fs::symlink_status(root_ / "pg_replslot")));
+  EXPECT_TRUE(fs::is_empty(root_ / "pg_replslot"));
+  EXPECT_EQ(prep->removed.size(), 8u);  // 5 in pg_replslot, postmaster.pid, postmaster.opts, recovery.signal
+  EXPECT_FALSE(fs::exists(outside_ / "absent"));
+}
+
+TEST_F(HostileDataDir, RefusesALinkAtEveryNameItReadsOrWrites) {
+  for (const char* name :
+       {"postmaster.pid", "postmaster.opts", "recovery.signal", "standby.signal", "postgresql.auto.conf", "pgmigrate-postgres.log"}) {
+    SCOPED_TRACE(name);
+    auto saved = read_text_file((root_ / name).string());
+    for (const fs::path& target : {outside_ / "victim", outside_ / ("new-" + std::string(name))}) {  // existing and dangling
+      plant(name, target);
+      const auto inside = describe_tree(root_);
+      auto prep = prepare_standby(inspected(), spec_);
+      expect_one_line_refusal(prep.status(), (root_ / name).string() + " is a symbolic link (to " + target.string() + ")",
+                              "must not contain one here; remove it and run again");
+      EXPECT_EQ(describe_tree(root_), inside);
+      EXPECT_FALSE(fs::exists(outside_ / ("new-" + std::string(name))));
+    }
+    fs::remove(root_ / name);
+    if (saved) write(root_ / name, *saved);
+  }
+}
+
+TEST_F(HostileDataDir, LinksAtTemporaryNamesAreRemovedNotFollowed) {
+  plant("standby.signal.pgmigrate-tmp", outside_ / "victim");
+  plant("postgresql.auto.conf.pgmigrate-tmp", outside_ / "victim-new");  // dangling: must not be created
+  auto dir = inspected();
+  auto prep = prepare_standby(dir, spec_);
+  ASSERT_TRUE(prep.ok()) << prep.status().message();
+  EXPECT_FALSE(fs::exists(fs::symlink_status(root_ / "standby.signal.pgmigrate-tmp")));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(root_ / "postgresql.auto.conf.pgmigrate-tmp")));
+  EXPECT_FALSE(fs::exists(outside_ / "victim-new"));
+  for (const char* name : {"standby.signal", "postgresql.auto.conf"}) {
+    struct stat st {};
+    ASSERT_EQ(::lstat((root_ / name).c_str(), &st), 0) << name;
+    EXPECT_TRUE(S_ISREG(st.st_mode)) << name;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << name;
+    EXPECT_EQ(st.st_uid, dir.owner_uid) << name;
+  }
+  EXPECT_EQ(get_auto_conf(read(root_ / "postgresql.auto.conf"), "primary_slot_name"), "x");
+}
+
+TEST_F(HostileDataDir, RefusesALinkedDataDirectoryOrParent) {
+  const auto inside = describe_tree(root_);
+  fs::create_symlink(root_, outside_ / "pgdata");
+  auto dir = inspect_data_dir((outside_ / "pgdata").string());  // the operator's path may be a link...
+  ASSERT_TRUE(dir.ok()) << dir.status().message();
+  auto prep = prepare_standby(*dir, spec_);  // ...but not one pgmigrate changes things through
+  expect_one_line_refusal(prep.status(), (outside_ / "pgdata").string() + " is a symbolic link (to " + root_.string() + ")",
+                          "pass --pgdata " + root_.string());
+  fs::create_symlink(root_.parent_path(), outside_ / "parent");
+  dir = inspect_data_dir((outside_ / "parent" / root_.filename()).string());
+  ASSERT_TRUE(dir.ok()) << dir.status().message();
+  expect_one_line_refusal(prepare_standby(*dir, spec_).status(), (outside_ / "parent").string() + " is a symbolic link",
+                          "pass --pgdata " + root_.string());
+  StartOptions so;
+  so.bindir = "/nonexistent";
+  expect_one_line_refusal(start_standby(*dir, so, CancelToken()).status(), (outside_ / "parent").string() + " is a symbolic link",
+                          "pass --pgdata");
+  EXPECT_EQ(describe_tree(root_), inside);
+  fs::remove(outside_ / "pgdata");
+  fs::remove(outside_ / "parent");
+}
+
+TEST_F(HostileDataDir, RefusesWhatIsNotAFileOrDirectoryWhereOneBelongs) {
+  auto dir = inspected();
+  fs::remove(root_ / "postgresql.auto.conf");
+  ASSERT_EQ(::mkfifo((root_ / "postgresql.auto.conf").c_str(), 0600), 0);  // reading it would hang
+  expect_one_line_refusal(prepare_standby(dir, spec_).status(), (root_ / "postgresql.auto.conf").string() + " is not a regular file",
+                          "remove it and run again");
+  fs::remove(root_ / "postgresql.auto.conf");
+  fs::create_directory(root_ / "standby.signal");
+  expect_one_line_refusal(prepare_standby(dir, spec_).status(), (root_ / "standby.signal").string() + " is not a regular file",
+                          "remove it and run again");
+  fs::remove(root_ / "standby.signal");
+  fs::remove_all(root_ / "pg_replslot");
+  write(root_ / "pg_replslot", "");
+  expect_one_line_refusal(prepare_standby(dir, spec_).status(), (root_ / "pg_replslot").string() + " is not a directory",
+                          "remove it and run again");
+  EXPECT_TRUE(fs::exists(root_ / "postmaster.pid"));  // refused before anything changed
+  fs::remove(root_ / "pg_replslot");
+  fs::create_directories(root_ / "standby.signal.pgmigrate-tmp" / "x");
+  auto stale = prepare_standby(dir, spec_);
+  expect_one_line_refusal(stale.status(), (root_ / "standby.signal.pgmigrate-tmp").string(), "remove it and run again");
+}
+
+TEST_F(HostileDataDir, CreatesAMissingReplslotOwnedByTheOwner) {
+  fs::remove_all(root_ / "pg_replslot");
+  auto dir = inspected();
+  ASSERT_TRUE(prepare_standby(dir, spec_).ok());
+  struct stat st {};
+  ASSERT_EQ(::lstat((root_ / "pg_replslot").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  EXPECT_EQ(st.st_uid, dir.owner_uid);
+}
+
+TEST_F(HostileDataDir, ReadsNothingThroughALink) {
+  write(outside_ / "pid", "1\n/x\n1700000000\n5432\n/tmp\n*\n  1 0\nready\n");
+  before_ = describe_tree(outside_);
+  plant("postmaster.pid", outside_ / "pid");
+  EXPECT_FALSE(read_postmaster_pid(root_.string()).has_value());
+  plant("PG_VERSION", outside_ / "victim");
+  auto dir = inspect_data_dir(root_.string());
+  expect_one_line_refusal(dir.status(), (root_ / "PG_VERSION").string() + " is a symbolic link", "remove it and run again");
+  EXPECT_EQ(dir.status().message().find("precious"), std::string::npos);
+  fs::remove(root_ / "PG_VERSION");
+  ASSERT_EQ(::mkfifo((root_ / "PG_VERSION").c_str(), 0600), 0);
+  EXPECT_EQ(inspect_data_dir(root_.string()).status().code(), Errc::invalid_argument);
+  fs::remove(root_ / "PG_VERSION");
+  write(root_ / "PG_VERSION", "15\nroot:secret\n");
+  EXPECT_TRUE(inspect_data_dir(root_.string()).ok());
+  write(root_ / "PG_VERSION", "9\nline two\n");
+  auto bad = inspect_data_dir(root_.string());
+  EXPECT_EQ(bad.status().code(), Errc::unsupported);
+  EXPECT_EQ(bad.status().message().find('\n'), std::string::npos) << bad.status().message();
+  // The log: a link there is refused by start_standby before anything runs.
+  write(root_ / "PG_VERSION", "15\n");
+  plant("pgmigrate-postgres.log", outside_ / "victim");
+  StartOptions so;
+  so.bindir = "/nonexistent";
+  expect_one_line_refusal(start_standby(inspected(), so, CancelToken()).status(),
+                          (root_ / "pgmigrate-postgres.log").string() + " is a symbolic link (to " + (outside_ / "victim").string() + ")",
+                          "remove it and run again");
+  EXPECT_EQ(last_log_complaint((root_ / "pgmigrate-postgres.log").string()), "");
+}
+
+TEST_F(HostileDataDir, StartCreatesItsLogWithoutFollowingALinkedTemporaryName) {
+  write(outside_ / "victim", "FATAL: precious\n");
+  before_ = describe_tree(outside_);
+  plant("pgmigrate-postgres.log.pgmigrate-tmp", outside_ / "victim");
+  auto dir = inspected();
+  StartOptions so;
+  so.bindir = "/nonexistent";  // pg_ctl cannot run: start fails after the log is created
+  auto started = start_standby(dir, so, CancelToken());
+  EXPECT_EQ(started.status().code(), Errc::child_failed) << started.status().message();
+  EXPECT_EQ(started.status().message().find("precious"), std::string::npos) << started.status().message();
+  struct stat st {};
+  ASSERT_EQ(::lstat((root_ / "pgmigrate-postgres.log").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_uid, dir.owner_uid);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(root_ / "pgmigrate-postgres.log.pgmigrate-tmp")));
 }
 
 TEST(ControlData, ParsesPgControldataOutput) {
