@@ -39,6 +39,7 @@
 #include "pg/layout_check.h"
 #include "pg/slot.h"
 #include "pg/switchover.h"
+#include "source/process.h"
 #include "zfs/zfs.h"
 
 namespace pgm::cli {
@@ -106,17 +107,32 @@ Result<Migration> load_migration(const std::string& path) {
   auto text = journal::read_file(path);
   if (!text) return text.status();
   json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("id")) return Status(Errc::corrupt, path + " is not a migration state file");
+  if (j.is_discarded() || !j.is_object() || !j.contains("id") || !j["id"].is_string())
+    return Status(Errc::corrupt, path + " is not a migration state file");
   Migration m;
   m.j = std::move(j);
   m.path = path;
   return m;
 }
 
-std::vector<Migration> list_migrations(const std::string& state_dir_opt) {
+// Every migration's state. One that cannot be read stops the command: skipping it would let
+// `run` start a second migration of the same source beside it (a second slot) and hide from
+// `status` and `abort` a slot that may be holding WAL on the primary.
+Result<std::vector<Migration>> list_migrations(const std::string& state_dir_opt) {
+  auto base = journal::choose_state_dir(state_dir_opt);
+  if (!base) return base.status();
   std::vector<Migration> out;
-  for (const auto& path : journal::json_files(migrations_dir(state_dir_opt)))
-    if (auto m = load_migration(path)) out.push_back(std::move(*m));
+  for (const auto& path : journal::json_files(*base + "/migrations")) {
+    auto m = load_migration(path);
+    if (!m) {
+      struct stat st {};
+      if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) continue;  // removed since the listing (abort)
+      return Status(Errc::corrupt, "migration state " + path + " is unreadable (" + m.status().message() +
+                                       "): fix or move it aside; a migration's slot may still hold WAL on the primary "
+                                       "(pgmigrate pg slot status / drop)");
+    }
+    out.push_back(std::move(*m));
+  }
   std::sort(out.begin(), out.end(),
             [](const Migration& a, const Migration& b) { return a.j.value("started", 0.0) < b.j.value("started", 0.0); });
   return out;
@@ -164,6 +180,11 @@ Result<std::string> run_remote(const RemoteOptions& remote, const std::string& c
     if (cancel.cancelled()) return cancel.reason();
     auto n = (*ch)->read_some(buf, milliseconds(1000));
     if (!n) return n.status();
+    // The far side answers with one JSON document; a far command that streams without end
+    // (a wrong --remote-bin, a shell profile) must not grow this process without bound.
+    if (out.size() + *n > kMaxCommandOutput)
+      return Status(Errc::protocol, "the answer of " + remote.host_label + " to '" + command + "' exceeds " +
+                                        std::to_string(kMaxCommandOutput >> 20) + " MiB; giving up");
     out.append(reinterpret_cast<const char*>(buf.data()), *n);
   }
   auto code = (*ch)->wait_exit();
@@ -642,8 +663,10 @@ Result<Migration> open_migration(const MigrateArgs& a, const std::string& target
   auto base = journal::state_dir(a.state_dir);
   if (!base) return base.status();
   const std::string dir = *base + "/migrations";
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return Status(Errc::io, "cannot create " + dir);
-  for (auto& m : list_migrations(a.state_dir)) {
+  PGM_RETURN_IF_ERROR(journal::make_private_dir(dir));
+  auto all = list_migrations(a.state_dir);
+  if (!all) return all.status();
+  for (auto& m : *all) {
     const bool same = a.id.empty() ? (m.j.value("source", "") == a.source && m.j.value("target", "") == target_label &&
                                       m.j.value("state", "") != "done" && m.j.value("state", "") != "aborted")
                                    : m.id() == a.id;
@@ -779,7 +802,9 @@ Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
 }
 
 Status status_migrations(const MigrateArgs& a) {
-  auto all = list_migrations(a.state_dir);
+  auto listed = list_migrations(a.state_dir);
+  if (!listed) return listed.status();
+  auto& all = *listed;
   if (a.json) {
     json out = json::array();
     for (auto& m : all) {
@@ -826,7 +851,9 @@ Status status_migrations(const MigrateArgs& a) {
 }
 
 Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto all = list_migrations(a.state_dir);
+  auto listed = list_migrations(a.state_dir);
+  if (!listed) return listed.status();
+  auto& all = *listed;
   Migration* found = nullptr;
   for (auto& m : all)
     if (m.id() == a.id) found = &m;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,37 +33,55 @@ std::string sums_path_for(const std::string& json_path) {
   return json_path.substr(0, json_path.size() - std::string(".json").size()) + ".sums";
 }
 
-Status mkdir_private(const std::string& dir) {
+}  // namespace
+
+Status make_private_dir(const std::string& dir) {
   // Create parents as needed (e.g. ~/.local/state), only the last one private.
   for (std::size_t pos = 1; pos != std::string::npos;) {
     pos = dir.find('/', pos + 1);
     std::string part = dir.substr(0, pos);
     if (::mkdir(part.c_str(), pos == std::string::npos ? 0700 : 0755) != 0 && errno != EEXIST) return sys_error("creating " + part);
   }
+  // Checked through a descriptor opened without following a symlink, so that what is checked
+  // (and made private) is the directory itself, not whatever a link planted there points to.
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    struct stat lst {};
+    if (::lstat(dir.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode))
+      return Status(Errc::io, dir + " is a symlink; refusing to keep transfer state there");
+    if (errno == ENOTDIR) return Status(Errc::io, dir + " is not a directory");
+    return sys_error("opening " + dir);
+  }
   struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) return sys_error("checking " + dir);
+  if (::fstat(fd.get(), &st) != 0) return sys_error("checking " + dir);
   if (!S_ISDIR(st.st_mode)) return Status(Errc::io, dir + " is not a directory");
   if (st.st_uid != ::getuid()) return Status(Errc::io, dir + " belongs to another user; refusing to keep transfer state there");
-  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) return sys_error("making " + dir + " private");
+  if ((st.st_mode & 077) != 0 && ::fchmod(fd.get(), 0700) != 0) return sys_error("making " + dir + " private");
   return Status::Ok();
 }
 
-}  // namespace
-
-std::string state_dir_path(const std::string& override_dir) {
+Result<std::string> choose_state_dir(const std::string& override_dir) {
   if (!override_dir.empty()) return override_dir;
   // NOLINTBEGIN(concurrency-mt-unsafe): read at start-up, before threads
-  if (const char* env = std::getenv("PGMIGRATE_STATE_DIR"); env && *env) return env;
-  if (::getuid() == 0) return "/var/lib/pgmigrate";
+  if (const char* env = std::getenv("PGMIGRATE_STATE_DIR"); env && *env) return std::string(env);
+  if (::getuid() == 0) return std::string("/var/lib/pgmigrate");
   if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::string(xdg) + "/pgmigrate";
   const char* home = std::getenv("HOME");
   // NOLINTEND(concurrency-mt-unsafe)
-  return std::string(home && *home ? home : "/tmp") + "/.local/state/pgmigrate";
+  if (home == nullptr || *home == '\0')
+    return Status(Errc::invalid_argument, "cannot choose a state directory: HOME is not set; pass --state-dir or set PGMIGRATE_STATE_DIR");
+  return std::string(home) + "/.local/state/pgmigrate";
+}
+
+std::string state_dir_path(const std::string& override_dir) {
+  auto dir = choose_state_dir(override_dir);
+  return dir ? *dir : std::string();
 }
 
 Result<std::string> state_dir(const std::string& override_dir) {
-  std::string dir = state_dir_path(override_dir);
-  PGM_RETURN_IF_ERROR(mkdir_private(dir));
+  auto dir = choose_state_dir(override_dir);
+  if (!dir) return dir.status();
+  PGM_RETURN_IF_ERROR(make_private_dir(*dir));
   return dir;
 }
 
@@ -86,6 +105,8 @@ Result<Record> parse_record(const std::string& json_text) {
   r.rate = dbl("rate");
   r.resumes = u64("resumes");
   r.pid = j.contains("pid") && j["pid"].is_number_integer() ? j["pid"].get<int>() : 0;
+  r.pid_start = u64("pid_start");
+  r.boot_id = str("boot_id");
   r.socket = str("socket");
   r.note = str("note");
   r.started = dbl("started");
@@ -109,11 +130,59 @@ std::string format_record(const Record& r) {
          {"rate", r.rate},
          {"resumes", r.resumes},
          {"pid", r.pid},
+         {"pid_start", r.pid_start},
+         {"boot_id", r.boot_id},
          {"socket", r.socket},
          {"note", r.note},
          {"started", r.started},
          {"updated", r.updated}};
   return j.dump(2) + "\n";
+}
+
+namespace {
+
+// The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses):
+// [0] is field 3 (state), [19] field 22 (starttime). Empty if there is no such process.
+std::vector<std::string> stat_fields(int pid) {
+  std::vector<std::string> out;
+  if (pid <= 0) return out;
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return out;
+  const std::size_t paren = stat->rfind(')');
+  if (paren == std::string::npos) return out;
+  std::istringstream in(stat->substr(paren + 1));
+  for (std::string f; in >> f;) out.push_back(f);
+  return out;
+}
+
+bool is_zombie(const std::vector<std::string>& fields) { return !fields.empty() && fields[0] == "Z"; }
+
+std::uint64_t start_ticks_of(const std::vector<std::string>& fields) {
+  if (fields.size() < 20) return 0;
+  return std::strtoull(fields[19].c_str(), nullptr, 10);
+}
+
+// The record's identity matches the process that has its pid now (alive, not a zombie).
+bool identity_matches(const Record& r) {
+  if (r.pid <= 0) return false;
+  // Another boot: whatever has this pid now is another process, however its start time reads.
+  if (boot_id() != r.boot_id) return false;
+  auto fields = stat_fields(r.pid);
+  return !fields.empty() && !is_zombie(fields) && start_ticks_of(fields) == r.pid_start;
+}
+
+bool has_identity(const Record& r) { return r.pid_start != 0 && !r.boot_id.empty(); }
+
+}  // namespace
+
+std::uint64_t process_start_ticks(int pid) { return start_ticks_of(stat_fields(pid)); }
+
+std::string boot_id() {
+  auto text = read_file("/proc/sys/kernel/random/boot_id");
+  if (!text) return {};
+  std::string id = *text;
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
 }
 
 bool process_alive(int pid) {
@@ -125,11 +194,34 @@ bool process_alive(int pid) {
   return paren == std::string::npos || paren + 2 >= stat->size() || (*stat)[paren + 2] != 'Z';
 }
 
-Status stop_process(int pid, std::chrono::seconds timeout) {
-  if (!process_alive(pid)) return Status::Ok();
-  if (::kill(pid, SIGTERM) != 0 && errno != ESRCH) return sys_error("stopping pid " + std::to_string(pid));
+bool process_alive(const Record& r) { return has_identity(r) ? identity_matches(r) : process_alive(r.pid); }
+
+namespace {
+
+// SIGTERM to the record's process only if it is still that process. Through a pidfd where the
+// kernel has them: the descriptor pins the process it was opened for, so a check after
+// opening it cannot pass for one process and the signal reach another (a pid reused between
+// the two).
+Status signal_if_same(const Record& r) {
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, r.pid, 0)));
+  if (pidfd.valid()) {
+    if (!identity_matches(r)) return Status::Ok();
+    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGTERM, nullptr, 0) != 0 && errno != ESRCH)
+      return sys_error("stopping pid " + std::to_string(r.pid));
+    return Status::Ok();
+  }
+  if (errno == ESRCH) return Status::Ok();
+#endif
+  if (!identity_matches(r)) return Status::Ok();
+  if (::kill(r.pid, SIGTERM) != 0 && errno != ESRCH) return sys_error("stopping pid " + std::to_string(r.pid));
+  return Status::Ok();
+}
+
+template <typename Alive>
+Status wait_gone(int pid, std::chrono::seconds timeout, Alive alive) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (process_alive(pid)) {
+  while (alive()) {
     if (std::chrono::steady_clock::now() >= deadline)
       return Status(Errc::timeout, "pid " + std::to_string(pid) + " did not stop within " + std::to_string(timeout.count()) + "s");
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -137,21 +229,51 @@ Status stop_process(int pid, std::chrono::seconds timeout) {
   return Status::Ok();
 }
 
+}  // namespace
+
+Status stop_process(const Record& r, std::chrono::seconds timeout) {
+  if (!has_identity(r)) return stop_process(r.pid, timeout);
+  if (!identity_matches(r)) return Status::Ok();
+  PGM_RETURN_IF_ERROR(signal_if_same(r));
+  return wait_gone(r.pid, timeout, [&r] { return identity_matches(r); });
+}
+
+Status stop_process(int pid, std::chrono::seconds timeout) {
+  if (!process_alive(pid)) return Status::Ok();
+  if (::kill(pid, SIGTERM) != 0 && errno != ESRCH) return sys_error("stopping pid " + std::to_string(pid));
+  return wait_gone(pid, timeout, [pid] { return process_alive(pid); });
+}
+
 double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 Status write_file_atomic(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return sys_error("writing " + tmp);
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return sys_error("writing " + tmp);
+  // The data reaches the disk before the rename publishes it: otherwise a crash can leave the
+  // new name on an empty file, and the state (a slot, a step done) is lost with it.
+  bool ok = true;
+  for (std::size_t off = 0; ok && off < text.size();) {
+    const ssize_t n = ::write(fd.get(), text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) off += static_cast<std::size_t>(n);
+  }
+  if (ok) ok = ::fsync(fd.get()) == 0;
   const int err = errno;
-  ::close(fd);
+  fd.reset();
   if (!ok) {
     ::unlink(tmp.c_str());
     errno = err;
     return sys_error("writing " + tmp);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return sys_error("replacing " + path);
+  // And the rename itself is durable only once the directory is.
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd.valid()) return sys_error("opening " + dir);
+  if (::fsync(dfd.get()) != 0) return sys_error("syncing " + dir);
   return Status::Ok();
 }
 
@@ -187,6 +309,11 @@ Result<Journal> Journal::create(const std::string& dir, const Record& record) {
     ::close(fd);
     return sys_error("opening " + j.sums_path_);
   }
+  j.pid_ = record.pid;
+  if (record.pid == static_cast<int>(::getpid())) {
+    j.pid_start_ = record.pid_start != 0 ? record.pid_start : process_start_ticks(record.pid);
+    j.boot_id_ = !record.boot_id.empty() ? record.boot_id : boot_id();
+  }
   PGM_RETURN_IF_ERROR(j.save(record));
   return j;
 }
@@ -201,6 +328,9 @@ Journal& Journal::operator=(Journal&& o) noexcept {
     mu_ = std::move(o.mu_);
     sums_ = o.sums_;
     entries_ = o.entries_;
+    pid_ = o.pid_;
+    pid_start_ = o.pid_start_;
+    boot_id_ = std::move(o.boot_id_);
     o.sums_ = nullptr;
     o.json_path_.clear();
   }
@@ -213,6 +343,13 @@ Journal::~Journal() {
 
 Status Journal::save(const Record& record) {
   if (json_path_.empty()) return Status::Ok();
+  // Callers rebuild the record from their own fields; keep the identity create() found.
+  if (record.pid == pid_ && record.pid_start == 0 && pid_start_ != 0) {
+    Record with_id = record;
+    with_id.pid_start = pid_start_;
+    with_id.boot_id = boot_id_;
+    return write_file_atomic(json_path_, format_record(with_id));
+  }
   return write_file_atomic(json_path_, format_record(record));
 }
 
@@ -289,7 +426,7 @@ std::vector<Listed> list(const std::string& dir) {
       l.record.state = "failed";
       l.record.note = "unreadable journal: " + r.status().message();
     }
-    l.alive = process_alive(l.record.pid);
+    l.alive = process_alive(l.record);
     out.push_back(std::move(l));
   }
   std::sort(out.begin(), out.end(), [](const Listed& a, const Listed& b) { return a.record.started < b.record.started; });

@@ -28,8 +28,15 @@ namespace pgm::journal {
 // --state-dir if given, else $PGMIGRATE_STATE_DIR, else /var/lib/pgmigrate for root and
 // $XDG_STATE_HOME/pgmigrate or ~/.local/state/pgmigrate for others. Created 0700.
 Result<std::string> state_dir(const std::string& override_dir);
-// The same choice without creating anything (for listing).
+// The same choice without creating anything (for listing). Errc::invalid_argument when there
+// is none (a non-root user without HOME): a shared fallback such as /tmp would let another
+// user plant the directory.
+Result<std::string> choose_state_dir(const std::string& override_dir);
+// choose_state_dir, or "" when there is no choice (a listing of "" finds nothing).
 std::string state_dir_path(const std::string& override_dir);
+// Creates `dir` (and missing parents, 0755) as a private directory, or checks the existing
+// one: a real directory (not a symlink), owned by us, made 0700 if it was more open.
+Status make_private_dir(const std::string& dir);
 
 struct Record {
   std::string session;  // hex session id of the stream
@@ -45,6 +52,11 @@ struct Record {
   double rate = 0;             // bytes per second, recent
   std::uint64_t resumes = 0;   // times a sender re-attached
   int pid = 0;
+  // Who `pid` is: its start time (clock ticks after boot, field 22 of /proc/PID/stat) and the
+  // boot it ran in. A pid alone names whichever process has it now (after a reboot perhaps a
+  // postmaster); 0 and "" in records written by older versions.
+  std::uint64_t pid_start = 0;
+  std::string boot_id;
   std::string socket;  // where a resuming sender's control connection attaches
   std::string note;    // one line for people: why it waits, how it failed
   double started = 0;  // unix seconds
@@ -54,16 +66,27 @@ struct Record {
 Result<Record> parse_record(const std::string& json_text);
 std::string format_record(const Record& r);
 
+// The start time of `pid` (field 22 of /proc/PID/stat), 0 if there is no such process.
+std::uint64_t process_start_ticks(int pid);
+// /proc/sys/kernel/random/boot_id, "" if unreadable.
+std::string boot_id();
+// Any process has `pid` (not a zombie). Only for records that carry no identity.
 bool process_alive(int pid);
+// The record's process still runs: its pid is alive with the recorded start time and boot
+// id (just the pid for a record of an older version, which has neither).
+bool process_alive(const Record& r);
 // Asks the transfer's process to stop (SIGTERM: it aborts its receive and removes its journal)
-// and waits up to `timeout` for it to end. Errc::timeout if it did not.
+// and waits up to `timeout` for it to end. Errc::timeout if it did not. A process whose
+// identity does not match the record is never signalled (Ok: the record's process is gone).
+Status stop_process(const Record& r, std::chrono::seconds timeout);
+// The same by pid alone, for callers without a record (trusts the pid).
 Status stop_process(int pid, std::chrono::seconds timeout);
 // Seconds since the epoch, the clock of every journal and state file.
 double unix_now();
 
 // The state files' plumbing, shared with migrate's state (cli/cmd_migrate.cc):
-// writes `text` to `path` through a 0600 temp file and a rename, so a reader (or a crash)
-// never sees half of it;
+// writes `text` to `path` through a 0600 temp file, fsync and a rename (and an fsync of the
+// directory), so a reader or a crash sees the old or the new text, never half or none;
 Status write_file_atomic(const std::string& path, const std::string& text);
 Result<std::string> read_file(const std::string& path);
 // the *.json files directly in `dir` (none if it does not exist).
@@ -71,7 +94,8 @@ std::vector<std::string> json_files(const std::string& dir);
 
 class Journal {
  public:
-  // Creates <dir>/<session>.json and an empty <session>.sums.
+  // Creates <dir>/<session>.json and an empty <session>.sums. When record.pid is this
+  // process, records its identity (pid_start, boot_id) in this and every later save.
   static Result<Journal> create(const std::string& dir, const Record& record);
   Journal(Journal&&) noexcept;
   Journal& operator=(Journal&&) noexcept;
@@ -93,12 +117,15 @@ class Journal {
   std::unique_ptr<std::mutex> mu_;
   std::FILE* sums_ = nullptr;
   std::uint64_t entries_ = 0;
+  int pid_ = 0;
+  std::uint64_t pid_start_ = 0;
+  std::string boot_id_;
 };
 
 struct Listed {
   std::string path;
   Record record;
-  bool alive = false;  // its process still runs
+  bool alive = false;  // its process still runs (process_alive(record))
 };
 // Every journal in `dir` (unreadable ones are reported as failed records with a note).
 std::vector<Listed> list(const std::string& dir);

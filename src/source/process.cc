@@ -205,7 +205,7 @@ namespace pgm {
 
 bool CommandOutput::success() const { return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0; }
 
-Result<CommandOutput> run_command(const std::vector<std::string>& argv) {
+Result<CommandOutput> run_command(const std::vector<std::string>& argv, std::size_t max_out) {
   ProcessSpec spec;
   spec.argv = argv;
   spec.pipe_stdout = true;
@@ -218,7 +218,15 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv) {
     ssize_t n = ::read((*proc)->stdout_fd().get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    if (result.out.size() < (16u << 20)) result.out.append(buf, static_cast<std::size_t>(n));
+    if (result.out.size() + static_cast<std::size_t>(n) > max_out) {
+      // A truncated answer would be parsed as if whole (a shorter list of snapshots): stop
+      // the child and say so.
+      (*proc)->terminate(1000);
+      (void)(*proc)->wait();
+      return Status(Errc::child_failed,
+                    "'" + (*proc)->name() + "' wrote more than " + std::to_string(max_out) + " bytes on stdout; refusing to read more");
+    }
+    result.out.append(buf, static_cast<std::size_t>(n));
   }
   result.wait_status = (*proc)->wait();
   result.err = (*proc)->stderr_text();

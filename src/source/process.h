@@ -69,13 +69,19 @@ class Subprocess {
 }  // namespace pgm
 
 namespace pgm {
+// The most stdout of a short command (or a far command's answer) read into memory: they
+// print JSON or lists, far below this; more means something is wrong, and is an error
+// rather than a silent truncation.
+inline constexpr std::size_t kMaxCommandOutput = std::size_t{16} << 20;
+
 struct CommandOutput {
   int wait_status = 0;
   std::string out;  // stdout
   std::string err;  // stderr (trimmed)
   bool success() const;
 };
-// Runs argv to completion, collecting stdout (bounded to 16 MiB) and stderr. For short
-// commands such as `zfs get`; never for the data path.
-Result<CommandOutput> run_command(const std::vector<std::string>& argv);
+// Runs argv to completion, collecting stdout and the tail of stderr. For short commands such
+// as `zfs get`; never for the data path. Errc::child_failed (the child stopped) when stdout
+// exceeds `max_out`.
+Result<CommandOutput> run_command(const std::vector<std::string>& argv, std::size_t max_out = kMaxCommandOutput);
 }  // namespace pgm
