@@ -14,13 +14,16 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
 #include "codec/codec.h"
 #include "fuzz_support.h"
+#include "journal/journal.h"
 #include "stream/format.h"
 #include "stream/reader.h"
+#include "transport/control.h"
 
 namespace {
 
@@ -447,6 +450,105 @@ void name_seeds() {
     write_text("fuzz_names", std::to_string(i++), s);
 }
 
+// Control-channel lines as the two halves write them (transport/control.h encoders); the
+// first byte of a fuzz_control input is its read size minus one.
+void control_seeds() {
+  stream::StreamHeader h;
+  h.codec = stream::Codec::zstd;
+  h.chunk_size = 4u << 20;
+  for (std::size_t i = 0; i < h.session_id.size(); ++i) h.session_id[i] = static_cast<std::uint8_t>(0x11 * (i + 1));
+  h.snapshot_guid = 0x1234567890abcdefULL;
+  h.snapshot_name = "tank/pgdata@pgmigrate-7f3a-base";
+  const std::string hex = transport::header_to_hex(h);
+  if (auto back = transport::header_from_hex(hex); !back || !(*back == h)) {
+    std::fprintf(stderr, "make_corpus: header_to_hex does not round-trip\n");
+    ++failures;
+  }
+  stream::Trailer t;
+  t.total_bytes = 123456789;
+  t.chunk_count = 30;
+  for (std::size_t i = 0; i < t.digest.size(); ++i) t.digest[i] = static_cast<std::uint8_t>(0xa0 + i);
+  transport::ResumePoint point;
+  point.header = h;
+  point.chunks = 12;
+  point.bytes = 50331648;
+  point.digest = t.digest;
+  nlohmann::json ready{{"type", "ready"}, {"socket", "/run/pgmigrate/lane-7f3a.sock"}, {"window", 16}, {"resumable_receive", true}};
+  nlohmann::json ready_resume = ready;
+  ready_resume["resume"] = transport::resume_to_json(point);
+  nlohmann::json ready_tls = ready;
+  ready_tls["tls"] = {{"port", 7433}, {"key", std::string(64, 'c')}};
+  const std::vector<std::pair<std::string, std::string>> lines = {
+      {"header", nlohmann::json{{"type", "header"}, {"hex", hex}, {"estimate", 1073741824}}.dump()},
+      {"resume-token", nlohmann::json{{"type", "resume_token"}, {"token", "1-e604ea4bf-e0-789c63a2"}}.dump()},
+      {"ready", ready.dump()},
+      {"ready-resume", ready_resume.dump()},
+      {"ready-tls", ready_tls.dump()},
+      {"ready-pull", nlohmann::json{{"type", "ready"}, {"header", hex}, {"socket", "/tmp/l.sock"}, {"estimate", 0}}.dump()},
+      {"start", nlohmann::json{{"type", "start"}, {"window", 16}}.dump()},
+      {"ack", nlohmann::json{{"type", "ack"}, {"delivered", 7}}.dump()},
+      {"trailer", transport::trailer_to_json(t).dump()},
+      {"result", nlohmann::json{{"type", "result"}, {"received", "tank/pgdata@pgmigrate-7f3a-base"}, {"delivered_bytes", 123456789},
+                                {"digest", stream::to_hex(t.digest)}}
+                     .dump()},
+      {"done", nlohmann::json{{"type", "done"}}.dump()},
+      {"error", transport::message_from_status(Status(Errc::corrupt, "chunk 3: checksum mismatch")).dump()},
+      {"header-hex-only", hex},
+  };
+  std::string session;
+  for (const auto& [name, line] : lines) {
+    write_text("fuzz_control", name, std::string(1, '\xff') + line + "\n");
+    session += line + "\n";
+  }
+  // A whole push session, read 7 bytes at a time (lines split across reads).
+  write_text("fuzz_control", "session-split-reads", std::string(1, '\x06') + session);
+}
+
+// Journal records as format_record writes them, and a .sums file as Journal::add_chunk does.
+void journal_seeds() {
+  journal::Record r;
+  r.session = "11223344556677881122334455667788";
+  r.role = "receive";
+  r.state = "waiting";
+  r.target = "tank/pgdata";
+  r.snapshot = "tank/pgdata@pgmigrate-7f3a-base";
+  r.snapshot_guid = 0x1234567890abcdefULL;
+  r.chunk_size = 4u << 20;
+  r.chunks = 12;
+  r.bytes = 50331648;
+  r.estimate = 1073741824;
+  r.rate = 104857600.5;
+  r.pid = 4242;
+  r.socket = "/run/pgmigrate/lane-7f3a.sock";
+  r.note = "the sender went away; waiting 10m for it to come back";
+  r.started = 1764630000.25;
+  r.updated = 1764630012.5;
+  write_text("fuzz_journal", "record-receive", journal::format_record(r));
+  r.role = "send";
+  r.state = "failed";
+  r.note = "on db2: chunk 3: checksum mismatch";
+  write_text("fuzz_journal", "record-send-failed", journal::format_record(r));
+  Bytes sums;
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    const std::uint32_t raw_len = i == 2 ? 1234 : 4u << 20;
+    const std::uint64_t checksum = 0x0123456789abcdefULL * (i + 1);
+    for (int k = 0; k < 4; ++k) sums.push_back(static_cast<std::uint8_t>(raw_len >> (8 * k)));
+    for (int k = 0; k < 8; ++k) sums.push_back(static_cast<std::uint8_t>(checksum >> (8 * k)));
+  }
+  write_file("fuzz_journal", "sums-3-chunks", sums);
+  sums.resize(30);
+  write_file("fuzz_journal", "sums-torn-entry", sums);
+}
+
+void lsn_seeds() {
+  int i = 0;
+  const std::string z(1, '\0');
+  for (const std::string& s : {std::string("0/1500790"), std::string("16/B374D848"), std::string("FFFFFFFF/FFFFFFFF"), std::string("0/0"),
+                               std::string("00000000/00000000"), std::string("1/b374d848"), std::string("123456789/0"), std::string("/1"),
+                               std::string("0/1500718") + z + "0/1500790", std::string("0/1500790") + z + "0/1500718"})
+    write_text("fuzz_lsn", std::to_string(i++), s);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -459,6 +561,9 @@ int main(int argc, char** argv) {
   record_seeds();
   unit_seeds();
   name_seeds();
+  control_seeds();
+  journal_seeds();
+  lsn_seeds();
   std::printf("make_corpus: %zu files, %zu bytes in %s\n", files, total_size, out_root.c_str());
   if (failures > 0) {
     std::fprintf(stderr, "make_corpus: %d self-check failures\n", failures);
