@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -71,7 +72,13 @@ class NackQueue {
 // connections. The body sees only the lane's bytes, whichever way they came.
 struct LaneAcceptor {
   using Body = std::function<Status(transport::ByteReader& in, transport::ByteWriter& out, unsigned id)>;
-  std::vector<std::thread> threads;
+  // A lane's or handshake's thread; `done` is set as it ends, so that it can be joined then
+  // instead of at the end of the transfer (a flood of strangers must not pile up threads).
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Worker> threads;
   std::thread acceptor, tls_acceptor;
   std::atomic<bool> stop{false};
   std::atomic<unsigned> running{0}, finished{0};
@@ -108,11 +115,15 @@ struct LaneAcceptor {
   }
   // The handshake runs on the lane's thread: a stranger without the key (a port scanner,
   // say) is refused there without holding up the lanes that follow. Strangers are bounded:
-  // at most kMaxHandshakes at once (more are closed at once), each for at most 10 s.
-  void start_tls(const transport::TlsListener& listener, CancelToken& cancel, const Body& body) {
-    tls_acceptor = std::thread([&, body] {
+  // at most kMaxHandshakes at once (more are closed at once), each for at most 10 s, and their
+  // threads are joined as they end. `allow_from` non-empty: connections from any other address
+  // are closed before any handshake (the near host's address, unless lanes are relayed).
+  void start_tls(const transport::TlsListener& listener, CancelToken& cancel, const Body& body, std::string allow_from = {}) {
+    tls_acceptor = std::thread([&, body, allow_from] {
       while (!stop.load() && !cancel.cancelled()) {
-        auto fd = listener.accept(cancel, 200);
+        reap();
+        std::string peer;
+        auto fd = listener.accept(cancel, 200, &peer);
         if (!fd) {
           if (fd.status().code() != Errc::timeout && !cancel.cancelled()) {
             spdlog::warn("refused a TLS data connection: {}", fd.status().message());
@@ -120,7 +131,8 @@ struct LaneAcceptor {
           }
           continue;
         }
-        if (handshaking.load() >= kMaxHandshakes) continue;  // closes it
+        if (!allow_from.empty() && peer != allow_from) continue;  // closes it: not the near host
+        if (handshaking.load() >= kMaxHandshakes) continue;       // closes it; a genuine lane retries
         handshaking.fetch_add(1);
         spawn(cancel, [this, body, &listener, &cancel, f = std::move(*fd)](unsigned id) mutable {
           // A genuine lane handshakes in two round trips.
@@ -143,21 +155,36 @@ struct LaneAcceptor {
     if (acceptor.joinable()) acceptor.join();
     if (tls_acceptor.joinable()) tls_acceptor.join();
     std::lock_guard<std::mutex> lock(mu);
-    for (auto& t : threads)
-      if (t.joinable()) t.join();
+    for (auto& w : threads)
+      if (w.thread.joinable()) w.thread.join();
   }
 
  private:
+  // Joins the threads that have ended (they are about to return: joining does not wait).
+  void reap() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::erase_if(threads, [](Worker& w) {
+      if (!w.done->load()) return false;
+      if (w.thread.joinable()) w.thread.join();
+      return true;
+    });
+  }
+
   template <typename Fn>
   void spawn(CancelToken& cancel, Fn&& run) {
     const unsigned id = running.fetch_add(1);
+    reap();
     std::lock_guard<std::mutex> lock(mu);
     try {
-      threads.emplace_back([this, &cancel, id, run = std::forward<Fn>(run)]() mutable {
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      threads.reserve(threads.size() + 1);  // no throw between starting the thread and keeping it
+      std::thread t([this, &cancel, id, done, run = std::forward<Fn>(run)]() mutable {
         Status s = run(id);
         if (!s.ok()) cancel.cancel(s);
         finished.fetch_add(1);
+        done->store(true);
       });
+      threads.push_back(Worker{std::move(t), std::move(done)});
     } catch (const std::system_error& e) {
       // No thread for this lane (resources exhausted): drop it; a sender replaces lanes.
       spdlog::warn("dropped a data connection: cannot start a thread for it: {}", e.what());

@@ -180,13 +180,17 @@ void start_lanes(LaneSet& lanes, unsigned n, const RemoteOptions& remote, const 
           if (s.ok() && !go) break;  // the transfer ended (or never started)
           if (s.ok() && remote.tls_port) {
             const LaneRoute& r = route.get();
+            bool tcp_connected = false;
             auto tls = transport::tls_connect(remote.tls_dial_host, r.tls_port, *r.tls_key,
-                                              std::chrono::steady_clock::now() + remote.connect_timeout, cancel);
+                                              std::chrono::steady_clock::now() + remote.connect_timeout, cancel, &tcp_connected);
+            if (tcp_connected) lanes.tls_reached.store(true);
             if (tls) {
               ch = std::move(*tls);
-              lanes.tls_reached.store(true);
             } else {
               s = tls.status();
+              // Fail fast only while no lane has ever reached the port (a firewall, a wrong
+              // port). A connection the far half took and dropped (its handshake slots full of
+              // strangers, say) is retried like any lane, instead of ending the transfer.
               unreachable = !lanes.tls_reached.load() && s.code() != Errc::interrupted;
               if (unreachable) s = Status(s.code(), s.message() + " (is that port reachable from here? see --tls-port, --tls-connect)");
             }

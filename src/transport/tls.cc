@@ -280,9 +280,11 @@ Result<int> TlsStream::wait_exit() {
 // ---------------------------------------------------------------------------------------
 
 Result<std::unique_ptr<TlsStream>> tls_connect(const std::string& host, int port, const TlsKey& key, Clock::time_point deadline,
-                                               const CancelToken& cancel) {
+                                               const CancelToken& cancel, bool* tcp_connected) {
+  if (tcp_connected) *tcp_connected = false;
   auto fd = tcp_connect(host, port, deadline, cancel);
   if (!fd) return fd.status();
+  if (tcp_connected) *tcp_connected = true;
   guard_against_dead_peers(fd->get());
   auto ctx = make_ctx(false, &key);
   if (!ctx) return ctx.status();
@@ -341,13 +343,21 @@ TlsListener& TlsListener::operator=(TlsListener&& o) noexcept {
 
 TlsListener::~TlsListener() { SSL_CTX_free(ctx_); }
 
-Result<UniqueFd> TlsListener::accept(const CancelToken& cancel, int timeout_ms) const {
+Result<UniqueFd> TlsListener::accept(const CancelToken& cancel, int timeout_ms, std::string* peer) const {
   Status w = wait_io(fd_.get(), SSL_ERROR_WANT_READ, timeout_ms, cancel);
   if (!w.ok()) return w;
-  UniqueFd fd(::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  sockaddr_storage sa{};
+  socklen_t len = sizeof sa;
+  UniqueFd fd(::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&sa), &len, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (!fd.valid()) {
     if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return Status(Errc::timeout, "no connection");
     return Status(Errc::network, "accept: " + errno_text(errno));
+  }
+  if (peer) {
+    char host[NI_MAXHOST] = "";
+    if (::getnameinfo(reinterpret_cast<sockaddr*>(&sa), len, host, sizeof host, nullptr, 0, NI_NUMERICHOST) != 0) host[0] = '\0';
+    *peer = host;
+    if (peer->starts_with("::ffff:") && peer->find('.') != std::string::npos) peer->erase(0, 7);
   }
   int one = 1;
   (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -367,6 +377,16 @@ std::string ssh_server_address() {
   std::string client, client_port, server;
   if (!(in >> client >> client_port >> server)) return "127.0.0.1";
   return server;
+}
+
+std::string ssh_client_address() {
+  const char* conn = std::getenv("SSH_CONNECTION");  // NOLINT(concurrency-mt-unsafe)
+  if (conn == nullptr) return {};
+  std::istringstream in(conn);
+  std::string client;
+  if (!(in >> client)) return {};
+  if (client.starts_with("::ffff:") && client.find('.') != std::string::npos) client.erase(0, 7);
+  return client;
 }
 
 }  // namespace pgm::transport

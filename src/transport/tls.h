@@ -68,8 +68,11 @@ class TlsStream final : public Channel {
 };
 
 // Near half: connects to host:port and completes the handshake with `key` by `deadline`.
+// `tcp_connected`, if given, tells a port nobody answers on (false: a firewall, a wrong port)
+// from a connection the far half took and then dropped (true: busy, worth another try).
 Result<std::unique_ptr<TlsStream>> tls_connect(const std::string& host, int port, const TlsKey& key,
-                                               std::chrono::steady_clock::time_point deadline, const CancelToken& cancel);
+                                               std::chrono::steady_clock::time_point deadline, const CancelToken& cancel,
+                                               bool* tcp_connected = nullptr);
 
 // Far half: listens for lanes that present `key`.
 class TlsListener {
@@ -82,8 +85,9 @@ class TlsListener {
 
   int port() const { return port_; }
   const TlsKey& key() const { return *key_; }
-  // Waits up to timeout_ms for the next TCP connection; Errc::timeout if none came.
-  Result<UniqueFd> accept(const CancelToken& cancel, int timeout_ms) const;
+  // Waits up to timeout_ms for the next TCP connection; Errc::timeout if none came. `peer`, if
+  // given, receives the numeric address it came from (IPv4-mapped IPv6 addresses as IPv4).
+  Result<UniqueFd> accept(const CancelToken& cancel, int timeout_ms, std::string* peer = nullptr) const;
   // The server side of the handshake on an accepted connection. A peer without the key fails
   // here (Errc::auth), so the acceptor can run this on the lane's own thread.
   Result<std::unique_ptr<TlsStream>> handshake(UniqueFd fd, std::chrono::steady_clock::time_point deadline,
@@ -100,5 +104,8 @@ class TlsListener {
 // The address this process was reached at over SSH (the server half of $SSH_CONNECTION), so
 // that the far half listens where the near half can already connect; 127.0.0.1 without SSH.
 std::string ssh_server_address();
+// The address the near half connected from over SSH (the client half of $SSH_CONNECTION), the
+// only one genuine lanes come from unless they are relayed (--tls-connect); empty without SSH.
+std::string ssh_client_address();
 
 }  // namespace pgm::transport

@@ -52,6 +52,40 @@ c2s=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes_cli
 [ "$c2s" -gt $((30 << 20)) ] || fail "only $c2s bytes went over the TLS port"
 pass "push over TLS lanes through a link that cuts them: resent, verified ($c2s bytes on the TLS port)"
 
+# A flood on the TLS port during a transfer: idle connections that hold every handshake slot
+# (reopened as the far half drops them) and connections that send garbage, for 15 s and at most
+# 3000 connections. Lanes the far half turns away are retried, not fatal; the transfer finishes.
+FLOOD_PORT=$(free_port)
+python3 - "$FLOOD_PORT" > "$PGM_TEST_ROOT/flood.out" 2>&1 <<'PY' &
+import os, socket, sys, time
+port, end, made, idle = int(sys.argv[1]), time.time() + 15, 0, []
+while time.time() < end and made < 3000:
+    idle = [s for s in idle if s.fileno() >= 0]
+    try:
+        while len(idle) < 24:
+            s = socket.create_connection(("127.0.0.1", port), timeout=1); made += 1
+            s.setblocking(False); idle.append(s)
+        g = socket.create_connection(("127.0.0.1", port), timeout=1); made += 1
+        g.sendall(os.urandom(512)); g.close()
+    except OSError:
+        time.sleep(0.05)  # not listening yet, or the far half closed one
+    for s in list(idle):  # a connection the far half closed reads as EOF: reopen it
+        try:
+            if s.recv(1) == b"": s.close(); idle.remove(s)
+        except BlockingIOError: pass
+        except OSError: s.close(); idle.remove(s)
+    time.sleep(0.02)
+print("connections", made)
+PY
+FLOOD_PID=$!
+on_cleanup "kill $FLOOD_PID"
+sleep 1
+transfer_ok flood send --streams 4 "${SSHOPTS[@]}" --tls-port "$FLOOD_PORT" "$S/fs@s1" "$HOST:$D/flood"
+wait "$FLOOD_PID" || true
+assert_same_guid "$S/fs@s1" "$D/flood@s1"
+grep -q "connections" "$PGM_TEST_ROOT/flood.out" || { cat "$PGM_TEST_ROOT/flood.out"; fail "the flood did not run"; }
+pass "push over TLS while idle and garbage connections flood the port: finished, verified ($(cat "$PGM_TEST_ROOT/flood.out"))"
+
 zfs set atime=off "$D/push"
 transfer_ok pushi -v send "${SSHOPTS[@]}" --tls-port 0 -i @s1 "$S/fs@s2" "$HOST:$D/push"
 grep -q "data connections over TLS to 127.0.0.1:" "$PGM_TEST_ROOT/pushi.log" || { cat "$PGM_TEST_ROOT/pushi.log"; fail "pushi: lanes not over TLS"; }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -382,6 +383,64 @@ TEST_F(SshSessionTest, AcceptNewAddsTheKeyOnce) {
   auto r = run_command({"ssh-keygen", "-F", "[127.0.0.1]:" + std::to_string(t.port), "-f", t.known_hosts});
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->success()) << r->err;
+}
+
+// The fixture's sshd has only an ed25519 key. A known_hosts that knows the host by ecdsa alone
+// is what a man in the middle offering a type we never saw looks like: refused, even with
+// accept-new, naming the line that knows the host.
+TEST_F(SshSessionTest, HostKnownByAnotherKeyTypeIsRefusedWithAcceptNew) {
+  SshTarget t = sshd_->target();
+  const std::string key = tmp_ + "/other_type_key";
+  auto r = run_command({"ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", key});
+  ASSERT_TRUE(r.ok() && r->success());
+  std::istringstream pub(read_file(key + ".pub"));
+  std::string type, b64;
+  pub >> type >> b64;
+  ASSERT_EQ(type, "ecdsa-sha2-nistp256");
+  t.known_hosts = tmp_ + "/other_type_known_hosts";
+  const std::string text = "# known by ecdsa only\n[127.0.0.1]:" + std::to_string(t.port) + " " + type + " " + b64 + "\n";
+  write_file(t.known_hosts, text);
+  t.accept_new_host_key = true;
+  auto s = SshSession::connect(t, cancel_);
+  ASSERT_FALSE(s.ok());
+  const std::string msg = s.status().message();
+  EXPECT_EQ(s.status().code(), Errc::host_key);
+  EXPECT_NE(msg.find("HOST KEY CHANGED"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("ssh-ed25519 key " + sshd_->fingerprint()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("ecdsa-sha2-nistp256 key in " + t.known_hosts + ":2"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  EXPECT_EQ(read_file(t.known_hosts), text);
+}
+
+// The control connection and the data lanes connect at once: one of them records the key, the
+// others check against it (a second line would mean each trusted what it was shown).
+TEST_F(SshSessionTest, ParallelAcceptNewRecordsOneLine) {
+  SshTarget t = sshd_->target();
+  t.known_hosts = tmp_ + "/parallel/known_hosts";
+  t.accept_new_host_key = true;
+  constexpr int kConnections = 5;  // below sshd's MaxStartups (10)
+  std::vector<std::unique_ptr<SshSession>> sessions(kConnections);
+  std::vector<std::string> errors(kConnections);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kConnections; ++i)
+    threads.emplace_back([&, i] {
+      auto s = SshSession::connect(t, cancel_);
+      if (s.ok()) {
+        sessions[i] = std::move(*s);
+      } else {
+        errors[i] = s.status().message();
+      }
+    });
+  for (auto& th : threads) th.join();
+  int added = 0;
+  for (int i = 0; i < kConnections; ++i) {
+    ASSERT_TRUE(sessions[i]) << errors[i];
+    added += sessions[i]->host_key_added() ? 1 : 0;
+  }
+  EXPECT_EQ(added, 1);
+  const std::string text = read_file(t.known_hosts);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_EQ(text.rfind("[127.0.0.1]:" + std::to_string(t.port) + " ssh-ed25519 AAAA", 0), 0u) << text;
 }
 
 TEST_F(SshSessionTest, HashedEntryAfterLinesLibssh2CannotParse) {

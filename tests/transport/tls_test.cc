@@ -191,6 +191,27 @@ TEST(Tls, RefusesAPeerWithoutTls) {
   EXPECT_FALSE(s.ok());
 }
 
+// What the far half needs to turn away strangers: the address a connection came from, and the
+// near host's address from $SSH_CONNECTION.
+TEST(Tls, AcceptNamesThePeerAndSshClientAddressParses) {
+  CancelToken cancel;
+  auto l = TlsListener::listen("127.0.0.1", 0, key_or_die());
+  ASSERT_TRUE(l.ok());
+  auto client = tcp_connect("127.0.0.1", l->port(), Clock::now() + std::chrono::seconds(5), cancel);
+  ASSERT_TRUE(client.ok());
+  std::string peer;
+  auto fd = l->accept(cancel, 5000, &peer);
+  ASSERT_TRUE(fd.ok()) << fd.status().message();
+  EXPECT_EQ(peer, "127.0.0.1");
+
+  ::setenv("SSH_CONNECTION", "::ffff:10.1.2.3 50000 10.1.2.4 22", 1);
+  EXPECT_EQ(ssh_client_address(), "10.1.2.3");
+  ::setenv("SSH_CONNECTION", "2001:db8::5 50000 2001:db8::6 22", 1);
+  EXPECT_EQ(ssh_client_address(), "2001:db8::5");
+  ::unsetenv("SSH_CONNECTION");
+  EXPECT_EQ(ssh_client_address(), "");
+}
+
 TEST(Tls, ReadIsCancellable) {
   CancelToken cancel;
   TlsKey key = key_or_die();

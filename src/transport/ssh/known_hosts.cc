@@ -4,6 +4,7 @@
 #include <libssh2.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,6 +105,20 @@ int knownhost_key_type(std::string_view type) {
   return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
 }
 
+KnownHostCheck with_result(HostKeyCheck result) {
+  KnownHostCheck c;
+  c.result = result;
+  return c;
+}
+
+KnownHostCheck at_line(const std::string& file, int line, std::string_view type) {
+  KnownHostCheck c;
+  c.file = file;
+  c.line = line;
+  c.known_type = std::string(type);
+  return c;
+}
+
 struct KnownHostsDeleter {
   void operator()(LIBSSH2_KNOWNHOSTS* kh) const { libssh2_knownhost_free(kh); }
 };
@@ -150,14 +165,15 @@ std::vector<std::string> known_key_types(const std::vector<std::string>& files, 
   return types;
 }
 
-Result<HostKeyCheck> check_known_host(LIBSSH2_SESSION* session, const std::vector<std::string>& files, std::string_view name,
-                                      std::span<const std::uint8_t> key_blob) {
+Result<KnownHostCheck> check_known_host(LIBSSH2_SESSION* session, const std::vector<std::string>& files, std::string_view name,
+                                        std::span<const std::uint8_t> key_blob) {
   const std::string key_b64 = base64(key_blob);
   const std::string type = key_blob_type(key_blob);
 
   std::unique_ptr<LIBSSH2_KNOWNHOSTS, KnownHostsDeleter> kh(libssh2_knownhost_init(session));
   if (!kh) return Status(Errc::internal, "libssh2_knownhost_init failed");
 
+  KnownHostCheck same_type, any_type;  // where the host is first known, for the error message
   for (const auto& file : files) {
     std::ifstream in(file);
     if (!in) {
@@ -165,15 +181,21 @@ Result<HostKeyCheck> check_known_host(LIBSSH2_SESSION* session, const std::vecto
       return Status(Errc::io, "cannot read " + file + ": " + errno_text(errno));
     }
     std::string line;
+    int lineno = 0;
     while (std::getline(in, line)) {
+      ++lineno;
       auto f = fields(line);
       if (f.size() < 3) continue;
       if (f[0] == "@revoked") {
         // A revoked key stays refused whatever host it is presented for, as in OpenSSH.
-        if (f.size() >= 4 && f[2] == type && f[3] == key_b64) return HostKeyCheck::revoked;
+        if (f.size() >= 4 && f[2] == type && f[3] == key_b64) return with_result(HostKeyCheck::revoked);
         continue;
       }
       if (f[0].starts_with("@")) continue;  // @cert-authority: we do not do certificates
+      if (hosts_match(f[0], name)) {
+        if (any_type.line == 0) any_type = at_line(file, lineno, f[1]);
+        if (same_type.line == 0 && f[1] == type) same_type = at_line(file, lineno, f[1]);
+      }
       // libssh2_knownhost_readfile() stops at the first line it cannot parse; feeding lines one
       // by one keeps the rest of a file with one damaged line, as OpenSSH does.
       (void)libssh2_knownhost_readline(kh.get(), line.data(), line.size(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
@@ -187,14 +209,28 @@ Result<HostKeyCheck> check_known_host(LIBSSH2_SESSION* session, const std::vecto
   int rc = libssh2_knownhost_checkp(kh.get(), host.c_str(), -1, reinterpret_cast<const char*>(key_blob.data()), key_blob.size(), typemask,
                                     nullptr);
   switch (rc) {
-    case LIBSSH2_KNOWNHOST_CHECK_MATCH: return HostKeyCheck::match;
-    case LIBSSH2_KNOWNHOST_CHECK_MISMATCH: return HostKeyCheck::mismatch;
-    case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND: return HostKeyCheck::not_found;
+    case LIBSSH2_KNOWNHOST_CHECK_MATCH: return with_result(HostKeyCheck::match);
+    case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+      same_type.result = HostKeyCheck::mismatch;
+      if (same_type.line == 0) same_type.known_type = type;  // libssh2 matched a name we could not: no line to point at
+      return same_type;
+    case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+      // libssh2 compares keys of the presented type only; a host known by another type is not
+      // new, whatever libssh2 says.
+      if (any_type.line != 0) {
+        any_type.result = HostKeyCheck::other_type;
+        return any_type;
+      }
+      return with_result(HostKeyCheck::not_found);
     default: return Status(Errc::internal, "known_hosts check failed for " + host);
   }
 }
 
-Status append_known_host(const std::string& file, std::string_view name, std::span<const std::uint8_t> key_blob) {
+namespace {
+
+// Opens (creating) `file` for appending and takes an exclusive flock on it. flock locks belong
+// to the open file description, so this serializes threads of one process as well as processes.
+Result<UniqueFd> open_locked(const std::string& file) {
   auto slash = file.rfind('/');
   if (slash != std::string::npos && slash > 0) {
     std::string dir = file.substr(0, slash);
@@ -202,18 +238,44 @@ Status append_known_host(const std::string& file, std::string_view name, std::sp
   }
   UniqueFd fd(::open(file.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid()) return Status(Errc::io, "cannot open " + file + ": " + errno_text(errno));
+  while (::flock(fd.get(), LOCK_EX) != 0)
+    if (errno != EINTR) return Status(Errc::io, "cannot lock " + file + ": " + errno_text(errno));
+  return fd;
+}
 
+Status append_line(int fd, const std::string& file, std::string_view name, std::span<const std::uint8_t> key_blob) {
   std::string line;
   // Do not glue our entry onto a last line that lacks its newline.
   struct stat st {};
-  if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
     char last = '\n';
-    if (::pread(fd.get(), &last, 1, st.st_size - 1) == 1 && last != '\n') line.push_back('\n');
+    if (::pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') line.push_back('\n');
   }
   line += std::string(name) + " " + key_blob_type(key_blob) + " " + base64(key_blob) + "\n";
-  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
     return Status(Errc::io, "cannot write " + file + ": " + errno_text(errno));
   return Status::Ok();
+}
+
+}  // namespace
+
+Result<KnownHostCheck> check_and_record_known_host(LIBSSH2_SESSION* session, const std::vector<std::string>& files, std::string_view name,
+                                                   std::span<const std::uint8_t> key_blob) {
+  if (files.empty()) return Status(Errc::invalid_argument, "no known_hosts file to record a host key in");
+  auto fd = open_locked(files.front());
+  if (!fd) return fd.status();
+  // Read again under the lock: another connection may have recorded the host since we looked.
+  auto check = check_known_host(session, files, name, key_blob);
+  if (!check || check->result != HostKeyCheck::not_found) return check;
+  PGM_RETURN_IF_ERROR(append_line(fd->get(), files.front(), name, key_blob));
+  check->added = true;
+  return check;  // the lock goes with the descriptor
+}
+
+Status append_known_host(const std::string& file, std::string_view name, std::span<const std::uint8_t> key_blob) {
+  auto fd = open_locked(file);
+  if (!fd) return fd.status();
+  return append_line(fd->get(), file, name, key_blob);
 }
 
 }  // namespace pgm::transport

@@ -194,16 +194,24 @@ Status SshSession::verify_host_key(const SshTarget& target, const std::vector<st
   const std::string name = known_hosts_name(target.host, target.port);
   const std::string& file = files.front();  // where new keys go
 
+  // A refusal names the line that knows the host, so the user can inspect or remove it.
+  auto refuse = [&](const KnownHostCheck& c) -> Status {
+    const std::string where = c.line > 0 ? tilde(c.file) + ":" + std::to_string(c.line) : tilde(file);
+    const std::string known = c.result == HostKeyCheck::other_type ? "the " + c.known_type + " key in " + where : where;
+    return fail(Status(Errc::host_key, "HOST KEY CHANGED for " + where_ + ": it now presents " + key_type + " key " + fingerprint_ +
+                                           ", which does not match " + known +
+                                           " (someone may be intercepting the connection; if the change is expected, remove the "
+                                           "old key with: ssh-keygen -R '" +
+                                           name + "' -f " + tilde(c.line > 0 ? c.file : file) + ")"));
+  };
   auto check = check_known_host(session_, files, name, blob);
   if (!check) return fail(check.status().context("checking the host key of " + where_));
-  switch (*check) {
+  switch (check->result) {
     case HostKeyCheck::match: return Status::Ok();
+    // A host known by another key type is not new: a man in the middle could otherwise offer
+    // only a type the user never recorded and be trusted on first use.
     case HostKeyCheck::mismatch:
-      return fail(Status(Errc::host_key, "HOST KEY CHANGED for " + where_ + ": it now presents " + key_type + " key " + fingerprint_ +
-                                             ", which does not match " + tilde(file) +
-                                             " (someone may be intercepting the connection; if the change is expected, remove the "
-                                             "old key with: ssh-keygen -R '" +
-                                             name + "' -f " + tilde(file) + ")"));
+    case HostKeyCheck::other_type: return refuse(*check);
     case HostKeyCheck::revoked:
       return fail(Status(Errc::host_key,
                          "the host key of " + where_ + " (" + key_type + " " + fingerprint_ + ") is marked @revoked in known_hosts"));
@@ -217,8 +225,20 @@ Status SshSession::verify_host_key(const SshTarget& target, const std::vector<st
                                            "ssh-keyscan " +
                                            port + "-t " + key_type + " " + target.host + " >> " + tilde(file)));
   }
-  PGM_RETURN_IF_ERROR(append_known_host(file, name, blob).context("adding the host key of " + where_));
-  host_key_added_ = true;
+  // The control connection and the data lanes connect in parallel: only the first to take the
+  // lock records the key, the others verify against what it recorded.
+  auto recorded = check_and_record_known_host(session_, files, name, blob);
+  if (!recorded) return fail(recorded.status().context("adding the host key of " + where_));
+  switch (recorded->result) {
+    case HostKeyCheck::match: return Status::Ok();
+    case HostKeyCheck::mismatch:
+    case HostKeyCheck::other_type: return refuse(*recorded);
+    case HostKeyCheck::revoked:
+      return fail(Status(Errc::host_key,
+                         "the host key of " + where_ + " (" + key_type + " " + fingerprint_ + ") is marked @revoked in known_hosts"));
+    case HostKeyCheck::not_found: break;
+  }
+  host_key_added_ = recorded->added;
   return Status::Ok();
 }
 
