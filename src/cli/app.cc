@@ -5,6 +5,7 @@
 
 #include "cli/command.h"
 #include "cli/exit.h"
+#include "cli/secret_options.h"
 #include "cli/signals.h"
 
 namespace pgm::cli {
@@ -26,8 +27,12 @@ int run(int argc, char** argv) {
   register_migrate_target(app, selected);
   register_internal(app, selected);
 
+  auto args = expand_options_stdin(argc, argv);
+  if (!args) return report(args.status());
+  std::vector<const char*> arg_ptrs;
+  for (const auto& a : *args) arg_ptrs.push_back(a.c_str());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -5,14 +5,25 @@
 #include "cli/remote_transfer.h"
 #include "common/units.h"
 #include "transport/lane_socket.h"
+#include "transport/tls.h"
 
 namespace pgm::cli {
+
+namespace {
+// TLS lanes come from the host whose SSH connection started us, unless the near side dials
+// through NAT or a forward (--tls-connect), which it says with --tls-any-peer.
+std::optional<FarTls> far_tls(int port, bool any_peer) {
+  if (port < 0) return std::nullopt;
+  return FarTls{port, any_peer ? std::string() : transport::ssh_client_address()};
+}
+}  // namespace
 
 void register_internal(CLI::App& app, CommandFn& selected) {
   struct ServeArgs {
     std::string target, snapshot, recv_cmd, send_cmd, incremental, intermediate, socket, resume_token, wait_for_sender = "10m";
     bool force = false, replicate = false, props = false;
     int tls_port = -1;  // -1: no TLS lanes
+    bool tls_any_peer = false;
     TransferOptions transfer;
   };
   auto a = std::make_shared<ServeArgs>();
@@ -25,6 +36,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
   srecv->add_option("--recv-cmd", a->recv_cmd);
   srecv->add_option("--reconnect-timeout", a->wait_for_sender);
   srecv->add_option("--tls-port", a->tls_port)->check(CLI::Range(0, 65535));
+  srecv->add_flag("--tls-any-peer", a->tls_any_peer);
   add_transfer_options(*srecv, a->transfer);
   srecv->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
@@ -34,7 +46,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
       spec.flags.force = a->force;
       auto wait = parse_duration(a->wait_for_sender);
       if (!wait) return wait.status().context("--reconnect-timeout");
-      return serve_recv(ctx, spec, *t, *wait, a->tls_port < 0 ? std::nullopt : std::optional<int>(a->tls_port));
+      return serve_recv(ctx, spec, *t, *wait, far_tls(a->tls_port, a->tls_any_peer));
     };
   });
   CLI::App* ssend = serve->add_subcommand("send", "Serve a zfs send stream to lanes");
@@ -46,6 +58,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
   ssend->add_option("--send-cmd", a->send_cmd);
   ssend->add_option("--resume-token", a->resume_token);
   ssend->add_option("--tls-port", a->tls_port)->check(CLI::Range(0, 65535));
+  ssend->add_flag("--tls-any-peer", a->tls_any_peer);
   add_transfer_options(*ssend, a->transfer);
   ssend->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
@@ -59,7 +72,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
       if (!a->intermediate.empty()) spec.flags.intermediate = a->intermediate;
       spec.flags.replicate = a->replicate;
       spec.flags.props = a->props;
-      return serve_send(ctx, spec, *t, a->tls_port < 0 ? std::nullopt : std::optional<int>(a->tls_port));
+      return serve_send(ctx, spec, *t, far_tls(a->tls_port, a->tls_any_peer));
     };
   });
 

@@ -27,9 +27,11 @@
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/exit.h"
+#include "cli/migrate_state.h"
 #include "cli/remote_internal.h"
 #include "cli/remote_options.h"
 #include "cli/remote_transfer.h"
+#include "cli/secret_options.h"
 #include "cli/transfer_options.h"
 #include "common/units.h"
 #include "journal/journal.h"
@@ -101,6 +103,16 @@ class Migration {  // NOLINT(bugprone-exception-escape): nlohmann::json's member
   std::string slot() const { return j.value("slot", ""); }
 };
 
+// The process running a migration, as the state file names it: pid, start time and boot, so
+// that a reused pid (after a reboot, say) is neither "running" nor ever signalled.
+journal::Record run_process(const json& j) {
+  journal::Record r;
+  r.pid = j.contains("pid") && j["pid"].is_number_integer() ? j["pid"].get<int>() : 0;
+  r.pid_start = j.contains("pid_start") && j["pid_start"].is_number_unsigned() ? j["pid_start"].get<std::uint64_t>() : 0;
+  r.boot_id = j.contains("boot_id") && j["boot_id"].is_string() ? j["boot_id"].get<std::string>() : "";
+  return r;
+}
+
 std::string migrations_dir(const std::string& state_dir_opt) { return journal::state_dir_path(state_dir_opt) + "/migrations"; }
 
 Result<Migration> load_migration(const std::string& path) {
@@ -109,6 +121,9 @@ Result<Migration> load_migration(const std::string& path) {
   json j = json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("id") || !j["id"].is_string())
     return Status(Errc::corrupt, path + " is not a migration state file");
+  // Every key the steps read has the type they read it as: a damaged file is reported here,
+  // in one line, rather than throwing from a lookup in the middle of a step.
+  if (Status s = check_state_types(j); !s.ok()) return s.context(path);
   Migration m;
   m.j = std::move(j);
   m.path = path;
@@ -168,11 +183,25 @@ Status ensure_held_snapshot(Migration& m, const std::string& snapshot) {
   return m.save();
 }
 
-Result<std::string> run_remote(const RemoteOptions& remote, const std::string& command, CancelToken& cancel) {
+// Runs a far pgmigrate command and returns its stdout. `secrets` (conninfo that may hold a
+// password) go on its stdin, never on its command line, which every user there sees in `ps`.
+Result<std::string> run_remote(const RemoteOptions& remote, const std::string& command, CancelToken& cancel,
+                               const std::vector<std::pair<std::string, std::string>>& secrets = {}) {
   auto conn = remote.connect(cancel);
   if (!conn) return conn.status();
-  auto ch = (*conn)->exec(command, cancel);
+  std::string full = command;
+  if (!secrets.empty()) {
+    // `BIN --options-stdin REST`: the flag must come first (see secret_options.h).
+    const std::string bin = shell_quote(remote.remote_bin);
+    if (full.rfind(bin + " ", 0) != 0) return Status(Errc::internal, "run_remote: secrets need a pgmigrate command");
+    full = bin + " " + kOptionsStdinFlag + full.substr(bin.size());
+  }
+  auto ch = (*conn)->exec(full, cancel);
   if (!ch) return ch.status();
+  if (!secrets.empty()) {
+    const std::string line = options_line(secrets);
+    PGM_RETURN_IF_ERROR((*ch)->write_all({reinterpret_cast<const std::uint8_t*>(line.data()), line.size()}));
+  }
   (void)(*ch)->send_eof();
   std::string out;
   std::array<std::uint8_t, 65536> buf{};
@@ -195,11 +224,16 @@ Result<std::string> run_remote(const RemoteOptions& remote, const std::string& c
   return out;
 }
 
-Result<json> run_remote_json(const RemoteOptions& remote, const std::string& command, CancelToken& cancel) {
-  auto out = run_remote(remote, command, cancel);
+Result<json> run_remote_json(const RemoteOptions& remote, const std::string& command, CancelToken& cancel,
+                             const std::vector<std::pair<std::string, std::string>>& secrets = {}) {
+  auto out = run_remote(remote, command, cancel, secrets);
   if (!out) return out.status();
   json j = json::parse(*out, nullptr, false);
   if (j.is_discarded()) return Status(Errc::protocol, "unexpected answer from " + remote.host_label + ": " + *out);
+  // Every key read below has the type it is read as (a far pgmigrate of another version must
+  // not make a lookup throw).
+  if (Status s = check_target_reply(j); !s.ok())
+    return Status(Errc::protocol, "unexpected answer from " + remote.host_label + ": " + s.message());
   return j;
 }
 
@@ -324,9 +358,8 @@ Result<Preflight> preflight(Context& c, Migration* m) {
 
   auto probe = run_remote_json(c.remote,
                                c.q(c.remote.remote_bin) + " _migrate-target --probe --dataset " + c.q(c.target_dataset) + " --pg-major " +
-                                   std::to_string(p.pg_major) + " --replication " + c.q(c.standby_primary) +
-                                   (c.args.bindir.empty() ? "" : " --pg-bindir " + c.q(c.args.bindir)),
-                               c.ctx.cancel);
+                                   std::to_string(p.pg_major) + (c.args.bindir.empty() ? "" : " --pg-bindir " + c.q(c.args.bindir)),
+                               c.ctx.cancel, {{"--replication", c.standby_primary}});
   if (!probe) return probe.status().context("checking the target " + c.remote.host_label);
   p.target = *probe;
   const bool started = m && m->step_status("bulk") != "pending";
@@ -518,11 +551,10 @@ Status step_standby(Context& c, Migration& m, const Preflight& p) {
   m.j["target_pgdata"] = pgdata;
   PGM_RETURN_IF_ERROR(m.save());
   c.say("standby", "starting a standby in " + pgdata + " on " + c.remote.host_label + ", port " + std::to_string(c.args.standby_port));
-  std::string cmd = c.q(c.remote.remote_bin) + " pg standby --pgdata " + c.q(pgdata) + " --primary " + c.q(c.standby_primary) + " --slot " +
-                    c.q(m.slot()) + " --port " + std::to_string(c.args.standby_port) + " --standby " + c.q(c.standby_conninfo) +
-                    " --start --timeout 120s";
+  std::string cmd = c.q(c.remote.remote_bin) + " pg standby --pgdata " + c.q(pgdata) + " --slot " + c.q(m.slot()) + " --port " +
+                    std::to_string(c.args.standby_port) + " --start --timeout 120s";
   if (!c.args.bindir.empty()) cmd += " --pg-bindir " + c.q(c.args.bindir);
-  auto out = run_remote(c.remote, cmd, c.ctx.cancel);
+  auto out = run_remote(c.remote, cmd, c.ctx.cancel, {{"--primary", c.standby_primary}, {"--standby", c.standby_conninfo}});
   if (!out) return out.status().context("starting the standby");
   m.j["standby_started"] = true;
   return m.save();
@@ -610,7 +642,7 @@ Status step_cleanup(Context& c, Migration& m) {
                                c.q(c.remote.remote_bin) + " _migrate-target --dataset " + c.q(c.target_dataset) + " --destroy-snapshots " +
                                    c.q("pgmigrate-" + m.id() + "-"),
                                c.ctx.cancel);
-    if (far && (*far).contains("destroyed"))
+    if (far && (*far).contains("destroyed") && (*far)["destroyed"].is_array())
       for (const auto& s : (*far)["destroyed"]) done.push_back("destroyed " + s.get<std::string>() + " on " + c.remote.host_label);
   }
   for (const auto& d : done) c.say("cleanup", d);
@@ -620,9 +652,11 @@ Status step_cleanup(Context& c, Migration& m) {
 void print_report(const Migration& m, bool quiet) {
   if (quiet) return;
   std::fprintf(stderr, "\nmigration %s report\n", m.id().c_str());
+  if (!m.j.contains("steps") || !m.j["steps"].is_object()) return;  // const operator[] on a missing key is undefined
+  const json& steps = m.j["steps"];
   for (const auto& step : kSteps) {
-    if (!m.j["steps"].contains(step)) continue;
-    const auto& s = m.j["steps"][step];
+    if (!steps.contains(step)) continue;
+    const auto& s = steps[step];
     std::string line = "  " + step + ": " + s.value("status", "") + ", " + format_duration(s.value("seconds", 0.0));
     if (s.contains("bytes")) line += ", " + format_bytes(static_cast<double>(s["bytes"].get<std::uint64_t>())) + " sent";
     if (s.contains("detail")) line += " (" + s["detail"].get<std::string>() + ")";
@@ -711,9 +745,11 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a) {
   auto m = open_migration(a, a.target, true);
   if (!m) return m.status();
   if (int pid = m->j.value("pid", 0);
-      pid != static_cast<int>(::getpid()) && m->j.value("state", "") == "running" && journal::process_alive(pid))
+      pid != static_cast<int>(::getpid()) && m->j.value("state", "") == "running" && journal::process_alive(run_process(m->j)))
     return Status(Errc::exists, "migration " + m->id() + " is already running (pid " + std::to_string(pid) + ")");
   m->j["pid"] = static_cast<int>(::getpid());
+  m->j["pid_start"] = journal::process_start_ticks(static_cast<int>(::getpid()));
+  m->j["boot_id"] = journal::boot_id();
   m->j["state"] = "running";
   m->j.erase("error");
   PGM_RETURN_IF_ERROR(m->save());
@@ -809,7 +845,7 @@ Status status_migrations(const MigrateArgs& a) {
     json out = json::array();
     for (auto& m : all) {
       json j = m.j;
-      j["alive"] = journal::process_alive(j.value("pid", 0));
+      j["alive"] = journal::process_alive(run_process(j));
       out.push_back(j);
     }
     std::printf("%s\n", out.dump(2).c_str());
@@ -822,7 +858,7 @@ Status status_migrations(const MigrateArgs& a) {
   const double now = journal::unix_now();
   for (auto& m : all) {
     std::string state = m.j.value("state", "");
-    if (state == "running" && !journal::process_alive(m.j.value("pid", 0))) state = "interrupted";
+    if (state == "running" && !journal::process_alive(run_process(m.j))) state = "interrupted";
     std::printf("%s  %s -> %s  %s, step %s, age %s\n", m.id().c_str(), m.j.value("source", "").c_str(), m.j.value("target", "").c_str(),
                 state.c_str(), m.j.value("current_step", std::string("-")).c_str(),
                 format_duration(now - m.j.value("started", now)).c_str());
@@ -873,8 +909,8 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
   if (!c) return c.status();
   std::vector<std::string> done;
   if (int pid = m.j.value("pid", 0);
-      pid > 0 && pid != static_cast<int>(::getpid()) && journal::process_alive(pid) && m.j.value("state", "") == "running") {
-    PGM_RETURN_IF_ERROR(journal::stop_process(pid, std::chrono::seconds(60)));
+      pid > 0 && pid != static_cast<int>(::getpid()) && journal::process_alive(run_process(m.j)) && m.j.value("state", "") == "running") {
+    PGM_RETURN_IF_ERROR(journal::stop_process(run_process(m.j), std::chrono::seconds(60)));
     done.push_back("stopped the running migration (pid " + std::to_string(pid) + ")");
     // What we read came before the stop. A run stopped in its switchover records the promotion
     // ("switched") on its way out (promotion comes before the write check, the slot drop and
@@ -894,7 +930,8 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
   if (!far) return far.status().context("cleaning up the target");
   if ((*far).value("stopped_postgres", false)) done.push_back("stopped the standby on " + c->remote.host_label);
   for (const auto& s : (*far).value("aborted_receives", json::array())) done.push_back("aborted receive session " + s.get<std::string>());
-  if ((*far).value("destroyed", false)) done.push_back("destroyed " + c->target_dataset + " on " + c->remote.host_label);
+  if ((*far).contains("destroyed") && (*far)["destroyed"].is_boolean() && (*far)["destroyed"].get<bool>())
+    done.push_back("destroyed " + c->target_dataset + " on " + c->remote.host_label);
   // The primary: the slot.
   {
     auto primary = pg::Connection::connect(a.primary, "primary");
@@ -932,11 +969,15 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   auto common = [a](CLI::App* cmd) {
     cmd->add_option("--source", a->source, "POOL/FS holding the primary's data directory (and pg_wal)")->required();
     cmd->add_option("--target", a->target, "[user@]host:POOL/FS to create on the new host")->required();
-    cmd->add_option("--primary", a->primary, "Connection string of the primary (from this host)")->required();
+    // Connection strings may hold a password: each can come from the environment instead of
+    // the command line, where every user of this host would see it in `ps`.
+    cmd->add_option("--primary", a->primary, "Connection string of the primary (from this host)")->envname("PGMIGRATE_PRIMARY")->required();
     cmd->add_option("--standby-port", a->standby_port, "Port for the new server on the target host");
-    cmd->add_option("--standby", a->standby, "Connection string of the new server from this host (default: target host, --standby-port)");
+    cmd->add_option("--standby", a->standby, "Connection string of the new server from this host (default: target host, --standby-port)")
+        ->envname("PGMIGRATE_STANDBY");
     cmd->add_option("--standby-primary", a->standby_primary,
-                    "Connection string the new server uses to reach the primary (default: --primary)");
+                    "Connection string the new server uses to reach the primary (default: --primary)")
+        ->envname("PGMIGRATE_STANDBY_PRIMARY");
     cmd->add_option("--rounds", a->rounds, "Catch-up incremental sends before the slot is created")->capture_default_str();
     cmd->add_option("--delta-target", a->delta_target, "Stop the rounds once an increment moves less than this")->capture_default_str();
     cmd->add_option("--max-lag", a->max_lag, "Catch-up bound on the standby's replay lag (and switchover's)")->capture_default_str();
@@ -973,7 +1014,7 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   CLI::App* abort =
       migrate->add_subcommand("abort", "Undo a migration: its slot, holds, snapshots and the partial target (never the source data)");
   abort->add_option("ID", a->id, "The migration id (pgmigrate migrate status)")->required();
-  abort->add_option("--primary", a->primary, "Connection string of the primary")->required();
+  abort->add_option("--primary", a->primary, "Connection string of the primary")->envname("PGMIGRATE_PRIMARY")->required();
   abort->add_option("--state-dir", a->state_dir, "Where migration state lives");
   add_remote_options(*abort, a->remote);
   abort->callback([a, &selected] { selected = [a](RunContext& ctx) { return abort_migration(ctx, *a); }; });

@@ -27,7 +27,9 @@ std::string position(const journal::Record& r) {
 }
 
 Status run_status(const std::string& dir_opt, bool as_json) {
-  const std::string dir = journal::state_dir_path(dir_opt);
+  auto chosen = journal::choose_state_dir(dir_opt);
+  if (!chosen) return chosen.status();
+  const std::string& dir = *chosen;
   auto all = journal::list(dir);
   const double now = journal::unix_now();
   if (as_json) {
@@ -58,7 +60,9 @@ Status run_status(const std::string& dir_opt, bool as_json) {
 }
 
 Status run_abort(const std::string& dir_opt, const std::string& session) {
-  const std::string dir = journal::state_dir_path(dir_opt);
+  auto chosen = journal::choose_state_dir(dir_opt);
+  if (!chosen) return chosen.status();
+  const std::string& dir = *chosen;
   std::vector<journal::Listed> matches;
   for (auto& l : journal::list(dir))
     if (!session.empty() && l.record.session.rfind(session, 0) == 0) matches.push_back(l);
@@ -71,7 +75,7 @@ Status run_abort(const std::string& dir_opt, const std::string& session) {
   if (l.alive) {
     // The process aborts its own receive on SIGTERM (zfs receive discards the partial stream)
     // and removes its journal.
-    PGM_RETURN_IF_ERROR(journal::stop_process(r.pid, std::chrono::seconds(60)));
+    PGM_RETURN_IF_ERROR(journal::stop_process(r, std::chrono::seconds(60)));  // signals only the process that wrote it
     std::printf("stopped pid %d (%s into '%s'); its unfinished receive was discarded\n", r.pid, r.role.c_str(), r.target.c_str());
   }
   PGM_RETURN_IF_ERROR(journal::remove_files(l.path));

@@ -147,7 +147,7 @@ Status abort_target(const TargetArgs& a, RunContext& ctx) {
   const std::string dir = journal::state_dir_path("");
   for (const auto& l : journal::list(dir)) {
     if (l.record.role != "receive" || l.record.target.substr(0, l.record.target.find('@')) != a.dataset) continue;
-    PGM_RETURN_IF_ERROR(journal::stop_process(l.record.pid, std::chrono::seconds(60)));
+    if (l.alive) PGM_RETURN_IF_ERROR(journal::stop_process(l.record, std::chrono::seconds(60)));  // never a reused pid
     (void)journal::remove_files(l.path);
     out["aborted_receives"].push_back(l.record.session);
   }

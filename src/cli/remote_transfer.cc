@@ -50,7 +50,7 @@ std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, 
   if (s.flags.force) cmd += " -F";
   if (!s.recv_cmd.empty()) cmd += " --recv-cmd " + q(s.recv_cmd);
   cmd += " --reconnect-timeout " + std::to_string(remote.reconnect_timeout.count()) + "ms";
-  if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port);
+  if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port) + (remote.tls_dial_port != 0 ? " --tls-any-peer" : "");
   return cmd + transfer_args(t, remote);
 }
 
@@ -64,7 +64,7 @@ std::string serve_send_command(const std::string& bin, const source::SourceSpec&
   if (s.flags.props) cmd += " -p";
   if (!s.send_cmd.empty()) cmd += " --send-cmd " + q(s.send_cmd);
   if (!s.resume_token.empty()) cmd += " --resume-token " + q(s.resume_token);
-  if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port);
+  if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port) + (remote.tls_dial_port != 0 ? " --tls-any-peer" : "");
   return cmd + transfer_args(t, remote);
 }
 

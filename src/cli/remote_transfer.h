@@ -50,9 +50,15 @@ Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_sou
 // The far halves: control on stdin/stdout, lanes attach through `_lane`.
 // A receive whose sender goes away (killed, crashed, control connection lost) stays open for
 // `wait_for_sender` so that the same send, run again, can resume it; zero: fail at once.
-// With `tls_port`, lanes may also come as direct TLS connections (--tls-port; 0: any free port).
+// With `tls`, lanes may also come as direct TLS connections (--tls-port; 0: any free port).
+struct FarTls {
+  int port = 0;
+  // Only TLS connections from this address are taken (the near host, as $SSH_CONNECTION names
+  // it); "" takes any (--tls-connect: the lanes may come through NAT or a port forward).
+  std::string allow_from;
+};
 Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, std::chrono::milliseconds wait_for_sender,
-                  std::optional<int> tls_port);
-Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, std::optional<int> tls_port);
+                  const std::optional<FarTls>& tls);
+Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const std::optional<FarTls>& tls);
 
 }  // namespace pgm::cli

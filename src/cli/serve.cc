@@ -60,7 +60,7 @@ Result<std::optional<transport::TlsListener>> open_tls(std::optional<int> port) 
 }  // namespace
 
 Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, milliseconds wait_for_sender,
-                  std::optional<int> tls_port) {
+                  const std::optional<FarTls>& tls_opts) {
   CancelToken& cancel = ctx.cancel;
   auto controller = std::make_unique<Controller>(0, 1, cancel);
   auto fail = [&](Status s) {
@@ -119,7 +119,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     sink->abort();
     return fail(listener.status());
   }
-  auto tls = open_tls(tls_port);
+  auto tls = open_tls(tls_opts ? std::optional<int>(tls_opts->port) : std::nullopt);
   if (!tls) {
     sink->abort();
     return fail(tls.status());
@@ -182,7 +182,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     return cancel.cancelled() ? s : Status::Ok();
   };
   acceptor.start(*listener, cancel, receive_lane);
-  if (*tls) acceptor.start_tls(**tls, cancel, receive_lane);
+  if (*tls) acceptor.start_tls(**tls, cancel, receive_lane, tls_opts->allow_from);
   json ready = lane_routes(*listener, *tls);
   ready["type"] = "ready";
   ready["window"] = window;
@@ -355,7 +355,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   return sent;
 }
 
-Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, std::optional<int> tls_port) {
+Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const std::optional<FarTls>& tls_opts) {
   CancelToken& cancel = ctx.cancel;
   transport::FdControlIo io(0, 1, cancel);
   transport::ControlChannel ctl(io);
@@ -368,7 +368,7 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
   const stream::StreamHeader header = new_stream_header(t, *src);
   auto listener = transport::LaneListener::listen(stream::to_hex(header.session_id));
   if (!listener) return fail(listener.status());
-  auto tls = open_tls(tls_port);
+  auto tls = open_tls(tls_opts ? std::optional<int>(tls_opts->port) : std::nullopt);
   if (!tls) return fail(tls.status());
   json ready = lane_routes(*listener, *tls);
   ready["type"] = "ready";
@@ -406,7 +406,7 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
     return s;
   };
   acceptor.start(*listener, cancel, send_lane);
-  if (*tls) acceptor.start_tls(**tls, cancel, send_lane);
+  if (*tls) acceptor.start_tls(**tls, cancel, send_lane, tls_opts->allow_from);
 
   SenderControl control(ctl, dispatcher, pipeline, *src, "the receiving side", "the receiving side failed", "done");
   Status outcome;

@@ -191,6 +191,8 @@ Result<CommandRun> run_bounded(const std::vector<std::string>& argv, std::chrono
   const int out_fd = p.stdout_fd().get();
   bool out_open = true;
   bool killed = false;
+  bool overflow = false;  // more stdout than anything pgmigrate parses: never parse half of it
+  constexpr std::size_t kMaxOut = std::size_t{1} << 20;
   while (!done.load() || out_open) {
     if (!killed && (std::chrono::steady_clock::now() >= deadline || (cancel != nullptr && cancel->cancelled()))) {
       run.timed_out = std::chrono::steady_clock::now() >= deadline;
@@ -206,7 +208,13 @@ Result<CommandRun> run_bounded(const std::vector<std::string>& argv, std::chrono
         char buf[8192];
         ssize_t n = ::read(out_fd, buf, sizeof buf);
         if (n > 0) {
-          if (run.out.size() < (1u << 20)) run.out.append(buf, static_cast<std::size_t>(n));
+          if (run.out.size() + static_cast<std::size_t>(n) <= kMaxOut) {
+            run.out.append(buf, static_cast<std::size_t>(n));
+          } else if (!killed) {
+            overflow = true;
+            ::kill(-p.pid(), SIGKILL);
+            killed = true;
+          }
         } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
           out_open = false;
         }
@@ -219,6 +227,8 @@ Result<CommandRun> run_bounded(const std::vector<std::string>& argv, std::chrono
     }
   }
   waiter.join();
+  if (overflow)
+    return Status(Errc::child_failed, "'" + argv.at(0) + "' printed more than " + std::to_string(kMaxOut >> 20) + " MiB; stopped it");
   if (killed && !run.timed_out)
     return Status(Errc::interrupted, "'" + argv.at(0) + "' was stopped: " + (cancel ? cancel->reason().message() : "cancelled"));
   run.err = p.stderr_text();

@@ -142,6 +142,29 @@ pg_q "$P1" "SELECT pg_create_physical_replication_slot('counterfactual', true)" 
 MG="mg$PGM_TEST_ID"
 mig "$MG" pg "$RELAY_PORT" "$RELAY_KNOWN_HOSTS"
 RUNARGS=("${M[@]}" --switchover --keep-snapshots --post-hook "echo \$PGM_NEW_PRIMARY_PORT > '$PORTFILE'")
+# The primary's connection string carries a password here (trust ignores it), given the way
+# the docs say to (PGMIGRATE_PRIMARY, not argv): it must never show in any process's argv on
+# either host (both are this machine), while the runs below go on. A bounded watcher reads
+# every /proc/*/cmdline five times a second.
+KEPT=()
+skip=0
+for arg in "${RUNARGS[@]}"; do
+  if [ "$skip" = 1 ]; then skip=0; continue; fi
+  if [ "$arg" = --primary ]; then skip=1; continue; fi
+  KEPT+=("$arg")
+done
+RUNARGS=("${KEPT[@]}")
+CANARY="pgm-canary-$PGM_TEST_ID"
+export PGMIGRATE_PRIMARY="$PRIMARY password=$CANARY"
+ARGV_HITS="$PGM_TEST_ROOT/argv-hits"
+: > "$ARGV_HITS"
+( for _ in $(seq 1 6000); do
+    [ -e "$PGM_TEST_ROOT/argv-stop" ] && break
+    grep -las -- "pgm-canar[y]-$PGM_TEST_ID" /proc/[0-9]*/cmdline >> "$ARGV_HITS" 2>/dev/null || true  # (not its own argv)
+    sleep 0.2
+  done ) &
+WATCHER=$!
+on_cleanup "kill $WATCHER"
 
 # 3a. SIGKILL during the bulk send.
 "$PGMIGRATE" migrate run "${RUNARGS[@]}" 2> "$PGM_TEST_ROOT/run1.log" &
@@ -178,6 +201,17 @@ pass "killed just before the switchover (one migration slot on the primary)"
 # 3d. Run again: switchover and clean-up.
 "$PGMIGRATE" migrate run "${RUNARGS[@]}" 2> "$PGM_TEST_ROOT/run4.log" || { cat "$PGM_TEST_ROOT/run4.log"; fail "the last run failed"; }
 sed -n '/report/,$p' "$PGM_TEST_ROOT/run4.log"
+touch "$PGM_TEST_ROOT/argv-stop"
+wait "$WATCHER" 2>/dev/null || true
+if [ -s "$ARGV_HITS" ]; then
+  for f in $(sort -u "$ARGV_HITS"); do tr '\0' ' ' < "$f" 2>/dev/null; echo; done
+  fail "the primary's password showed in a process's argv"
+fi
+unset PGMIGRATE_PRIMARY
+AUTO="$(state_of "$MG" target_pgdata)/postgresql.auto.conf"
+grep -q "$CANARY" "$AUTO" || fail "the standby's primary_conninfo does not carry the password"
+[ "$(stat -c '%a %U' "$AUTO")" = "600 postgres" ] || fail "$AUTO is $(stat -c '%a %U' "$AUTO"), expected 600 postgres"
+pass "the password never showed in any argv on either host; it is only in $AUTO (0600, postgres)"
 [ "$(cat "$PORTFILE")" = "$P2" ] || fail "post-hook did not get the new endpoint"
 after=$(writers_acked)
 for _ in $(seq 1 100); do [ "$(writers_acked)" -gt $((after + 20)) ] && break; sleep 0.1; done
