@@ -1,5 +1,6 @@
 #include "zfs/zfs.h"
 
+#include <cctype>
 #include <cstdlib>
 
 #include "source/process.h"
@@ -18,26 +19,6 @@ bool valid_component(std::string_view c) {
   }
   // A leading '-' would read as an option to zfs.
   return c.front() != '-';
-}
-
-bool has_flag(const std::string& usage, std::string_view line_prefix, char flag) {
-  // Usage lines look like "send [-DLPbcehnpsvw] [-i|-I snapshot] ..."; collect each line
-  // that starts with the verb and look for the flag letter inside a "[-...]" group or as "-x".
-  std::size_t pos = 0;
-  while ((pos = usage.find(line_prefix, pos)) != std::string::npos) {
-    std::size_t end = usage.find('\n', pos);
-    std::string line = usage.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-    for (std::size_t i = 0; i + 1 < line.size(); ++i) {
-      if (line[i] != '-') continue;
-      std::size_t j = i + 1;
-      while (j < line.size() && std::isalpha(static_cast<unsigned char>(line[j]))) {
-        if (line[j] == flag) return true;
-        ++j;
-      }
-    }
-    pos = end == std::string::npos ? usage.size() : end;
-  }
-  return false;
 }
 
 }  // namespace
@@ -94,6 +75,101 @@ std::string Capabilities::describe() const {
   return s;
 }
 
+bool usage_has_flag(const std::string& usage, std::string_view line_prefix, char flag) {
+  // Usage lines look like "send [-DLPbcehnpsvw] [-i|-I snapshot] ..."; collect each line
+  // that starts with the verb and look for the flag letter inside a "[-...]" group or as "-x".
+  if (line_prefix.empty()) return false;  // would match everywhere, without moving on
+  std::size_t pos = 0;
+  while ((pos = usage.find(line_prefix, pos)) != std::string::npos) {
+    std::size_t end = usage.find('\n', pos);
+    std::string line = usage.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    for (std::size_t i = 0; i + 1 < line.size(); ++i) {
+      if (line[i] != '-') continue;
+      std::size_t j = i + 1;
+      while (j < line.size() && std::isalpha(static_cast<unsigned char>(line[j]))) {
+        if (line[j] == flag) return true;
+        ++j;
+      }
+    }
+    pos = end == std::string::npos ? usage.size() : end;
+  }
+  return false;
+}
+
+Capabilities parse_capabilities(const std::string& s, const std::string& r) {
+  Capabilities c;
+  c.send_dry_run_parsable = usage_has_flag(s, "send", 'n') && usage_has_flag(s, "send", 'P');
+  c.send_resume_token = usage_has_flag(s, "send", 't');
+  c.send_raw = usage_has_flag(s, "send", 'w');
+  c.send_compressed = usage_has_flag(s, "send", 'c');
+  c.send_large_blocks = usage_has_flag(s, "send", 'L');
+  c.send_props = usage_has_flag(s, "send", 'p');
+  c.send_replicate = usage_has_flag(s, "send", 'R');
+  c.recv_resumable = usage_has_flag(r, "receive", 's') || usage_has_flag(r, "recv", 's');
+  c.recv_no_mount = usage_has_flag(r, "receive", 'u') || usage_has_flag(r, "recv", 'u');
+  return c;
+}
+
+std::vector<std::string> parse_snapshot_list(const std::string& out, const std::string& dataset) {
+  std::vector<std::string> names;
+  const std::string prefix = dataset + "@";
+  std::size_t pos = 0;
+  while (pos < out.size()) {
+    std::size_t end = out.find('\n', pos);
+    if (end == std::string::npos) end = out.size();
+    std::string name = out.substr(pos, end - pos);
+    if (name.rfind(prefix, 0) == 0) names.push_back(name);  // -r lists the children's too
+    pos = end + 1;
+  }
+  return names;
+}
+
+std::string parse_get_value(const std::string& out) {
+  std::string v = out;
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  return v;
+}
+
+Result<std::uint64_t> parse_u64_value(const std::string& value, std::string_view what, const std::string& name) {
+  char* end = nullptr;
+  unsigned long long g = std::strtoull(value.c_str(), &end, 10);
+  if (value.empty() || end == nullptr || *end != '\0')
+    return Status(Errc::protocol, "unexpected " + std::string(what) + " '" + value + "' for " + name);
+  return static_cast<std::uint64_t>(g);
+}
+
+std::string parse_resume_token(const std::string& out) {
+  std::string token = out;
+  while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
+  return token == "-" ? std::string() : token;
+}
+
+Result<TokenInfo> parse_token_description(const std::string& text) {
+  TokenInfo info;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    std::size_t eq = line.find(" = ");
+    if (eq == std::string::npos) continue;
+    std::string key = line.substr(0, eq);
+    key.erase(0, key.find_first_not_of(" \t"));
+    std::string value = line.substr(eq + 3);
+    if (key == "toname") info.toname = value;
+    if (key == "toguid") info.toguid = std::strtoull(value.c_str(), nullptr, 0);
+  }
+  if (info.toname.empty()) return Status(Errc::protocol, "'zfs send -nvt' did not say what the resume token resumes");
+  return info;
+}
+
+std::optional<std::uint64_t> parse_send_size(const std::string& out) {
+  std::size_t pos = out.rfind("size");
+  if (pos == std::string::npos) return std::nullopt;
+  return static_cast<std::uint64_t>(std::strtoull(out.c_str() + pos + 4, nullptr, 10));
+}
+
 Zfs::Zfs(std::string zfs_bin) : bin_(std::move(zfs_bin)) {}
 
 std::string Zfs::default_binary() {
@@ -111,17 +187,7 @@ Result<Capabilities> Zfs::capabilities() const {
   const std::string r = recv->out + recv->err;
   if (s.find("send") == std::string::npos)
     return Status(Errc::unsupported, "'" + bin_ + " send' did not print its usage: is ZFS installed?");
-  Capabilities c;
-  c.send_dry_run_parsable = has_flag(s, "send", 'n') && has_flag(s, "send", 'P');
-  c.send_resume_token = has_flag(s, "send", 't');
-  c.send_raw = has_flag(s, "send", 'w');
-  c.send_compressed = has_flag(s, "send", 'c');
-  c.send_large_blocks = has_flag(s, "send", 'L');
-  c.send_props = has_flag(s, "send", 'p');
-  c.send_replicate = has_flag(s, "send", 'R');
-  c.recv_resumable = has_flag(r, "receive", 's') || has_flag(r, "recv", 's');
-  c.recv_no_mount = has_flag(r, "receive", 'u') || has_flag(r, "recv", 'u');
-  return c;
+  return parse_capabilities(s, r);
 }
 
 Result<bool> Zfs::exists(const std::string& name) const {
@@ -139,27 +205,19 @@ Result<std::string> Zfs::get(const std::string& property, const std::string& nam
     if (out->err.find("does not exist") != std::string::npos) return Status(Errc::not_found, "'" + name + "' does not exist");
     return Status(Errc::child_failed, "'zfs get " + property + " " + name + "' failed: " + out->err);
   }
-  std::string v = out->out;
-  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-  return v;
+  return parse_get_value(out->out);
 }
 
 Result<std::uint64_t> Zfs::guid(const std::string& name) const {
   auto v = get("guid", name);
   if (!v) return v.status();
-  char* end = nullptr;
-  unsigned long long g = std::strtoull(v->c_str(), &end, 10);
-  if (v->empty() || end == nullptr || *end != '\0') return Status(Errc::protocol, "unexpected guid '" + *v + "' for " + name);
-  return static_cast<std::uint64_t>(g);
+  return parse_u64_value(*v, "guid", name);
 }
 
 Result<std::uint64_t> Zfs::referenced(const std::string& name) const {
   auto v = get("referenced", name);
   if (!v) return v.status();
-  char* end = nullptr;
-  unsigned long long g = std::strtoull(v->c_str(), &end, 10);
-  if (v->empty() || end == nullptr || *end != '\0') return Status(Errc::protocol, "unexpected size '" + *v + "' for " + name);
-  return static_cast<std::uint64_t>(g);
+  return parse_u64_value(*v, "size", name);
 }
 
 Result<std::uint64_t> Zfs::estimate_send_size(const std::vector<std::string>& args) const {
@@ -170,9 +228,9 @@ Result<std::uint64_t> Zfs::estimate_send_size(const std::vector<std::string>& ar
   if (!out) return out.status();
   if (!out->success()) return Status(Errc::child_failed, "size estimate failed: " + out->err);
   // OpenZFS prints "size\t<bytes>" as the last line.
-  std::size_t pos = out->out.rfind("size");
-  if (pos == std::string::npos) return Status(Errc::protocol, "no size in 'zfs send -nP' output");
-  return static_cast<std::uint64_t>(std::strtoull(out->out.c_str() + pos + 4, nullptr, 10));
+  auto size = parse_send_size(out->out);
+  if (!size) return Status(Errc::protocol, "no size in 'zfs send -nP' output");
+  return *size;
 }
 
 Result<std::vector<std::string>> send_args(const std::string& snapshot, const SendFlags& flags, const Capabilities& caps) {
@@ -240,16 +298,7 @@ Result<std::vector<std::string>> Zfs::snapshots(const std::string& dataset) cons
   auto out = run_command({bin_, "list", "-H", "-o", "name", "-t", "snapshot", "-r", dataset});
   if (!out) return out.status();
   if (!out->success()) return Status(Errc::child_failed, "'zfs list -t snapshot " + dataset + "' failed: " + out->err);
-  std::vector<std::string> names;
-  std::size_t pos = 0;
-  while (pos < out->out.size()) {
-    std::size_t end = out->out.find('\n', pos);
-    if (end == std::string::npos) end = out->out.size();
-    std::string name = out->out.substr(pos, end - pos);
-    if (name.rfind(dataset + "@", 0) == 0) names.push_back(name);  // -r lists the children's too
-    pos = end + 1;
-  }
-  return names;
+  return parse_snapshot_list(out->out, dataset);
 }
 
 Result<bool> Zfs::abort_resumable_receive(const std::string& dataset) const {
@@ -262,34 +311,15 @@ std::string Zfs::resume_token(const std::string& dataset) const {
   if (!validate_dataset(dataset).ok()) return {};
   auto out = run_command({bin_, "get", "-H", "-o", "value", "receive_resume_token", dataset});
   if (!out || !out->success()) return {};  // no dataset, or a ZFS without the property
-  std::string token = out->out;
-  while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
-  return token == "-" ? std::string() : token;
+  return parse_resume_token(out->out);
 }
 
 Result<Zfs::TokenInfo> Zfs::describe_token(const std::string& token) const {
   auto out = run_command({bin_, "send", "-nvt", token});
   if (!out) return out.status();
   if (!out->success()) return Status(Errc::invalid_argument, "cannot read the resume token: " + out->err);
-  TokenInfo info;
   // Lines look like "\ttoname = pool/fs@snap" and "\ttoguid = 0x1234".
-  std::string text = out->out + "\n" + out->err;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    std::size_t eq = line.find(" = ");
-    if (eq == std::string::npos) continue;
-    std::string key = line.substr(0, eq);
-    key.erase(0, key.find_first_not_of(" \t"));
-    std::string value = line.substr(eq + 3);
-    if (key == "toname") info.toname = value;
-    if (key == "toguid") info.toguid = std::strtoull(value.c_str(), nullptr, 0);
-  }
-  if (info.toname.empty()) return Status(Errc::protocol, "'zfs send -nvt' did not say what the resume token resumes");
-  return info;
+  return parse_token_description(out->out + "\n" + out->err);
 }
 
 }  // namespace pgm::zfs

@@ -42,6 +42,40 @@ struct Capabilities {
   std::string describe() const;
 };
 
+// What a resume token resumes (`zfs send -nvt TOKEN`).
+struct TokenInfo {
+  std::string toname;  // pool/fs@snap being received
+  std::uint64_t toguid = 0;
+};
+
+// The parsers of `zfs` output, apart from the commands that produce it so that they can be
+// tested and fuzzed on bytes (tests/zfs/parse_test.cc, tests/fuzz/fuzz_zfs.cc). None runs
+// anything.
+//
+// Whether the rest of a line of `usage` from an occurrence of `verb` offers `flag`, as a
+// letter of a "-xyz" group (e.g. "\tsend [-DLPbcehnpsvw] [-i|-I snapshot] <snapshot>").
+bool usage_has_flag(const std::string& usage, std::string_view verb, char flag);
+// Capabilities from the usage that `zfs send` and `zfs receive` print without arguments
+// (stdout and stderr together). Zfs::capabilities() fails first if `send_usage` does not
+// mention "send" at all.
+Capabilities parse_capabilities(const std::string& send_usage, const std::string& recv_usage);
+// `zfs list -H -o name -t snapshot -r DATASET` output: the snapshots of `dataset` itself
+// (every returned name starts with DATASET@), in the order listed; the children's are left out.
+std::vector<std::string> parse_snapshot_list(const std::string& out, const std::string& dataset);
+// `zfs get -Hp -o value` output: the value without its trailing newlines.
+std::string parse_get_value(const std::string& out);
+// A numeric property value (guid, referenced): decimal, as strtoull reads it, nothing after
+// it. Fails with Errc::protocol, "unexpected WHAT 'VALUE' for NAME".
+Result<std::uint64_t> parse_u64_value(const std::string& value, std::string_view what, const std::string& name);
+// `zfs get -H -o value receive_resume_token` output: the token, empty for "-".
+std::string parse_resume_token(const std::string& out);
+// `zfs send -nvt TOKEN` output (stdout, "\n", stderr): lines "\ttoname = pool/fs@snap" and
+// "\ttoguid = 0x1234". Fails with Errc::protocol when it names no snapshot.
+Result<TokenInfo> parse_token_description(const std::string& text);
+// `zfs send -nP` output: the number after the last "size" (OpenZFS ends with "size\t<bytes>");
+// nullopt when there is none.
+std::optional<std::uint64_t> parse_send_size(const std::string& out);
+
 class Zfs {
  public:
   // `zfs_bin` is "zfs" unless PGMIGRATE_ZFS names another (tests use it for a labelled fake).
@@ -74,10 +108,7 @@ class Zfs {
   // this ZFS has no such property.
   std::string resume_token(const std::string& dataset) const;
   // What a token resumes (`zfs send -nvt TOKEN`).
-  struct TokenInfo {
-    std::string toname;  // pool/fs@snap being received
-    std::uint64_t toguid = 0;
-  };
+  using TokenInfo = zfs::TokenInfo;
   Result<TokenInfo> describe_token(const std::string& token) const;
 
   const std::string& binary() const { return bin_; }
