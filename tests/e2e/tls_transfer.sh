@@ -86,6 +86,38 @@ assert_same_guid "$S/fs@s1" "$D/flood@s1"
 grep -q "connections" "$PGM_TEST_ROOT/flood.out" || { cat "$PGM_TEST_ROOT/flood.out"; fail "the flood did not run"; }
 pass "push over TLS while idle and garbage connections flood the port: finished, verified ($(cat "$PGM_TEST_ROOT/flood.out"))"
 
+# A stranger on another address (127.0.0.2; the SSH client is 127.0.0.1) reaching the TLS port
+# while a push runs: each of its connections is closed before any handshake (without the
+# filter the far half would wait up to 10 s for its ClientHello). Bounded: 60 s, 5 connections.
+STRANGE_PORT=$(free_port)
+python3 - "$STRANGE_PORT" > "$PGM_TEST_ROOT/stranger.out" 2>&1 <<'PY' &
+import socket, sys, time
+port, end, closed, held = int(sys.argv[1]), time.time() + 60, 0, 0
+while time.time() < end and closed + held < 5:
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.settimeout(2)
+    try:
+        s.connect(("127.0.0.1", port))
+    except OSError:
+        s.close(); time.sleep(0.02); continue  # not listening yet
+    try:
+        closed += s.recv(1) == b""
+    except socket.timeout:
+        held += 1
+    except OSError:
+        closed += 1
+    s.close()
+print("closed", closed, "held", held)
+PY
+STRANGER_PID=$!
+on_cleanup "kill $STRANGER_PID"
+transfer_ok stranger send --streams 2 "${SSHOPTS[@]}" --tls-port "$STRANGE_PORT" "$S/fs@s1" "$HOST:$D/stranger"
+wait "$STRANGER_PID" || true
+assert_same_guid "$S/fs@s1" "$D/stranger@s1"
+grep -q "^closed 5 held 0$" "$PGM_TEST_ROOT/stranger.out" || { cat "$PGM_TEST_ROOT/stranger.out"; fail "connections from another address were not all refused while the port listened"; }
+pass "TLS connections from another address than the SSH client's are closed before a handshake; the push finished ($(cat "$PGM_TEST_ROOT/stranger.out"))"
+
 zfs set atime=off "$D/push"
 transfer_ok pushi -v send "${SSHOPTS[@]}" --tls-port 0 -i @s1 "$S/fs@s2" "$HOST:$D/push"
 grep -q "data connections over TLS to 127.0.0.1:" "$PGM_TEST_ROOT/pushi.log" || { cat "$PGM_TEST_ROOT/pushi.log"; fail "pushi: lanes not over TLS"; }
