@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "common/errno_text.h"
 #include "source/process.h"
@@ -204,19 +205,24 @@ Status SshSession::verify_host_key(const SshTarget& target, const std::vector<st
                                            "old key with: ssh-keygen -R '" +
                                            name + "' -f " + tilde(c.line > 0 ? c.file : file) + ")"));
   };
+  // What a lookup decides; nullopt: the host is unknown.
+  auto verdict = [&](const auto& c) -> std::optional<Status> {
+    switch (c.result) {
+      case HostKeyCheck::match: return Status::Ok();
+      // A host known by another key type is not new: a man in the middle could otherwise offer
+      // only a type the user never recorded and be trusted on first use.
+      case HostKeyCheck::mismatch:
+      case HostKeyCheck::other_type: return refuse(c);
+      case HostKeyCheck::revoked:
+        return fail(Status(Errc::host_key,
+                           "the host key of " + where_ + " (" + key_type + " " + fingerprint_ + ") is marked @revoked in known_hosts"));
+      case HostKeyCheck::not_found: break;
+    }
+    return std::nullopt;
+  };
   auto check = check_known_host(session_, files, name, blob);
   if (!check) return fail(check.status().context("checking the host key of " + where_));
-  switch (check->result) {
-    case HostKeyCheck::match: return Status::Ok();
-    // A host known by another key type is not new: a man in the middle could otherwise offer
-    // only a type the user never recorded and be trusted on first use.
-    case HostKeyCheck::mismatch:
-    case HostKeyCheck::other_type: return refuse(*check);
-    case HostKeyCheck::revoked:
-      return fail(Status(Errc::host_key,
-                         "the host key of " + where_ + " (" + key_type + " " + fingerprint_ + ") is marked @revoked in known_hosts"));
-    case HostKeyCheck::not_found: break;
-  }
+  if (auto v = verdict(*check)) return *v;
   if (!target.accept_new_host_key) {
     const std::string port = target.port == 22 ? "" : "-p " + std::to_string(target.port) + " ";
     return fail(Status(Errc::host_key, "unknown host key for " + where_ + ": " + key_type + " " + fingerprint_ + " is not in " +
@@ -229,15 +235,7 @@ Status SshSession::verify_host_key(const SshTarget& target, const std::vector<st
   // lock records the key, the others verify against what it recorded.
   auto recorded = check_and_record_known_host(session_, files, name, blob);
   if (!recorded) return fail(recorded.status().context("adding the host key of " + where_));
-  switch (recorded->result) {
-    case HostKeyCheck::match: return Status::Ok();
-    case HostKeyCheck::mismatch:
-    case HostKeyCheck::other_type: return refuse(*recorded);
-    case HostKeyCheck::revoked:
-      return fail(Status(Errc::host_key,
-                         "the host key of " + where_ + " (" + key_type + " " + fingerprint_ + ") is marked @revoked in known_hosts"));
-    case HostKeyCheck::not_found: break;
-  }
+  if (auto v = verdict(*recorded)) return *v;  // another connection recorded it first
   host_key_added_ = recorded->added;
   return Status::Ok();
 }
