@@ -51,6 +51,17 @@ Host db2
   IdentityFile $SSH_KEY
   UserKnownHostsFile $SSH_KNOWN_HOSTS
   ProxyJump bastion
+Host db3
+  HostName 127.0.0.1
+  Port $SSHD_PORT
+  User $SSH_USER
+  IdentityFile $SSH_KEY
+  UserKnownHostsFile $SSH_KNOWN_HOSTS
+  ProxyCommand ssh -F $CFG -o BatchMode=yes -W %h:%p bastion
+Host refusing
+  HostName 127.0.0.1
+  Port $SSHD_PORT
+  ProxyCommand echo the bastion refused %r@%h:%p >&2; exit 1
 Host careless
   HostName 127.0.0.1
   Port $SSHD_PORT
@@ -73,6 +84,18 @@ echo "  bastion forwarded $((after - before)) connections"
 pass "ProxyJump: every connection through the bastion"
 assert_gone "ssh .*-W 127.0.0.1:$SSHD_PORT" "proxy processes left running"
 pass "no proxy processes left behind"
+
+before=$after
+"$PGMIGRATE" send --ssh-config "$CFG" --streams 2 --remote-bin "$PGMIGRATE" --progress none "$S/fs@s1" "db3:$D/command" \
+  2> "$PGM_TEST_ROOT/command.log" || { cat "$PGM_TEST_ROOT/command.log"; fail "send through ProxyCommand"; }
+assert_same_guid "$S/fs@s1" "$D/command@s1"
+after=$(grep -c "server_request_direct_tcpip: .*target 127.0.0.1 port $SSHD_PORT" "$B_SSHD_DIR/sshd.log" || true)
+[ $((after - before)) -ge 3 ] || fail "expected >= 3 forwarded connections for ProxyCommand, got $((after - before))"
+pass "ProxyCommand with %h %p"
+
+expect_fail 5 "the bastion refused $SSH_USER@127.0.0.1:$SSHD_PORT" \
+  "$PGMIGRATE" send --ssh-config "$CFG" --remote-bin "$PGMIGRATE" "$S/fs@s1" "refusing:$D/nope"
+pass "a failing proxy explained in one line"
 
 expect_fail 5 "127.0.0.1:1" "$PGMIGRATE" send --ssh-config "$CFG" -o Port=1 --remote-bin "$PGMIGRATE" "$S/fs@s1" "db:$D/nope"
 pass "-o overrides the configuration"

@@ -3,7 +3,9 @@
 #include <libssh2.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -168,11 +170,16 @@ Result<std::unique_ptr<SshSession>> SshSession::connect(const SshTarget& target,
   // connect_timeout is about reaching the host: report it as a network error.
   auto in_time = [&](Status s) {
     if (!s.ok() && session->proxy_) {
-      // A proxy that could not reach the server (or the bastion) says why on its stderr.
+      // A proxy that could not reach the server (or the bastion) says why on its stderr; its
+      // exit, not the handshake libssh2 saw cut short, is then the error.
       session->proxy_->terminate(1000);
-      (void)session->proxy_->wait();
+      const int status = session->proxy_->wait();
       std::string said = session->proxy_->stderr_text();
       said = said.substr(0, said.find('\n'));
+      const bool stopped_by_us = WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGKILL);
+      if (!stopped_by_us && s.code() != Errc::timeout)
+        return Status(Errc::network, "connecting to " + session->where_ + " through the proxy '" + session->proxy_->name() + "': it " +
+                                         describe_wait_status(status) + (said.empty() ? "" : ": " + said));
       if (!said.empty()) s = Status(s.code(), s.message() + " (the proxy '" + session->proxy_->name() + "' said: " + said + ")");
     }
     if (s.code() != Errc::timeout) return s;
