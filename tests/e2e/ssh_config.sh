@@ -98,7 +98,8 @@ expect_fail 5 "the bastion refused $SSH_USER@127.0.0.1:$SSHD_PORT" \
 pass "a failing proxy explained in one line"
 
 expect_fail 5 "127.0.0.1:1" "$PGMIGRATE" send --ssh-config "$CFG" -o Port=1 --remote-bin "$PGMIGRATE" "$S/fs@s1" "db:$D/nope"
-pass "-o overrides the configuration"
+expect_fail 5 "127.0.0.1:1" "$PGMIGRATE" send --ssh-config "$CFG" --port 1 --remote-bin "$PGMIGRATE" "$S/fs@s1" "db:$D/nope"
+pass "-o and --port override the configuration"
 
 expect_fail 2 "StrictHostKeyChecking no in the SSH configuration for careless" \
   "$PGMIGRATE" send --ssh-config "$CFG" --remote-bin "$PGMIGRATE" "$S/fs@s1" "careless:$D/nope"
