@@ -110,5 +110,16 @@ expect_fail 2 "the SSH configuration for broken cannot be read: .*Bad configurat
   "$PGMIGRATE" send --ssh-config "$PGM_TEST_ROOT/bad_config" --remote-bin "$PGMIGRATE" "$S/fs@s1" "broken:$D/nope"
 pass "a broken configuration in one line"
 
+# Without an ssh program the host is used as given, as before (nothing else is looked up in PATH
+# on this side but zfs).
+NOSSH=$PGM_TEST_ROOT/nossh_bin
+mkdir -p "$NOSSH"
+for t in zfs zpool; do ln -sf "$(command -v "$t")" "$NOSSH/$t"; done
+PATH=$NOSSH "$PGMIGRATE" send --port "$SSHD_PORT" --identity "$SSH_KEY" --known-hosts "$SSH_KNOWN_HOSTS" --remote-bin "$PGMIGRATE" \
+  --progress none "$S/fs@s1" "$SSH_USER@127.0.0.1:$D/nossh" 2> "$PGM_TEST_ROOT/nossh.log" \
+  || { cat "$PGM_TEST_ROOT/nossh.log"; fail "send without an ssh program"; }
+assert_same_guid "$S/fs@s1" "$D/nossh@s1"
+pass "no ssh program: the host as given"
+
 zfs list -H -o name -r "$D" | grep -q nope && fail "a failed transfer left a dataset behind"
 pass "done"
