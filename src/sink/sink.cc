@@ -112,6 +112,8 @@ std::optional<std::string> already_received(const SinkSpec& spec, const stream::
   const std::string name = received_snapshot_name(spec, header);
   if (name.empty() || header.snapshot_guid == 0) return std::nullopt;
   zfs::Zfs zfs;
+  // A partial receive waits to be resumed there (OpenZFS): that is the answer, not this.
+  if (!zfs.resume_token(name.substr(0, name.find('@'))).empty()) return std::nullopt;
   auto guid = zfs.guid(name);
   if (!guid || *guid != header.snapshot_guid) return std::nullopt;
   // Only as the newest snapshot: a target that has moved on since (a later increment) is

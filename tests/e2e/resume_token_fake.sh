@@ -38,7 +38,7 @@ GUID=$(src_zfs "$FAKE" get -Hp -o value guid "$P/fs@s1")
 
 sshd_fixture_start
 HOST="$SSH_USER@127.0.0.1"
-start_relay --rate-mbit 200  # 25 MB/s: a transfer with a middle to interrupt
+start_relay --rate-mbit 40  # 5 MB/s a lane, ~5 s for the 96 MiB: every kill below lands mid-transfer
 on_cleanup "pkill -f 'FAKE_ZFS_ROOT=$PGM_TEST_ROOT' ; pkill -f '_serve (recv|send) .*$P/'"
 SSHOPTS=(--streams 4 --chunk-size 1M --port "$RELAY_PORT" --identity "$SSH_KEY" --known-hosts "$RELAY_KNOWN_HOSTS" --reconnect-timeout 60s)
 
@@ -53,6 +53,13 @@ check() {  # ZFS-FUNCTION DATASET@SNAP
 SENDER=$!
 wait_far_bytes "$P/push" 24 > /dev/null
 pkill -9 -f "_serve recv --target $P/push" || fail "no receiving half to kill"
+# The kill landed mid-transfer: the target holds a partial receive (its resume token).
+for _ in $(seq 1 100); do
+  [ "$(dst_zfs "$FAKE" get -H -o value receive_resume_token "$P/push" 2>/dev/null || echo -)" != "-" ] && break
+  sleep 0.1
+done
+[ "$(dst_zfs "$FAKE" get -H -o value receive_resume_token "$P/push" 2>/dev/null || echo -)" != "-" ] \
+  || fail "the killed receive left no resume token (did the transfer finish before the kill?)"
 wait "$SENDER" || { cat "$PGM_TEST_ROOT/push.log"; fail "push did not survive the receiving half's restart"; }
 grep -q "holds a partial receive" "$PGM_TEST_ROOT/push.log" || { cat "$PGM_TEST_ROOT/push.log"; fail "did not resume from the token"; }
 check dst_zfs "$P/push@s1"
