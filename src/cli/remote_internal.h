@@ -118,7 +118,7 @@ struct LaneAcceptor {
   // at most kMaxHandshakes at once (more are closed at once), each for at most 10 s, and their
   // threads are joined as they end. `allow_from` non-empty: connections from any other address
   // are closed before any handshake (the near host's address, unless lanes are relayed).
-  void start_tls(const transport::TlsListener& listener, CancelToken& cancel, const Body& body, std::string allow_from = {}) {
+  void start_tls(const transport::TlsListener& listener, CancelToken& cancel, const Body& body, const std::string& allow_from = {}) {
     tls_acceptor = std::thread([&, body, allow_from] {
       while (!stop.load() && !cancel.cancelled()) {
         reap();

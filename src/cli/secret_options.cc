@@ -12,7 +12,7 @@ namespace pgm::cli {
 using nlohmann::json;
 
 namespace {
-constexpr std::size_t kMaxLine = 64 * 1024;
+constexpr std::size_t kMaxLine = std::size_t{64} * 1024;
 
 bool option_name(const std::string& k) {
   if (k.size() < 3 || k.size() > 64 || k.rfind("--", 0) != 0) return false;

@@ -454,8 +454,12 @@ Result<TargetLock> TargetLock::acquire(const std::string& dir, const std::string
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) return sys_error("locking " + path);
     if (cancel.cancelled()) return cancel.reason();
-    if (std::chrono::steady_clock::now() >= deadline)
-      return Status(Errc::timeout, "another transfer into '" + target + "' is still starting (" + path + " stays locked); try again");
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::string why = "another transfer into '" + target + "' is still starting (";
+      why += path;
+      why += " stays locked); try again";
+      return Status(Errc::timeout, why);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return TargetLock(std::move(fd));

@@ -75,12 +75,12 @@ std::string Capabilities::describe() const {
   return s;
 }
 
-bool usage_has_flag(const std::string& usage, std::string_view line_prefix, char flag) {
+bool usage_has_flag(const std::string& usage, std::string_view verb, char flag) {
   // Usage lines look like "send [-DLPbcehnpsvw] [-i|-I snapshot] ..."; collect each line
   // that starts with the verb and look for the flag letter inside a "[-...]" group or as "-x".
-  if (line_prefix.empty()) return false;  // would match everywhere, without moving on
+  if (verb.empty()) return false;  // would match everywhere, without moving on
   std::size_t pos = 0;
-  while ((pos = usage.find(line_prefix, pos)) != std::string::npos) {
+  while ((pos = usage.find(verb, pos)) != std::string::npos) {
     std::size_t end = usage.find('\n', pos);
     std::string line = usage.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
     for (std::size_t i = 0; i + 1 < line.size(); ++i) {

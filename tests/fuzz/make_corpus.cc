@@ -488,7 +488,9 @@ void control_seeds() {
       {"start", nlohmann::json{{"type", "start"}, {"window", 16}}.dump()},
       {"ack", nlohmann::json{{"type", "ack"}, {"delivered", 7}}.dump()},
       {"trailer", transport::trailer_to_json(t).dump()},
-      {"result", nlohmann::json{{"type", "result"}, {"received", "tank/pgdata@pgmigrate-7f3a-base"}, {"delivered_bytes", 123456789},
+      {"result", nlohmann::json{{"type", "result"},
+                                {"received", "tank/pgdata@pgmigrate-7f3a-base"},
+                                {"delivered_bytes", 123456789},
                                 {"digest", stream::to_hex(t.digest)}}
                      .dump()},
       {"done", nlohmann::json{{"type", "done"}}.dump()},
