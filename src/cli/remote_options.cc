@@ -1,6 +1,9 @@
 #include "cli/remote_options.h"
 
+#include <unistd.h>
+
 #include "common/units.h"
+#include "transport/ssh_config.h"
 #include "transport/ssh_connector.h"
 
 namespace pgm::cli {
@@ -8,11 +11,14 @@ namespace pgm::cli {
 void add_remote_options(CLI::App& cmd, RemoteCliOptions& o) {
   cmd.add_option("--streams", o.streams, "Data connections (each its own SSH connection)")->check(CLI::Range(1, 64))->capture_default_str();
   cmd.add_option("--remote-bin", o.remote_bin, "pgmigrate on the far host")->capture_default_str();
-  cmd.add_option("--port", o.port, "SSH port")->check(CLI::Range(1, 65535))->capture_default_str();
+  cmd.add_option("--port", o.port, "SSH port (default: the SSH configuration's, else 22)")->check(CLI::Range(1, 65535));
   cmd.add_option("--identity", o.identities, "SSH private key file (repeatable); ssh-agent is tried first");
-  cmd.add_option("--known-hosts", o.known_hosts, "known_hosts file (default ~/.ssh/known_hosts)");
+  cmd.add_option("--known-hosts", o.known_hosts, "known_hosts file (default: the SSH configuration's, else ~/.ssh/known_hosts)");
   cmd.add_flag("--accept-new-host-key", o.accept_new_host_key, "Trust and record an unknown host key (never a changed one)");
-  cmd.add_option("--connect-timeout", o.connect_timeout, "TCP connect and SSH handshake timeout")->capture_default_str();
+  cmd.add_option("--connect-timeout", o.connect_timeout,
+                 "TCP connect and SSH handshake timeout (default: the SSH configuration's ConnectTimeout, else 30s)");
+  cmd.add_option("--ssh-config", o.ssh_config, "OpenSSH client configuration file instead of ~/.ssh/config (like ssh -F)");
+  cmd.add_option("-o", o.ssh_options, "OpenSSH option KEY=VALUE for resolving the host (repeatable, like ssh -o)");
   cmd.add_option("--reconnect-timeout", o.reconnect_timeout, "Keep reconnecting a dropped data connection this long (0: fail at once)")
       ->capture_default_str();
   cmd.add_option("--tls-port", o.tls_port,
@@ -25,13 +31,67 @@ void add_remote_options(CLI::App& cmd, RemoteCliOptions& o) {
       ->group("");
 }
 
+namespace {
+
+bool file_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// What `ssh -G` resolved, under the flags given explicitly on the command line.
+Status apply_ssh_config(const transport::SshConfig& c, const RemoteCliOptions& o, const std::string& alias, transport::SshTarget& t) {
+  t.host = c.hostname;
+  if (o.port == 0) t.port = c.port;
+  if (!c.user.empty()) t.user = c.user;
+  // Files the configuration named are kept even when missing: authentication then says so.
+  if (o.identities.empty() && c.identity_files_configured) t.identity_files = c.identity_files;
+  // IdentitiesOnly: the agent's keys would be offered before the configured ones.
+  if (c.identities_only) t.use_agent = false;
+  if (o.known_hosts.empty() && !c.user_known_hosts_default && !c.user_known_hosts_files.empty()) {
+    t.known_hosts = c.user_known_hosts_files.front();
+    for (const auto& f : c.user_known_hosts_files)
+      if (file_exists(f)) {
+        t.known_hosts = f;
+        break;
+      }
+  }
+  if (c.strict_host_key_checking == "accept-new") t.accept_new_host_key = true;
+  if (!c.proxy_jump.empty()) {
+    t.proxy_argv = transport::proxy_jump_argv(c.proxy_jump, t.host, t.port, o.ssh_config);
+  } else if (!c.proxy_command.empty()) {
+    auto cmd = transport::expand_proxy_command(c.proxy_command, t.host, t.port, t.user, alias);
+    if (!cmd) return cmd.status();
+    t.proxy_argv = {"/bin/sh", "-c", *cmd};
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) {
   RemoteOptions r;
   r.streams = o.streams;
   r.remote_bin = o.remote_bin;
   r.host_label = (e.user.empty() ? "" : e.user + "@") + e.host;
-  auto timeout = parse_duration(o.connect_timeout);
-  if (!timeout) return timeout.status().context("--connect-timeout");
+  // The host may be an alias of the OpenSSH configuration: resolved by `ssh -G` itself.
+  std::optional<transport::SshConfig> config;
+  if (!o.local_exec) {
+    if (e.host.starts_with("-")) return Status(Errc::invalid_argument, "invalid host '" + e.host + "'");
+    transport::SshGRequest request{e.host, e.user, o.port, o.ssh_config, o.ssh_options};
+    auto resolved = transport::resolve_ssh_config(request, transport::home_directory());
+    if (!resolved) return resolved.status();
+    config = std::move(*resolved);
+  } else if (!o.ssh_config.empty() || !o.ssh_options.empty()) {
+    return Status(Errc::invalid_argument, "--ssh-config and -o need SSH (not --local-exec)");
+  }
+  if (config && (config->strict_host_key_checking == "false" || config->strict_host_key_checking == "no" ||
+                 config->strict_host_key_checking == "off"))
+    return Status(Errc::invalid_argument, "StrictHostKeyChecking no in the SSH configuration for " + e.host +
+                                              ": pgmigrate never trusts an unverified host key; use accept-new or --accept-new-host-key");
+  Result<std::chrono::milliseconds> timeout = std::chrono::milliseconds(30000);
+  if (!o.connect_timeout.empty()) {
+    timeout = parse_duration(o.connect_timeout);
+    if (!timeout) return timeout.status().context("--connect-timeout");
+  } else if (config && config->connect_timeout) {
+    timeout = std::chrono::milliseconds(*config->connect_timeout);
+  }
   if (o.reconnect_timeout == "0") {
     r.reconnect_timeout = std::chrono::milliseconds(0);
   } else {
@@ -42,7 +102,7 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
   r.connect_timeout = *timeout;
   if (o.tls_port >= 0) {
     r.tls_port = o.tls_port;
-    r.tls_dial_host = e.host;
+    r.tls_dial_host = config ? config->hostname : e.host;
     if (!o.tls_connect.empty()) {
       // HOST:PORT, with [brackets] around an IPv6 address.
       const auto colon = o.tls_connect.rfind(':');
@@ -71,12 +131,13 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
   }
   transport::SshTarget target;
   target.host = e.host;
-  target.port = o.port;
+  target.port = o.port > 0 ? o.port : 22;
   target.user = e.user;
   target.identity_files = o.identities;
   target.known_hosts = o.known_hosts;
   target.accept_new_host_key = o.accept_new_host_key;
   target.connect_timeout = *timeout;
+  if (config) PGM_RETURN_IF_ERROR(apply_ssh_config(*config, o, e.host, target));
   r.connect = [target](const CancelToken& cancel) { return transport::SshConnector::connect(target, cancel); };
   return r;
 }

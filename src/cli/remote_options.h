@@ -14,12 +14,16 @@ namespace pgm::cli {
 struct RemoteCliOptions {
   unsigned streams = 8;  // measured best at 60 ms RTT (docs/benchmarks.md, sweep)
   std::string remote_bin = "pgmigrate";
-  int port = 22;
+  // The SSH options below default to "not given" so that the OpenSSH configuration can fill
+  // them in, and an explicit flag wins over it.
+  int port = 0;  // 0: the configuration's Port, else 22
   std::vector<std::string> identities;
   std::string known_hosts;
   bool accept_new_host_key = false;
-  std::string connect_timeout = "30s";
-  bool local_exec = false;  // testing aid: run the far half locally instead of over SSH
+  std::string connect_timeout;           // empty: the configuration's ConnectTimeout, else 30s
+  std::string ssh_config;                // like ssh -F
+  std::vector<std::string> ssh_options;  // like ssh -o KEY=VALUE, given to `ssh -G`
+  bool local_exec = false;               // testing aid: run the far half locally instead of over SSH
   std::string reconnect_timeout = "10m";
   std::int64_t inject_corrupt_chunk = -1;  // testing aid
   int tls_port = -1;                       // -1: data over SSH channels

@@ -83,6 +83,10 @@ Result<std::unique_ptr<Subprocess>> Subprocess::spawn(const ProcessSpec& spec) {
   posix_spawn_file_actions_adddup2(&actions, spec.pipe_stdin ? in.read.get() : devnull.get(), 0);
   if (spec.pipe_stdout) posix_spawn_file_actions_adddup2(&actions, out.write.get(), 1);
   else if (spec.null_stdout) posix_spawn_file_actions_adddup2(&actions, devnull.get(), 1);
+  if (spec.stdio_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, spec.stdio_fd, 0);
+    posix_spawn_file_actions_adddup2(&actions, spec.stdio_fd, 1);
+  }
   posix_spawn_file_actions_adddup2(&actions, err->write.get(), 2);
 
   // The parent blocks signals (one thread waits for them) and ignores SIGPIPE; the child

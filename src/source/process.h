@@ -22,6 +22,9 @@ struct ProcessSpec {
   bool null_stdout = false;
   std::size_t pipe_size = 1 << 20;
   std::vector<std::string> extra_env;  // "NAME=value" added to the environment
+  // >= 0: this fd (one end of a socketpair) becomes both stdin and stdout, for a proxy
+  // process that carries a connection; overrides the stdin/stdout choices above.
+  int stdio_fd = -1;
 };
 
 // "exited with status 2", "killed by signal 9 (Killed)".

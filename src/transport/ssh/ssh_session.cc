@@ -3,7 +3,9 @@
 #include <libssh2.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 
 #include "common/errno_text.h"
 #include "source/process.h"
+#include "transport/proxy_connect.h"
 #include "transport/ssh/known_hosts.h"
 #include "transport/ssh/ssh_channel.h"
 #include "transport/tcp_connect.h"
@@ -124,12 +127,23 @@ Result<std::unique_ptr<SshSession>> SshSession::connect(const SshTarget& target,
   const auto deadline = target.connect_timeout.count() > 0 ? Clock::now() + target.connect_timeout : Clock::time_point::max();
   const std::string user = target.user.empty() ? local_user() : target.user;
 
-  auto sock = tcp_connect(target.host, target.port, deadline, cancel, target.tcp_congestion);
-  if (!sock) return sock.status();
+  UniqueFd sock;
+  std::unique_ptr<Subprocess> proxy;
+  if (target.proxy_argv.empty()) {
+    auto tcp = tcp_connect(target.host, target.port, deadline, cancel, target.tcp_congestion);
+    if (!tcp) return tcp.status();
+    sock = std::move(*tcp);
+  } else {
+    auto via = proxy_connect(target.proxy_argv);
+    if (!via) return via.status();
+    sock = std::move(via->sock);
+    proxy = std::move(via->process);
+  }
 
   LIBSSH2_SESSION* raw = libssh2_session_init();
   if (!raw) return Status(Errc::internal, "libssh2_session_init failed");
-  std::unique_ptr<SshSession> session(new SshSession(raw, std::move(*sock), cancel, host_port(target.host, target.port)));
+  std::unique_ptr<SshSession> session(new SshSession(raw, std::move(sock), cancel, host_port(target.host, target.port)));
+  session->proxy_ = std::move(proxy);
   libssh2_session_set_blocking(raw, 0);
 
   std::vector<std::string> known_hosts_files;
@@ -156,6 +170,19 @@ Result<std::unique_ptr<SshSession>> SshSession::connect(const SshTarget& target,
 
   // connect_timeout is about reaching the host: report it as a network error.
   auto in_time = [&](Status s) {
+    if (!s.ok() && session->proxy_) {
+      // A proxy that could not reach the server (or the bastion) says why on its stderr; its
+      // exit, not the handshake libssh2 saw cut short, is then the error.
+      session->proxy_->terminate(1000);
+      const int status = session->proxy_->wait();
+      std::string said = session->proxy_->stderr_text();
+      said = said.substr(0, said.find('\n'));
+      const bool stopped_by_us = WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGKILL);
+      if (!stopped_by_us && s.code() != Errc::timeout)
+        return Status(Errc::network, "connecting to " + session->where_ + " through the proxy '" + session->proxy_->name() + "': it " +
+                                         describe_wait_status(status) + (said.empty() ? "" : ": " + said));
+      if (!said.empty()) s = Status(s.code(), s.message() + " (the proxy '" + session->proxy_->name() + "' said: " + said + ")");
+    }
     if (s.code() != Errc::timeout) return s;
     char secs[32];
     std::snprintf(secs, sizeof secs, "%g", static_cast<double>(target.connect_timeout.count()) / 1000.0);

@@ -20,6 +20,7 @@
 #include "common/cancel.h"
 #include "common/fd.h"
 #include "common/status.h"
+#include "source/process.h"
 
 typedef struct _LIBSSH2_SESSION LIBSSH2_SESSION;  // NOLINT: same typedef as <libssh2.h>
 
@@ -45,6 +46,10 @@ struct SshTarget {
   // TCP congestion control to ask for (e.g. "bbr"); silently left at the system default when
   // the kernel lacks it. Empty: system default.
   std::string tcp_congestion;
+  // Non-empty: reach the server through this proxy process (ProxyJump's `ssh -W`, or
+  // ProxyCommand via /bin/sh -c) on a socketpair instead of a TCP connection. `host` and `port`
+  // still name the server for known_hosts and messages. One process per session.
+  std::vector<std::string> proxy_argv;
 };
 
 class SshSession {
@@ -109,6 +114,8 @@ class SshSession {
   bool host_key_added_ = false;
   int live_channels_ = 0;
   Status broken_;
+  // The proxy carrying the connection, if any: destroyed (stopped) after the session is freed.
+  std::unique_ptr<Subprocess> proxy_;
 };
 
 // Quotes argv for the remote login shell, which sshd runs as `$SHELL -c COMMAND` (a POSIX
