@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -25,6 +26,19 @@ void CancelToken::cancel(Status reason) {
   }
   std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
+}
+
+bool CancelToken::wait_for(std::chrono::nanoseconds d) const {
+  const auto deadline = std::chrono::steady_clock::now() + d;
+  for (;;) {
+    if (cancelled()) return false;
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left.count() <= 0) return true;
+    pollfd pfd{event_fd_, POLLIN, 0};
+    // Rounded up, so that a sub-millisecond remainder sleeps instead of spinning.
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+    ::poll(&pfd, 1, static_cast<int>(std::min<std::int64_t>(ms, 60'000)));
+  }
 }
 
 Status CancelToken::reason() const {

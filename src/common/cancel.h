@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -26,6 +27,9 @@ class CancelToken {
   Status reason() const;
   // Readable once cancelled; never read from it.
   int fd() const { return event_fd_; }
+  // Sleeps for `d` unless cancelled first; true if the whole time passed (not cancelled).
+  // Replaces sleep-and-poll loops: a cancel wakes it at once.
+  bool wait_for(std::chrono::nanoseconds d) const;
 
  private:
   int event_fd_ = -1;

@@ -45,6 +45,7 @@ class ChunkDispatcher {
   // The transfer is over: lanes finish.
   void complete();
   const DispatchCounters& counters() const { return counters_; }
+  RateLimiter* rate_limiter() const { return pipeline_.rate_limiter(); }
   // Testing aid: flip one payload byte of chunk `seq` the first time it is sent.
   void inject_corruption(std::uint64_t seq) { corrupt_seq_ = seq; }
 

@@ -39,7 +39,9 @@ Status run_dispatched_lane(ChunkDispatcher& dispatcher, int lane, const stream::
   stream::StreamWriter writer(out);
   PGM_RETURN_IF_ERROR(writer.write_header(header));
   std::uint64_t frames = 0, bytes = 0;
+  RateLimiter* rate = dispatcher.rate_limiter();
   while (auto chunk = dispatcher.next(lane, cancel)) {
+    if (rate != nullptr && !rate->acquire(chunk->header.enc_len + stream::kRecordHeaderSize, cancel)) break;
     PGM_RETURN_IF_ERROR(writer.write_frame(chunk->header, chunk->payload.span()));
     ++frames;
     bytes += chunk->header.enc_len;

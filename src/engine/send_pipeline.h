@@ -22,6 +22,7 @@
 #include "common/buffer.h"
 #include "common/cancel.h"
 #include "engine/budget.h"
+#include "engine/rate_limiter.h"
 #include "stream/format.h"
 
 namespace pgm::engine {
@@ -40,6 +41,9 @@ struct SendOptions {
   // equal `skip_digest` (else the source is not reproducing the same stream: Errc::corrupt).
   std::uint64_t skip_chunks = 0;
   stream::Digest skip_digest{};
+  // The transfer's bandwidth cap, shared by every lane that carries this pipeline's chunks;
+  // null: unlimited. Not owned: it outlives the pipeline.
+  RateLimiter* rate = nullptr;
 };
 
 struct EncodedChunk {
@@ -62,6 +66,8 @@ class SendPipeline {
  public:
   // The pipeline reads `source_fd` until EOF. Failures cancel `cancel` with the reason.
   SendPipeline(SendOptions options, int source_fd, CancelToken& cancel);
+  // The bandwidth cap lanes reserve their frames from (null: none).
+  RateLimiter* rate_limiter() const { return options_.rate; }
   ~SendPipeline();
   SendPipeline(const SendPipeline&) = delete;
   SendPipeline& operator=(const SendPipeline&) = delete;

@@ -6,7 +6,9 @@ Status pump_to_writer(SendPipeline& pipeline, const stream::StreamHeader& header
                       const std::function<Status()>& before_trailer, const CancelToken& cancel) {
   stream::StreamWriter writer(out);
   PGM_RETURN_IF_ERROR(writer.write_header(header).context("writing the stream"));
+  RateLimiter* rate = pipeline.rate_limiter();
   while (auto chunk = pipeline.next()) {
+    if (rate != nullptr && !rate->acquire(chunk->header.enc_len + stream::kRecordHeaderSize, cancel)) break;
     PGM_RETURN_IF_ERROR(writer.write_frame(chunk->header, chunk->payload.span()).context("writing the stream"));
   }
   if (cancel.cancelled()) return cancel.reason();
