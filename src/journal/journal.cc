@@ -246,45 +246,6 @@ Status stop_process(int pid, std::chrono::seconds timeout) {
 
 double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
-Status write_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid()) return sys_error("writing " + tmp);
-  // The data reaches the disk before the rename publishes it: otherwise a crash can leave the
-  // new name on an empty file, and the state (a slot, a step done) is lost with it.
-  bool ok = true;
-  for (std::size_t off = 0; ok && off < text.size();) {
-    const ssize_t n = ::write(fd.get(), text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) off += static_cast<std::size_t>(n);
-  }
-  if (ok) ok = ::fsync(fd.get()) == 0;
-  const int err = errno;
-  fd.reset();
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    errno = err;
-    return sys_error("writing " + tmp);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return sys_error("replacing " + path);
-  // And the rename itself is durable only once the directory is.
-  const std::size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dfd.valid()) return sys_error("opening " + dir);
-  if (::fsync(dfd.get()) != 0) return sys_error("syncing " + dir);
-  return Status::Ok();
-}
-
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status(Errc::not_found, "cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::vector<std::string> json_files(const std::string& dir) {
   std::vector<std::string> out;
   DIR* d = ::opendir(dir.c_str());

@@ -20,6 +20,7 @@
 
 #include "common/cancel.h"
 #include "common/fd.h"
+#include "common/files.h"
 #include "common/status.h"
 #include "stream/format.h"
 
@@ -84,11 +85,9 @@ Status stop_process(int pid, std::chrono::seconds timeout);
 // Seconds since the epoch, the clock of every journal and state file.
 double unix_now();
 
-// The state files' plumbing, shared with migrate's state (cli/cmd_migrate.cc):
-// writes `text` to `path` through a 0600 temp file, fsync and a rename (and an fsync of the
-// directory), so a reader or a crash sees the old or the new text, never half or none;
-Status write_file_atomic(const std::string& path, const std::string& text);
-Result<std::string> read_file(const std::string& path);
+// The state files' plumbing (common/files.h), also used through this namespace by migrate.
+using pgm::read_file;
+using pgm::write_file_atomic;
 // the *.json files directly in `dir` (none if it does not exist).
 std::vector<std::string> json_files(const std::string& dir);
 
