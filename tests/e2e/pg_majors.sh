@@ -15,18 +15,14 @@
 #     amcheck has verify_heapam (14 and later); on 12 and 13, whose amcheck has none, every
 #     btree index is checked with bt_index_check(index, heapallindexed => true) instead.
 # The load is small (pgbench scale 1, 2 clients at 150 tx/s) to keep the matrix within CI's
-# budget. PGM_MAJORS="15 16" narrows a local run (CI runs all).
+# budget. PGM_MAJORS="15 16" narrows a local run (CI runs all). pg_majors_pg.sh runs the pg
+# commands on every major without ZFS.
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
-
-CACHE=${PGMIGRATE_PG_CACHE:-/var/cache/pgmigrate/pg}
-read -r -a MAJORS <<< "${PGM_MAJORS:-12 13 14 15 16 17 18}"
-for m in 12 13 14 15 16 17 18; do
-  [ -x "$CACHE/$m/bin/postgres" ] || fail "no Postgres $m server build in $CACHE/$m: run scripts/install-pg-majors"
-done
-PG_AMCHECK=$(ls /usr/lib/postgresql/*/bin/pg_amcheck 2>/dev/null | head -1)
-[ -x "$PG_AMCHECK" ] || fail "no pg_amcheck: run scripts/install-deps"
+source "$PGM_SOURCE_DIR/tests/fixtures/pg_majors.sh"
+CACHE=$PG_MAJORS_CACHE
+pg_majors_require
 
 zfs_fixture_start
 SRC_POOL=pmjs_$PGM_TEST_ID
@@ -37,23 +33,6 @@ sshd_fixture_start
 on_cleanup "pkill -f '_serve recv --target $DST_POOL/'"
 HOST="$SSH_USER@127.0.0.1"
 STATE=/var/lib/pgmigrate/migrations
-
-# amcheck_clean PORT MAJOR: the new primary's heap and btree indexes are consistent.
-amcheck_clean() {
-  local port=$1 m=$2
-  if [ "$m" -ge 14 ]; then
-    "$PG_AMCHECK" -h 127.0.0.1 -p "$port" -U postgres -d postgres --install-missing --heapallindexed > "$PGM_TEST_ROOT/amcheck.$m" 2>&1 \
-      || { cat "$PGM_TEST_ROOT/amcheck.$m"; fail "pg_amcheck reports corruption on Postgres $m"; }
-    echo "pg_amcheck --heapallindexed: clean"
-  else
-    pg_q "$port" "CREATE EXTENSION IF NOT EXISTS amcheck" >/dev/null
-    local n
-    n=$(pg_q "$port" "SELECT count(bt_index_check(c.oid, true)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-                        JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'btree' AND c.relpersistence <> 't'") \
-      || fail "bt_index_check reports corruption on Postgres $m"
-    echo "bt_index_check(heapallindexed) of $n btree indexes: clean (amcheck $m has no heap check; pg_amcheck needs 14)"
-  fi
-}
 
 # (Names here avoid `id`: writers_start loops over a global of that name.)
 one_major() {
