@@ -35,7 +35,7 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
   cmd->add_option("--stop-cmd", a->stop_cmd, "Shell command that stops the old primary cleanly (e.g. ssh db1 systemctl stop postgresql)");
   cmd->add_option("--start-cmd", a->start_cmd, "Shell command that starts it again (rollback); required with --stop-cmd");
   cmd->add_option("--primary-log", a->primary_log, "pg_ctl -l log when restarting the old primary locally on rollback");
-  cmd->add_option("--pg-bindir", a->bindir, "Directory holding pg_ctl and pg_controldata");
+  cmd->add_option("--pg-bindir", a->bindir, "Directory holding pg_ctl (pg_control is read directly: no pg_controldata needed)");
   cmd->add_option("--max-lag", a->max_lag, "Refuse to start while the standby's replay lag exceeds this")->capture_default_str();
   cmd->add_option("--timeout", a->timeout, "Bound on the whole switchover up to promotion")->capture_default_str();
   cmd->add_option("--stop-timeout", a->stop_timeout, "Bound on the fence (the stop, or terminating sessions)")->capture_default_str();

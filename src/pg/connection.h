@@ -16,7 +16,7 @@ namespace pgm::pg {
 
 // Oldest and newest major versions pgmigrate drives (server_version_num / 10000).
 inline constexpr int kMinServerVersion = 120000;
-inline constexpr int kMaxServerMajor = 17;
+inline constexpr int kMaxServerMajor = 18;
 
 using Params = std::vector<std::optional<std::string>>;  // nullopt is SQL NULL
 

@@ -20,11 +20,16 @@
 #include <thread>
 
 #include "common/units.h"
+#include "pg/control_state.h"
+#include "pg/pg_control.h"
 #include "source/process.h"
 
 namespace pgm::pg {
 namespace fs = std::filesystem;
 namespace {
+
+// Postgres writes global/pg_control as one 8 KiB block (PG_CONTROL_FILE_SIZE) in every major.
+constexpr std::size_t kControlFileSize = 8192;
 
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -62,8 +67,8 @@ Result<DataDir> inspect_data_dir(const std::string& path) {
   }
   const std::string v = trim(*ver);
   d.major = std::atoi(v.c_str());
-  if (d.major < 12 || d.major > 17)
-    return Status(Errc::unsupported, d.path + " holds Postgres " + printable(v, 20) + "; pgmigrate supports Postgres 12 to 17");
+  if (d.major < 12 || d.major > 18)
+    return Status(Errc::unsupported, d.path + " holds Postgres " + printable(v, 20) + "; pgmigrate supports Postgres 12 to 18");
   auto global = dirfd->open_dir("global");
   if (!global && global.status().code() != Errc::not_found) return global.status();
   auto control = global ? global->stat("pg_control") : Result<std::optional<struct stat>>(std::optional<struct stat>());
@@ -253,13 +258,26 @@ ControlData parse_controldata(const std::string& text) {
   return cd;
 }
 
-Result<ControlData> read_controldata(const DataDir& dir, const std::string& bindir) {
-  auto run = run_bounded({find_pg_program("pg_controldata", dir.major, bindir), "-D", dir.path}, std::chrono::seconds(30));
-  if (!run) return run.status();
-  if (!run->success()) return Status(Errc::child_failed, "pg_controldata -D " + dir.path + " " + run->describe());
-  ControlData cd = parse_controldata(run->out);
-  if (cd.state.empty() || !cd.checkpoint)
-    return Status(Errc::child_failed, "could not read the cluster state from pg_controldata -D " + dir.path);
+Result<ControlData> read_controldata(const DataDir& dir, const std::string& /*bindir*/) {
+  // Read directly (pg/pg_control.h), not through pg_controldata: only one of the data
+  // directory's own major reads the file right, and upstream server builds ship none. The file
+  // is opened without following a link, as inspect_data_dir reads it.
+  const std::string where = dir.path + "/global/pg_control";
+  auto pgdata = DirFd::open(dir.path);
+  if (!pgdata) return pgdata.status();
+  auto global = pgdata->open_dir("global");
+  if (!global) return global.status().context("reading " + where);
+  auto bytes = global->read_file("pg_control", kControlFileSize);
+  if (!bytes) return bytes.status().context("reading " + where);
+  auto cf = parse_pg_control(*bytes);
+  if (!cf) return cf.status().context(where);
+  if (Status s = check_control_major(*cf, dir.major); !s.ok()) return s.context(where);
+  ControlData cd;
+  cd.state = cluster_state_name(cf->state);
+  cd.checkpoint = cf->checkpoint;
+  cd.redo = cf->redo;
+  cd.timeline = cf->timeline;
+  cd.system_identifier = std::to_string(cf->system_identifier);
   return cd;
 }
 

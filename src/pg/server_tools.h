@@ -1,5 +1,5 @@
-// The server-side programs a step needs on this host (pg_ctl, pg_controldata), run as the data
-// directory's owner, and the files in a data directory pgmigrate reads (PG_VERSION,
+// The server-side programs a step needs on this host (pg_ctl), run as the data directory's
+// owner, and the files in a data directory pgmigrate reads (PG_VERSION, global/pg_control,
 // postmaster.pid) or writes. Also bounded shell hooks (--stop-cmd, --post-hook).
 //
 // A data directory received from the source holds whatever the source's postgres user put there,
@@ -78,6 +78,10 @@ struct ControlData {
 
 // Parses pg_controldata's output (run with LC_ALL=C).
 ControlData parse_controldata(const std::string& text);
+// Reads dir's global/pg_control itself (pg/pg_control.h), never through a link; `state` in
+// pg_controldata's words. Refuses, in one line, a format pgmigrate does not know, a CRC
+// mismatch, and a file whose format is not that of dir.major. `bindir` is unused (no
+// pg_controldata is needed); it stays for callers that pass it.
 Result<ControlData> read_controldata(const DataDir& dir, const std::string& bindir = "");
 
 struct PostmasterPid {

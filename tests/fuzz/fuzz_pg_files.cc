@@ -4,7 +4,8 @@
 //   - pg_controldata's output (parse_controldata),
 //   - postmaster.pid (parse_postmaster_pid),
 //   - postgresql.auto.conf (get_auto_conf, set_auto_conf),
-//   - global/pg_control itself (read_cluster_state, on a scratch data directory).
+//   - global/pg_control itself (read_cluster_state, on a scratch data directory, and
+//     parse_pg_control of pg/pg_control.h).
 //
 // Input: the file's bytes (each parser gets all of them). For set_auto_conf the last line (after
 // the last '\n') is the value to set and the rest is the file.
@@ -12,15 +13,18 @@
 // Invariants: parse_controldata's LSNs print back to the same values; postmaster.pid's pid is
 // positive; setting a value (without a newline, which no setting can hold) then reading it gives
 // it back, and the file stays one line per setting for the keys set; a pg_control state that
-// reads is a known DBState.
+// reads is a known DBState; a pg_control that parses has a CRC that matches and a known format.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "fuzz_temp_file.h"
 #include "pg/auto_conf.h"
 #include "pg/control_state.h"
+#include "pg/pg_control.h"
 #include "pg/server_tools.h"
 
 namespace {
@@ -69,6 +73,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   check_auto_conf(text);
+
+  if (auto cf = pg::parse_pg_control(text)) {
+    const std::size_t crc_at = cf->pg_control_version == 1800 ? 292 : 288;
+    std::uint32_t stored = 0;
+    std::memcpy(&stored, text.data() + crc_at, sizeof stored);
+    if (pg::crc32c(std::string_view(text).substr(0, crc_at)) != stored) __builtin_trap();
+    if (cf->first_major < 12 || cf->last_major > 18 || cf->first_major > cf->last_major) __builtin_trap();
+    if (static_cast<int>(cf->state) > static_cast<int>(pg::ClusterState::in_production)) __builtin_trap();
+  }
 
   static const bool made = [] {
     fuzz::temp_dir().subdir("global");
