@@ -27,7 +27,6 @@
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/exit.h"
-#include "cli/migrate_state.h"
 #include "cli/remote_internal.h"
 #include "cli/remote_options.h"
 #include "cli/remote_transfer.h"
@@ -35,6 +34,10 @@
 #include "cli/transfer_options.h"
 #include "common/units.h"
 #include "journal/journal.h"
+#include "migrate/sampler.h"
+#include "migrate/state.h"
+#include "migrate/state_check.h"
+#include "migrate/steps.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
 #include "pg/lag.h"
@@ -50,7 +53,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-const std::vector<std::string> kSteps = {"preflight", "bulk", "rounds", "final", "standby", "catchup", "switchover", "cleanup"};
 
 struct MigrateArgs {
   std::string source, target, primary, standby_primary, standby, id, state_dir, post_hook,
@@ -64,71 +66,21 @@ struct MigrateArgs {
 };
 
 // ---------------------------------------------------------------------------------------
-// The state file.
+// The state file (migrate/state.h: typed, one lock for every thread of a run).
 
-class Migration {  // NOLINT(bugprone-exception-escape): nlohmann::json's members may throw; so may we
- public:
-  json j;
-  std::string path;
-
-  Status save() {
-    j["updated"] = journal::unix_now();
-    return journal::write_file_atomic(path, j.dump(2) + "\n");
-  }
-  std::string id() const { return j.value("id", ""); }
-  std::string step_status(const std::string& step) const {
-    return j.contains("steps") && j["steps"].contains(step) ? j["steps"][step].value("status", "pending") : "pending";
-  }
-  void begin(const std::string& step) {
-    j["current_step"] = step;
-    auto& s = j["steps"][step];
-    if (!s.contains("started")) s["started"] = journal::unix_now();
-    s["status"] = "running";
-    (void)save();
-  }
-  void end(const std::string& step, const std::string& status = "done", const std::string& detail = "") {
-    auto& s = j["steps"][step];
-    s["status"] = status;
-    s["finished"] = journal::unix_now();
-    s["seconds"] = s.value("finished", 0.0) - s.value("started", journal::unix_now());
-    if (!detail.empty()) s["detail"] = detail;
-    (void)save();
-  }
-  void add_bytes(const std::string& step, std::uint64_t bytes) {
-    auto& s = j["steps"][step];
-    s["bytes"] = s.value("bytes", std::uint64_t{0}) + bytes;
-  }
-  std::string snap(const std::string& suffix) const { return "pgmigrate-" + id() + "-" + suffix; }
-  std::string tag() const { return "pgmigrate-" + id(); }
-  std::string slot() const { return j.value("slot", ""); }
-};
+using Migration = migrate::StateFile;
 
 // The process running a migration, as the state file names it: pid, start time and boot, so
 // that a reused pid (after a reboot, say) is neither "running" nor ever signalled.
-journal::Record run_process(const json& j) {
+journal::Record run_process(const migrate::State& s) {
   journal::Record r;
-  r.pid = j.contains("pid") && j["pid"].is_number_integer() ? j["pid"].get<int>() : 0;
-  r.pid_start = j.contains("pid_start") && j["pid_start"].is_number_unsigned() ? j["pid_start"].get<std::uint64_t>() : 0;
-  r.boot_id = j.contains("boot_id") && j["boot_id"].is_string() ? j["boot_id"].get<std::string>() : "";
+  r.pid = s.pid.value_or(0);
+  r.pid_start = s.pid_start.value_or(0);
+  r.boot_id = s.boot_id.value_or("");
   return r;
 }
 
 std::string migrations_dir(const std::string& state_dir_opt) { return journal::state_dir_path(state_dir_opt) + "/migrations"; }
-
-Result<Migration> load_migration(const std::string& path) {
-  auto text = journal::read_file(path);
-  if (!text) return text.status();
-  json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("id") || !j["id"].is_string())
-    return Status(Errc::corrupt, path + " is not a migration state file");
-  // Every key the steps read has the type they read it as: a damaged file is reported here,
-  // in one line, rather than throwing from a lookup in the middle of a step.
-  if (Status s = check_state_types(j); !s.ok()) return s.context(path);
-  Migration m;
-  m.j = std::move(j);
-  m.path = path;
-  return m;
-}
 
 // Every migration's state. One that cannot be read stops the command: skipping it would let
 // `run` start a second migration of the same source beside it (a second slot) and hide from
@@ -138,7 +90,7 @@ Result<std::vector<Migration>> list_migrations(const std::string& state_dir_opt)
   if (!base) return base.status();
   std::vector<Migration> out;
   for (const auto& path : journal::json_files(*base + "/migrations")) {
-    auto m = load_migration(path);
+    auto m = Migration::load(path);
     if (!m) {
       struct stat st {};
       if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) continue;  // removed since the listing (abort)
@@ -148,8 +100,10 @@ Result<std::vector<Migration>> list_migrations(const std::string& state_dir_opt)
     }
     out.push_back(std::move(*m));
   }
-  std::sort(out.begin(), out.end(),
-            [](const Migration& a, const Migration& b) { return a.j.value("started", 0.0) < b.j.value("started", 0.0); });
+  std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) {
+    return a.read([](const migrate::State& s) { return s.started.value_or(0.0); }) <
+           b.read([](const migrate::State& s) { return s.started.value_or(0.0); });
+  });
   return out;
 }
 
@@ -158,7 +112,7 @@ Result<std::vector<Migration>> list_migrations(const std::string& state_dir_opt)
 
 // The migration's own snapshots of `dataset` (named pgmigrate-<id>-*): nothing else is ever
 // released or destroyed.
-std::vector<std::string> migration_snapshots(const Migration& m, const std::string& dataset) {
+std::vector<std::string> migration_snapshots(const migrate::State& m, const std::string& dataset) {
   std::vector<std::string> out;
   zfs::Zfs zfs;
   if (auto all = zfs.snapshots(dataset))
@@ -174,13 +128,10 @@ Status ensure_held_snapshot(Migration& m, const std::string& snapshot) {
   auto exists = zfs.exists(snapshot);
   if (!exists) return exists.status();
   if (!*exists) PGM_RETURN_IF_ERROR(zfs.snapshot(snapshot));
-  auto& holds = m.j["holds"];
-  if (!holds.is_array()) holds = json::array();
-  for (const auto& h : holds)
-    if (h == snapshot) return Status::Ok();
+  const bool held = m.read([&](const migrate::State& s) { return std::ranges::find(s.holds, snapshot) != s.holds.end(); });
+  if (held) return Status::Ok();
   PGM_RETURN_IF_ERROR(zfs.hold(m.tag(), snapshot));
-  holds.push_back(snapshot);
-  return m.save();
+  return m.update([&](migrate::State& s) { s.holds.push_back(snapshot); });
 }
 
 // Runs a far pgmigrate command and returns its stdout. `secrets` (conninfo that may hold a
@@ -232,7 +183,7 @@ Result<json> run_remote_json(const RemoteOptions& remote, const std::string& com
   if (j.is_discarded()) return Status(Errc::protocol, "unexpected answer from " + remote.host_label + ": " + *out);
   // Every key read below has the type it is read as (a far pgmigrate of another version must
   // not make a lookup throw).
-  if (Status s = check_target_reply(j); !s.ok())
+  if (Status s = migrate::check_target_reply(j); !s.ok())
     return Status(Errc::protocol, "unexpected answer from " + remote.host_label + ": " + s.message());
   return j;
 }
@@ -296,8 +247,8 @@ struct Context {
       return;
     }
     std::size_t n = 0;
-    while (n < kSteps.size() && kSteps[n] != step) ++n;
-    std::fprintf(stderr, "migrate [%zu/%zu %s] %s\n", n + 1, kSteps.size(), step.c_str(), text.c_str());
+    while (n < migrate::kStepNames.size() && migrate::kStepNames[n] != step) ++n;
+    std::fprintf(stderr, "migrate [%zu/%zu %s] %s\n", n + 1, migrate::kStepNames.size(), step.c_str(), text.c_str());
   }
   std::string q(const std::string& s) const { return shell_quote(s); }
 };
@@ -413,27 +364,9 @@ Status send_step(Context& c, Migration& m, const std::string& step, const std::s
   RemoteOptions remote = c.remote;
   remote.position = &position;
   remote.summary_out = &sum;
-  std::atomic<bool> done{false};
-  std::thread reporter([&] {
-    auto last = std::chrono::steady_clock::now();
-    std::uint64_t last_bytes = 0;
-    while (!done.load()) {
-      std::this_thread::sleep_for(milliseconds(200));
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last < std::chrono::seconds(1)) continue;
-      const std::uint64_t b = position.load();
-      m.j["transfer"] = {{"snapshot", snapshot},
-                         {"bytes", b},
-                         {"rate", static_cast<double>(b - last_bytes) / std::chrono::duration<double>(now - last).count()}};
-      (void)m.save();
-      last = now;
-      last_bytes = b;
-    }
-  });
+  migrate::TransferReporter reporter(m, snapshot, position);
   Status s = push_to_remote(c.ctx, src, dst, c.transfer, c.args.transfer, remote);
-  done.store(true);
-  reporter.join();
-  m.j.erase("transfer");
+  reporter.finish();
   if (!s.ok()) return s;
   m.add_bytes(step, sum.logical_bytes);
   if (bytes_out) *bytes_out = sum.logical_bytes;
@@ -443,22 +376,22 @@ Status send_step(Context& c, Migration& m, const std::string& step, const std::s
 // Samples the slot's retained WAL into the state while `fn` runs; keeps the peak.
 template <typename Fn>
 Status with_slot_sampling(Context& c, Migration& m, Fn fn) {
-  std::atomic<bool> done{false};
-  std::thread sampler([&] {
-    auto conn = pg::Connection::connect(c.args.primary, "primary");
-    while (!done.load() && conn) {
-      if (auto st = pg::slot_status(*conn, m.slot())) {
-        m.j["slot_retained"] = st->retained_bytes;
-        if (st->retained_bytes > m.j.value("peak_retained", std::uint64_t{0})) m.j["peak_retained"] = st->retained_bytes;
-      }
-      for (int i = 0; i < 10 && !done.load(); ++i) std::this_thread::sleep_for(milliseconds(100));
-    }
+  // The sampler's own connection, made on its thread at its first sample: none, no samples.
+  std::optional<Result<pg::Connection>> conn;
+  const std::string slot = m.slot();
+  migrate::SlotSampler sampler(m, [&]() -> std::optional<std::uint64_t> {
+    if (!conn) conn = pg::Connection::connect(c.args.primary, "primary");
+    if (!*conn) return std::nullopt;
+    auto st = pg::slot_status(**conn, slot);
+    return st ? std::optional<std::uint64_t>(st->retained_bytes) : std::nullopt;
   });
   Status s = fn();
-  done.store(true);
-  sampler.join();
-  (void)m.save();
+  (void)sampler.finish();
   return s;
+}
+
+std::string last_sent(const Migration& m) {
+  return m.read([](const migrate::State& s) { return s.last_sent.value_or(""); });
 }
 
 bool in_recovery(const std::string& conninfo, bool* reachable) {
@@ -472,26 +405,30 @@ bool in_recovery(const std::string& conninfo, bool* reachable) {
 Status step_bulk(Context& c, Migration& m) {
   const std::string snap = c.args.source + "@" + m.snap("base");
   PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
-  m.j["sent"] = json::array();
   PGM_RETURN_IF_ERROR(send_step(c, m, "bulk", snap, "", nullptr));
-  m.j["last_sent"] = snap;
+  m.change([&](migrate::State& s) { s.last_sent = snap; });
   return Status::Ok();
 }
 
 Status step_rounds(Context& c, Migration& m) {
   const std::uint64_t delta = *parse_size(c.args.delta_target);
-  unsigned done_rounds = m.j.value("rounds_done", 0u);
+  auto [done_rounds, last_round_bytes] = m.read([](const migrate::State& s) {
+    return std::pair{static_cast<unsigned>(s.rounds_done.value_or(0)), s.last_round_bytes.value_or(UINT64_MAX)};
+  });
   while (done_rounds < c.args.rounds) {
-    if (done_rounds > 0 && m.j.value("last_round_bytes", UINT64_MAX) < delta) break;
+    if (done_rounds > 0 && last_round_bytes < delta) break;
     const unsigned r = done_rounds + 1;
     const std::string snap = c.args.source + "@" + m.snap("r" + std::to_string(r));
     PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
     std::uint64_t bytes = 0;
-    PGM_RETURN_IF_ERROR(send_step(c, m, "rounds", snap, m.j.value("last_sent", std::string()), &bytes));
-    m.j["last_sent"] = snap;
-    m.j["rounds_done"] = done_rounds = r;
-    m.j["last_round_bytes"] = bytes;
-    PGM_RETURN_IF_ERROR(m.save());
+    PGM_RETURN_IF_ERROR(send_step(c, m, "rounds", snap, last_sent(m), &bytes));
+    done_rounds = r;
+    last_round_bytes = bytes;
+    PGM_RETURN_IF_ERROR(m.update([&](migrate::State& s) {
+      s.last_sent = snap;
+      s.rounds_done = r;
+      s.last_round_bytes = bytes;
+    }));
     c.say("rounds", "round " + std::to_string(r) + " moved " + format_bytes(static_cast<double>(bytes)));
     if (bytes < delta) break;
   }
@@ -520,18 +457,19 @@ Status step_final(Context& c, Migration& m) {
       auto created = pg::create_slot(*primary, m.slot());
       if (!created) return created.status();
     }
-    m.j["slot_created"] = true;
-    PGM_RETURN_IF_ERROR(m.save());
+    PGM_RETURN_IF_ERROR(m.update([](migrate::State& s) { s.slot_created = true; }));
   }
   PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
   Status sent = with_slot_sampling(c, m, [&] {
-    Status s = send_step(c, m, "final", snap, m.j.value("last_sent", std::string()), nullptr);
-    if (s.ok()) m.j["last_sent"] = snap;
+    Status s = send_step(c, m, "final", snap, last_sent(m), nullptr);
+    if (s.ok()) m.change([&](migrate::State& st) { st.last_sent = snap; });
     return s;
   });
-  if (sent.ok())
-    c.say("final", "slot '" + m.slot() + "' retains " + format_bytes(static_cast<double>(m.j.value("slot_retained", std::uint64_t{0}))) +
-                       " (peak " + format_bytes(static_cast<double>(m.j.value("peak_retained", std::uint64_t{0}))) + ")");
+  if (sent.ok()) {
+    const migrate::State st = m.snapshot();
+    c.say("final", "slot '" + st.slot.value_or("") + "' retains " + format_bytes(static_cast<double>(st.slot_retained.value_or(0))) +
+                       " (peak " + format_bytes(static_cast<double>(st.peak_retained.value_or(0))) + ")");
+  }
   return sent;
 }
 
@@ -548,16 +486,14 @@ Status step_standby(Context& c, Migration& m, const Preflight& p) {
   if (mountpoint.empty() || mountpoint == "none" || mountpoint == "legacy")
     return Status(Errc::invalid_argument, "the target dataset '" + c.target_dataset + "' is not mounted (mountpoint " + mountpoint + ")");
   const std::string pgdata = p.relative_pgdata.empty() ? mountpoint : mountpoint + "/" + p.relative_pgdata;
-  m.j["target_pgdata"] = pgdata;
-  PGM_RETURN_IF_ERROR(m.save());
+  PGM_RETURN_IF_ERROR(m.update([&](migrate::State& s) { s.target_pgdata = pgdata; }));
   c.say("standby", "starting a standby in " + pgdata + " on " + c.remote.host_label + ", port " + std::to_string(c.args.standby_port));
   std::string cmd = c.q(c.remote.remote_bin) + " pg standby --pgdata " + c.q(pgdata) + " --slot " + c.q(m.slot()) + " --port " +
                     std::to_string(c.args.standby_port) + " --start --timeout 120s";
   if (!c.args.bindir.empty()) cmd += " --pg-bindir " + c.q(c.args.bindir);
   auto out = run_remote(c.remote, cmd, c.ctx.cancel, {{"--primary", c.standby_primary}, {"--standby", c.standby_conninfo}});
   if (!out) return out.status().context("starting the standby");
-  m.j["standby_started"] = true;
-  return m.save();
+  return m.update([](migrate::State& s) { s.standby_started = true; });
 }
 
 Status step_catchup(Context& c, Migration& m) {
@@ -572,17 +508,16 @@ Status step_catchup(Context& c, Migration& m) {
   auto last_line = std::chrono::steady_clock::now();
   return with_slot_sampling(c, m, [&] {
     auto r = pg::wait_for_lag(*primary, *standby, m.slot(), bound, *timeout, c.ctx.cancel, [&](const pg::LagReport& lag) {
-      m.j["lag_bytes"] = lag.replay_bytes();
-      (void)m.save();
+      (void)m.record_lag(lag.replay_bytes());
       // A line every few seconds: the lag and what the slot holds meanwhile.
       if (std::chrono::steady_clock::now() - last_line >= std::chrono::seconds(5)) {
         last_line = std::chrono::steady_clock::now();
         c.say("catchup", "replay lag " + format_bytes(static_cast<double>(lag.replay_bytes())) + ", slot retains " +
-                             format_bytes(static_cast<double>(m.j.value("slot_retained", std::uint64_t{0}))));
+                             format_bytes(static_cast<double>(m.read([](const migrate::State& s) { return s.slot_retained.value_or(0); }))));
       }
     });
-    if (!r) return r.status();
-    m.j["lag_bytes"] = r->replay_bytes();
+    if (!r) return name_setting(r.status(), pg::kLagTimeoutSetting, "--catchup-timeout");
+    m.change([&](migrate::State& s) { s.lag_bytes = r->replay_bytes(); });
     return Status::Ok();
   });
 }
@@ -592,8 +527,7 @@ Status step_switchover(Context& c, Migration& m) {
   const bool recovering = in_recovery(c.standby_conninfo, &reachable);
   if (reachable && !recovering) {
     c.say("switchover", "the new server is already promoted");
-    m.j["switched"] = true;
-    return m.save();
+    return m.update([](migrate::State& s) { s.switched = true; });
   }
   pg::SwitchoverOptions o;
   o.primary_conninfo = c.args.primary;
@@ -616,27 +550,29 @@ Status step_switchover(Context& c, Migration& m) {
                     [&](const pg::SwitchoverStep& st) { c.say("switchover", st.name + (st.detail.empty() ? "" : ": " + st.detail)); });
   Status s = sw.run();
   const auto& rep = sw.report();
-  if (rep.write_window_s) m.j["write_window_s"] = *rep.write_window_s;
-  m.j["switched"] = rep.promoted;
-  (void)m.save();
+  (void)m.update([&](migrate::State& st) {
+    if (rep.write_window_s) st.write_window_s = *rep.write_window_s;
+    st.switched = rep.promoted;
+  });
   return s;
 }
 
 Status step_cleanup(Context& c, Migration& m) {
   std::vector<std::string> done;
   zfs::Zfs zfs;
-  for (const auto& h : m.j.value("holds", json::array()))
-    if (zfs.release(m.tag(), h.get<std::string>()).ok()) done.push_back("released the hold on " + h.get<std::string>());
-  m.j["holds"] = json::array();
+  const migrate::State st = m.snapshot();
+  for (const auto& h : st.holds)
+    if (zfs.release(st.tag(), h).ok()) done.push_back("released the hold on " + h);
+  m.change([](migrate::State& s) { s.holds.clear(); });
   // The old primary's slot: needed no more once the standby is promoted; a stopped old primary
   // takes it along (say so).
-  if (m.j.value("slot_created", false)) {
+  if (st.slot_created.value_or(false)) {
     auto primary = pg::Connection::connect(c.args.primary, "primary");
     if (primary && pg::drop_slot(*primary, m.slot()).ok()) done.push_back("dropped slot '" + m.slot() + "' on the old primary");
     else done.push_back("the old primary is down: its slot '" + m.slot() + "' goes with it (drop it if you ever start that server again)");
   }
   if (!c.args.keep_snapshots) {
-    for (const auto& s : migration_snapshots(m, c.args.source))
+    for (const auto& s : migration_snapshots(st, c.args.source))
       if (zfs.destroy(s).ok()) done.push_back("destroyed " + s);
     auto far = run_remote_json(c.remote,
                                c.q(c.remote.remote_bin) + " _migrate-target --dataset " + c.q(c.target_dataset) + " --destroy-snapshots " +
@@ -649,22 +585,39 @@ Status step_cleanup(Context& c, Migration& m) {
   return m.save();
 }
 
+// The step table (migrate/steps.h): what runs each step after the preflight, and what abort
+// undoes of it.
+struct StepContext {
+  Context& c;
+  Migration& m;
+  const Preflight& p;
+};
+
+constexpr migrate::Step<StepContext> kStepTable[] = {
+    {"bulk", [](StepContext& x) { return step_bulk(x.c, x.m); }, "release the base snapshot's hold and destroy it; destroy the target"},
+    {"rounds", [](StepContext& x) { return step_rounds(x.c, x.m); }, "release and destroy the round snapshots"},
+    {"final", [](StepContext& x) { return step_final(x.c, x.m); }, "drop the slot; release and destroy the final snapshot"},
+    {"standby", [](StepContext& x) { return step_standby(x.c, x.m, x.p); }, "stop the standby on the target"},
+    {"catchup", [](StepContext& x) { return step_catchup(x.c, x.m); }, "nothing"},
+    {"switchover", [](StepContext& x) { return step_switchover(x.c, x.m); }, "none: the target is the primary (abort refuses)"},
+    {"cleanup", [](StepContext& x) { return step_cleanup(x.c, x.m); }, "nothing"},
+};
+
 void print_report(const Migration& m, bool quiet) {
   if (quiet) return;
-  std::fprintf(stderr, "\nmigration %s report\n", m.id().c_str());
-  if (!m.j.contains("steps") || !m.j["steps"].is_object()) return;  // const operator[] on a missing key is undefined
-  const json& steps = m.j["steps"];
-  for (const auto& step : kSteps) {
-    if (!steps.contains(step)) continue;
-    const auto& s = steps[step];
-    std::string line = "  " + step + ": " + s.value("status", "") + ", " + format_duration(s.value("seconds", 0.0));
-    if (s.contains("bytes")) line += ", " + format_bytes(static_cast<double>(s["bytes"].get<std::uint64_t>())) + " sent";
-    if (s.contains("detail")) line += " (" + s["detail"].get<std::string>() + ")";
+  const migrate::State st = m.snapshot();
+  std::fprintf(stderr, "\nmigration %s report\n", st.id.c_str());
+  for (const auto name : migrate::kStepNames) {
+    auto it = st.steps.find(std::string(name));
+    if (it == st.steps.end()) continue;
+    const auto& s = it->second;
+    std::string line = "  " + std::string(name) + ": " + s.status.value_or("") + ", " + format_duration(s.seconds.value_or(0.0));
+    if (s.bytes) line += ", " + format_bytes(static_cast<double>(*s.bytes)) + " sent";
+    if (s.detail) line += " (" + *s.detail + ")";
     std::fprintf(stderr, "%s\n", line.c_str());
   }
-  std::fprintf(stderr, "  peak WAL retained by the slot: %s\n",
-               format_bytes(static_cast<double>(m.j.value("peak_retained", std::uint64_t{0}))).c_str());
-  if (m.j.contains("write_window_s")) std::fprintf(stderr, "  write-unavailability window: %.3fs\n", m.j["write_window_s"].get<double>());
+  std::fprintf(stderr, "  peak WAL retained by the slot: %s\n", format_bytes(static_cast<double>(st.peak_retained.value_or(0))).c_str());
+  if (st.write_window_s) std::fprintf(stderr, "  write-unavailability window: %.3fs\n", *st.write_window_s);
 }
 
 Result<Context> make_context(RunContext& ctx, const MigrateArgs& a) {
@@ -701,14 +654,15 @@ Result<Migration> open_migration(const MigrateArgs& a, const std::string& target
   auto all = list_migrations(a.state_dir);
   if (!all) return all.status();
   for (auto& m : *all) {
-    const bool same = a.id.empty() ? (m.j.value("source", "") == a.source && m.j.value("target", "") == target_label &&
-                                      m.j.value("state", "") != "done" && m.j.value("state", "") != "aborted")
-                                   : m.id() == a.id;
+    const migrate::State st = m.snapshot();
+    const std::string state = st.state.value_or("");
+    const bool same = a.id.empty() ? (st.source.value_or("") == a.source && st.target.value_or("") == target_label && state != "done" &&
+                                      state != "aborted")
+                                   : st.id == a.id;
     if (same) return std::move(m);
   }
   if (!create)
     return Status(Errc::not_found, "no migration " + (a.id.empty() ? "of " + a.source + " to " + target_label : a.id) + " in " + dir);
-  Migration m;
   std::string id = a.id;
   if (id.empty()) {
     std::random_device rd;
@@ -719,15 +673,14 @@ Result<Migration> open_migration(const MigrateArgs& a, const std::string& target
   for (char ch : id)
     if (!std::isalnum(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch)))
       return Status(Errc::invalid_argument, "--id: use lowercase letters and digits");
-  m.path = dir + "/" + id + ".json";
-  m.j = {{"id", id},
-         {"source", a.source},
-         {"target", target_label},
-         {"slot", "pgmigrate_" + id},
-         {"state", "new"},
-         {"started", journal::unix_now()},
-         {"steps", json::object()},
-         {"holds", json::array()}};
+  migrate::State st;
+  st.id = id;
+  st.source = a.source;
+  st.target = target_label;
+  st.slot = "pgmigrate_" + id;
+  st.state = "new";
+  st.started = journal::unix_now();
+  Migration m(dir + "/" + id + ".json", std::move(st));
   PGM_RETURN_IF_ERROR(m.save());
   return m;
 }
@@ -744,44 +697,50 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a) {
   if (!c) return c.status();
   auto m = open_migration(a, a.target, true);
   if (!m) return m.status();
-  if (int pid = m->j.value("pid", 0);
-      pid != static_cast<int>(::getpid()) && m->j.value("state", "") == "running" && journal::process_alive(run_process(m->j)))
-    return Status(Errc::exists, "migration " + m->id() + " is already running (pid " + std::to_string(pid) + ")");
-  m->j["pid"] = static_cast<int>(::getpid());
-  m->j["pid_start"] = journal::process_start_ticks(static_cast<int>(::getpid()));
-  m->j["boot_id"] = journal::boot_id();
-  m->j["state"] = "running";
-  m->j.erase("error");
-  PGM_RETURN_IF_ERROR(m->save());
-  c->say("preflight", "migration " + m->id() + ": " + a.source + " -> " + a.target + " (state " + m->path + ")");
+  if (const migrate::State st = m->snapshot(); st.pid.value_or(0) != static_cast<int>(::getpid()) && st.state == "running" &&
+                                                  journal::process_alive(run_process(st)))
+    return Status(Errc::exists, "migration " + st.id + " is already running (pid " + std::to_string(st.pid.value_or(0)) + ")");
+  PGM_RETURN_IF_ERROR(m->update([](migrate::State& st) {
+    st.pid = static_cast<int>(::getpid());
+    st.pid_start = journal::process_start_ticks(static_cast<int>(::getpid()));
+    st.boot_id = journal::boot_id();
+    st.state = "running";
+    st.error.reset();
+  }));
+  c->say("preflight", "migration " + m->id() + ": " + a.source + " -> " + a.target + " (state " + m->path() + ")");
 
   auto fail = [&](Status s) {
-    m->j["state"] = ctx.cancel.cancelled() ? "stopped" : "failed";
-    m->j["error"] = s.message();
-    (void)m->save();
+    std::string step;
+    (void)m->update([&](migrate::State& st) {
+      st.state = ctx.cancel.cancelled() ? "stopped" : "failed";
+      st.error = s.message();
+      step = st.current_step.value_or("");
+    });
     if (!ctx.global.quiet)
       std::fprintf(stderr, "migrate: stopped in step %s; run the same command again to continue, or 'pgmigrate migrate abort %s'\n",
-                   m->j.value("current_step", "").c_str(), m->id().c_str());
+                   step.c_str(), m->id().c_str());
     return s;
   };
   Preflight p;
   {
-    m->j["steps"]["preflight"] = json::object();  // checked again on every run
-    m->begin("preflight");
+    m->change([](migrate::State& st) { st.steps["preflight"] = {}; });  // checked again on every run
+    m->begin_step("preflight");
     auto pf = preflight(*c, &*m);
     if (!pf) return fail(pf.status());
     p = *pf;
     for (const auto& n : p.notes) c->say("preflight", "note: " + n);
-    m->j["referenced"] = p.referenced;
-    m->end("preflight");
+    m->change([&](migrate::State& st) { st.referenced = p.referenced; });
+    m->end_step("preflight");
   }
-  const bool want_switchover = a.switchover && !a.no_switchover;
-  for (const auto& step : kSteps) {
-    if (step == "preflight" || m->step_status(step) == "done") continue;
-    if (step == "switchover" && !want_switchover) {
-      m->j["state"] = "ready";
-      m->j["current_step"] = "switchover";
-      (void)m->save();
+  const migrate::RunOptions opts{a.switchover && !a.no_switchover};
+  StepContext sc{*c, *m, p};
+  while (auto next = migrate::next_step(m->snapshot(), opts)) {
+    const std::string step(next->step);
+    if (next->action == migrate::Action::stop_ready) {
+      (void)m->update([](migrate::State& st) {
+        st.state = "ready";
+        st.current_step = "switchover";
+      });
       print_report(*m, ctx.global.quiet);
       if (!ctx.global.quiet)
         std::fprintf(stderr,
@@ -791,21 +750,16 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a) {
       return Status::Ok();
     }
     if (Status s = pause_for_test(*c, step); !s.ok()) return fail(s);
-    m->begin(step);
-    Status s;
-    if (step == "bulk") s = step_bulk(*c, *m);
-    else if (step == "rounds") s = step_rounds(*c, *m);
-    else if (step == "final") s = step_final(*c, *m);
-    else if (step == "standby") s = step_standby(*c, *m, p);
-    else if (step == "catchup") s = step_catchup(*c, *m);
-    else if (step == "switchover") s = step_switchover(*c, *m);
-    else if (step == "cleanup") s = step_cleanup(*c, *m);
+    m->begin_step(step);
+    const auto* entry = migrate::find_step(kStepTable, next->step);
+    Status s = entry != nullptr ? entry->run(sc) : Status(Errc::internal, "no step " + step);
     if (!s.ok()) return fail(s);
-    m->end(step);
+    m->end_step(step);
   }
-  m->j["state"] = "done";
-  m->j.erase("current_step");
-  (void)m->save();
+  (void)m->update([](migrate::State& st) {
+    st.state = "done";
+    st.current_step.reset();
+  });
   print_report(*m, ctx.global.quiet);
   return Status::Ok();
 }
@@ -844,8 +798,9 @@ Status status_migrations(const MigrateArgs& a) {
   if (a.json) {
     json out = json::array();
     for (auto& m : all) {
-      json j = m.j;
-      j["alive"] = journal::process_alive(run_process(j));
+      const migrate::State st = m.snapshot();
+      json j = st.to_json();
+      j["alive"] = journal::process_alive(run_process(st));
       out.push_back(j);
     }
     std::printf("%s\n", out.dump(2).c_str());
@@ -857,31 +812,27 @@ Status status_migrations(const MigrateArgs& a) {
   }
   const double now = journal::unix_now();
   for (auto& m : all) {
-    std::string state = m.j.value("state", "");
-    if (state == "running" && !journal::process_alive(run_process(m.j))) state = "interrupted";
-    std::printf("%s  %s -> %s  %s, step %s, age %s\n", m.id().c_str(), m.j.value("source", "").c_str(), m.j.value("target", "").c_str(),
-                state.c_str(), m.j.value("current_step", std::string("-")).c_str(),
-                format_duration(now - m.j.value("started", now)).c_str());
-    if (m.j.contains("transfer")) {
-      const auto& t = m.j["transfer"];
-      const double rate = t.value("rate", 0.0);
-      std::string line = "    sending " + t.value("snapshot", std::string()) + ": " +
-                         format_bytes(static_cast<double>(t.value("bytes", std::uint64_t{0})));
-      const std::uint64_t total = m.j.value("referenced", std::uint64_t{0});
-      if (m.j.value("current_step", "") == "bulk" && total > 0) {
+    const migrate::State st = m.snapshot();
+    std::string state = st.state.value_or("");
+    if (state == "running" && !journal::process_alive(run_process(st))) state = "interrupted";
+    std::printf("%s  %s -> %s  %s, step %s, age %s\n", st.id.c_str(), st.source.value_or("").c_str(), st.target.value_or("").c_str(),
+                state.c_str(), st.current_step.value_or("-").c_str(), format_duration(now - st.started.value_or(now)).c_str());
+    if (st.transfer) {
+      const auto& t = *st.transfer;
+      const double rate = t.rate;
+      std::string line = "    sending " + t.snapshot + ": " + format_bytes(static_cast<double>(t.bytes));
+      const std::uint64_t total = st.referenced.value_or(0);
+      if (st.current_step == "bulk" && total > 0) {
         line += " of ~" + format_bytes(static_cast<double>(total));
-        if (rate > 0 && total > t.value("bytes", std::uint64_t{0}))
-          line += ", ETA " + format_duration(static_cast<double>(total - t.value("bytes", std::uint64_t{0})) / rate);
+        if (rate > 0 && total > t.bytes) line += ", ETA " + format_duration(static_cast<double>(total - t.bytes) / rate);
       }
       std::printf("%s at %s\n", line.c_str(), format_rate(rate).c_str());
     }
-    if (m.j.contains("slot_retained"))
-      std::printf("    slot %s retains %s (peak %s)\n", m.slot().c_str(),
-                  format_bytes(static_cast<double>(m.j["slot_retained"].get<std::uint64_t>())).c_str(),
-                  format_bytes(static_cast<double>(m.j.value("peak_retained", std::uint64_t{0}))).c_str());
-    if (m.j.contains("lag_bytes"))
-      std::printf("    standby replay lag %s\n", format_bytes(static_cast<double>(m.j["lag_bytes"].get<std::uint64_t>())).c_str());
-    if (m.j.contains("error")) std::printf("    last error: %s\n", m.j["error"].get<std::string>().c_str());
+    if (st.slot_retained)
+      std::printf("    slot %s retains %s (peak %s)\n", st.slot.value_or("").c_str(), format_bytes(static_cast<double>(*st.slot_retained)).c_str(),
+                  format_bytes(static_cast<double>(st.peak_retained.value_or(0))).c_str());
+    if (st.lag_bytes) std::printf("    standby replay lag %s\n", format_bytes(static_cast<double>(*st.lag_bytes)).c_str());
+    if (st.error) std::printf("    last error: %s\n", st.error->c_str());
   }
   return Status::Ok();
 }
@@ -895,37 +846,38 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
     if (m.id() == a.id) found = &m;
   if (found == nullptr)
     return Status(Errc::not_found, "no migration '" + a.id + "' in " + migrations_dir(a.state_dir) + " (see pgmigrate migrate status)");
-  Migration& m = *found;
-  auto refuse_switched = [&m](const std::string& when) {
+  const std::string path = found->path();
+  migrate::State st = found->snapshot();  // this command's own copy: no other thread here
+  auto refuse_switched = [&st](const std::string& when) {
     return Status(Errc::invalid_argument,
-                  "migration " + m.id() + " has switched over" + when + ": the target is the primary now; there is nothing to undo");
+                  "migration " + st.id + " has switched over" + when + ": the target is the primary now; there is nothing to undo");
   };
-  if (m.j.value("switched", false)) return refuse_switched("");
+  if (st.switched.value_or(false)) return refuse_switched("");
   MigrateArgs args = a;
-  args.source = m.j.value("source", "");
-  args.target = m.j.value("target", "");
+  args.source = st.source.value_or("");
+  args.target = st.target.value_or("");
   if (args.standby_port <= 0 && args.standby.empty()) args.standby_port = 1;  // not used by abort
   auto c = make_context(ctx, args);
   if (!c) return c.status();
   std::vector<std::string> done;
-  if (int pid = m.j.value("pid", 0);
-      pid > 0 && pid != static_cast<int>(::getpid()) && journal::process_alive(run_process(m.j)) && m.j.value("state", "") == "running") {
-    PGM_RETURN_IF_ERROR(journal::stop_process(run_process(m.j), std::chrono::seconds(60)));
+  if (int pid = st.pid.value_or(0);
+      pid > 0 && pid != static_cast<int>(::getpid()) && journal::process_alive(run_process(st)) && st.state == "running") {
+    PGM_RETURN_IF_ERROR(journal::stop_process(run_process(st), std::chrono::seconds(60)));
     done.push_back("stopped the running migration (pid " + std::to_string(pid) + ")");
     // What we read came before the stop. A run stopped in its switchover records the promotion
     // ("switched") on its way out (promotion comes before the write check, the slot drop and
     // the post-hook), and a run in its standby step may have recorded target_pgdata since.
-    auto fresh = load_migration(m.path);
+    auto fresh = Migration::load(path);
     if (!fresh) return fresh.status().context("reading the state the stopped run left");
-    m = std::move(*fresh);
-    if (m.j.value("switched", false)) return refuse_switched(" while its run (pid " + std::to_string(pid) + ") was being stopped");
+    st = fresh->snapshot();
+    if (st.switched.value_or(false)) return refuse_switched(" while its run (pid " + std::to_string(pid) + ") was being stopped");
   }
   // The target: its standby, any receive still waiting, and the partial dataset. The far side
   // refuses, before it stops anything, when the server there is no standby, whatever this state
   // says: a switchover done by hand, or a run killed between promotion and recording it, leaves
   // no trace here.
   std::string cmd = c->q(c->remote.remote_bin) + " _migrate-target --abort --dataset " + c->q(c->target_dataset);
-  if (m.j.contains("target_pgdata")) cmd += " --pgdata " + c->q(m.j["target_pgdata"].get<std::string>());
+  if (st.target_pgdata) cmd += " --pgdata " + c->q(*st.target_pgdata);
   auto far = run_remote_json(c->remote, cmd, ctx.cancel);
   if (!far) return far.status().context("cleaning up the target");
   if ((*far).value("stopped_postgres", false)) done.push_back("stopped the standby on " + c->remote.host_label);
@@ -936,25 +888,26 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
   {
     auto primary = pg::Connection::connect(a.primary, "primary");
     if (!primary) return primary.status().context("dropping the slot");
-    auto st = pg::slot_status(*primary, m.slot());
-    if (st) {
-      PGM_RETURN_IF_ERROR(pg::drop_slot(*primary, m.slot()));
-      done.push_back("dropped slot '" + m.slot() + "' on the primary");
-    } else if (st.status().code() != Errc::not_found) {
-      return st.status();
+    const std::string slot = st.slot.value_or("");
+    auto existing = pg::slot_status(*primary, slot);
+    if (existing) {
+      PGM_RETURN_IF_ERROR(pg::drop_slot(*primary, slot));
+      done.push_back("dropped slot '" + slot + "' on the primary");
+    } else if (existing.status().code() != Errc::not_found) {
+      return existing.status();
     }
   }
   // The source: holds and the migration's snapshots (never anything else).
   zfs::Zfs zfs;
-  for (const auto& h : m.j.value("holds", json::array()))
-    if (zfs.release(m.tag(), h.get<std::string>()).ok()) done.push_back("released the hold on " + h.get<std::string>());
-  for (const auto& full : migration_snapshots(m, args.source)) {
-    (void)zfs.release(m.tag(), full);  // a hold taken just before a crash is not in the state yet
+  for (const auto& h : st.holds)
+    if (zfs.release(st.tag(), h).ok()) done.push_back("released the hold on " + h);
+  for (const auto& full : migration_snapshots(st, args.source)) {
+    (void)zfs.release(st.tag(), full);  // a hold taken just before a crash is not in the state yet
     PGM_RETURN_IF_ERROR(zfs.destroy(full));
     done.push_back("destroyed " + full);
   }
-  ::unlink(m.path.c_str());
-  done.push_back("removed " + m.path);
+  ::unlink(path.c_str());
+  done.push_back("removed " + path);
   for (const auto& d : done) std::printf("%s\n", d.c_str());
   return Status::Ok();
 }

@@ -1,4 +1,4 @@
-// fuzz_migrate_state: the JSON `pgmigrate migrate` reads back (src/cli/migrate_state.h):
+// fuzz_migrate_state: the JSON `pgmigrate migrate` reads back (src/migrate/state_check.h):
 //   - its state file <state>/migrations/<id>.json, which a crash or a disk may have damaged;
 //   - the replies of the far `pgmigrate _migrate-target`, possibly of another version.
 //
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/migrate_state.h"
+#include "migrate/state_check.h"
 
 namespace {
 
@@ -154,8 +154,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string text(reinterpret_cast<const char*>(data), size);
   const json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return 0;
-  const Status state = pgm::cli::check_state_types(j);
-  const Status reply = pgm::cli::check_target_reply(j);
+  const Status state = pgm::migrate::check_state_types(j);
+  const Status reply = pgm::migrate::check_target_reply(j);
   check_refusal(state);
   check_refusal(reply);
   try {

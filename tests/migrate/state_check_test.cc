@@ -1,13 +1,13 @@
-// check_state_types / check_target_reply (src/cli/migrate_state.h): a document with a known
+// check_state_types / check_target_reply (src/migrate/state_check.h): a document with a known
 // key of the wrong type is refused with one line naming the key; good documents, unknown and
 // missing keys pass.
-#include "cli/migrate_state.h"
+#include "migrate/state_check.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace pgm::cli {
+namespace pgm::migrate {
 namespace {
 
 using nlohmann::json;
@@ -158,4 +158,4 @@ TEST(TargetReply, NotAnObject) {
 }
 
 }  // namespace
-}  // namespace pgm::cli
+}  // namespace pgm::migrate
