@@ -38,7 +38,11 @@ void Sampler::loop() {
 
 TransferReporter::TransferReporter(StateFile& state, std::string snapshot, const std::atomic<std::uint64_t>& position,
                                    std::chrono::milliseconds period)
-    : state_(state), snapshot_(std::move(snapshot)), position_(position), sampler_(period, [this] { return report(); }, true) {}
+    : state_(state),
+      snapshot_(std::move(snapshot)),
+      position_(position),
+      sampler_(
+          period, [this] { return report(); }, true) {}
 
 bool TransferReporter::report() {
   // Only the sampler's thread runs this: last_ and last_bytes_ are its own.

@@ -3,9 +3,9 @@
 // own (state.h).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>

@@ -1,7 +1,5 @@
 #include "migrate/state.h"
 
-#include <algorithm>
-
 #include "journal/journal.h"
 #include "migrate/state_check.h"
 
@@ -21,37 +19,62 @@ void put(json& j, const char* key, const std::optional<T>& v) {
   if (v) j[key] = *v;
 }
 
-// Every key State models; the others go to State::unknown.
-constexpr std::array<std::string_view, 25> kKnown = {
-    "id",        "started",     "updated",  "source",      "target",           "state",         "current_step",
-    "slot",      "last_sent",   "target_pgdata",            "error",            "boot_id",       "pid",
-    "pid_start", "rounds_done", "last_round_bytes",         "referenced",       "slot_retained", "peak_retained",
-    "lag_bytes", "write_window_s",                          "switched",         "slot_created",  "standby_started",
-    "holds"};
+// Every optional member of a StepRecord and of a State with its key: the one list that reading,
+// writing and telling known keys from unknown ones go by.
+template <typename Rec, typename Fn>
+void step_fields(Rec& r, Fn&& fn) {
+  fn("status", r.status);
+  fn("started", r.started);
+  fn("finished", r.finished);
+  fn("seconds", r.seconds);
+  fn("bytes", r.bytes);
+  fn("detail", r.detail);
+}
+
+template <typename St, typename Fn>
+void state_fields(St& s, Fn&& fn) {
+  fn("started", s.started);
+  fn("updated", s.updated);
+  fn("source", s.source);
+  fn("target", s.target);
+  fn("state", s.state);
+  fn("current_step", s.current_step);
+  fn("slot", s.slot);
+  fn("last_sent", s.last_sent);
+  fn("target_pgdata", s.target_pgdata);
+  fn("error", s.error);
+  fn("boot_id", s.boot_id);
+  fn("pid", s.pid);
+  fn("pid_start", s.pid_start);
+  fn("rounds_done", s.rounds_done);
+  fn("last_round_bytes", s.last_round_bytes);
+  fn("referenced", s.referenced);
+  fn("slot_retained", s.slot_retained);
+  fn("peak_retained", s.peak_retained);
+  fn("lag_bytes", s.lag_bytes);
+  fn("write_window_s", s.write_window_s);
+  fn("switched", s.switched);
+  fn("slot_created", s.slot_created);
+  fn("standby_started", s.standby_started);
+}
 
 bool known(const std::string& key) {
-  return key == "steps" || key == "transfer" || std::find(kKnown.begin(), kKnown.end(), key) != kKnown.end();
+  if (key == "id" || key == "holds" || key == "steps" || key == "transfer") return true;
+  bool found = false;
+  const State none;
+  state_fields(none, [&](const char* k, const auto&) { found = found || key == k; });
+  return found;
 }
 
 StepRecord step_from_json(const json& j) {
   StepRecord r;
-  get(j, "status", r.status);
-  get(j, "started", r.started);
-  get(j, "finished", r.finished);
-  get(j, "seconds", r.seconds);
-  get(j, "bytes", r.bytes);
-  get(j, "detail", r.detail);
+  step_fields(r, [&](const char* key, auto& v) { get(j, key, v); });
   return r;
 }
 
 json step_to_json(const StepRecord& r) {
   json j = json::object();
-  put(j, "status", r.status);
-  put(j, "started", r.started);
-  put(j, "finished", r.finished);
-  put(j, "seconds", r.seconds);
-  put(j, "bytes", r.bytes);
-  put(j, "detail", r.detail);
+  step_fields(r, [&](const char* key, const auto& v) { put(j, key, v); });
   return j;
 }
 
@@ -65,29 +88,7 @@ std::string State::step_status(std::string_view step) const {
 json State::to_json() const {
   json j = unknown.is_object() ? unknown : json::object();
   j["id"] = id;
-  put(j, "started", started);
-  put(j, "updated", updated);
-  put(j, "source", source);
-  put(j, "target", target);
-  put(j, "state", state);
-  put(j, "current_step", current_step);
-  put(j, "slot", slot);
-  put(j, "last_sent", last_sent);
-  put(j, "target_pgdata", target_pgdata);
-  put(j, "error", error);
-  put(j, "boot_id", boot_id);
-  put(j, "pid", pid);
-  put(j, "pid_start", pid_start);
-  put(j, "rounds_done", rounds_done);
-  put(j, "last_round_bytes", last_round_bytes);
-  put(j, "referenced", referenced);
-  put(j, "slot_retained", slot_retained);
-  put(j, "peak_retained", peak_retained);
-  put(j, "lag_bytes", lag_bytes);
-  put(j, "write_window_s", write_window_s);
-  put(j, "switched", switched);
-  put(j, "slot_created", slot_created);
-  put(j, "standby_started", standby_started);
+  state_fields(*this, [&](const char* key, const auto& v) { put(j, key, v); });
   j["holds"] = holds;
   json s = json::object();
   for (const auto& [name, rec] : steps) s[name] = step_to_json(rec);
@@ -97,34 +98,11 @@ json State::to_json() const {
 }
 
 Result<State> State::from_json(const json& j) {
-  if (!j.is_object() || !j.contains("id") || !j["id"].is_string())
-    return Status(Errc::corrupt, "not a migration state file (no \"id\")");
+  if (!j.is_object() || !j.contains("id") || !j["id"].is_string()) return Status(Errc::corrupt, "not a migration state file (no \"id\")");
   PGM_RETURN_IF_ERROR(check_state_types(j));
   State s;
   s.id = j["id"].get<std::string>();
-  get(j, "started", s.started);
-  get(j, "updated", s.updated);
-  get(j, "source", s.source);
-  get(j, "target", s.target);
-  get(j, "state", s.state);
-  get(j, "current_step", s.current_step);
-  get(j, "slot", s.slot);
-  get(j, "last_sent", s.last_sent);
-  get(j, "target_pgdata", s.target_pgdata);
-  get(j, "error", s.error);
-  get(j, "boot_id", s.boot_id);
-  get(j, "pid", s.pid);
-  get(j, "pid_start", s.pid_start);
-  get(j, "rounds_done", s.rounds_done);
-  get(j, "last_round_bytes", s.last_round_bytes);
-  get(j, "referenced", s.referenced);
-  get(j, "slot_retained", s.slot_retained);
-  get(j, "peak_retained", s.peak_retained);
-  get(j, "lag_bytes", s.lag_bytes);
-  get(j, "write_window_s", s.write_window_s);
-  get(j, "switched", s.switched);
-  get(j, "slot_created", s.slot_created);
-  get(j, "standby_started", s.standby_started);
+  state_fields(s, [&](const char* key, auto& v) { get(j, key, v); });
   if (auto it = j.find("holds"); it != j.end())
     for (const auto& h : *it) s.holds.push_back(h.get<std::string>());
   if (auto it = j.find("steps"); it != j.end())

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "migrate/state.h"
 #include "migrate/state_check.h"
 
 namespace {
@@ -160,6 +161,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_refusal(reply);
   try {
     if (state.ok()) read_state(j);
+    // The typed state: what the check accepts, with a string id, it reads; what it reads, it
+    // writes back and reads again to the same document.
+    if (state.ok() && j.contains("id") && j["id"].is_string()) {
+      auto typed = pgm::migrate::State::from_json(j);
+      if (!typed) __builtin_trap();
+      const json back = typed->to_json();
+      auto again = pgm::migrate::State::from_json(back);
+      if (!again || again->to_json() != back) __builtin_trap();
+    }
   } catch (...) {
     __builtin_trap();  // accepted, yet a read threw: a key missing from kStateFields
   }
