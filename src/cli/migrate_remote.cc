@@ -98,7 +98,7 @@ Status probe_tls_path(const RemoteOptions& remote, const std::string& dataset, C
 class SshRemote final : public migrate::Remote {
  public:
   SshRemote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer, TransferOptions topts)
-      : ctx_(ctx), remote_(std::move(remote)), transfer_(std::move(transfer)), topts_(std::move(topts)) {}
+      : ctx_(ctx), remote_(std::move(remote)), transfer_(transfer), topts_(std::move(topts)) {}
 
   std::string host_label() const override { return remote_.host_label; }
   std::string remote_bin() const override { return remote_.remote_bin; }
@@ -135,7 +135,7 @@ class SshRemote final : public migrate::Remote {
 
 std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
                                                      TransferOptions topts) {
-  return std::make_unique<SshRemote>(ctx, std::move(remote), std::move(transfer), std::move(topts));
+  return std::make_unique<SshRemote>(ctx, std::move(remote), transfer, std::move(topts));
 }
 
 }  // namespace pgm::cli

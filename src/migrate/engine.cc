@@ -72,23 +72,23 @@ Result<std::vector<StateFile>> list(const std::string& state_dir_opt) {
   return out;
 }
 
-Result<StateFile> open(const Spec& a) {
-  const std::string& target_label = a.target;
-  auto base = journal::state_dir(a.state_dir);
+Result<StateFile> open(const Spec& spec) {
+  const std::string& target_label = spec.target;
+  auto base = journal::state_dir(spec.state_dir);
   if (!base) return base.status();
   const std::string dir = *base + "/migrations";
   PGM_RETURN_IF_ERROR(journal::make_private_dir(dir));
-  auto all = list(a.state_dir);
+  auto all = list(spec.state_dir);
   if (!all) return all.status();
   for (auto& m : *all) {
     const State st = m.snapshot();
     const std::string state = st.state.value_or("");
-    const bool same = a.id.empty() ? (st.source.value_or("") == a.source && st.target.value_or("") == target_label && state != "done" &&
-                                      state != "aborted")
-                                   : st.id == a.id;
+    const bool same = spec.id.empty() ? (st.source.value_or("") == spec.source && st.target.value_or("") == target_label &&
+                                         state != "done" && state != "aborted")
+                                      : st.id == spec.id;
     if (same) return std::move(m);
   }
-  std::string id = a.id;
+  std::string id = spec.id;
   if (id.empty()) {
     std::random_device rd;
     char buf[9];
@@ -100,7 +100,7 @@ Result<StateFile> open(const Spec& a) {
       return Status(Errc::invalid_argument, "--id: use lowercase letters and digits");
   State st;
   st.id = id;
-  st.source = a.source;
+  st.source = spec.source;
   st.target = target_label;
   st.slot = "pgmigrate_" + id;
   st.state = "new";
@@ -110,11 +110,11 @@ Result<StateFile> open(const Spec& a) {
   return m;
 }
 
-Status claim(StateFile& m) {
-  if (const State st = m.snapshot();
+Status claim(StateFile& state) {
+  if (const State st = state.snapshot();
       st.pid.value_or(0) != static_cast<int>(::getpid()) && st.state == "running" && journal::process_alive(run_process(st)))
     return Status(Errc::exists, "migration " + st.id + " is already running (pid " + std::to_string(st.pid.value_or(0)) + ")");
-  return m.update([](State& st) {
+  return state.update([](State& st) {
     st.pid = static_cast<int>(::getpid());
     st.pid_start = journal::process_start_ticks(static_cast<int>(::getpid()));
     st.boot_id = journal::boot_id();
@@ -128,34 +128,34 @@ Result<Preflight> preflight(const Spec& spec, Remote& remote, CancelToken& cance
   return run_preflight(c, state);
 }
 
-Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Observer& observer, StateFile& m) {
+Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Observer& observer, StateFile& state) {
   Context c{spec, remote, cancel, &observer};
-  m.change([](State& st) { st.steps["preflight"] = {}; });  // checked again on every run
-  m.begin_step("preflight");
-  auto p = run_preflight(c, &m);
-  if (!p) return record_failure(m, cancel, p.status());
+  state.change([](State& st) { st.steps["preflight"] = {}; });  // checked again on every run
+  state.begin_step("preflight");
+  auto p = run_preflight(c, &state);
+  if (!p) return record_failure(state, cancel, p.status());
   for (const auto& n : p->notes) c.say("preflight", "note: " + n);
-  m.change([&](State& st) { st.referenced = p->referenced; });
-  m.end_step("preflight");
+  state.change([&](State& st) { st.referenced = p->referenced; });
+  state.end_step("preflight");
 
-  StepContext sc{c, m, *p};
-  while (auto next = next_step(m.snapshot(), spec.run)) {
+  StepContext sc{c, state, *p};
+  while (auto next = next_step(state.snapshot(), spec.run)) {
     if (next->action == Action::stop_ready) {
-      (void)m.update([](State& st) {
+      (void)state.update([](State& st) {
         st.state = "ready";
         st.current_step = "switchover";
       });
       return Outcome::ready;
     }
     const std::string step(next->step);
-    if (Status s = observer.before_step(step); !s.ok()) return record_failure(m, cancel, s);
-    m.begin_step(step);
+    if (Status s = observer.before_step(step); !s.ok()) return record_failure(state, cancel, s);
+    state.begin_step(step);
     const auto* entry = find_run_step(next->step);
     Status s = entry != nullptr ? entry->run(sc) : Status(Errc::internal, "no step " + step);
-    if (!s.ok()) return record_failure(m, cancel, s);
-    m.end_step(step);
+    if (!s.ok()) return record_failure(state, cancel, s);
+    state.end_step(step);
   }
-  (void)m.update([](State& st) {
+  (void)state.update([](State& st) {
     st.state = "done";
     st.current_step.reset();
   });
