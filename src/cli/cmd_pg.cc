@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/exit.h"
 #include "common/units.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
@@ -362,7 +363,7 @@ void register_lag(CLI::App& pg, CommandFn& selected) {
         last_print = std::chrono::steady_clock::now();
         spdlog::info("waiting: replay lag {}", rep.replay_lsn ? format_bytes(static_cast<double>(rep.replay_bytes())) : "unknown");
       });
-      if (!r) return r.status();
+      if (!r) return name_setting(r.status(), pg::kLagTimeoutSetting, "--timeout");
       if (!quiet) print_lag(*r, a->json);
       return Status::Ok();
     };

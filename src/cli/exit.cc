@@ -49,6 +49,13 @@ int exit_code_for(const Status& status) {
   }
 }
 
+Status name_setting(const Status& status, const std::string& setting, const std::string& flag) {
+  const std::string& msg = status.message();
+  const std::size_t at = msg.find(setting);
+  if (status.ok() || at == std::string::npos) return status;
+  return Status(status.code(), msg.substr(0, at) + flag + msg.substr(at + setting.size()));
+}
+
 int report(const Status& status) {
   if (status.ok()) return kExitOk;
   std::string line = status.message();

@@ -1,6 +1,8 @@
 // The one place where errors become messages and exit codes (docs/usage.md lists them).
 #pragma once
 
+#include <string>
+
 #include "common/status.h"
 
 namespace pgm::cli {
@@ -24,6 +26,9 @@ enum ExitCode : int {
 int exit_code_for(const Status& status);
 // The inverse, for a pgmigrate that ran on another host: the error class its exit code names.
 Errc errc_for_exit_code(int code);
+// Errors below cli name a setting in words ("raise the timeout"): the command words it with its
+// own flag ("raise --catchup-timeout"). Replaces the first `setting` in the message.
+Status name_setting(const Status& status, const std::string& setting, const std::string& flag);
 // Prints "pgmigrate: <message>" on stderr (one line) and returns the exit code.
 int report(const Status& status);
 

@@ -71,7 +71,8 @@ Result<LagReport> wait_for_lag(Connection& primary, Connection& standby, const s
                         " behind the primary after " + format_duration(std::chrono::duration<double>(timeout).count()) + " (bound " +
                         format_bytes(static_cast<double>(bound)) +
                         "): check that it streams ('pgmigrate pg lag') and that the primary's write rate is below the link's rate, or "
-                        "raise --timeout");
+                        "raise " +
+                        std::string(kLagTimeoutSetting));
     }
     if (cancel.cancelled()) return cancel.reason();
     std::this_thread::sleep_for(std::chrono::milliseconds(250));

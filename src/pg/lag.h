@@ -34,6 +34,11 @@ struct LagReport {
 // One sample. The primary's walsender row is found through the slot (pg_replication_slots.active_pid).
 Result<LagReport> measure_lag(Connection& primary, Connection& standby, const std::string& slot);
 
+// The name wait_for_lag's timeout error gives its `timeout` ("... or raise the timeout"): the
+// library does not know which flag set it; the command that ran it puts its flag there
+// (cli::name_setting).
+inline constexpr const char* kLagTimeoutSetting = "the timeout";
+
 // Samples until the standby streams through `slot` and its replay lag is < `bound` bytes. Errc::timeout after `timeout`; stops on cancel.
 // `progress` (optional) is called with every sample.
 Result<LagReport> wait_for_lag(Connection& primary, Connection& standby, const std::string& slot, std::uint64_t bound,

@@ -1,4 +1,4 @@
-// fuzz_migrate_state: the JSON `pgmigrate migrate` reads back (src/cli/migrate_state.h):
+// fuzz_migrate_state: the JSON `pgmigrate migrate` reads back (src/migrate/state_check.h):
 //   - its state file <state>/migrations/<id>.json, which a crash or a disk may have damaged;
 //   - the replies of the far `pgmigrate _migrate-target`, possibly of another version.
 //
@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/migrate_state.h"
+#include "migrate/state.h"
+#include "migrate/state_check.h"
 
 namespace {
 
@@ -154,12 +155,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string text(reinterpret_cast<const char*>(data), size);
   const json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return 0;
-  const Status state = pgm::cli::check_state_types(j);
-  const Status reply = pgm::cli::check_target_reply(j);
+  const Status state = pgm::migrate::check_state_types(j);
+  const Status reply = pgm::migrate::check_target_reply(j);
   check_refusal(state);
   check_refusal(reply);
   try {
     if (state.ok()) read_state(j);
+    // The typed state: what the check accepts, with a string id, it reads; what it reads, it
+    // writes back and reads again to the same document.
+    if (state.ok() && j.contains("id") && j["id"].is_string()) {
+      auto typed = pgm::migrate::State::from_json(j);
+      if (!typed) __builtin_trap();
+      const json back = typed->to_json();
+      auto again = pgm::migrate::State::from_json(back);
+      if (!again || again->to_json() != back) __builtin_trap();
+    }
   } catch (...) {
     __builtin_trap();  // accepted, yet a read threw: a key missing from kStateFields
   }

@@ -1,10 +1,10 @@
-#include "cli/migrate_state.h"
+#include "migrate/state_check.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-namespace pgm::cli {
+namespace pgm::migrate {
 namespace {
 
 using nlohmann::json;
@@ -41,7 +41,7 @@ constexpr Field kTransferFields[] = {
     {nullptr, Type::string},
 };
 
-// Every key of the state file that cmd_migrate.cc reads. Adding a key is one line.
+// Every key of the state file that migrate::State reads. Adding a key is one line.
 constexpr Field kStateFields[] = {
     {"id", Type::string},
     {"started", Type::number},
@@ -65,6 +65,7 @@ constexpr Field kStateFields[] = {
     {"write_window_s", Type::number},
     {"switched", Type::boolean},
     {"slot_created", Type::boolean},
+    {"standby_started", Type::boolean},
     {"holds", Type::string_array},
     {"steps", Type::object_of, kStepFields},
     {"transfer", Type::object, kTransferFields},
@@ -211,4 +212,4 @@ Status check_state_types(const json& j) { return check_document(j, kStateFields,
 
 Status check_target_reply(const json& j) { return check_document(j, kReplyFields, "the reply"); }
 
-}  // namespace pgm::cli
+}  // namespace pgm::migrate

@@ -1,7 +1,8 @@
 // Type checks for the JSON that `pgmigrate migrate` reads back: its state file
 // (<state>/migrations/<id>.json) and the replies of the far `pgmigrate _migrate-target`.
 //
-// cmd_migrate.cc reads both with nlohmann's j.value(key, default) and j[key].get<T>(), which
+// migrate::State::from_json and the migrate engine read both with j.value(key, default) and
+// j[key].get<T>(), which
 // throw type_error when a key is present with another type ("started":"x", "pool_exists":"yes"):
 // a damaged state file or a far pgmigrate of another version would end the process through
 // std::terminate. These checks run once, right after parsing, and turn such a document into
@@ -13,9 +14,9 @@
 
 #include "common/status.h"
 
-namespace pgm::cli {
+namespace pgm::migrate {
 
-// A migration's state file: the document must be an object; each key cmd_migrate.cc reads
+// A migration's state file: the document must be an object; each key migrate::State reads
 // (top-level, steps.<name>.*, transfer.*, holds[]) must have its expected type. Returns
 // Errc::corrupt "key 'X' is a string, expected a number" for the first mismatch.
 Status check_state_types(const nlohmann::json& j);
@@ -26,4 +27,4 @@ Status check_state_types(const nlohmann::json& j);
 // reader must still test which (is_array() / is_boolean()) before using it.
 Status check_target_reply(const nlohmann::json& j);
 
-}  // namespace pgm::cli
+}  // namespace pgm::migrate

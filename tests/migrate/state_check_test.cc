@@ -1,34 +1,18 @@
-// check_state_types / check_target_reply (src/cli/migrate_state.h): a document with a known
+// check_state_types / check_target_reply (src/migrate/state_check.h): a document with a known
 // key of the wrong type is refused with one line naming the key; good documents, unknown and
 // missing keys pass.
-#include "cli/migrate_state.h"
+#include "migrate/state_check.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace pgm::cli {
+#include "migrate/state_fixture.h"
+
+namespace pgm::migrate {
 namespace {
 
 using nlohmann::json;
-
-json good_state() {
-  return json::parse(R"({
-    "id": "20240101-abcd", "started": 1700000000.5, "updated": 1700000100.25,
-    "source": "tank/pg", "target": "backup:tank/pg", "state": "running", "current_step": "bulk",
-    "slot": "pgmigrate_abcd", "last_sent": "tank/pg@pgmigrate-20240101-abcd-bulk",
-    "target_pgdata": "/tank/pg/data", "error": "interrupted", "pid": 1234, "pid_start": 987654,
-    "boot_id": "0f1e2d3c", "rounds_done": 2, "last_round_bytes": 4096, "referenced": 1073741824,
-    "slot_retained": 65536, "peak_retained": 131072, "lag_bytes": 0, "write_window_s": 1.25,
-    "switched": false, "slot_created": true, "standby_started": true, "sent": [],
-    "holds": ["tank/pg@pgmigrate-20240101-abcd-bulk"],
-    "steps": {"preflight": {}, "bulk": {"status": "done", "started": 1700000000, "finished": 1700000050.5,
-                                        "seconds": 50.5, "bytes": 1073741824, "detail": "ok"},
-              "rounds": {"status": "running", "started": 1700000051.0}},
-    "transfer": {"snapshot": "tank/pg@pgmigrate-20240101-abcd-r1", "bytes": 12345, "rate": 1.5e6},
-    "a_key_of_a_later_version": {"anything": [1, "x"]}
-  })");
-}
 
 json good_probe() {
   return json::parse(R"({"zfs": "zfs-2.1.5", "recv_resumable": true, "pool_exists": true, "pool_available": 500000000000,
@@ -158,4 +142,4 @@ TEST(TargetReply, NotAnObject) {
 }
 
 }  // namespace
-}  // namespace pgm::cli
+}  // namespace pgm::migrate

@@ -1,0 +1,19 @@
+// migrate::Remote (src/migrate/remote.h) bound to this CLI's SSH control session and its
+// remote transfer: the one file through which migrate reaches remote_transfer.h and
+// remote_internal.h.
+#pragma once
+
+#include <memory>
+
+#include "cli/command.h"
+#include "cli/remote_transfer.h"
+#include "cli/transfer_options.h"
+#include "migrate/remote.h"
+
+namespace pgm::cli {
+
+// `remote`, `transfer` and `topts` as make_remote / resolve made them from the flags.
+std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
+                                                     TransferOptions topts);
+
+}  // namespace pgm::cli

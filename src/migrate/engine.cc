@@ -1,0 +1,236 @@
+#include "migrate/engine.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <random>
+
+#include "journal/journal.h"
+#include "migrate/run_steps.h"
+#include "migrate/target.h"
+#include "pg/connection.h"
+#include "pg/slot.h"
+#include "source/process.h"
+#include "zfs/zfs.h"
+
+namespace pgm::migrate {
+
+using nlohmann::json;
+
+namespace {
+
+// The process running a migration, as the state file names it: pid, start time and boot, so
+// that a reused pid (after a reboot, say) is neither "running" nor ever signalled.
+journal::Record run_process(const State& s) {
+  journal::Record r;
+  r.pid = s.pid.value_or(0);
+  r.pid_start = s.pid_start.value_or(0);
+  r.boot_id = s.boot_id.value_or("");
+  return r;
+}
+
+// Records a failed (or, cancelled, stopped) run and passes its error on.
+Status record_failure(StateFile& state, const CancelToken& cancel, const Status& s) {
+  (void)state.update([&](State& st) {
+    st.state = cancel.cancelled() ? "stopped" : "failed";
+    st.error = s.message();
+  });
+  return s;
+}
+
+}  // namespace
+
+bool runner_alive(const State& s) { return journal::process_alive(run_process(s)); }
+
+std::string migrations_dir(const std::string& state_dir) { return journal::state_dir_path(state_dir) + "/migrations"; }
+
+// Every migration's state. One that cannot be read stops the command: skipping it would let
+// `run` start a second migration of the same source beside it (a second slot) and hide from
+// `status` and `abort` a slot that may be holding WAL on the primary.
+Result<std::vector<StateFile>> list(const std::string& state_dir_opt) {
+  auto base = journal::choose_state_dir(state_dir_opt);
+  if (!base) return base.status();
+  std::vector<StateFile> out;
+  for (const auto& path : journal::json_files(*base + "/migrations")) {
+    auto m = StateFile::load(path);
+    if (!m) {
+      struct stat st {};
+      if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) continue;  // removed since the listing (abort)
+      return Status(Errc::corrupt, "migration state " + path + " is unreadable (" + m.status().message() +
+                                       "): fix or move it aside; a migration's slot may still hold WAL on the primary "
+                                       "(pgmigrate pg slot status / drop)");
+    }
+    out.push_back(std::move(*m));
+  }
+  std::sort(out.begin(), out.end(), [](const StateFile& a, const StateFile& b) {
+    return a.read([](const State& s) { return s.started.value_or(0.0); }) < b.read([](const State& s) { return s.started.value_or(0.0); });
+  });
+  return out;
+}
+
+Result<StateFile> open(const Spec& spec) {
+  const std::string& target_label = spec.target;
+  auto base = journal::state_dir(spec.state_dir);
+  if (!base) return base.status();
+  const std::string dir = *base + "/migrations";
+  PGM_RETURN_IF_ERROR(journal::make_private_dir(dir));
+  auto all = list(spec.state_dir);
+  if (!all) return all.status();
+  for (auto& m : *all) {
+    const State st = m.snapshot();
+    const std::string state = st.state.value_or("");
+    const bool same = spec.id.empty() ? (st.source.value_or("") == spec.source && st.target.value_or("") == target_label &&
+                                         state != "done" && state != "aborted")
+                                      : st.id == spec.id;
+    if (same) return std::move(m);
+  }
+  std::string id = spec.id;
+  if (id.empty()) {
+    std::random_device rd;
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08x", rd());
+    id = buf;
+  }
+  for (char ch : id)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch)))
+      return Status(Errc::invalid_argument, "--id: use lowercase letters and digits");
+  State st;
+  st.id = id;
+  st.source = spec.source;
+  st.target = target_label;
+  st.slot = "pgmigrate_" + id;
+  st.state = "new";
+  st.started = journal::unix_now();
+  StateFile m(dir + "/" + id + ".json", std::move(st));
+  PGM_RETURN_IF_ERROR(m.save());
+  return m;
+}
+
+Status claim(StateFile& state) {
+  if (const State st = state.snapshot();
+      st.pid.value_or(0) != static_cast<int>(::getpid()) && st.state == "running" && journal::process_alive(run_process(st)))
+    return Status(Errc::exists, "migration " + st.id + " is already running (pid " + std::to_string(st.pid.value_or(0)) + ")");
+  return state.update([](State& st) {
+    st.pid = static_cast<int>(::getpid());
+    st.pid_start = journal::process_start_ticks(static_cast<int>(::getpid()));
+    st.boot_id = journal::boot_id();
+    st.state = "running";
+    st.error.reset();
+  });
+}
+
+Result<Preflight> preflight(const Spec& spec, Remote& remote, CancelToken& cancel, const StateFile* state) {
+  Context c{spec, remote, cancel, nullptr};
+  return run_preflight(c, state);
+}
+
+Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Observer& observer, StateFile& state) {
+  Context c{spec, remote, cancel, &observer};
+  state.change([](State& st) { st.steps["preflight"] = {}; });  // checked again on every run
+  state.begin_step("preflight");
+  auto p = run_preflight(c, &state);
+  if (!p) return record_failure(state, cancel, p.status());
+  for (const auto& n : p->notes) c.say("preflight", "note: " + n);
+  state.change([&](State& st) { st.referenced = p->referenced; });
+  state.end_step("preflight");
+
+  StepContext sc{c, state, *p};
+  while (auto next = next_step(state.snapshot(), spec.run)) {
+    if (next->action == Action::stop_ready) {
+      (void)state.update([](State& st) {
+        st.state = "ready";
+        st.current_step = "switchover";
+      });
+      return Outcome::ready;
+    }
+    const std::string step(next->step);
+    if (Status s = observer.before_step(step); !s.ok()) return record_failure(state, cancel, s);
+    state.begin_step(step);
+    const auto* entry = find_run_step(next->step);
+    Status s = entry != nullptr ? entry->run(sc) : Status(Errc::internal, "no step " + step);
+    if (!s.ok()) return record_failure(state, cancel, s);
+    state.end_step(step);
+  }
+  (void)state.update([](State& st) {
+    st.state = "done";
+    st.current_step.reset();
+  });
+  return Outcome::done;
+}
+
+Result<std::vector<std::string>> abort(const std::string& state_dir, const std::string& id, const std::string& primary_conninfo,
+                                       const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel) {
+  auto listed = list(state_dir);
+  if (!listed) return listed.status();
+  auto& all = *listed;
+  StateFile* found = nullptr;
+  for (auto& m : all)
+    if (m.id() == id) found = &m;
+  if (found == nullptr)
+    return Status(Errc::not_found, "no migration '" + id + "' in " + migrations_dir(state_dir) + " (see pgmigrate migrate status)");
+  const std::string path = found->path();
+  State st = found->snapshot();  // this command's own copy: no other thread here
+  auto refuse_switched = [&st](const std::string& when) {
+    return Status(Errc::invalid_argument,
+                  "migration " + st.id + " has switched over" + when + ": the target is the primary now; there is nothing to undo");
+  };
+  if (st.switched.value_or(false)) return refuse_switched("");
+  const std::string source = st.source.value_or("");
+  auto c = target(st);
+  if (!c) return c.status();
+  std::vector<std::string> done;
+  if (int pid = st.pid.value_or(0);
+      pid > 0 && pid != static_cast<int>(::getpid()) && journal::process_alive(run_process(st)) && st.state == "running") {
+    PGM_RETURN_IF_ERROR(journal::stop_process(run_process(st), std::chrono::seconds(60)));
+    done.push_back("stopped the running migration (pid " + std::to_string(pid) + ")");
+    // What we read came before the stop. A run stopped in its switchover records the promotion
+    // ("switched") on its way out (promotion comes before the write check, the slot drop and
+    // the post-hook), and a run in its standby step may have recorded target_pgdata since.
+    auto fresh = StateFile::load(path);
+    if (!fresh) return fresh.status().context("reading the state the stopped run left");
+    st = fresh->snapshot();
+    if (st.switched.value_or(false)) return refuse_switched(" while its run (pid " + std::to_string(pid) + ") was being stopped");
+  }
+  // The target: its standby, any receive still waiting, and the partial dataset. The far side
+  // refuses, before it stops anything, when the server there is no standby, whatever this state
+  // says: a switchover done by hand, or a run killed between promotion and recording it, leaves
+  // no trace here.
+  auto far =
+      run_remote_json(*c->remote, abort_command(shell_quote, c->remote->remote_bin(), c->dataset, st.target_pgdata.value_or("")), cancel);
+  if (!far) return far.status().context("cleaning up the target");
+  if ((*far).value("stopped_postgres", false)) done.push_back("stopped the standby on " + c->remote->host_label());
+  for (const auto& s : (*far).value("aborted_receives", json::array())) done.push_back("aborted receive session " + s.get<std::string>());
+  if ((*far).contains("destroyed") && (*far)["destroyed"].is_boolean() && (*far)["destroyed"].get<bool>())
+    done.push_back("destroyed " + c->dataset + " on " + c->remote->host_label());
+  // The primary: the slot.
+  {
+    auto primary = pg::Connection::connect(primary_conninfo, "primary");
+    if (!primary) return primary.status().context("dropping the slot");
+    const std::string slot = st.slot.value_or("");
+    auto existing = pg::slot_status(*primary, slot);
+    if (existing) {
+      PGM_RETURN_IF_ERROR(pg::drop_slot(*primary, slot));
+      done.push_back("dropped slot '" + slot + "' on the primary");
+    } else if (existing.status().code() != Errc::not_found) {
+      return existing.status();
+    }
+  }
+  // The source: holds and the migration's snapshots (never anything else).
+  zfs::Zfs zfs;
+  for (const auto& h : st.holds)
+    if (zfs.release(st.tag(), h).ok()) done.push_back("released the hold on " + h);
+  for (const auto& full : migration_snapshots(st, source)) {
+    (void)zfs.release(st.tag(), full);  // a hold taken just before a crash is not in the state yet
+    PGM_RETURN_IF_ERROR(zfs.destroy(full));
+    done.push_back("destroyed " + full);
+  }
+  ::unlink(path.c_str());
+  done.push_back("removed " + path);
+  return done;
+}
+
+}  // namespace pgm::migrate

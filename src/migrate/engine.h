@@ -1,0 +1,114 @@
+// `pgmigrate migrate`'s engine: the whole move of a Postgres data directory on ZFS to another
+// host as one journaled plan, ordered so that the replication slot exists only for the last,
+// small increment:
+//
+//   preflight → bulk (snapshot+hold, full send, no slot) → rounds (incrementals until small)
+//   → final (slot, CHECKPOINT, snapshot, incremental) → standby (on the target, over SSH)
+//   → catchup (lag under max_lag) → switchover (when asked) → cleanup
+//
+// Each step is idempotent and recorded in <state>/migrations/<id>.json before and after it
+// runs, so a run again (after a crash, SIGKILL, or Ctrl-C) continues at the step that was
+// interrupted without a second slot or snapshot (steps.h); transfers resume through the far
+// half's journal. Nothing here writes to the source dataset except the migration's own
+// snapshots and holds. The engine prints nothing: it reports through an Observer, and the
+// caller (cli/cmd_migrate.cc) renders.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/cancel.h"
+#include "common/status.h"
+#include "migrate/remote.h"
+#include "migrate/state.h"
+#include "migrate/steps.h"
+#include "pg/switchover.h"
+
+namespace pgm::migrate {
+
+// What to migrate and how: flags already parsed and checked by the caller.
+struct Spec {
+  std::string source;            // POOL/FS here
+  std::string target;            // [user@]host:POOL/FS, as the state file names it
+  std::string target_dataset;    // POOL/FS there
+  std::string primary;           // conninfo of the primary from here
+  std::string standby_conninfo;  // how this host reaches the new server
+  std::string standby_primary;   // how the new server reaches the primary
+  std::string state_dir, id, bindir;
+  int standby_port = 0;
+  unsigned rounds = 1;
+  std::uint64_t delta_target = 0, max_lag = 0;
+  std::chrono::milliseconds catchup_timeout{0}, switch_timeout{0};
+  pg::Fence fence = pg::Fence::stop;
+  std::string primary_pgdata, stop_cmd, start_cmd, post_hook;
+  bool keep_snapshots = false;
+  RunOptions run;
+};
+
+// How the engine reports. Called from the thread that runs the engine.
+class Observer {
+ public:
+  Observer() = default;
+  Observer(const Observer&) = delete;
+  Observer& operator=(const Observer&) = delete;
+  Observer(Observer&&) = delete;
+  Observer& operator=(Observer&&) = delete;
+  virtual ~Observer() = default;
+  // A line of progress in `step`.
+  virtual void say(std::string_view step, const std::string& text) = 0;
+  // Before a step runs (after the preflight); an error stops the run there.
+  virtual Status before_step(std::string_view /*step*/) { return Status::Ok(); }
+};
+
+// What the preflight found (and `plan` prints).
+struct Preflight {  // NOLINT(bugprone-exception-escape): nlohmann::json's members may throw
+  std::uint64_t referenced = 0;
+  std::string mountpoint, data_directory, relative_pgdata;
+  int pg_major = 0;
+  nlohmann::json target;  // the far probe
+  std::vector<std::string> notes;
+};
+
+// Checks everything a run needs, changing nothing. `state`: the migration being resumed, if any.
+Result<Preflight> preflight(const Spec& spec, Remote& remote, CancelToken& cancel, const StateFile* state);
+
+// <state>/migrations, for messages.
+std::string migrations_dir(const std::string& state_dir);
+// Every migration's state, oldest first. One that cannot be read stops the listing.
+Result<std::vector<StateFile>> list(const std::string& state_dir);
+// The unfinished migration of spec.source to spec.target (or spec.id), or a new one.
+Result<StateFile> open(const Spec& spec);
+// Records this process as the migration's runner; Errc::exists while another runs it.
+Status claim(StateFile& state);
+
+// How a catch-up timeout names its setting ("... or raise the catch-up timeout"); the caller
+// words it with its flag.
+inline constexpr const char* kCatchupTimeoutSetting = "the catch-up timeout";
+
+enum class Outcome : std::uint8_t { done, ready };
+// Runs (or continues) the migration. A failure is recorded in the state ("failed", or
+// "stopped" when cancelled) before it is returned; `ready`: stopped before the switchover.
+Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Observer& observer, StateFile& state);
+
+// What `abort` needs of the migration's target, made from its state's "target".
+struct AbortTarget {
+  std::unique_ptr<Remote> remote;
+  std::string dataset;
+};
+// Undoes migration `id`: stops its run, then the target's standby, receives and dataset, the
+// slot, the source's holds and snapshots, the state file. Refuses after a switchover. Returns
+// what it did, one line each.
+Result<std::vector<std::string>> abort(const std::string& state_dir, const std::string& id, const std::string& primary,
+                                       const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel);
+
+// The process a state file names (pid, start time, boot id).
+bool runner_alive(const State& s);
+
+}  // namespace pgm::migrate

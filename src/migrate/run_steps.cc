@@ -1,0 +1,401 @@
+#include "migrate/run_steps.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+
+#include "common/units.h"
+#include "journal/journal.h"
+#include "migrate/sampler.h"
+#include "migrate/state_check.h"
+#include "migrate/target.h"
+#include "pg/connection.h"
+#include "pg/conninfo.h"
+#include "pg/lag.h"
+#include "pg/layout_check.h"
+#include "pg/slot.h"
+#include "pg/switchover.h"
+#include "source/process.h"
+#include "zfs/zfs.h"
+
+namespace pgm::migrate {
+
+using nlohmann::json;
+
+namespace {
+
+// The lag wait's timeout error names the setting it came from (the caller words it as its flag).
+Status name_catchup_timeout(const Status& s) {
+  const std::string& msg = s.message();
+  const std::string setting = pg::kLagTimeoutSetting;
+  const std::size_t at = msg.find(setting);
+  if (at == std::string::npos) return s;
+  return Status(s.code(), msg.substr(0, at) + kCatchupTimeoutSetting + msg.substr(at + setting.size()));
+}
+
+}  // namespace
+
+Result<json> run_remote_json(Remote& remote, const std::string& command, CancelToken& cancel, const Secrets& secrets) {
+  auto out = remote.run(command, secrets, cancel);
+  if (!out) return out.status();
+  json j = json::parse(*out, nullptr, false);
+  if (j.is_discarded()) return Status(Errc::protocol, "unexpected answer from " + remote.host_label() + ": " + *out);
+  // Every key read below has the type it is read as (a far pgmigrate of another version must
+  // not make a lookup throw).
+  if (Status s = check_target_reply(j); !s.ok())
+    return Status(Errc::protocol, "unexpected answer from " + remote.host_label() + ": " + s.message());
+  return j;
+}
+
+// The migration's own snapshots of `dataset` (named pgmigrate-<id>-*): nothing else is ever
+// released or destroyed.
+std::vector<std::string> migration_snapshots(const State& m, const std::string& dataset) {
+  std::vector<std::string> out;
+  zfs::Zfs zfs;
+  if (auto all = zfs.snapshots(dataset))
+    for (const auto& s : *all)
+      if (s.rfind(dataset + "@" + m.snap(""), 0) == 0) out.push_back(s);
+  return out;
+}
+
+namespace {
+
+// Creates the snapshot unless it exists, and holds it (so a retention job cannot destroy it
+// while the migration still needs it).
+Status ensure_held_snapshot(StateFile& m, const std::string& snapshot) {
+  zfs::Zfs zfs;
+  auto exists = zfs.exists(snapshot);
+  if (!exists) return exists.status();
+  if (!*exists) PGM_RETURN_IF_ERROR(zfs.snapshot(snapshot));
+  const bool held = m.read([&](const State& s) { return std::ranges::find(s.holds, snapshot) != s.holds.end(); });
+  if (held) return Status::Ok();
+  PGM_RETURN_IF_ERROR(zfs.hold(m.tag(), snapshot));
+  return m.update([&](State& s) { s.holds.push_back(snapshot); });
+}
+
+}  // namespace
+
+Result<Preflight> run_preflight(Context& c, const StateFile* m) {
+  Preflight p;
+  zfs::Zfs zfs;
+  auto exists = zfs.exists(c.spec.source);
+  if (!exists) return exists.status();
+  if (!*exists) return Status(Errc::not_found, "source dataset '" + c.spec.source + "' does not exist");
+  auto ref = zfs.referenced(c.spec.source);
+  if (!ref) return ref.status();
+  p.referenced = *ref;
+  auto mp = zfs.get("mountpoint", c.spec.source);
+  if (!mp) return mp.status();
+  p.mountpoint = *mp;
+
+  auto primary = pg::Connection::connect(c.spec.primary, "primary");
+  if (!primary) return primary.status();
+  p.pg_major = primary->server_major();
+  auto dd = primary->scalar("SHOW data_directory");
+  if (!dd) return dd.status();
+  p.data_directory = *dd;
+  auto layout = pg::check_layout(*primary, {c.spec.source});
+  if (!layout) return layout.status();
+  if (!layout->ok()) {
+    std::string all;
+    for (const auto& prob : layout->problems) all += (all.empty() ? "" : "; ") + prob;
+    return Status(Errc::invalid_argument,
+                  "refusing to migrate: a snapshot of '" + c.spec.source + "' would not hold a consistent database: " + all);
+  }
+  for (const auto& n : layout->notes) p.notes.push_back(n);
+  if (p.data_directory.rfind(p.mountpoint + "/", 0) == 0) p.relative_pgdata = p.data_directory.substr(p.mountpoint.size() + 1);
+  else if (p.data_directory == p.mountpoint) p.relative_pgdata = "";
+  else return Status(Errc::invalid_argument, "the data directory " + p.data_directory + " is not under " + p.mountpoint);
+
+  auto wal_level = primary->scalar("SHOW wal_level");
+  if (!wal_level) return wal_level.status();
+  if (*wal_level != "replica" && *wal_level != "logical")
+    return Status(Errc::invalid_argument, "wal_level is '" + *wal_level + "' on the primary: set it to replica (needs a restart) first");
+  const std::string slot = m ? m->slot() : std::string();
+  auto free_slots = primary->scalar(
+      "SELECT current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots WHERE slot_name <> $1)", {slot});
+  if (!free_slots) return free_slots.status();
+  if (std::atoi(free_slots->c_str()) < 1)
+    return Status(Errc::invalid_argument, "no free replication slot on the primary (max_replication_slots)");
+  auto free_senders = primary->scalar("SELECT current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_stat_replication)");
+  if (!free_senders) return free_senders.status();
+  if (std::atoi(free_senders->c_str()) < 1) return Status(Errc::invalid_argument, "no free WAL sender on the primary (max_wal_senders)");
+
+  auto probe =
+      run_remote_json(c.remote, probe_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset, p.pg_major, c.spec.bindir),
+                      c.cancel, {{"--replication", c.spec.standby_primary}});
+  if (!probe) return probe.status().context("checking the target " + c.remote.host_label());
+  p.target = *probe;
+  const bool started = m && m->step_status("bulk") != "pending";
+  if (!p.target.value("pool_exists", false))
+    return Status(Errc::not_found, "target pool of '" + c.spec.target_dataset + "' does not exist on " + c.remote.host_label());
+  if (p.target.value("dataset_exists", false) && !started)
+    return Status(Errc::exists,
+                  "target '" + c.spec.target_dataset + "' already exists on " + c.remote.host_label() + ": migrate into a new dataset");
+  const std::uint64_t avail = p.target.value("pool_available", std::uint64_t{0});
+  if (!started && avail < p.referenced)
+    return Status(Errc::no_space, "the target pool has " + format_bytes(static_cast<double>(avail)) + " available, the source references " +
+                                      format_bytes(static_cast<double>(p.referenced)));
+  if (!p.target.value("pg_major_ok", false))
+    return Status(Errc::not_found, "Postgres " + std::to_string(p.pg_major) + " server binaries were not found on " +
+                                       c.remote.host_label() + " (looked for " + p.target.value("pg_ctl", std::string("pg_ctl")) + ")");
+  if (p.target.value("replication", std::string()) != "ok")
+    return Status(Errc::postgres, c.remote.host_label() + " cannot open a replication connection to the primary: " +
+                                      p.target.value("replication", std::string("unknown")));
+  if (c.remote.uses_tls()) PGM_RETURN_IF_ERROR(c.remote.probe_tls(c.spec.target_dataset, c.cancel));
+  if (!p.target.value("recv_resumable", false))
+    p.notes.push_back(
+        "zfs on " + c.remote.host_label() +
+        " cannot keep an interrupted receive (no 'zfs receive -s'): a restart of the target during a send restarts that send; "
+        "a restart of this side resumes");
+  return p;
+}
+
+namespace {
+
+// Sends `snapshot` (incremental from `base` when not empty) unless the target already has it.
+Status send_step(Context& c, StateFile& m, const std::string& step, const std::string& snapshot, const std::string& base,
+                 std::uint64_t* bytes_out) {
+  const std::string short_name = snapshot.substr(snapshot.find('@') + 1);
+  auto probe = run_remote_json(c.remote, probe_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset), c.cancel);
+  if (!probe) return probe.status();
+  if ((*probe).contains("snapshots"))
+    for (const auto& s : (*probe)["snapshots"])
+      if (s == c.spec.target_dataset + "@" + short_name) {
+        c.say(step, short_name + " is already on the target");
+        if (bytes_out) *bytes_out = 0;
+        return Status::Ok();
+      }
+  c.say(step, "sending " + snapshot + (base.empty() ? "" : " (incremental from " + base + ")") + " to " + c.remote.host_label() + ":" +
+                  c.spec.target_dataset);
+  std::atomic<std::uint64_t> position{0};
+  TransferReporter reporter(m, snapshot, position);
+  auto sent = c.remote.push({snapshot, base, c.spec.target_dataset}, position, c.cancel);
+  reporter.finish();
+  if (!sent) return sent.status();
+  m.add_bytes(step, *sent);
+  if (bytes_out) *bytes_out = *sent;
+  return m.save();
+}
+
+// Samples the slot's retained WAL into the state while `fn` runs; keeps the peak.
+template <typename Fn>
+Status with_slot_sampling(Context& c, StateFile& m, Fn fn) {
+  // The sampler's own connection, made on its thread at its first sample: none, no samples.
+  std::optional<Result<pg::Connection>> conn;
+  const std::string slot = m.slot();
+  SlotSampler sampler(m, [&]() -> std::optional<std::uint64_t> {
+    if (!conn) conn = pg::Connection::connect(c.spec.primary, "primary");
+    if (!*conn) return std::nullopt;
+    auto st = pg::slot_status(**conn, slot);
+    return st ? std::optional<std::uint64_t>(st->retained_bytes) : std::nullopt;
+  });
+  Status s = fn();
+  (void)sampler.finish();
+  return s;
+}
+
+std::string last_sent(const StateFile& m) {
+  return m.read([](const State& s) { return s.last_sent.value_or(""); });
+}
+
+bool in_recovery(const std::string& conninfo, bool* reachable) {
+  auto c = pg::Connection::connect(conninfo, "standby");
+  *reachable = static_cast<bool>(c);
+  if (!c) return false;
+  auto r = c->scalar("SELECT pg_is_in_recovery()");
+  return r && *r == "t";
+}
+
+Status step_bulk(Context& c, StateFile& m) {
+  const std::string snap = c.spec.source + "@" + m.snap("base");
+  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
+  PGM_RETURN_IF_ERROR(send_step(c, m, "bulk", snap, "", nullptr));
+  m.change([&](State& s) { s.last_sent = snap; });
+  return Status::Ok();
+}
+
+Status step_rounds(Context& c, StateFile& m) {
+  const std::uint64_t delta = c.spec.delta_target;
+  auto [done_rounds, last_round_bytes] = m.read([](const State& s) {
+    return std::pair{static_cast<unsigned>(s.rounds_done.value_or(0)), s.last_round_bytes.value_or(UINT64_MAX)};
+  });
+  while (done_rounds < c.spec.rounds) {
+    if (done_rounds > 0 && last_round_bytes < delta) break;
+    const unsigned r = done_rounds + 1;
+    const std::string snap = c.spec.source + "@" + m.snap("r" + std::to_string(r));
+    PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
+    std::uint64_t bytes = 0;
+    PGM_RETURN_IF_ERROR(send_step(c, m, "rounds", snap, last_sent(m), &bytes));
+    done_rounds = r;
+    last_round_bytes = bytes;
+    PGM_RETURN_IF_ERROR(m.update([&](State& s) {
+      s.last_sent = snap;
+      s.rounds_done = r;
+      s.last_round_bytes = bytes;
+    }));
+    c.say("rounds", "round " + std::to_string(r) + " moved " + format_bytes(static_cast<double>(bytes)));
+    if (bytes < delta) break;
+  }
+  return Status::Ok();
+}
+
+Status step_final(Context& c, StateFile& m) {
+  const std::string snap = c.spec.source + "@" + m.snap("final");
+  zfs::Zfs zfs;
+  auto snap_exists = zfs.exists(snap);
+  if (!snap_exists) return snap_exists.status();
+  if (!*snap_exists) {
+    // A checkpoint, then the slot, then the snapshot. A new physical slot reserves WAL from
+    // the last checkpoint's redo point, so checkpointing first keeps the slot from holding
+    // everything written since the previous checkpoint (possibly since before the bulk copy).
+    // The standby replays from the redo point of the last checkpoint before the snapshot,
+    // which is this one or a later one: never before what the slot holds.
+    auto primary = pg::Connection::connect(c.spec.primary, "primary");
+    if (!primary) return primary.status();
+    auto cp = primary->exec("CHECKPOINT");
+    if (!cp) return cp.status();
+    auto existing = pg::slot_status(*primary, m.slot());
+    if (!existing) {
+      if (existing.status().code() != Errc::not_found) return existing.status();
+      c.say("final", "creating replication slot '" + m.slot() + "' on the primary");
+      auto created = pg::create_slot(*primary, m.slot());
+      if (!created) return created.status();
+    }
+    PGM_RETURN_IF_ERROR(m.update([](State& s) { s.slot_created = true; }));
+  }
+  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
+  Status sent = with_slot_sampling(c, m, [&] {
+    Status s = send_step(c, m, "final", snap, last_sent(m), nullptr);
+    if (s.ok()) m.change([&](State& st) { st.last_sent = snap; });
+    return s;
+  });
+  if (sent.ok()) {
+    const State st = m.snapshot();
+    c.say("final", "slot '" + st.slot.value_or("") + "' retains " + format_bytes(static_cast<double>(st.slot_retained.value_or(0))) +
+                       " (peak " + format_bytes(static_cast<double>(st.peak_retained.value_or(0))) + ")");
+  }
+  return sent;
+}
+
+Status step_standby(Context& c, StateFile& m, const Preflight& p) {
+  bool reachable = false;
+  if (in_recovery(c.spec.standby_conninfo, &reachable)) {
+    c.say("standby", "the standby already runs (" + pg::describe_conninfo(c.spec.standby_conninfo) + ")");
+    return Status::Ok();
+  }
+  auto probe = run_remote_json(c.remote, probe_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset), c.cancel);
+  if (!probe) return probe.status();
+  const std::string mountpoint = (*probe).value("mountpoint", std::string());
+  if (mountpoint.empty() || mountpoint == "none" || mountpoint == "legacy")
+    return Status(Errc::invalid_argument,
+                  "the target dataset '" + c.spec.target_dataset + "' is not mounted (mountpoint " + mountpoint + ")");
+  const std::string pgdata = p.relative_pgdata.empty() ? mountpoint : mountpoint + "/" + p.relative_pgdata;
+  PGM_RETURN_IF_ERROR(m.update([&](State& s) { s.target_pgdata = pgdata; }));
+  c.say("standby", "starting a standby in " + pgdata + " on " + c.remote.host_label() + ", port " + std::to_string(c.spec.standby_port));
+  std::string cmd = shell_quote(c.remote.remote_bin()) + " pg standby --pgdata " + shell_quote(pgdata) + " --slot " +
+                    shell_quote(m.slot()) + " --port " + std::to_string(c.spec.standby_port) + " --start --timeout 120s";
+  if (!c.spec.bindir.empty()) cmd += " --pg-bindir " + shell_quote(c.spec.bindir);
+  auto out = c.remote.run(cmd, {{"--primary", c.spec.standby_primary}, {"--standby", c.spec.standby_conninfo}}, c.cancel);
+  if (!out) return out.status().context("starting the standby");
+  return m.update([](State& s) { s.standby_started = true; });
+}
+
+Status step_catchup(Context& c, StateFile& m) {
+  auto primary = pg::Connection::connect(c.spec.primary, "primary");
+  if (!primary) return primary.status();
+  auto standby = pg::Connection::connect(c.spec.standby_conninfo, "standby");
+  if (!standby) return standby.status();
+  const std::uint64_t bound = c.spec.max_lag;
+  c.say("catchup", "waiting until the standby replays within " + format_bytes(static_cast<double>(bound)) + " of the primary");
+  auto last_line = std::chrono::steady_clock::now();
+  return with_slot_sampling(c, m, [&] {
+    auto r = pg::wait_for_lag(*primary, *standby, m.slot(), bound, c.spec.catchup_timeout, c.cancel, [&](const pg::LagReport& lag) {
+      (void)m.record_lag(lag.replay_bytes());
+      // A line every few seconds: the lag and what the slot holds meanwhile.
+      if (std::chrono::steady_clock::now() - last_line >= std::chrono::seconds(5)) {
+        last_line = std::chrono::steady_clock::now();
+        c.say("catchup", "replay lag " + format_bytes(static_cast<double>(lag.replay_bytes())) + ", slot retains " +
+                             format_bytes(static_cast<double>(m.read([](const State& s) { return s.slot_retained.value_or(0); }))));
+      }
+    });
+    if (!r) return name_catchup_timeout(r.status());
+    m.change([&](State& s) { s.lag_bytes = r->replay_bytes(); });
+    return Status::Ok();
+  });
+}
+
+Status step_switchover(Context& c, StateFile& m) {
+  bool reachable = false;
+  const bool recovering = in_recovery(c.spec.standby_conninfo, &reachable);
+  if (reachable && !recovering) {
+    c.say("switchover", "the new server is already promoted");
+    return m.update([](State& s) { s.switched = true; });
+  }
+  pg::SwitchoverOptions o;
+  o.primary_conninfo = c.spec.primary;
+  o.standby_conninfo = c.spec.standby_conninfo;
+  o.slot = m.slot();
+  o.fence = c.spec.fence;
+  o.primary_pgdata = c.spec.primary_pgdata;
+  o.stop_cmd = c.spec.stop_cmd;
+  o.start_cmd = c.spec.start_cmd;
+  o.bindir = c.spec.bindir;
+  o.max_lag = c.spec.max_lag;
+  o.timeout = c.spec.switch_timeout;
+  o.post_hook = c.spec.post_hook;
+  c.say("switchover", std::string("switching over (fence ") + pg::fence_name(o.fence) + ")");
+  pg::Switchover sw(o, c.cancel,
+                    [&](const pg::SwitchoverStep& st) { c.say("switchover", st.name + (st.detail.empty() ? "" : ": " + st.detail)); });
+  Status s = sw.run();
+  const auto& rep = sw.report();
+  (void)m.update([&](State& st) {
+    if (rep.write_window_s) st.write_window_s = *rep.write_window_s;
+    st.switched = rep.promoted;
+  });
+  return s;
+}
+
+Status step_cleanup(Context& c, StateFile& m) {
+  std::vector<std::string> done;
+  zfs::Zfs zfs;
+  const State st = m.snapshot();
+  for (const auto& h : st.holds)
+    if (zfs.release(st.tag(), h).ok()) done.push_back("released the hold on " + h);
+  m.change([](State& s) { s.holds.clear(); });
+  // The old primary's slot: needed no more once the standby is promoted; a stopped old primary
+  // takes it along (say so).
+  if (st.slot_created.value_or(false)) {
+    auto primary = pg::Connection::connect(c.spec.primary, "primary");
+    if (primary && pg::drop_slot(*primary, m.slot()).ok()) done.push_back("dropped slot '" + m.slot() + "' on the old primary");
+    else done.push_back("the old primary is down: its slot '" + m.slot() + "' goes with it (drop it if you ever start that server again)");
+  }
+  if (!c.spec.keep_snapshots) {
+    for (const auto& s : migration_snapshots(st, c.spec.source))
+      if (zfs.destroy(s).ok()) done.push_back("destroyed " + s);
+    auto far = run_remote_json(c.remote, destroy_snapshots_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset, st.snap("")),
+                               c.cancel);
+    if (far && (*far).contains("destroyed") && (*far)["destroyed"].is_array())
+      for (const auto& s : (*far)["destroyed"]) done.push_back("destroyed " + s.get<std::string>() + " on " + c.remote.host_label());
+  }
+  for (const auto& d : done) c.say("cleanup", d);
+  return m.save();
+}
+
+constexpr Step<StepContext> kStepTable[] = {
+    {"bulk", [](StepContext& x) { return step_bulk(x.c, x.m); }, "release the base snapshot's hold and destroy it; destroy the target"},
+    {"rounds", [](StepContext& x) { return step_rounds(x.c, x.m); }, "release and destroy the round snapshots"},
+    {"final", [](StepContext& x) { return step_final(x.c, x.m); }, "drop the slot; release and destroy the final snapshot"},
+    {"standby", [](StepContext& x) { return step_standby(x.c, x.m, x.p); }, "stop the standby on the target"},
+    {"catchup", [](StepContext& x) { return step_catchup(x.c, x.m); }, "nothing"},
+    {"switchover", [](StepContext& x) { return step_switchover(x.c, x.m); }, "none: the target is the primary (abort refuses)"},
+    {"cleanup", [](StepContext& x) { return step_cleanup(x.c, x.m); }, "nothing"},
+};
+
+}  // namespace
+
+const Step<StepContext>* find_run_step(std::string_view name) { return find_step(kStepTable, name); }
+
+}  // namespace pgm::migrate

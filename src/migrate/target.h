@@ -1,0 +1,45 @@
+// migrate's work on the target host: `pgmigrate _migrate-target`, run there through SSH exec
+// with the same binary. This file is the only one that spells that command: the near side
+// builds its command lines here (*_command), the far side's cli/migrate_target.cc parses them
+// into a TargetRequest and runs it here. Each far run answers with one JSON object
+// (state_check.h checks its keys on the near side).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+
+#include "common/cancel.h"
+#include "common/status.h"
+
+namespace pgm::migrate {
+
+inline constexpr const char* kTargetCommand = "_migrate-target";
+
+// What the near side asks (each field is a flag of the far command).
+struct TargetRequest {
+  std::string dataset;         // --dataset POOL/FS
+  bool probe = false;          // --probe: ZFS capabilities, pool space, the dataset's state
+  int pg_major = 0;            // --pg-major: with --probe, whether those Postgres binaries exist
+  std::string replication;     // --replication CONNINFO (on stdin): can this host reach the primary
+  std::string bindir;          // --pg-bindir
+  std::string destroy_prefix;  // --destroy-snapshots P: DATASET's snapshots named P* (pgmigrate-*)
+  bool abort = false;          // --abort: stop the standby on --pgdata, abort receives, destroy
+  std::string pgdata;          // --pgdata
+  int probe_tls_port = -1;     // --probe-tls-port N: take one TLS connection as a transfer would
+};
+
+// The near side's command lines (`bin` is the far pgmigrate, already shell-quoted by `quote`).
+using Quote = std::function<std::string(const std::string&)>;
+std::string probe_command(const Quote& q, const std::string& bin, const std::string& dataset, int pg_major = 0,
+                          const std::string& bindir = "");
+std::string destroy_snapshots_command(const Quote& q, const std::string& bin, const std::string& dataset, const std::string& prefix);
+std::string abort_command(const Quote& q, const std::string& bin, const std::string& dataset, const std::string& pgdata);
+std::string probe_tls_command(const Quote& q, const std::string& bin, const std::string& dataset, int port);
+
+// The far side: runs the request and returns its answer (probe_tls first hands the listener's
+// {"port","key"} to `listening`, then waits for the connection, and answers nothing more).
+Result<nlohmann::json> run_target(const TargetRequest& r, CancelToken& cancel, const std::function<void(const nlohmann::json&)>& listening);
+
+}  // namespace pgm::migrate
