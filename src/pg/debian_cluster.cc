@@ -599,19 +599,37 @@ Status rename_at(const DirFd& dir, const std::string& from, const std::string& t
 
 }  // namespace
 
-Result<WrittenCluster> write_cluster_config(const RenderedConfig& rendered, const TargetCluster& target, const DataDir& data) {
+namespace {
+
+// Whether the target cluster exists already: true for the same data directory (a re-run),
+// refused for another.
+Result<bool> check_target_free(const TargetCluster& target) {
   auto existing = existing_cluster_data_dir(target.id, target.conf_root);
+  if (!existing) return existing.status();
+  if (!*existing) return false;
+  if (**existing != target.pgdata)
+    return Status(Errc::exists, "Debian cluster " + target.id.str() + " already exists with data directory " +
+                                    ((**existing).empty() ? std::string("(none)") : **existing) +
+                                    ": choose another --debian-cluster name, or remove it with pg_dropcluster " +
+                                    std::to_string(target.id.major) + " " + target.id.name);
+  return true;
+}
+
+}  // namespace
+
+Result<RenderedConfig> plan_target_cluster(const ConfigBundle& bundle, const TargetCluster& target, const DataDir& data) {
+  auto rendered = render_cluster_config(bundle, target, data.major);
+  if (!rendered) return rendered.status();
+  PGM_RETURN_IF_ERROR(check_target_free(target).status());
+  return rendered;
+}
+
+Result<WrittenCluster> write_cluster_config(const RenderedConfig& rendered, const TargetCluster& target, const DataDir& data) {
+  auto existing = check_target_free(target);
   if (!existing) return existing.status();
   WrittenCluster out;
   out.conf_dir = rendered.conf_dir;
-  if (*existing) {
-    if (**existing != target.pgdata)
-      return Status(Errc::exists, "Debian cluster " + target.id.str() + " already exists with data directory " +
-                                      ((**existing).empty() ? std::string("(none)") : **existing) +
-                                      ": choose another --debian-cluster name, or remove it with pg_dropcluster " +
-                                      std::to_string(target.id.major) + " " + target.id.name);
-    out.replaced = true;
-  }
+  out.replaced = *existing;
   auto root = DirFd::open(target.conf_root);
   if (!root) return root.status().context("the Debian configuration root (is postgresql-common installed?)");
   std::optional<DirFd::Owner> owner;

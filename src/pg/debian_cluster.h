@@ -134,6 +134,12 @@ bool path_exists_here(const std::string& path);
 Result<RenderedConfig> render_cluster_config(const ConfigBundle& bundle, const TargetCluster& target, int data_major,
                                              const PathExists& exists = path_exists_here);
 
+// render_cluster_config, then the checks write_cluster_config makes before writing anything (a
+// cluster of that name with another data directory is refused), so a caller can refuse before
+// it changes the data directory. The order for a standby: plan_target_cluster,
+// prepare_standby, write_cluster_config, start_standby with StartOptions::debian_cluster.
+Result<RenderedConfig> plan_target_cluster(const ConfigBundle& bundle, const TargetCluster& target, const DataDir& data);
+
 // What write_cluster_config did.
 struct WrittenCluster {
   std::string conf_dir;
