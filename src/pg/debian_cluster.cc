@@ -86,6 +86,8 @@ std::string dirname_of(const std::string& rel) {
   return slash == std::string::npos ? "" : rel.substr(0, slash);
 }
 
+std::string join_path(const std::string& dir, const std::string& rel) { return dir.empty() ? rel : dir + "/" + rel; }
+
 std::string trim(const std::string& s) {
   auto b = s.find_first_not_of(" \t");
   if (b == std::string::npos) return "";
@@ -500,7 +502,8 @@ Result<RenderedConfig> render_cluster_config(const ConfigBundle& bundle, const T
     } else if (n == "include" || n == "include_if_exists" || n == "include_dir") {
       if (w.resolve(r.file, r.s.value)) {
         if (r.s.value[0] == '/') set_line(r, map_path(r.s.value, false));
-      } else if (!exists(r.s.value)) {
+      } else if (const std::string here = r.s.value[0] == '/' ? r.s.value : out.conf_dir + "/" + join_path(dirname_of(r.file), r.s.value);
+                 !exists(here)) {
         out.warnings.push_back(where(r) + " " + quoted(r.s.value) +
                                " lies outside the configuration directory and does not exist on this host: " +
                                (n == "include_if_exists" ? "it will be skipped; copy it here if it matters"
@@ -607,7 +610,11 @@ Result<bool> check_target_free(const TargetCluster& target) {
   auto existing = existing_cluster_data_dir(target.id, target.conf_root);
   if (!existing) return existing.status();
   if (!*existing) return false;
-  if (**existing != target.pgdata)
+  struct stat a {
+  }, b{};
+  const bool same = **existing == target.pgdata || (!(**existing).empty() && ::stat((**existing).c_str(), &a) == 0 &&
+                                                    ::stat(target.pgdata.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+  if (!same)
     return Status(Errc::exists, "Debian cluster " + target.id.str() + " already exists with data directory " +
                                     ((**existing).empty() ? std::string("(none)") : **existing) +
                                     ": choose another --debian-cluster name, or remove it with pg_dropcluster " +
@@ -717,11 +724,14 @@ ClusterCommand cluster_command(const ClusterId& id, ClusterAction action, bool u
     c.argv = {"systemctl", verb, id.unit()};
   } else {
     c.argv = {"pg_ctlcluster", std::to_string(id.major), id.name, verb};
-    // pg_ctlcluster passes what follows "--" to pg_ctl: bound the stop's wait by ours.
-    if (action == ClusterAction::stop)
-      for (const std::string& a : {std::string("-m"), std::string("fast"), std::string("--"), std::string("-t"),
-                                   std::to_string(std::max<long long>(1, timeout.count()))})
-        c.argv.push_back(a);
+    if (action == ClusterAction::stop) {
+      c.argv.emplace_back("-m");
+      c.argv.emplace_back("fast");
+    }
+    // pg_ctlcluster passes what follows "--" to pg_ctl: its wait (60s by default; crash recovery
+    // of a received copy may take longer) is bounded by ours.
+    for (const std::string& a : {std::string("--"), std::string("-t"), std::to_string(std::max<long long>(1, timeout.count()))})
+      c.argv.push_back(a);
   }
   for (const auto& a : c.argv) c.describe += (c.describe.empty() ? "" : " ") + a;
   return c;

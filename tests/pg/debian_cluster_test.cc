@@ -97,7 +97,8 @@ TEST(ConfigFile, NamesTheCluster) {
 TEST(ClusterCommand, ManagerWay) {
   EXPECT_EQ(cluster_command({15, "main"}, ClusterAction::stop, false, std::chrono::seconds(30)).describe,
             "pg_ctlcluster 15 main stop -m fast -- -t 30");
-  EXPECT_EQ(cluster_command({15, "main"}, ClusterAction::start, false, std::chrono::seconds(30)).describe, "pg_ctlcluster 15 main start");
+  EXPECT_EQ(cluster_command({15, "main"}, ClusterAction::start, false, std::chrono::seconds(30)).describe,
+            "pg_ctlcluster 15 main start -- -t 30");
   EXPECT_EQ(cluster_command({15, "main"}, ClusterAction::stop, true, std::chrono::seconds(30)).describe,
             "systemctl stop postgresql@15-main");
 }
@@ -118,16 +119,20 @@ class DebianConf : public ::testing::Test {
     const std::string cd = c.string();
     write(c / "postgresql.conf",
           "data_directory = '/var/lib/postgresql/15/main'\n"
-          "hba_file = '" + cd + "/pg_hba.conf'\n"
-          "ident_file = '" + cd + "/pg_ident.conf'\n"
-          "external_pid_file = '/var/run/postgresql/15-main.pid'\n"
-          "port = 5432\n"
-          "unix_socket_directories = '/var/run/postgresql'\n"
-          "ssl_cert_file = '/etc/ssl/certs/source-only.pem'\n"
-          "cluster_name = '15/main'\n"
-          "include 'extra.conf'\n"
-          "include_if_exists = '/etc/elsewhere/maybe.conf'\n"
-          "include_dir = 'conf.d'\n");
+          "hba_file = '" +
+              cd +
+              "/pg_hba.conf'\n"
+              "ident_file = '" +
+              cd +
+              "/pg_ident.conf'\n"
+              "external_pid_file = '/var/run/postgresql/15-main.pid'\n"
+              "port = 5432\n"
+              "unix_socket_directories = '/var/run/postgresql'\n"
+              "ssl_cert_file = '/etc/ssl/certs/source-only.pem'\n"
+              "cluster_name = '15/main'\n"
+              "include 'extra.conf'\n"
+              "include_if_exists = '/etc/elsewhere/maybe.conf'\n"
+              "include_dir = 'conf.d'\n");
     write(c / "extra.conf", "archive_command = 'cp %p /var/lib/postgresql/15/main/../archive/%f'\n");
     write(c / "conf.d" / "10-port.conf", "port = 5440\nlog_directory = '/var/lib/postgresql/15/main/log'\n");
     write(c / "conf.d" / "README", "not a .conf file: copied, not parsed\n");
