@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/errno_text.h"
+#include "pg/auto_conf.h"
 
 namespace pgm::pg {
 namespace {
@@ -244,16 +245,6 @@ std::vector<ConfSetting> parse_conf(const std::string& text) {
   return out;
 }
 
-std::string quote_conf_value(const std::string& value) {
-  std::string out = "'";
-  for (char c : value) {
-    if (c == '\'') out += "''";
-    else if (c == '\\') out += "\\\\";
-    else out += c;
-  }
-  return out + "'";
-}
-
 std::optional<PathUse> path_setting(const std::string& name) {
   static const std::map<std::string, PathUse> kSettings{
       {"hba_file", PathUse::read},
@@ -346,13 +337,14 @@ Result<ConfigBundle> collect_bundle(const ClusterId& id, const std::string& conf
       auto inner = sub->names();
       if (!inner) return inner.status();
       for (const auto& leaf : *inner) {
+        const std::string rel = join_path(name, leaf);
         auto lst = sub->stat(leaf);
         if (!lst) return lst.status();
         if (lst->has_value() && S_ISDIR((*lst)->st_mode)) {
-          b.notes.push_back(name + "/" + leaf + " is a directory two levels down: left out");
+          b.notes.push_back(rel + " is a directory two levels down: left out");
           continue;
         }
-        PGM_RETURN_IF_ERROR(add_file(b, *sub, name + "/" + leaf, leaf, total));
+        PGM_RETURN_IF_ERROR(add_file(b, *sub, rel, leaf, total));
       }
       continue;
     }

@@ -63,8 +63,7 @@ struct ConfSetting {
 // Parses the lines Postgres's configuration parser accepts; other lines are skipped (the server
 // itself will complain about them at start).
 std::vector<ConfSetting> parse_conf(const std::string& text);
-// 'value' with quotes and backslashes escaped, as postgresql.conf wants it.
-std::string quote_conf_value(const std::string& value);
+// (Values are written with quote_conf_value, pg/auto_conf.h.)
 
 // The settings whose values are paths (or lists of them) on the server's host.
 enum class PathUse {

@@ -85,7 +85,8 @@ Status Switchover::validate() const {
   if (opt_.standby_conninfo.empty()) return Status(Errc::invalid_argument, "--standby CONNINFO is required");
   PGM_RETURN_IF_ERROR(validate_slot_name(opt_.slot));
   if (opt_.fence == Fence::stop) {
-    const int ways = int(!opt_.primary_pgdata.empty()) + int(!opt_.stop_cmd.empty()) + int(!opt_.primary_cluster.empty());
+    const int ways = static_cast<int>(!opt_.primary_pgdata.empty()) + static_cast<int>(!opt_.stop_cmd.empty()) +
+                     static_cast<int>(!opt_.primary_cluster.empty());
     if (ways != 1)
       return Status(
           Errc::invalid_argument,

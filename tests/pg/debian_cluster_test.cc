@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "pg/auto_conf.h"
+
 namespace pgm::pg {
 namespace {
 namespace fs = std::filesystem;
@@ -236,7 +238,9 @@ TEST_F(DebianConf, RendersTheTargetWithEveryPathRewrittenOrReported) {
   ASSERT_TRUE(p.ok());
   for (const auto& f : p->files)
     for (const auto& s : parse_conf(f.content))
-      if (s.name == "port") EXPECT_EQ(s.value, "6000") << f.path;
+      if (s.name == "port") {
+        EXPECT_EQ(s.value, "6000") << f.path;
+      }
 }
 
 TEST_F(DebianConf, RefusesAnotherMajorVersion) {
