@@ -17,20 +17,14 @@
 
 #include "pg/auto_conf.h"
 #include "pg/server_tools.h"
+#include "pg/test_files.h"
 
 namespace pgm::pg {
 namespace {
 namespace fs = std::filesystem;
 
-void write(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-}
-
-std::string read(const fs::path& p) {
-  auto r = read_text_file(p.string());
-  return r ? *r : "<missing>";
-}
+using test_files::read;
+using test_files::write;
 
 class CopiedDataDir : public ::testing::Test {
  protected:
