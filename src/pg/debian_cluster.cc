@@ -474,6 +474,11 @@ Result<RenderedConfig> render_cluster_config(const ConfigBundle& bundle, const T
   };
   auto check_here = [&](const ConfRef& r, const std::string& p, PathUse use) {
     if (p.empty() || p[0] != '/') return;  // relative to the data directory: it moved along
+    if (under(p, out.conf_dir)) {
+      // Ours once written: present if the bundle holds it.
+      const std::string rel = p.size() > out.conf_dir.size() ? p.substr(out.conf_dir.size() + 1) : "";
+      if (rel.empty() || w.find(rel) != nullptr) return;
+    }
     const std::string probe = use == PathUse::created ? dirname_of(p) : p;
     if (!probe.empty() && !exists(probe))
       out.warnings.push_back(where(r) + " = " + quoted(p) + ": " + (use == PathUse::created ? "its directory " + quoted(probe) : "it") +

@@ -20,11 +20,7 @@ drop_cluster() { pg_dropcluster --stop "$VER" "$1" >/dev/null 2>&1 || rm -rf "/e
 on_cleanup "drop_cluster $SRC_NAME"
 on_cleanup "drop_cluster $DST_NAME"
 
-zfs_fixture_start
-SRC_POOL=pgs_$PGM_TEST_ID
-DST_POOL=pgd_$PGM_TEST_ID
-make_pool "$SRC_POOL" 1G
-make_pool "$DST_POOL" 1G
+pg_migration_pools
 zfs create "$SRC_POOL/pg"
 SRC_MNT=$(zfs get -H -o value mountpoint "$SRC_POOL/pg")
 chown postgres "$SRC_MNT"
@@ -46,20 +42,8 @@ PRIMARY=$(pg_conninfo "$P1")
 pg_wait_up "$P1" || fail "the source cluster does not answer"
 [ "$(pg_q "$P1" "SHOW config_file")" = "/etc/postgresql/$VER/$SRC_NAME/postgresql.conf" ] || fail "not a postgresql-common cluster"
 
-pgbench_init "$P1" 2
-acks_table "$P1"
-PORTFILE="$PGM_TEST_ROOT/writer-port"
-echo "$P1" > "$PORTFILE"
-pgbench_start "$P1"
-writers_start "$PORTFILE"
-
-zfs snapshot "$SRC_POOL/pg@bulk"
-"$PGMIGRATE" -q send "$SRC_POOL/pg@bulk" - | "$PGMIGRATE" -q recv - "$DST_POOL/pg" || fail "bulk send"
-"$PGMIGRATE" pg slot create --primary "$PRIMARY" >/dev/null || fail "slot create"
-pg_q "$P1" "CHECKPOINT"
-zfs snapshot "$SRC_POOL/pg@cut"
-"$PGMIGRATE" -q send -i @bulk "$SRC_POOL/pg@cut" - | "$PGMIGRATE" -q recv - "$DST_POOL/pg" || fail "incremental send"
-STANDBY_DIR="$(zfs get -H -o value mountpoint "$DST_POOL/pg")/data"
+pg_migration_load 2
+pg_migration_send
 [ ! -e "$STANDBY_DIR/postgresql.conf" ] || fail "the received data directory holds a postgresql.conf: not the Debian layout"
 
 BUNDLE="$PGM_TEST_ROOT/bundle.json"
@@ -67,8 +51,6 @@ BUNDLE="$PGM_TEST_ROOT/bundle.json"
 grep -q "pgmigrate-test.conf" "$BUNDLE" || fail "conf.d is not in the bundle"
 pass "source cluster exported"
 
-P2=$(pg_free_port)
-STANDBY=$(pg_conninfo "$P2")
 standby_cmd() {
   "$PGMIGRATE" pg standby --pgdata "$STANDBY_DIR" --primary "$PRIMARY" --port "$P2" --standby "$STANDBY" --start --timeout 120s "$@"
 }
@@ -113,15 +95,7 @@ for _ in $(seq 1 100); do [ "$(writers_acked)" -gt $((before + 20)) ] && break; 
 grep -q "pg_ctlcluster $VER $SRC_NAME stop -m fast" "$PGM_TEST_ROOT/switchover.txt" || fail "the fence did not use pg_ctlcluster"
 grep -q "result: promoted" "$PGM_TEST_ROOT/switchover.txt" || fail "no promotion reported"
 
-after_switch=$(writers_acked)
-for _ in $(seq 1 100); do [ "$(writers_acked)" -gt $((after_switch + 20)) ] && break; sleep 0.1; done
-[ "$(writers_acked)" -gt $((after_switch + 20)) ] || fail "writers did not resume on the new primary"
-writers_stop
-pgbench_stop
-[ "$(pg_q "$P2" "SELECT pg_is_in_recovery()")" = "f" ] || fail "new primary still in recovery"
-writers_check "$P2" || fail "acknowledged commits lost"
-pgbench_check "$P2" || fail "pgbench balances"
-assert_refuses_writes "$P1"
+assert_switched_over "$P2" "$P1"
 pg_lsclusters -h > "$PGM_TEST_ROOT/ls.txt"
 grep -Eq "^$VER +$DST_NAME +$P2 +online +postgres " "$PGM_TEST_ROOT/ls.txt" || { cat "$PGM_TEST_ROOT/ls.txt"; fail "the new cluster is not an online primary"; }
 grep -Eq "^$VER +$SRC_NAME +$P1 +down " "$PGM_TEST_ROOT/ls.txt" || { cat "$PGM_TEST_ROOT/ls.txt"; fail "the old cluster is not down"; }

@@ -223,6 +223,8 @@ TEST_F(DebianConf, RendersTheTargetWithEveryPathRewrittenOrReported) {
   EXPECT_TRUE(has(r->warnings, "extra.conf:1 archive_command mentions the source's '/var/lib/postgresql/15/main'"));
   EXPECT_TRUE(has(r->warnings, "include_if_exists '/etc/elsewhere/maybe.conf'"));
   EXPECT_TRUE(has(r->changes, "postgresql.conf:1 data_directory"));
+  EXPECT_FALSE(has(r->warnings, "hba_file")) << "the bundle brings it";
+  EXPECT_FALSE(has(r->warnings, "ident_file")) << "the bundle brings it";
 
   // With --port, every port line says it.
   TargetCluster t = target();
