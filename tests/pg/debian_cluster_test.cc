@@ -103,9 +103,8 @@ TEST(ClusterCommand, ManagerWay) {
 class DebianConf : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pgm-debian-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    root_ = test_files::make_temp_dir("pgm-debian-test");
+    ASSERT_FALSE(root_.empty());
     src_root_ = root_ / "src-etc";
     dst_root_ = root_ / "dst-etc";
     pgdata_ = root_ / "data";

@@ -29,9 +29,8 @@ using test_files::write;
 class CopiedDataDir : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pgm-standby-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    root_ = test_files::make_temp_dir("pgm-standby-test");
+    ASSERT_FALSE(root_.empty());
     write(root_ / "PG_VERSION", "15\n");
     write(root_ / "global" / "pg_control", "");
     write(root_ / "pg_replslot" / "pgmigrate" / "state", "slot");

@@ -1,6 +1,8 @@
-// Real files in a temp dir for the pg/ tests: a file written with its directories, and read
-// back ("<missing>" when it cannot be read).
+// Real files in a temp dir for the pg/ tests: the temp dir, a file written with its directories,
+// and read back ("<missing>" when it cannot be read).
 #pragma once
+
+#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +11,13 @@
 #include "pg/server_tools.h"
 
 namespace pgm::pg::test_files {
+
+// A new directory /tmp/PREFIX.XXXXXX; empty on failure.
+inline std::filesystem::path make_temp_dir(const std::string& prefix) {
+  std::string tmpl = "/tmp/" + prefix + ".XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) return {};
+  return tmpl;
+}
 
 inline void write(const std::filesystem::path& p, const std::string& text) {
   std::filesystem::create_directories(p.parent_path());
