@@ -16,7 +16,11 @@ SRC_NAME="pgm_src_$PGM_TEST_ID"
 DST_NAME="pgm_dst_$PGM_TEST_ID"
 # Both clusters go, stopped first, whatever happens (registered before they exist: dropping a
 # cluster that is not there is a no-op).
-drop_cluster() { pg_dropcluster --stop "$VER" "$1" >/dev/null 2>&1 || rm -rf "/etc/postgresql/$VER/$1"; }
+# pg_dropcluster leaves the directory when it holds files it did not make (our conf.d file).
+drop_cluster() {
+  pg_dropcluster --stop "$VER" "$1" >/dev/null 2>&1 || true
+  rm -rf "/etc/postgresql/$VER/$1" "/var/log/postgresql/postgresql-$VER-$1.log"
+}
 on_cleanup "drop_cluster $SRC_NAME"
 on_cleanup "drop_cluster $DST_NAME"
 
