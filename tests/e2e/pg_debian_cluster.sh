@@ -65,7 +65,7 @@ expect_fail 2 "config bundle is from Postgres $((VER - 1))" \
 src_conf_sum=$(cat "/etc/postgresql/$VER/$SRC_NAME"/postgresql.conf | md5sum)
 expect_fail 1 "Debian cluster $VER/$SRC_NAME already exists with data directory $PRIMARY_DIR" \
   standby_cmd --debian-cluster "$VER/$SRC_NAME" --config-bundle "$BUNDLE"
-expect_fail 2 "--debian-cluster and --config-bundle go together" standby_cmd --debian-cluster "$VER/$DST_NAME"
+expect_fail 2 "debian-cluster and --config-bundle go together" standby_cmd --debian-cluster "$VER/$DST_NAME"
 [ ! -e "/etc/postgresql/$VER/$DST_NAME" ] || fail "a refused standby left /etc/postgresql/$VER/$DST_NAME"
 [ -z "$(ls -A "/etc/postgresql/$VER" | grep pgmigrate)" ] || fail "a refused standby left a temporary directory"
 [ "$(cat "/etc/postgresql/$VER/$SRC_NAME"/postgresql.conf | md5sum)" = "$src_conf_sum" ] || fail "the source's config changed"
