@@ -1,6 +1,7 @@
 // `pgmigrate pg ...`: the Postgres side of a migration (src/pg/). Commands parse flags, call the
 // library and print; `pg switchover` lives in cmd_pg_switchover.cc.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <thread>
 
@@ -9,9 +10,11 @@
 
 #include "cli/command.h"
 #include "cli/exit.h"
+#include "common/dir_fd.h"
 #include "common/units.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
+#include "pg/debian_cluster.h"
 #include "pg/lag.h"
 #include "pg/layout_check.h"
 #include "pg/slot.h"
@@ -227,8 +230,73 @@ void register_check(CLI::App& pg, CommandFn& selected) {
   });
 }
 
+struct ClusterArgs {
+  std::string cluster, out;
+};
+
+void register_cluster(CLI::App& pg, CommandFn& selected) {
+  CLI::App* cluster = pg.add_subcommand("cluster", "Debian/Ubuntu (postgresql-common) clusters");
+  cluster->require_subcommand(1);
+  auto a = std::make_shared<ClusterArgs>();
+  CLI::App* exp = cluster->add_subcommand(
+      "export", "On the source: the cluster's configuration directory (/etc/postgresql/VER/NAME) as a config bundle for `pg standby`");
+  exp->add_option("--cluster", a->cluster, "The source's cluster, VER/NAME as pg_lsclusters shows it (e.g. 15/main)")->required();
+  exp->add_option("--out", a->out, "Write the bundle to this file (default: standard output)");
+  exp->callback([a, &selected] {
+    selected = [a](RunContext& ctx) -> Status {
+      auto id = pg::parse_cluster_id(a->cluster);
+      if (!id) return id.status().context("--cluster");
+      auto bundle = pg::collect_bundle(*id);
+      if (!bundle) return bundle.status();
+      for (const auto& n : bundle->notes) spdlog::warn("{}", n);
+      const std::string json = pg::bundle_to_json(*bundle);
+      if (a->out.empty() || a->out == "-") {
+        std::fwrite(json.data(), 1, json.size(), stdout);
+        std::fflush(stdout);
+        return Status::Ok();
+      }
+      const std::filesystem::path out(a->out);
+      auto dir = DirFd::open(out.has_parent_path() ? out.parent_path().string() : std::string("."));
+      if (!dir) return dir.status().context("--out");
+      PGM_RETURN_IF_ERROR(dir->write_file(out.filename().string(), json, 0600, std::nullopt));
+      if (!ctx.global.quiet)
+        std::printf("exported %s (%zu files from %s) to %s\n", id->str().c_str(), bundle->files.size(), bundle->conf_dir.c_str(),
+                    a->out.c_str());
+      return Status::Ok();
+    };
+  });
+}
+
+// --debian-cluster: the target's configuration directory from the bundle, checked before the
+// data directory changes; written after prepare_standby.
+struct DebianTarget {
+  pg::TargetCluster target;
+  pg::RenderedConfig rendered;
+};
+
+Result<std::optional<DebianTarget>> plan_debian_target(const std::string& cluster, const std::string& bundle_file, const pg::DataDir& dir,
+                                                       std::optional<int> port) {
+  if (cluster.empty() != bundle_file.empty())
+    return Status(Errc::invalid_argument,
+                  "--debian-cluster and --config-bundle go together: the bundle comes from `pgmigrate pg cluster export` "
+                  "on the source");
+  if (cluster.empty()) return std::optional<DebianTarget>();
+  auto id = pg::parse_cluster_id(cluster);
+  if (!id) return id.status().context("--debian-cluster");
+  auto bundle = pg::read_bundle_file(bundle_file);
+  if (!bundle) return bundle.status();
+  DebianTarget t;
+  t.target.id = *id;
+  t.target.pgdata = dir.path;
+  t.target.port = port;
+  auto rendered = pg::plan_target_cluster(*bundle, t.target, dir);
+  if (!rendered) return rendered.status();
+  t.rendered = std::move(*rendered);
+  return std::optional<DebianTarget>(std::move(t));
+}
+
 struct StandbyArgs {
-  std::string pgdata, primary, slot = pg::kDefaultSlot, standby, log, bindir, timeout = "5m";
+  std::string pgdata, primary, slot = pg::kDefaultSlot, standby, log, bindir, timeout = "5m", debian_cluster, config_bundle;
   int port = 0;
   bool start = false;
 };
@@ -241,12 +309,17 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
       ->required();
   cmd->add_option("--slot", a->slot, "Replication slot on the primary")->capture_default_str();
   cmd->add_option("--port", a->port, "Port for the standby (when the primary's port is taken here)");
-  cmd->add_flag("--start", a->start, "Start it with pg_ctl as the directory's owner and check that it streams");
+  cmd->add_flag("--start", a->start,
+                "Start it with pg_ctl as the directory's owner (pg_ctlcluster with --debian-cluster) and check that it streams");
   cmd->add_option("--standby", a->standby,
                   "Connection string to check the started standby (default: its socket, as the directory's owner)");
   cmd->add_option("--log", a->log, "Server log for pg_ctl -l (default PGDATA/pgmigrate-postgres.log)");
   cmd->add_option("--pg-bindir", a->bindir, "Directory holding pg_ctl (default /usr/lib/postgresql/<version>/bin, else PATH)");
   cmd->add_option("--timeout", a->timeout, "How long to wait for start-up and streaming")->capture_default_str();
+  cmd->add_option("--debian-cluster", a->debian_cluster,
+                  "Make the directory this Debian/Ubuntu cluster (VER/NAME): its config in /etc/postgresql/VER/NAME from "
+                  "--config-bundle, started with pg_ctlcluster");
+  cmd->add_option("--config-bundle", a->config_bundle, "The source cluster's config bundle (`pgmigrate pg cluster export` there)");
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
       auto dir = pg::inspect_data_dir(a->pgdata);
@@ -260,8 +333,23 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
         if (a->port < 1 || a->port > 65535) return Status(Errc::invalid_argument, "--port must be 1..65535");
         spec.port = a->port;
       }
+      auto debian = plan_debian_target(a->debian_cluster, a->config_bundle, *dir, spec.port);
+      if (!debian) return debian.status();
+      if (*debian && !a->log.empty())
+        return Status(Errc::invalid_argument, "--log does not apply with --debian-cluster: postgresql-common logs to " +
+                                                  pg::cluster_log_file((*debian)->target.id));
       auto prep = pg::prepare_standby(*dir, spec);
       if (!prep) return prep.status();
+      if (*debian) {
+        auto written = pg::write_cluster_config((*debian)->rendered, (*debian)->target, *dir);
+        if (!written) return written.status();
+        for (const auto& w : (*debian)->rendered.warnings) spdlog::warn("{}", w);
+        if (!ctx.global.quiet) {
+          std::printf("%s Debian cluster %s in %s (port %d)\n", written->replaced ? "replaced" : "created",
+                      (*debian)->target.id.str().c_str(), written->conf_dir.c_str(), (*debian)->rendered.port);
+          for (const auto& c : (*debian)->rendered.changes) std::printf("  %s\n", c.c_str());
+        }
+      }
       if (!ctx.global.quiet) {
         std::string removed;
         for (const auto& r : prep->removed) removed += (removed.empty() ? "" : ", ") + r;
@@ -275,6 +363,7 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
       so.log_file = a->log;
       so.check_conninfo = a->standby;
       so.timeout = *timeout;
+      if (*debian) so.debian_cluster = (*debian)->target.id;
       auto started = pg::start_standby(*dir, so, ctx.cancel);
       if (!started) return started.status();
       if (!ctx.global.quiet) std::printf("standby started and streaming (%s)\n", pg::describe_conninfo(*started).c_str());
@@ -378,6 +467,7 @@ void register_pg(CLI::App& app, CommandFn& selected) {
   register_slot(*pg, selected);
   register_check(*pg, selected);
   register_standby(*pg, selected);
+  register_cluster(*pg, selected);
   register_lag(*pg, selected);
   register_pg_switchover(*pg, selected);
 }

@@ -12,7 +12,7 @@ namespace {
 
 struct SwitchoverArgs {
   std::string primary, standby, slot = pg::kDefaultSlot, fence = "stop";
-  std::string primary_pgdata, stop_cmd, start_cmd, primary_log, bindir, post_hook;
+  std::string primary_pgdata, primary_cluster, stop_cmd, start_cmd, primary_log, bindir, post_hook;
   std::string max_lag = "16M", timeout = "2m", stop_timeout = "60s", hook_timeout = "60s";
 };
 
@@ -28,10 +28,13 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
   cmd->add_option("--standby", a->standby, "Connection string of the standby to promote")->required();
   cmd->add_option("--slot", a->slot, "Slot the standby streams through")->capture_default_str();
   cmd->add_option("--fence", a->fence,
-                  "stop: CHECKPOINT + fast stop (pg_ctl with --primary-pgdata, or --stop-cmd); "
+                  "stop: CHECKPOINT + fast stop (pg_ctl with --primary-pgdata, pg_ctlcluster with --primary-cluster, or --stop-cmd); "
                   "connections: libpq only, ALLOW_CONNECTIONS false + terminate sessions")
       ->capture_default_str();
   cmd->add_option("--primary-pgdata", a->primary_pgdata, "The old primary's data directory on this host (fence stop with pg_ctl)");
+  cmd->add_option("--primary-cluster", a->primary_cluster,
+                  "The old primary is this Debian/Ubuntu cluster on this host (VER/NAME): fence stop with pg_ctlcluster, or "
+                  "systemctl where systemd runs it (detected by itself with --primary-pgdata)");
   cmd->add_option("--stop-cmd", a->stop_cmd, "Shell command that stops the old primary cleanly (e.g. ssh db1 systemctl stop postgresql)");
   cmd->add_option("--start-cmd", a->start_cmd, "Shell command that starts it again (rollback); required with --stop-cmd");
   cmd->add_option("--primary-log", a->primary_log, "pg_ctl -l log when restarting the old primary locally on rollback");
@@ -53,6 +56,7 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
       if (!fence) return fence.status();
       o.fence = *fence;
       o.primary_pgdata = a->primary_pgdata;
+      o.primary_cluster = a->primary_cluster;
       o.stop_cmd = a->stop_cmd;
       o.start_cmd = a->start_cmd;
       o.primary_log = a->primary_log;

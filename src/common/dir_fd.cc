@@ -139,33 +139,38 @@ Result<bool> DirFd::unlink(const std::string& name) const {
   return Status(Errc::io, "cannot remove " + child(name) + ": " + errno_text(e));
 }
 
+Result<std::vector<std::string>> DirFd::names() const {
+  std::vector<std::string> names;
+  int dup = ::fcntl(get(), F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return Status(Errc::io, "cannot read " + printable(path_, 1024) + ": " + errno_text(errno));
+  DIR* d = ::fdopendir(dup);
+  if (d == nullptr) {
+    const int e = errno;
+    ::close(dup);
+    return Status(Errc::io, "cannot read " + printable(path_, 1024) + ": " + errno_text(e));
+  }
+  ::rewinddir(d);  // the duplicate shares the offset of any earlier read of this descriptor
+  for (;;) {
+    errno = 0;
+    const dirent* ent = ::readdir(d);  // NOLINT(concurrency-mt-unsafe): one directory stream per call
+    if (ent == nullptr) {
+      const int e = errno;
+      ::closedir(d);
+      if (e != 0) return Status(Errc::io, "cannot read " + printable(path_, 1024) + ": " + errno_text(e));
+      break;
+    }
+    const std::string n = ent->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 Status DirFd::remove_all_in(dev_t dev, int depth, std::vector<std::string>* top) const {
   // Names first, removals after: a directory stream is not meant to be read while it changes.
-  std::vector<std::string> names;
-  {
-    int dup = ::fcntl(get(), F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) return Status(Errc::io, "cannot read " + printable(path_, 1024) + ": " + errno_text(errno));
-    DIR* d = ::fdopendir(dup);
-    if (d == nullptr) {
-      const int e = errno;
-      ::close(dup);
-      return Status(Errc::io, "cannot read " + printable(path_, 1024) + ": " + errno_text(e));
-    }
-    ::rewinddir(d);  // the duplicate shares the offset of any earlier read of this descriptor
-    for (;;) {
-      errno = 0;
-      const dirent* ent = ::readdir(d);  // NOLINT(concurrency-mt-unsafe): one directory stream per call
-      if (ent == nullptr) {
-        const int e = errno;
-        ::closedir(d);
-        if (e != 0) return Status(Errc::io, "cannot read " + printable(path_, 1024) + ": " + errno_text(e));
-        break;
-      }
-      const std::string n = ent->d_name;
-      if (n != "." && n != "..") names.push_back(n);
-    }
-  }
-  for (const auto& name : names) {
+  auto listed = names();
+  if (!listed) return listed.status();
+  for (const auto& name : *listed) {
     auto st = stat(name);
     if (!st) return st.status();
     if (!st->has_value()) continue;

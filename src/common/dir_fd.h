@@ -51,6 +51,9 @@ class DirFd {
   // Where the link `name` points, printable, for messages; "?" when it cannot be read.
   std::string link_target(const std::string& name) const;
 
+  // The names in this directory ("." and ".." left out), sorted.
+  Result<std::vector<std::string>> names() const;
+
   // Removes `name` unless it is a directory: a link is removed, never what it points to.
   // Returns false when there was no such entry.
   Result<bool> unlink(const std::string& name) const;

@@ -138,25 +138,25 @@ std::string last_log_complaint(const std::string& log_file) {
   return last_log_complaint(*dir, p.filename().string());
 }
 
-Result<std::string> start_standby(const DataDir& dir, const StartOptions& opt, const CancelToken& cancel) {
-  auto d = open_data_dir(dir);
-  if (!d) return d.status();
+namespace {
+
+// Starts the server in `dir` with pg_ctl as its owner, logging to opt.log_file (default: our log
+// inside the directory).
+Status pg_ctl_start(const DataDir& dir, const DirFd& d, const StartOptions& opt, const CancelToken& cancel) {
   // Our own log inside the data directory: never through a link (we may be root; pg_ctl then
   // appends to it as the owner).
-  if (opt.log_file.empty()) PGM_RETURN_IF_ERROR(check_data_dir_entry(*d, kLogName, EntryKind::file));
+  if (opt.log_file.empty()) PGM_RETURN_IF_ERROR(check_data_dir_entry(d, kLogName, EntryKind::file));
   auto prefix = run_as_owner_prefix(dir);
   if (!prefix) return prefix.status();
   std::string log = opt.log_file;
   if (log.empty()) {
     log = dir.path + "/" + kLogName;
-    auto st = d->stat(kLogName);
+    auto st = d.stat(kLogName);
     if (!st) return st.status();
-    if (!st->has_value()) PGM_RETURN_IF_ERROR(write_owned_file_at(*d, kLogName, "", dir, 0600));
+    if (!st->has_value()) PGM_RETURN_IF_ERROR(write_owned_file_at(d, kLogName, "", dir, 0600));
   } else if (::access(log.c_str(), F_OK) != 0) {
     PGM_RETURN_IF_ERROR(write_owned_file(log, "", dir, 0600));
   }
-  auto complaint = [&] { return opt.log_file.empty() ? last_log_complaint(*d, kLogName) : last_log_complaint(log); };
-  const auto deadline = std::chrono::steady_clock::now() + opt.timeout;
   std::vector<std::string> argv = *prefix;
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(opt.timeout).count();
   for (const std::string& a : {find_pg_program("pg_ctl", dir.major, opt.bindir), std::string("start"), std::string("-D"), dir.path,
@@ -165,10 +165,35 @@ Result<std::string> start_standby(const DataDir& dir, const StartOptions& opt, c
   auto run = run_bounded(argv, opt.timeout + std::chrono::seconds(5), &cancel);
   if (!run) return run.status();
   if (!run->success()) {
-    std::string why = complaint();
+    std::string why = opt.log_file.empty() ? last_log_complaint(d, kLogName) : last_log_complaint(log);
     return Status(Errc::child_failed,
                   "pg_ctl start -D " + dir.path + " " + run->describe() + (why.empty() ? "" : "; server log: " + why) + "; see " + log);
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> start_standby(const DataDir& dir, const StartOptions& opt, const CancelToken& cancel) {
+  const auto deadline = std::chrono::steady_clock::now() + opt.timeout;
+  auto d = open_data_dir(dir);
+  if (!d) return d.status();
+  std::string log;
+  if (opt.debian_cluster) {
+    if (!opt.log_file.empty())
+      return Status(Errc::invalid_argument,
+                    "--log does not apply to a Debian cluster: postgresql-common logs to " + cluster_log_file(*opt.debian_cluster));
+    log = cluster_log_file(*opt.debian_cluster);
+    Status st = control_cluster(*opt.debian_cluster, ClusterAction::start, opt.timeout, &cancel);
+    if (!st.ok()) {
+      std::string why = last_log_complaint(log);
+      return Status(st.code(), st.message() + (why.empty() ? "" : "; server log: " + why));
+    }
+  } else {
+    PGM_RETURN_IF_ERROR(pg_ctl_start(dir, *d, opt, cancel));
+    log = opt.log_file.empty() ? dir.path + "/" + kLogName : opt.log_file;
+  }
+  auto complaint = [&] { return opt.log_file.empty() && !opt.debian_cluster ? last_log_complaint(*d, kLogName) : last_log_complaint(log); };
   std::string conninfo = opt.check_conninfo;
   if (conninfo.empty()) {
     auto pm = read_postmaster_pid(*d);

@@ -8,6 +8,7 @@
 
 #include "common/cancel.h"
 #include "common/status.h"
+#include "pg/debian_cluster.h"
 #include "pg/lsn.h"
 #include "pg/server_tools.h"
 
@@ -54,9 +55,14 @@ struct StartOptions {
   std::string log_file;        // pg_ctl -l; default <pgdata>/pgmigrate-postgres.log
   std::string check_conninfo;  // how to connect to check streaming; default from postmaster.pid
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  // A Debian/Ubuntu cluster whose configuration directory names this data directory
+  // (write_cluster_config): started with pg_ctlcluster (systemctl under systemd), logging where
+  // postgresql-common logs; log_file must then be empty.
+  std::optional<ClusterId> debian_cluster;
 };
 
-// Starts the prepared standby with pg_ctl as the directory's owner, then waits until its WAL
+// Starts the prepared standby with pg_ctl as the directory's owner (or as its Debian cluster),
+// then waits until its WAL
 // receiver streams. Returns the conninfo it used to check. The default log
 // (<pgdata>/pgmigrate-postgres.log) must not be a link.
 Result<std::string> start_standby(const DataDir& dir, const StartOptions& opt, const CancelToken& cancel);

@@ -85,14 +85,19 @@ Status Switchover::validate() const {
   if (opt_.standby_conninfo.empty()) return Status(Errc::invalid_argument, "--standby CONNINFO is required");
   PGM_RETURN_IF_ERROR(validate_slot_name(opt_.slot));
   if (opt_.fence == Fence::stop) {
-    if (opt_.primary_pgdata.empty() == opt_.stop_cmd.empty())
-      return Status(Errc::invalid_argument,
-                    "--fence stop needs exactly one of --primary-pgdata DIR (the old primary runs on this host) or --stop-cmd CMD");
+    const int ways = static_cast<int>(!opt_.primary_pgdata.empty()) + static_cast<int>(!opt_.stop_cmd.empty()) +
+                     static_cast<int>(!opt_.primary_cluster.empty());
+    if (ways != 1)
+      return Status(
+          Errc::invalid_argument,
+          "--fence stop needs exactly one of --primary-pgdata DIR (the old primary runs on this host), --primary-cluster VER/NAME "
+          "(a Debian cluster on this host) or --stop-cmd CMD");
+    if (!opt_.primary_cluster.empty()) PGM_RETURN_IF_ERROR(parse_cluster_id(opt_.primary_cluster).status().context("--primary-cluster"));
     if (!opt_.stop_cmd.empty() && opt_.start_cmd.empty())
       return Status(Errc::invalid_argument, "--stop-cmd needs --start-cmd too, so that a failed switchover can restart the old primary");
-  } else if (!opt_.primary_pgdata.empty() || !opt_.stop_cmd.empty()) {
+  } else if (!opt_.primary_pgdata.empty() || !opt_.stop_cmd.empty() || !opt_.primary_cluster.empty()) {
     return Status(Errc::invalid_argument,
-                  "--fence connections does not stop the server: drop --primary-pgdata/--stop-cmd, or use --fence stop");
+                  "--fence connections does not stop the server: drop --primary-pgdata/--primary-cluster/--stop-cmd, or use --fence stop");
   }
   if (opt_.timeout.count() <= 0 || opt_.stop_timeout.count() <= 0)
     return Status(Errc::invalid_argument, "--timeout and --stop-timeout must be positive");
@@ -239,9 +244,21 @@ Status Switchover::precheck() {
     if (!p2) return p2.status();
     our_pids_ = *p1 + "," + *p2;
     fence_detail = "fence connections (sessions on " + primary_db_ + " and " + helper_db_ + ")";
-  } else if (!opt_.primary_pgdata.empty()) {
-    auto dir = inspect_data_dir(opt_.primary_pgdata);
-    if (!dir) return dir.status().context("--primary-pgdata");
+  } else if (!opt_.primary_pgdata.empty() || !opt_.primary_cluster.empty()) {
+    auto cluster = primary_debian_cluster();
+    if (!cluster) return cluster.status();
+    primary_cluster_ = *cluster;
+    std::string pgdata = opt_.primary_pgdata;
+    if (primary_cluster_ && pgdata.empty()) {
+      auto d = existing_cluster_data_dir(*primary_cluster_);
+      if (!d) return d.status();
+      if (!*d || (*d)->empty())
+        return Status(Errc::invalid_argument,
+                      "--primary-cluster " + primary_cluster_->str() + " is not a Debian cluster on this host (see pg_lsclusters)");
+      pgdata = **d;
+    }
+    auto dir = inspect_data_dir(pgdata);
+    if (!dir) return dir.status().context(opt_.primary_pgdata.empty() ? "--primary-cluster" : "--primary-pgdata");
     auto cd = read_controldata(*dir, opt_.bindir);
     if (!cd) return cd.status();
     if (cd->system_identifier != system_identifier_)
@@ -251,7 +268,8 @@ Status Switchover::precheck() {
       return Status(Errc::invalid_argument, "--primary-pgdata " + dir->path + " is '" + cd->state + "', not a running primary");
     PGM_RETURN_IF_ERROR(run_as_owner_prefix(*dir).status());
     primary_dir_ = *dir;
-    fence_detail = "fence stop with pg_ctl in " + dir->path;
+    fence_detail = primary_cluster_ ? "fence stop of Debian cluster " + primary_cluster_->str() + " (" + dir->path + ")"
+                                    : "fence stop with pg_ctl in " + dir->path;
   } else {
     fence_detail = "fence stop with --stop-cmd";
   }
@@ -276,18 +294,7 @@ Status Switchover::fence_stop() {
   fence_started_ = Clock::now();
   report_.fenced = true;
   if (primary_dir_) {
-    auto prefix = run_as_owner_prefix(*primary_dir_);
-    if (!prefix) return prefix.status();
-    std::vector<std::string> argv = *prefix;
-    const auto secs = std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(budget).count());
-    for (const std::string& a :
-         {find_pg_program("pg_ctl", primary_dir_->major, opt_.bindir), std::string("stop"), std::string("-D"), primary_dir_->path,
-          std::string("-m"), std::string("fast"), std::string("-w"), std::string("-t"), std::to_string(secs)})
-      argv.push_back(a);
-    step("fence", true, "stopping the old primary (pg_ctl stop -m fast, up to " + std::to_string(secs) + "s)");
-    auto run = run_bounded(argv, budget + 5s, &cancel_);
-    if (!run) return run.status();
-    if (!run->success()) return Status(run->timed_out ? Errc::timeout : Errc::child_failed, "pg_ctl stop " + run->describe());
+    PGM_RETURN_IF_ERROR(stop_old_primary(budget));
     auto cd = read_controldata(*primary_dir_, opt_.bindir);
     if (!cd) return cd.status();
     if (cd->state != "shut down")
@@ -329,6 +336,43 @@ Status Switchover::fence_stop() {
   if (cancelled()) return cancel_.reason();
   return Status(Errc::timeout, down ? "the old primary is down but the standby's WAL receiver still reports '" + receiver + "'"
                                     : "--stop-cmd finished but the old primary still answers at --primary: it did not stop");
+}
+
+Status Switchover::stop_old_primary(std::chrono::milliseconds budget) {
+  const auto secs = std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(budget).count());
+  if (primary_cluster_) {
+    // Its manager's way, so that nothing (systemd's unit, start.conf) restarts it behind us.
+    const bool systemd = systemd_runs();
+    step("fence", true,
+         "stopping the old primary (" +
+             cluster_command(*primary_cluster_, ClusterAction::stop, systemd, std::chrono::seconds(secs)).describe +
+             (systemd ? ", or systemctl stop when its unit is active" : "") + ")");
+    return control_cluster(*primary_cluster_, ClusterAction::stop, budget, &cancel_);
+  }
+  auto prefix = run_as_owner_prefix(*primary_dir_);
+  if (!prefix) return prefix.status();
+  std::vector<std::string> argv = *prefix;
+  for (const std::string& a :
+       {find_pg_program("pg_ctl", primary_dir_->major, opt_.bindir), std::string("stop"), std::string("-D"), primary_dir_->path,
+        std::string("-m"), std::string("fast"), std::string("-w"), std::string("-t"), std::to_string(secs)})
+    argv.push_back(a);
+  step("fence", true, "stopping the old primary (pg_ctl stop -m fast, up to " + std::to_string(secs) + "s)");
+  auto run = run_bounded(argv, budget + 5s, &cancel_);
+  if (!run) return run.status();
+  if (!run->success()) return Status(run->timed_out ? Errc::timeout : Errc::child_failed, "pg_ctl stop " + run->describe());
+  return Status::Ok();
+}
+
+Result<std::optional<ClusterId>> Switchover::primary_debian_cluster() {
+  if (!opt_.primary_cluster.empty()) {
+    auto id = parse_cluster_id(opt_.primary_cluster);
+    if (!id) return id.status().context("--primary-cluster");
+    return std::optional<ClusterId>(*id);
+  }
+  // --primary-pgdata of a server that reads /etc/postgresql/V/N/postgresql.conf: a Debian cluster.
+  auto file = primary_->scalar("SHOW config_file");
+  if (!file) return file.status();
+  return cluster_from_config_file(*file);
 }
 
 Status Switchover::fence_connections() {
@@ -575,6 +619,13 @@ Status Switchover::restart_old_primary() {
         argv.push_back(a);
       auto stop = run_bounded(argv, 40s);
       step("rollback", stop && stop->success(), "finished the interrupted shutdown with an immediate stop");
+    }
+    if (primary_cluster_) {
+      PGM_RETURN_IF_ERROR(control_cluster(*primary_cluster_, ClusterAction::start, 60s));
+      step("rollback", true,
+           "restarted the old primary as Debian cluster " + primary_cluster_->str() + " (" +
+               cluster_command(*primary_cluster_, ClusterAction::start, systemd_runs(), 60s).describe + ")");
+      return Status::Ok();
     }
     const std::string log = opt_.primary_log.empty() ? primary_dir_->path + "/pgmigrate-postgres.log" : opt_.primary_log;
     std::vector<std::string> argv = *prefix;

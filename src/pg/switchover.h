@@ -15,6 +15,7 @@
 #include "common/cancel.h"
 #include "common/status.h"
 #include "pg/connection.h"
+#include "pg/debian_cluster.h"
 #include "pg/lsn.h"
 #include "pg/server_tools.h"
 #include "pg/slot.h"
@@ -35,6 +36,10 @@ struct SwitchoverOptions {
   Fence fence = Fence::stop;
   // Fence::stop: exactly one of primary_pgdata (the old primary runs on this host) or stop_cmd.
   std::string primary_pgdata;
+  // Or the old primary is this Debian/Ubuntu cluster on this host ("15/main"): stopped with
+  // pg_ctlcluster (systemctl where systemd runs it) and restarted the same way on rollback. A
+  // primary_pgdata whose server reads its config from /etc/postgresql/V/N is detected as one.
+  std::string primary_cluster;
   std::string stop_cmd;
   std::string start_cmd;    // restarts the old primary on rollback; required with stop_cmd
   std::string primary_log;  // pg_ctl -l when restarting locally; default <pgdata>/pgmigrate-postgres.log
@@ -86,6 +91,8 @@ class Switchover {
   Status fence();
   Status fence_stop();
   Status fence_connections();
+  Status stop_old_primary(std::chrono::milliseconds budget);
+  Result<std::optional<ClusterId>> primary_debian_cluster();
   Status wait_catch_up();
   Status promote();
   Status check_new_primary_writes();
@@ -112,6 +119,7 @@ class Switchover {
   std::string primary_db_, helper_db_;
   std::string our_pids_;  // "123,456": backends the fence must not terminate
   std::optional<DataDir> primary_dir_;
+  std::optional<ClusterId> primary_cluster_;  // the old primary is this Debian cluster
   std::string system_identifier_;
   Lsn pre_fence_lsn_;
   bool final_exclusive_ = false;  // the final LSN is the start of the shutdown checkpoint record

@@ -17,27 +17,20 @@
 
 #include "pg/auto_conf.h"
 #include "pg/server_tools.h"
+#include "pg/test_files.h"
 
 namespace pgm::pg {
 namespace {
 namespace fs = std::filesystem;
 
-void write(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-}
-
-std::string read(const fs::path& p) {
-  auto r = read_text_file(p.string());
-  return r ? *r : "<missing>";
-}
+using test_files::read;
+using test_files::write;
 
 class CopiedDataDir : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pgm-standby-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    root_ = test_files::make_temp_dir("pgm-standby-test");
+    ASSERT_FALSE(root_.empty());
     write(root_ / "PG_VERSION", "15\n");
     write(root_ / "global" / "pg_control", "");
     write(root_ / "pg_replslot" / "pgmigrate" / "state", "slot");

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Debian/Ubuntu clusters on both ends: a primary made by pg_createcluster on a zfs-fuse dataset
+# (its configuration in /etc/postgresql, outside the data directory), under pgbench load and the
+# writers; bulk send, slot, incremental send; `pg cluster export` on the source and
+# `pg standby --debian-cluster` on the received data directory, which registers a second cluster
+# that pg_lsclusters lists and pg_ctlcluster starts; `pg switchover` fences the old primary with
+# pg_ctlcluster. Zero acknowledged commits lost; the new cluster is online and primary, the old
+# one down. Bad input first: a bundle of another major version and a taken cluster name are
+# refused in one line each, leaving nothing behind.
+source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
+source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
+
+command -v pg_createcluster >/dev/null || fail "postgresql-common (pg_createcluster) is not installed"
+VER=$(basename "$(dirname "$PG_BIN")")
+SRC_NAME="pgm_src_$PGM_TEST_ID"
+DST_NAME="pgm_dst_$PGM_TEST_ID"
+# Both clusters go, stopped first, whatever happens (registered before they exist: dropping a
+# cluster that is not there is a no-op).
+# pg_dropcluster leaves the directory when it holds files it did not make (our conf.d file).
+drop_cluster() {
+  pg_dropcluster --stop "$VER" "$1" >/dev/null 2>&1 || true
+  rm -rf "/etc/postgresql/$VER/$1" "/var/log/postgresql/postgresql-$VER-$1.log"
+}
+on_cleanup "drop_cluster $SRC_NAME"
+on_cleanup "drop_cluster $DST_NAME"
+
+pg_migration_pools
+zfs create "$SRC_POOL/pg"
+SRC_MNT=$(zfs get -H -o value mountpoint "$SRC_POOL/pg")
+chown postgres "$SRC_MNT"
+PRIMARY_DIR="$SRC_MNT/data"
+P1=$(pg_free_port)
+pg_createcluster "$VER" "$SRC_NAME" -d "$PRIMARY_DIR" -p "$P1" -- -A trust >/dev/null || fail "pg_createcluster"
+# Test settings in conf.d, as an administrator would add them: the standby must get them too.
+cat > "/etc/postgresql/$VER/$SRC_NAME/conf.d/pgmigrate-test.conf" <<CONF
+listen_addresses = '127.0.0.1'
+shared_buffers = 32MB
+max_wal_size = 256MB
+min_wal_size = 64MB
+max_connections = 60
+wal_receiver_status_interval = 1s
+hot_standby_feedback = on
+CONF
+pg_ctlcluster "$VER" "$SRC_NAME" start || fail "pg_ctlcluster start (source)"
+PRIMARY=$(pg_conninfo "$P1")
+pg_wait_up "$P1" || fail "the source cluster does not answer"
+[ "$(pg_q "$P1" "SHOW config_file")" = "/etc/postgresql/$VER/$SRC_NAME/postgresql.conf" ] || fail "not a postgresql-common cluster"
+
+pg_migration_load 2
+pg_migration_send
+[ ! -e "$STANDBY_DIR/postgresql.conf" ] || fail "the received data directory holds a postgresql.conf: not the Debian layout"
+
+BUNDLE="$PGM_TEST_ROOT/bundle.json"
+"$PGMIGRATE" pg cluster export --cluster "$VER/$SRC_NAME" --out "$BUNDLE" || fail "pg cluster export"
+grep -q "pgmigrate-test.conf" "$BUNDLE" || fail "conf.d is not in the bundle"
+pass "source cluster exported"
+
+standby_cmd() {
+  "$PGMIGRATE" pg standby --pgdata "$STANDBY_DIR" --primary "$PRIMARY" --port "$P2" --standby "$STANDBY" --start --timeout 120s "$@"
+}
+# Bad input: nothing may be left behind (no config directory, the data directory untouched).
+sed -e "s/\"major\": $VER/\"major\": $((VER - 1))/" "$BUNDLE" > "$PGM_TEST_ROOT/old-major.json"
+expect_fail 2 "config bundle is from Postgres $((VER - 1))" \
+  standby_cmd --debian-cluster "$VER/$DST_NAME" --config-bundle "$PGM_TEST_ROOT/old-major.json"
+src_conf_sum=$(cat "/etc/postgresql/$VER/$SRC_NAME"/postgresql.conf | md5sum)
+expect_fail 1 "Debian cluster $VER/$SRC_NAME already exists with data directory $PRIMARY_DIR" \
+  standby_cmd --debian-cluster "$VER/$SRC_NAME" --config-bundle "$BUNDLE"
+expect_fail 2 "debian-cluster and --config-bundle go together" standby_cmd --debian-cluster "$VER/$DST_NAME"
+[ ! -e "/etc/postgresql/$VER/$DST_NAME" ] || fail "a refused standby left /etc/postgresql/$VER/$DST_NAME"
+[ -z "$(ls -A "/etc/postgresql/$VER" | grep pgmigrate)" ] || fail "a refused standby left a temporary directory"
+[ "$(cat "/etc/postgresql/$VER/$SRC_NAME"/postgresql.conf | md5sum)" = "$src_conf_sum" ] || fail "the source's config changed"
+[ ! -e "$STANDBY_DIR/standby.signal" ] || fail "a refused standby changed the data directory"
+pass "bad input refused in one line each, nothing left behind"
+
+on_cleanup "pg_stop '$STANDBY_DIR' immediate"
+standby_cmd --debian-cluster "$VER/$DST_NAME" --config-bundle "$BUNDLE" | tee "$PGM_TEST_ROOT/standby.txt" \
+  || { tail -20 "/var/log/postgresql/postgresql-$VER-$DST_NAME.log" >&2; fail "pg standby --debian-cluster --start"; }
+grep -q "created Debian cluster $VER/$DST_NAME in /etc/postgresql/$VER/$DST_NAME (port $P2)" "$PGM_TEST_ROOT/standby.txt" \
+  || fail "the new cluster was not reported"
+[ "$(pg_q "$P2" "SHOW config_file")" = "/etc/postgresql/$VER/$DST_NAME/postgresql.conf" ] || fail "the standby does not run from its config dir"
+[ "$(pg_q "$P2" "SHOW cluster_name")" = "$VER/$DST_NAME" ] || fail "cluster_name not rewritten"
+[ "$(pg_q "$P2" "SHOW hot_standby_feedback")" = "on" ] || fail "conf.d was not carried over"
+assert_in_recovery "$P2"
+pg_lsclusters -h > "$PGM_TEST_ROOT/ls.txt"
+grep -Eq "^$VER +$SRC_NAME +$P1 +online " "$PGM_TEST_ROOT/ls.txt" || { cat "$PGM_TEST_ROOT/ls.txt"; fail "source not listed online"; }
+grep -Eq "^$VER +$DST_NAME +$P2 +online,recovery +postgres +$STANDBY_DIR " "$PGM_TEST_ROOT/ls.txt" \
+  || { cat "$PGM_TEST_ROOT/ls.txt"; fail "the new cluster is not listed as an online standby"; }
+"$PGMIGRATE" pg lag --primary "$PRIMARY" --standby "$STANDBY" --wait 2M --timeout 120s >/dev/null || fail "standby did not catch up"
+pass "pg_lsclusters lists both; the new one streams, started by pg_ctlcluster"
+
+before=$(writers_acked)
+for _ in $(seq 1 100); do [ "$(writers_acked)" -gt $((before + 20)) ] && break; sleep 0.1; done
+[ "$(writers_acked)" -gt $((before + 20)) ] || fail "writers are not committing on the primary"
+
+# --primary-pgdata of a Debian cluster: the fence finds the cluster by itself (migrate's path).
+"$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --primary-pgdata "$PRIMARY_DIR" \
+  --timeout 90s --post-hook "echo \$PGM_NEW_PRIMARY_PORT > '$PORTFILE'" | tee "$PGM_TEST_ROOT/switchover.txt" \
+  || fail "switchover"
+grep -q "pg_ctlcluster $VER $SRC_NAME stop -m fast" "$PGM_TEST_ROOT/switchover.txt" || fail "the fence did not use pg_ctlcluster"
+grep -q "result: promoted" "$PGM_TEST_ROOT/switchover.txt" || fail "no promotion reported"
+
+assert_switched_over "$P2" "$P1"
+pg_lsclusters -h > "$PGM_TEST_ROOT/ls.txt"
+grep -Eq "^$VER +$DST_NAME +$P2 +online +postgres " "$PGM_TEST_ROOT/ls.txt" || { cat "$PGM_TEST_ROOT/ls.txt"; fail "the new cluster is not an online primary"; }
+grep -Eq "^$VER +$SRC_NAME +$P1 +down " "$PGM_TEST_ROOT/ls.txt" || { cat "$PGM_TEST_ROOT/ls.txt"; fail "the old cluster is not down"; }
+pass "switchover with the pg_ctlcluster fence: zero acknowledged commits lost; new cluster online and primary, old one down"
