@@ -16,9 +16,9 @@ ProgressMode parse_progress_mode(const std::string& text, bool quiet) {
   return ::isatty(2) ? ProgressMode::line : ProgressMode::none;
 }
 
-void ProgressView::started(const std::string& label, std::function<ProgressSample()> sample, std::optional<std::uint64_t> estimate) {
+void ProgressView::started(const std::string& label, const std::function<ProgressSample()>& sample, std::optional<std::uint64_t> estimate) {
   progress_.reset();
-  progress_.emplace(mode_, label, std::move(sample), estimate);
+  progress_.emplace(mode_, label, sample, estimate);
   progress_->start();
 }
 

@@ -58,7 +58,7 @@ ProgressMode parse_progress_mode(const std::string& text, bool quiet);
 class ProgressView : public session::Observer {
  public:
   explicit ProgressView(ProgressMode mode) : mode_(mode) {}
-  void started(const std::string& label, std::function<ProgressSample()> sample, std::optional<std::uint64_t> estimate) override;
+  void started(const std::string& label, const std::function<ProgressSample()>& sample, std::optional<std::uint64_t> estimate) override;
   void stopped() override;
 
  private:

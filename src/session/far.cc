@@ -160,7 +160,7 @@ Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseco
   movement.activity = [&waiting_ticks] { return waiting_ticks.load(); };
   movement.idle = "no data arrived from the sender";
   Observer silent;  // a far half shows no progress
-  auto run = start_receiving(pipeline, *sink, t, silent, std::nullopt, std::move(movement), cancel);
+  auto run = start_receiving(pipeline, *sink, t, silent, std::nullopt, movement, cancel);
   std::mutex arrivals_mu;
   std::vector<transport::LaneFds> arrivals;  // senders coming back
   LaneAcceptor acceptor;
@@ -377,7 +377,7 @@ Status serve_send(const source::SourceSpec& spec, const TransferParams& t, const
   movement.activity = [&pipeline, &gate] { return pipeline.counters().encoded_bytes.load() + gate.acknowledged(); };
   movement.idle = "no acknowledgement from the receiver";
   Observer silent;  // a far half shows no progress
-  auto run = start_sending(pipeline, *src, t, silent, std::move(movement), cancel);
+  auto run = start_sending(pipeline, *src, t, silent, movement, cancel);
   LaneAcceptor acceptor;
   const LaneAcceptor::Body send_lane = [&](transport::ByteReader&, transport::ByteWriter& out, unsigned id) {
     engine::LaneCounters c;

@@ -32,12 +32,12 @@ std::string size_note(const std::string& source_name, const std::string& receive
 
 }  // namespace
 
-Result<TransferSummary> send_to_fd(const source::SourceSpec& spec, int fd, const std::string& fd_name, const TransferParams& t,
+Result<TransferSummary> send_to_fd(const source::SourceSpec& source_spec, int fd, const std::string& fd_name, const TransferParams& t,
                                    Observer& observer, CancelToken& cancel) {
   struct stat st {};
   if (::fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) set_nonblocking(fd, true);
 
-  auto src = source::open_source(spec);
+  auto src = source::open_source(source_spec);
   if (!src) return src.status();
   const stream::StreamHeader header = new_stream_header(t, *src);
   spdlog::info("sending '{}' as session {}", src->describe, stream::to_hex(header.session_id));
@@ -46,7 +46,7 @@ Result<TransferSummary> send_to_fd(const source::SourceSpec& spec, int fd, const
   Movement movement;
   movement.activity = [&pipeline] { return pipeline.counters().encoded_bytes.load(); };
   movement.idle = "the reader of " + fd_name + " stopped reading";
-  auto run = start_sending(pipeline, *src, t, observer, std::move(movement), cancel);
+  auto run = start_sending(pipeline, *src, t, observer, movement, cancel);
   transport::FdWriter out(fd, cancel);
   Status s = engine::pump_to_writer(
       pipeline, header, out, [&] { return src->finish(); }, cancel);
@@ -61,7 +61,7 @@ Result<TransferSummary> send_to_fd(const source::SourceSpec& spec, int fd, const
   return sent_summary(pipeline, *run, src->snapshot_name);
 }
 
-Result<TransferSummary> recv_from_fd(int fd, const std::string& fd_name, const sink::SinkSpec& spec, const TransferParams& t,
+Result<TransferSummary> recv_from_fd(int fd, const std::string& fd_name, const sink::SinkSpec& sink_spec, const TransferParams& t,
                                      Observer& observer, CancelToken& cancel) {
   transport::FdReader in(fd, cancel);
   stream::StreamReader reader(in, /*strict_order=*/true);
@@ -70,13 +70,13 @@ Result<TransferSummary> recv_from_fd(int fd, const std::string& fd_name, const s
   spdlog::info("receiving '{}' (guid {}), session {}, chunk size {}", header->snapshot_name, header->snapshot_guid,
                stream::to_hex(header->session_id), header->chunk_size);
 
-  auto sink = sink::open_sink(spec);
+  auto sink = sink::open_sink(sink_spec);
   if (!sink) return sink.status();
   transport::FdWriter to_consumer(sink->fd(), cancel);
   engine::RecvPipeline pipeline(*header, recv_options(t, header->chunk_size), to_consumer, cancel);
   Movement movement;
   movement.idle = "no data arrived on " + fd_name;
-  auto run = start_receiving(pipeline, *sink, t, observer, std::nullopt, std::move(movement), cancel);
+  auto run = start_receiving(pipeline, *sink, t, observer, std::nullopt, movement, cancel);
   Status s = engine::pump_from_reader(reader, pipeline);
   run->stop();
   if (!s.ok()) {
@@ -84,7 +84,7 @@ Result<TransferSummary> recv_from_fd(int fd, const std::string& fd_name, const s
     // Whatever the consumer said matters when it is the reason the stream stopped.
     Status better = sink->abort_with(s);
     if (better.message() != s.message()) return better;
-    std::string left = spec.recv_cmd.empty() ? " Nothing unverified was written; the incomplete receive was aborted." : "";
+    std::string left = sink_spec.recv_cmd.empty() ? " Nothing unverified was written; the incomplete receive was aborted." : "";
     return Status(s.code(), s.message() + "." + left);
   }
   auto received = sink->finish(*header);

@@ -85,7 +85,7 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
   movement.reconnects = [&lanes] { return lanes.reconnects.load(); };
   movement.activity = [&lanes] { return lanes.reconnects.load(); };
   movement.idle = "no data arrived from " + remote.host_label;
-  auto run = start_receiving(*pipeline, *sink, t, observer, estimate, std::move(movement), cancel);
+  auto run = start_receiving(*pipeline, *sink, t, observer, estimate, movement, cancel);
   Status outcome = ctl.send(json{{"type", "start"}, {"window", ro.window}});
   route_promise.set_value(std::move(*lanes_go));
   spdlog::info("remote sender ready: {} data connections {}", remote.streams, describe_lanes(route.get(), remote));

@@ -170,7 +170,7 @@ Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec&
     return lane_total + gate.acknowledged() + lanes.reconnects.load();
   };
   movement.idle = "no acknowledgement from " + remote.host_label + " (its zfs receive or the link stalled)";
-  auto run = start_sending(pipeline, *src, t, observer, std::move(movement), cancel);
+  auto run = start_sending(pipeline, *src, t, observer, movement, cancel);
 
   // The control channel belongs to this thread alone: acks in, trailer out, result in.
   SenderControl control(ctl, dispatcher, pipeline, *src, remote.host_label, "on " + remote.host_label, "result");

@@ -50,7 +50,7 @@ class Observer {
   // Data starts to move. `sample` reads the transfer's counters and is thread-safe; it may be
   // called from any thread until stopped() returns, never after. `estimate`: the logical size,
   // if known.
-  virtual void started(const std::string& /*label*/, std::function<ProgressSample()> /*sample*/,
+  virtual void started(const std::string& /*label*/, const std::function<ProgressSample()>& /*sample*/,
                        std::optional<std::uint64_t> /*estimate*/) {}
   // Data stopped moving (either way). Called once for each started().
   virtual void stopped() {}
@@ -97,17 +97,17 @@ struct Remote {
 
 // Local source, far sink. A lost control connection is retried (resuming the far receive)
 // until remote.reconnect_timeout.
-Result<TransferSummary> push(const source::SourceSpec& source, const sink::SinkSpec& far_sink, const TransferParams& t,
+Result<TransferSummary> push(const source::SourceSpec& source_spec, const sink::SinkSpec& remote_sink, const TransferParams& t,
                              const Remote& remote, Observer& observer, CancelToken& cancel);
 // Far source, local sink.
-Result<TransferSummary> pull(const source::SourceSpec& far_source, const sink::SinkSpec& sink, const TransferParams& t,
+Result<TransferSummary> pull(const source::SourceSpec& requested_source, const sink::SinkSpec& sink_spec, const TransferParams& t,
                              const Remote& remote, Observer& observer, CancelToken& cancel);
 
 // One ordered lane on a file descriptor (a pipe, a socket): `send ... -` and `recv - ...`.
 // `fd_name` names the fd in messages ("stdout", "stdin").
-Result<TransferSummary> send_to_fd(const source::SourceSpec& source, int fd, const std::string& fd_name, const TransferParams& t,
+Result<TransferSummary> send_to_fd(const source::SourceSpec& source_spec, int fd, const std::string& fd_name, const TransferParams& t,
                                    Observer& observer, CancelToken& cancel);
-Result<TransferSummary> recv_from_fd(int fd, const std::string& fd_name, const sink::SinkSpec& sink, const TransferParams& t,
+Result<TransferSummary> recv_from_fd(int fd, const std::string& fd_name, const sink::SinkSpec& sink_spec, const TransferParams& t,
                                      Observer& observer, CancelToken& cancel);
 
 // The far halves: control on `control_in`/`control_out` (stdin/stdout under sshd), lanes

@@ -50,10 +50,10 @@ Running::Running(Observer& observer, std::chrono::milliseconds stall_timeout, st
 
 Running::~Running() { stop(); }
 
-void Running::begin(const std::string& label, std::function<ProgressSample()> sample, std::optional<std::uint64_t> estimate) {
+void Running::begin(const std::string& label, const std::function<ProgressSample()>& sample, std::optional<std::uint64_t> estimate) {
   start_ = std::chrono::steady_clock::now();
   observed_ = true;
-  observer_.started(label, std::move(sample), estimate);
+  observer_.started(label, sample, estimate);
 }
 
 void Running::stop() {
@@ -83,7 +83,7 @@ ProgressSample with_lanes(std::uint64_t logical_bytes, std::uint64_t wire_bytes,
 }  // namespace
 
 std::unique_ptr<Running> start_sending(engine::SendPipeline& pipeline, const source::Source& src, const TransferParams& t,
-                                       Observer& observer, Movement m, CancelToken& cancel) {
+                                       Observer& observer, const Movement& m, CancelToken& cancel) {
   auto probe = [&pipeline, &src, m] {
     const auto& c = pipeline.counters();
     return engine::Activity{c.raw_bytes.load() + value_of(m.activity),
@@ -102,7 +102,8 @@ std::unique_ptr<Running> start_sending(engine::SendPipeline& pipeline, const sou
 }
 
 std::unique_ptr<Running> start_receiving(engine::RecvPipeline& pipeline, const sink::Sink& sink, const TransferParams& t,
-                                         Observer& observer, std::optional<std::uint64_t> estimate, Movement m, CancelToken& cancel) {
+                                         Observer& observer, std::optional<std::uint64_t> estimate, const Movement& m,
+                                         CancelToken& cancel) {
   auto probe = [&pipeline, &sink, m] {
     const auto& c = pipeline.counters();
     return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load() + value_of(m.activity),

@@ -51,7 +51,7 @@ class Running {
   Running(const Running&) = delete;
   Running& operator=(const Running&) = delete;
 
-  void begin(const std::string& label, std::function<ProgressSample()> sample, std::optional<std::uint64_t> estimate);
+  void begin(const std::string& label, const std::function<ProgressSample()>& sample, std::optional<std::uint64_t> estimate);
   void stop();
   double seconds() const;
 
@@ -64,10 +64,11 @@ class Running {
 
 // Starts the sending pipeline, its stall watchdog and the observer ("send").
 std::unique_ptr<Running> start_sending(engine::SendPipeline& pipeline, const source::Source& src, const TransferParams& t,
-                                       Observer& observer, Movement movement, CancelToken& cancel);
+                                       Observer& observer, const Movement& movement, CancelToken& cancel);
 // Starts the receiving pipeline, its stall watchdog and the observer ("recv").
 std::unique_ptr<Running> start_receiving(engine::RecvPipeline& pipeline, const sink::Sink& sink, const TransferParams& t,
-                                         Observer& observer, std::optional<std::uint64_t> estimate, Movement movement, CancelToken& cancel);
+                                         Observer& observer, std::optional<std::uint64_t> estimate, const Movement& movement,
+                                         CancelToken& cancel);
 
 // The summaries of a finished pipeline; the caller adds what only it knows.
 TransferSummary sent_summary(engine::SendPipeline& pipeline, const Running& run, const std::string& source);
