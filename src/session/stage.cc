@@ -82,43 +82,47 @@ ProgressSample with_lanes(std::uint64_t logical_bytes, std::uint64_t wire_bytes,
 
 }  // namespace
 
+namespace {
+
+// The order every transfer starts in: the watchdog first (it times from now), then the
+// pipeline, then the observer.
+template <typename Pipeline>
+std::unique_ptr<Running> start_watched(Pipeline& pipeline, Observer& observer, const TransferParams& t,
+                                       std::function<engine::Activity()> probe, const std::string& label,
+                                       const std::function<ProgressSample()>& sample, std::optional<std::uint64_t> estimate,
+                                       CancelToken& cancel) {
+  auto run = std::make_unique<Running>(observer, t.stall_timeout, std::move(probe), cancel);
+  pipeline.start();
+  run->begin(label, sample, estimate);
+  return run;
+}
+
+}  // namespace
+
 std::unique_ptr<Running> start_sending(engine::SendPipeline& pipeline, const source::Source& src, const TransferParams& t,
                                        Observer& observer, const Movement& m, CancelToken& cancel) {
-  auto probe = [&pipeline, &src, m] {
-    const auto& c = pipeline.counters();
-    return engine::Activity{c.raw_bytes.load() + value_of(m.activity),
-                            c.waiting_for_source.load() ? "the producer ('" + src.describe + "') stalled" : m.idle};
-  };
-  auto run = std::make_unique<Running>(observer, t.stall_timeout, probe, cancel);
-  pipeline.start();
-  run->begin(
-      "send",
-      [&pipeline, m] {
-        const auto& c = pipeline.counters();
-        return with_lanes(c.raw_bytes.load(), c.encoded_bytes.load(), c.chunks.load(), m);
+  const auto& c = pipeline.counters();
+  return start_watched(
+      pipeline, observer, t,
+      [&c, &src, m] {
+        return engine::Activity{c.raw_bytes.load() + value_of(m.activity),
+                                c.waiting_for_source.load() ? "the producer ('" + src.describe + "') stalled" : m.idle};
       },
-      src.estimated_size);
-  return run;
+      "send", [&c, m] { return with_lanes(c.raw_bytes.load(), c.encoded_bytes.load(), c.chunks.load(), m); }, src.estimated_size, cancel);
 }
 
 std::unique_ptr<Running> start_receiving(engine::RecvPipeline& pipeline, const sink::Sink& sink, const TransferParams& t,
                                          Observer& observer, std::optional<std::uint64_t> estimate, const Movement& m,
                                          CancelToken& cancel) {
-  auto probe = [&pipeline, &sink, m] {
-    const auto& c = pipeline.counters();
-    return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load() + value_of(m.activity),
-                            c.writing_to_sink.load() ? "the consumer ('" + sink.describe + "') stopped reading" : m.idle};
-  };
-  auto run = std::make_unique<Running>(observer, t.stall_timeout, probe, cancel);
-  pipeline.start();
-  run->begin(
-      "recv",
-      [&pipeline, m] {
-        const auto& c = pipeline.counters();
-        return with_lanes(c.delivered_bytes.load(), c.wire_bytes.load(), c.delivered_chunks.load(), m);
+  const auto& c = pipeline.counters();
+  return start_watched(
+      pipeline, observer, t,
+      [&c, &sink, m] {
+        return engine::Activity{c.wire_bytes.load() + c.delivered_bytes.load() + value_of(m.activity),
+                                c.writing_to_sink.load() ? "the consumer ('" + sink.describe + "') stopped reading" : m.idle};
       },
-      estimate);
-  return run;
+      "recv", [&c, m] { return with_lanes(c.delivered_bytes.load(), c.wire_bytes.load(), c.delivered_chunks.load(), m); }, estimate,
+      cancel);
 }
 
 TransferSummary sent_summary(engine::SendPipeline& pipeline, const Running& run, const std::string& source) {

@@ -37,6 +37,14 @@ void write_random(const fs::path& p, std::size_t bytes, std::uint64_t seed) {
   std::ofstream(p, std::ios::binary) << data;
 }
 
+// A push from the gated producer whose control connection breaks midway. `allowance` is
+// both the far half's wait for its sender and the push's reconnect allowance.
+struct BrokenPush {
+  Result<TransferSummary> sum;
+  bool broken = false;
+  std::vector<Status> far_ends;  // how the far `_serve` commands ended
+};
+
 class SessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -86,6 +94,7 @@ class SessionTest : public ::testing::Test {
     CancelToken cancel;
     return push(src, far.sink, params_, remote(host, reconnect), observer, cancel);
   }
+  BrokenPush push_broken_midway(std::chrono::milliseconds allowance) const;
   Remote remote(InProcessHost& host, std::chrono::milliseconds reconnect) const {
     Remote r;
     r.connect = host.connector();
@@ -147,36 +156,36 @@ TEST_F(SessionTest, PullDeliversTheStream) {
   EXPECT_EQ(read_all(dir_ / "out"), read_all(dir_ / "whole"));
 }
 
+BrokenPush SessionTest::push_broken_midway(std::chrono::milliseconds allowance) const {
+  const InProcessFar far = far_receiver(allowance);
+  InProcessHost host(far);
+  BreakMidway breaker(host, path("go"));
+  auto sum = push_from(gated_producer(), host, far, breaker, allowance);
+  return {std::move(sum), breaker.broken(), host.serve_results()};
+}
+
 // The control connection breaks mid-stream: the far receiver keeps its receive open, the
 // push comes back, and only what the receiver lacks is sent again.
 TEST_F(SessionTest, PushResumesAfterLosingItsControlConnection) {
-  const InProcessFar far = far_receiver(std::chrono::seconds(60));
-  InProcessHost host(far);
-  BreakMidway breaker(host, path("go"));
-  auto sum = push_from(gated_producer(), host, far, breaker, std::chrono::seconds(60));
-  ASSERT_TRUE(sum.ok()) << sum.status().message();
-  EXPECT_TRUE(breaker.broken());
-  EXPECT_GT(sum->resumed_chunks, 0u);  // the receiver had them: checked, not sent again
-  EXPECT_EQ(sum->logical_bytes + sum->skipped_bytes, fs::file_size(dir_ / "whole"));
-  auto far_ends = host.serve_results();
-  ASSERT_EQ(far_ends.size(), 2u);  // the first far half, then the one that handed over
-  for (const Status& s : far_ends) EXPECT_TRUE(s.ok()) << s.message();
+  BrokenPush p = push_broken_midway(std::chrono::seconds(60));
+  ASSERT_TRUE(p.sum.ok()) << p.sum.status().message();
+  EXPECT_TRUE(p.broken);
+  EXPECT_GT(p.sum->resumed_chunks, 0u);  // the receiver had them: checked, not sent again
+  EXPECT_EQ(p.sum->logical_bytes + p.sum->skipped_bytes, fs::file_size(dir_ / "whole"));
+  ASSERT_EQ(p.far_ends.size(), 2u);  // the first far half, then the one that handed over
+  for (const Status& s : p.far_ends) EXPECT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(read_all(dir_ / "out"), read_all(dir_ / "whole"));
 }
 
 // Without an allowance to reconnect, a lost control connection ends both halves with an
 // error, and the far half aborts its consumer.
 TEST_F(SessionTest, LostControlConnectionFailsBothHalvesWithoutReconnect) {
-  const InProcessFar far = far_receiver(std::chrono::milliseconds(0));
-  InProcessHost host(far);
-  BreakMidway breaker(host, path("go"));
-  auto sum = push_from(gated_producer(), host, far, breaker, std::chrono::milliseconds(0));
-  ASSERT_FALSE(sum.ok());
-  EXPECT_TRUE(breaker.broken());
-  auto far_ends = host.serve_results();
-  ASSERT_EQ(far_ends.size(), 1u);
-  EXPECT_FALSE(far_ends[0].ok());
-  EXPECT_NE(far_ends[0].message().find("the sending side went away"), std::string::npos) << far_ends[0].message();
+  BrokenPush p = push_broken_midway(std::chrono::milliseconds(0));
+  ASSERT_FALSE(p.sum.ok());
+  EXPECT_TRUE(p.broken);
+  ASSERT_EQ(p.far_ends.size(), 1u);
+  EXPECT_FALSE(p.far_ends[0].ok());
+  EXPECT_NE(p.far_ends[0].message().find("the sending side went away"), std::string::npos) << p.far_ends[0].message();
   EXPECT_NE(read_all(dir_ / "out"), read_all(dir_ / "whole"));
 }
 
