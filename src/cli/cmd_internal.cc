@@ -2,8 +2,9 @@
 // remote half of a transfer (control on stdin/stdout), `_lane` hands one data connection to
 // it (src/transport/lane_socket.h).
 #include "cli/command.h"
-#include "cli/remote_transfer.h"
+#include "cli/transfer_options.h"
 #include "common/units.h"
+#include "session/session.h"
 #include "transport/lane_socket.h"
 #include "transport/tls.h"
 
@@ -12,9 +13,9 @@ namespace pgm::cli {
 namespace {
 // TLS lanes come from the host whose SSH connection started us, unless the near side dials
 // through NAT or a forward (--tls-connect), which it says with --tls-any-peer.
-std::optional<FarTls> far_tls(int port, bool any_peer) {
+std::optional<session::FarTls> far_tls(int port, bool any_peer) {
   if (port < 0) return std::nullopt;
-  return FarTls{port, any_peer ? std::string() : transport::ssh_client_address()};
+  return session::FarTls{port, any_peer ? std::string() : transport::ssh_client_address()};
 }
 }  // namespace
 
@@ -46,7 +47,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
       spec.flags.force = a->force;
       auto wait = parse_duration(a->wait_for_sender);
       if (!wait) return wait.status().context("--reconnect-timeout");
-      return serve_recv(ctx, spec, *t, *wait, far_tls(a->tls_port, a->tls_any_peer));
+      return session::serve_recv(spec, *t, *wait, far_tls(a->tls_port, a->tls_any_peer), ctx.cancel);
     };
   });
   CLI::App* ssend = serve->add_subcommand("send", "Serve a zfs send stream to lanes");
@@ -72,7 +73,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
       if (!a->intermediate.empty()) spec.flags.intermediate = a->intermediate;
       spec.flags.replicate = a->replicate;
       spec.flags.props = a->props;
-      return serve_send(ctx, spec, *t, far_tls(a->tls_port, a->tls_any_peer));
+      return session::serve_send(spec, *t, far_tls(a->tls_port, a->tls_any_peer), ctx.cancel);
     };
   });
 

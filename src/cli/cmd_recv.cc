@@ -1,9 +1,6 @@
 // `pgmigrate recv SOURCE TARGET`: read a stream from stdin ("-") or pull it from a remote
 // pgmigrate over SSH, verify every chunk, and feed `zfs receive` in order.
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include "cli/command.h"
 #include "cli/endpoint.h"
@@ -13,11 +10,9 @@
 #include "cli/remote_transfer.h"
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
-#include "common/units.h"
-#include "engine/single_lane.h"
-#include "engine/watchdog.h"
+#include "session/session.h"
 #include "sink/sink.h"
-#include "transport/byte_stream.h"
+#include "zfs/zfs.h"
 
 namespace pgm::cli {
 namespace {
@@ -33,77 +28,12 @@ struct RecvArgs {
   bool replicate = false, props = false;
 };
 
-std::string size_note(const std::string& source_name, const std::string& received) {
-  zfs::Zfs zfs;
-  auto ref = zfs.referenced(received);
-  if (!ref) return {};
-  return "target '" + received + "' references " + format_bytes(static_cast<double>(*ref)) + " (source '" + source_name +
-         "' as sent). Note: df/used sizes may differ from the source because ZFS rewrites and repacks blocks on receive; the "
-         "guid and stream digest are what prove the copy";
-}
-
 Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
   if (::isatty(0)) return Status(Errc::invalid_argument, "refusing to read a stream from a terminal: pipe 'pgmigrate send ... -' into it");
-  transport::FdReader in(0, ctx.cancel);
-  stream::StreamReader reader(in, /*strict_order=*/true);
-  auto header = reader.read_header();
-  if (!header) return header.status();
-  spdlog::info("receiving '{}' (guid {}), session {}, chunk size {}", header->snapshot_name, header->snapshot_guid,
-               stream::to_hex(header->session_id), header->chunk_size);
-
-  auto sink = sink::open_sink(spec);
-  if (!sink) return sink.status();
-  transport::FdWriter to_consumer(sink->fd(), ctx.cancel);
-  engine::RecvOptions ro = recv_options(t);
-  // The sender chose the chunk size: keep the memory bound in chunks of that size.
-  ro.window = recv_window(t, header->chunk_size);
-  engine::RecvPipeline pipeline(*header, ro, to_consumer, ctx.cancel);
-  Progress progress(
-      parse_progress_mode(topts.progress, ctx.global.quiet), "recv",
-      [&] {
-        ProgressSample s;
-        s.logical_bytes = pipeline.counters().delivered_bytes.load();
-        s.wire_bytes = pipeline.counters().wire_bytes.load();
-        s.chunks = pipeline.counters().delivered_chunks.load();
-        return s;
-      },
-      std::nullopt);
-  engine::StallWatchdog watchdog(
-      t.stall_timeout,
-      [&] {
-        const auto& c = pipeline.counters();
-        return engine::Activity{
-            c.wire_bytes.load() + c.delivered_bytes.load(),
-            c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading" : "no data arrived on stdin"};
-      },
-      ctx.cancel);
-  pipeline.start();
-  progress.start();
-  Status s = engine::pump_from_reader(reader, pipeline);
-  progress.stop();
-  if (!s.ok()) {
-    if (ctx.cancel.cancelled() && ctx.cancel.reason().code() == Errc::interrupted) s = ctx.cancel.reason();
-    // Whatever the consumer said matters when it is the reason the stream stopped.
-    Status better = sink->abort_with(s);
-    if (better.message() != s.message()) return better;
-    std::string left = spec.recv_cmd.empty() ? " Nothing unverified was written; the incomplete receive was aborted." : "";
-    return Status(s.code(), s.message() + "." + left);
-  }
-  auto received = sink->finish(*header);
-  if (!received) return received.status();
-  TransferSummary sum;
-  sum.verb = "received";
-  sum.logical_bytes = pipeline.counters().delivered_bytes.load();
-  sum.wire_bytes = pipeline.counters().wire_bytes.load();
-  sum.seconds = progress.elapsed_seconds();
-  sum.digest = stream::to_hex(pipeline.digest());
-  sum.source = header->snapshot_name;
-  if (!received->empty()) {
-    sum.received = *received;
-    sum.verification = "verified: '" + *received + "' has the source's guid " + std::to_string(header->snapshot_guid);
-    sum.sizes = size_note(header->snapshot_name, *received);
-  }
-  print_summary(sum, ctx.global.quiet);
+  ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
+  auto sum = session::recv_from_fd(0, "stdin", spec, t, view, ctx.cancel);
+  if (!sum) return sum.status();
+  print_summary(*sum, ctx.global.quiet);
   return Status::Ok();
 }
 

@@ -1,9 +1,6 @@
 // `pgmigrate send SNAPSHOT DEST`: run the producer, chunk, compress, checksum, and send the
 // stream to stdout ("-") or to a remote pgmigrate over SSH.
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include "cli/command.h"
 #include "cli/endpoint.h"
@@ -13,10 +10,9 @@
 #include "cli/remote_transfer.h"
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
-#include "engine/single_lane.h"
-#include "engine/watchdog.h"
+#include "session/session.h"
 #include "source/source.h"
-#include "transport/byte_stream.h"
+#include "zfs/zfs.h"
 
 namespace pgm::cli {
 namespace {
@@ -36,55 +32,10 @@ struct SendArgs {
 Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
   if (::isatty(1))
     return Status(Errc::invalid_argument, "refusing to write a binary stream to a terminal: pipe it into 'pgmigrate recv - ...'");
-  struct stat st {};
-  if (::fstat(1, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) set_nonblocking(1, true);
-
-  auto src = source::open_source(spec);
-  if (!src) return src.status();
-  const stream::StreamHeader header = new_stream_header(t, *src);
-  spdlog::info("sending '{}' as session {}", src->describe, stream::to_hex(header.session_id));
-
-  engine::SendPipeline pipeline(send_options(t), src->fd(), ctx.cancel);
-  Progress progress(
-      parse_progress_mode(topts.progress, ctx.global.quiet), "send",
-      [&] {
-        ProgressSample s;
-        s.logical_bytes = pipeline.counters().raw_bytes.load();
-        s.wire_bytes = pipeline.counters().encoded_bytes.load();
-        s.chunks = pipeline.counters().chunks.load();
-        return s;
-      },
-      src->estimated_size);
-  engine::StallWatchdog watchdog(
-      t.stall_timeout,
-      [&] {
-        const auto& c = pipeline.counters();
-        return engine::Activity{c.raw_bytes.load() + c.encoded_bytes.load(), c.waiting_for_source.load()
-                                                                                 ? "the producer ('" + src->describe + "') stalled"
-                                                                                 : "the reader of stdout stopped reading"};
-      },
-      ctx.cancel);
-  pipeline.start();
-  progress.start();
-  transport::FdWriter out(1, ctx.cancel);
-  Status s = engine::pump_to_writer(
-      pipeline, header, out, [&] { return src->finish(); }, ctx.cancel);
-  progress.stop();
-  if (!s.ok()) {
-    src->process->terminate();
-    if (ctx.cancel.cancelled() && ctx.cancel.reason().code() == Errc::interrupted) s = ctx.cancel.reason();
-    return s.code() == Errc::io && s.message().find("consumer closed") != std::string::npos
-               ? Status(Errc::io, "the reader of stdout went away before the stream ended (broken pipe)")
-               : s;
-  }
-  TransferSummary sum;
-  sum.verb = "sent";
-  sum.logical_bytes = pipeline.counters().raw_bytes.load();
-  sum.wire_bytes = pipeline.counters().encoded_bytes.load();
-  sum.seconds = progress.elapsed_seconds();
-  sum.digest = stream::to_hex(pipeline.trailer().digest);
-  sum.source = src->snapshot_name;
-  print_summary(sum, ctx.global.quiet);
+  ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
+  auto sum = session::send_to_fd(spec, 1, "stdout", t, view, ctx.cancel);
+  if (!sum) return sum.status();
+  print_summary(*sum, ctx.global.quiet);
   return Status::Ok();
 }
 

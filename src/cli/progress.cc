@@ -16,6 +16,16 @@ ProgressMode parse_progress_mode(const std::string& text, bool quiet) {
   return ::isatty(2) ? ProgressMode::line : ProgressMode::none;
 }
 
+void ProgressView::started(const std::string& label, const std::function<ProgressSample()>& sample, std::optional<std::uint64_t> estimate) {
+  progress_.reset();
+  progress_.emplace(mode_, label, sample, estimate);
+  progress_->start();
+}
+
+void ProgressView::stopped() {
+  if (progress_) progress_->stop();
+}
+
 Progress::Progress(ProgressMode mode, std::string label, std::function<ProgressSample()> sample, std::optional<std::uint64_t> total)
     : mode_(mode), label_(std::move(label)), sample_(std::move(sample)), total_(total) {
   start_ = last_time_ = std::chrono::steady_clock::now();

@@ -13,18 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "session/session.h"
+
 namespace pgm::cli {
 
 enum class ProgressMode { automatic, none, json, line };
 
-struct ProgressSample {
-  std::uint64_t logical_bytes = 0;  // raw stream bytes so far
-  std::uint64_t wire_bytes = 0;     // encoded bytes so far
-  std::uint64_t chunks = 0;
-  std::vector<std::uint64_t> lane_bytes;  // per connection, if more than one
-  std::uint64_t reconnects = 0;
-  std::uint64_t resent_bytes = 0;
-};
+using session::ProgressSample;
 
 class Progress {
  public:
@@ -58,5 +53,17 @@ class Progress {
 };
 
 ProgressMode parse_progress_mode(const std::string& text, bool quiet);
+
+// The renderer of a session's progress: a Progress for each transfer the session starts.
+class ProgressView : public session::Observer {
+ public:
+  explicit ProgressView(ProgressMode mode) : mode_(mode) {}
+  void started(const std::string& label, const std::function<ProgressSample()>& sample, std::optional<std::uint64_t> estimate) override;
+  void stopped() override;
+
+ private:
+  ProgressMode mode_;
+  std::optional<Progress> progress_;
+};
 
 }  // namespace pgm::cli

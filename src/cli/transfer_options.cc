@@ -1,7 +1,5 @@
 #include "cli/transfer_options.h"
 
-#include <sys/random.h>
-
 #include <thread>
 
 #include "common/units.h"
@@ -60,47 +58,6 @@ Result<ResolvedTransfer> resolve(const TransferOptions& o) {
   t.workers = o.threads ? o.threads : (cores ? cores : 2);
   if (t.workers > 256) return Status(Errc::invalid_argument, "--threads must be at most 256");
   return t;
-}
-
-engine::SendOptions send_options(const ResolvedTransfer& t) {
-  engine::SendOptions s;
-  s.chunk_size = t.chunk_size;
-  s.level = t.level;
-  s.adaptive_max_level = t.adaptive_max_level;
-  s.workers = t.workers;
-  s.max_chunks = t.max_chunks;
-  return s;
-}
-
-engine::RecvOptions recv_options(const ResolvedTransfer& t) {
-  engine::RecvOptions r;
-  r.workers = t.workers;
-  r.window = t.max_chunks;
-  return r;
-}
-
-std::size_t recv_window(const ResolvedTransfer& t, std::uint32_t chunk_size) {
-  return std::max<std::size_t>(4, t.max_memory / (2ull * chunk_size));
-}
-
-stream::SessionId new_session_id() {
-  stream::SessionId id{};
-  std::size_t got = 0;
-  while (got < id.size()) {
-    ssize_t n = ::getrandom(id.data() + got, id.size() - got, 0);
-    if (n > 0) got += static_cast<std::size_t>(n);
-  }
-  return id;
-}
-
-stream::StreamHeader new_stream_header(const ResolvedTransfer& t, const source::Source& src) {
-  stream::StreamHeader header;
-  header.codec = t.codec;
-  header.chunk_size = t.chunk_size;
-  header.session_id = new_session_id();
-  header.snapshot_guid = src.snapshot_guid;
-  header.snapshot_name = src.snapshot_name;
-  return header;
 }
 
 }  // namespace pgm::cli

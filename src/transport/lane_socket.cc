@@ -103,7 +103,7 @@ Result<LaneFds> LaneListener::accept(const CancelToken& cancel, int timeout_ms) 
   return lane;
 }
 
-Status attach_lane(const std::string& socket_path, char kind) {
+Status attach_lane(const std::string& socket_path, char kind, int in, int out) {
   auto addr = address_of(socket_path);
   if (!addr) return addr.status();
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -122,15 +122,15 @@ Status attach_lane(const std::string& socket_path, char kind) {
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(2 * sizeof(int));
-  int fds[2] = {0, 1};
+  int fds[2] = {in, out};
   std::memcpy(CMSG_DATA(c), fds, sizeof fds);
   if (::sendmsg(fd.get(), &msg, MSG_NOSIGNAL) != 1) return sys_error("passing the data connection");
-  // Drop our copies of stdin/stdout: the server holds the channel now, and the far side
-  // must see EOF when the server closes them, not when we exit.
+  // Drop our copies (stdin/stdout under sshd): the server holds the channel now, and the far
+  // side must see EOF when the server closes them, not when we exit.
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (devnull.valid()) {
-    ::dup2(devnull.get(), 0);
-    ::dup2(devnull.get(), 1);
+    ::dup2(devnull.get(), in);
+    ::dup2(devnull.get(), out);
   }
   // Wait for the server to close its end (transfer over, or it died).
   for (;;) {

@@ -44,8 +44,10 @@ class LaneListener {
   std::string path_;
 };
 
-// The `_lane` side: connect, pass fds 0 and 1, and wait until the server closes. `kind`
-// is 'L' for a data lane, 'C' for a control connection handed to a waiting receiver.
-Status attach_lane(const std::string& socket_path, char kind = 'L');
+// The `_lane` side: connect, pass `in` and `out` (fds 0 and 1 under sshd; the same socket
+// for a far half run in-process), and wait until the server closes. Our copies become
+// /dev/null at once, so that the peer sees EOF when the server closes its copies. `kind` is
+// 'L' for a data lane, 'C' for a control connection handed to a waiting receiver.
+Status attach_lane(const std::string& socket_path, char kind = 'L', int in = 0, int out = 1);
 
 }  // namespace pgm::transport

@@ -1,6 +1,6 @@
 // The turns both halves of a remote transfer take on the control channel, whichever side of
 // SSH they run on: the sending half (push_attempt locally, serve_send far away) and the
-// receiving half (serve_recv far away, pull_from_remote locally). One implementation each, so
+// receiving half (serve_recv far away, pull locally). One implementation each, so
 // the protocol (docs/stream-format.md) cannot drift between push and pull. What differs stays
 // with the callers: a push's lost control connection is retried, a far receiver waits for its
 // sender, a pull reports the far half's exit.
@@ -12,14 +12,14 @@
 #include <optional>
 #include <string>
 
-#include "cli/remote_internal.h"
 #include "engine/dispatcher.h"
 #include "engine/recv_pipeline.h"
 #include "engine/send_pipeline.h"
+#include "session/internal.h"
 #include "source/source.h"
 #include "transport/control.h"
 
-namespace pgm::cli {
+namespace pgm::session {
 
 struct ControlTurn {
   enum class Kind {
@@ -65,6 +65,11 @@ class ReceiverControl {
       : pipeline_(pipeline), nacks_(nacks), error_context_(std::move(error_context)) {}
   // The outcome of the pipeline's finish (started by the trailer), once it is known.
   std::optional<Status> finished();
+  // How the transfer ended, if it did: cancelled (its reason), else finished().
+  std::optional<Status> ended(const CancelToken& cancel) {
+    if (cancel.cancelled()) return cancel.reason();
+    return finished();
+  }
   // Tells the sender what was delivered since the last call and which chunks to send again.
   Status report(transport::ControlChannel& ctl);
   // A new sender (a resumed one) knows nothing yet: the next report acks again.
@@ -82,4 +87,4 @@ class ReceiverControl {
   std::uint64_t last_ack_ = ~0ull;
 };
 
-}  // namespace pgm::cli
+}  // namespace pgm::session

@@ -1,8 +1,8 @@
-#include "cli/control_loop.h"
+#include "session/control_loop.h"
 
 #include <spdlog/spdlog.h>
 
-namespace pgm::cli {
+namespace pgm::session {
 
 using nlohmann::json;
 using Kind = ControlTurn::Kind;
@@ -70,4 +70,4 @@ void ReceiverControl::abandon(const Status& why) {
   if (finisher_.valid()) (void)finisher_.get();
 }
 
-}  // namespace pgm::cli
+}  // namespace pgm::session

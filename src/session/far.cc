@@ -6,17 +6,18 @@
 
 #include <future>
 
-#include "cli/control_loop.h"
-#include "cli/remote_internal.h"
-#include "cli/remote_transfer.h"
 #include "common/units.h"
 #include "engine/dispatcher.h"
 #include "engine/lanes.h"
 #include "engine/watchdog.h"
 #include "journal/journal.h"
+#include "session/control_loop.h"
+#include "session/internal.h"
+#include "session/session.h"
+#include "session/stage.h"
 #include "zfs/zfs.h"
 
-namespace pgm::cli {
+namespace pgm::session {
 
 using nlohmann::json;
 using std::chrono::milliseconds;
@@ -59,10 +60,9 @@ Result<std::optional<transport::TlsListener>> open_tls(std::optional<int> port) 
 
 }  // namespace
 
-Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, milliseconds wait_for_sender,
-                  const std::optional<FarTls>& tls_opts) {
-  CancelToken& cancel = ctx.cancel;
-  auto controller = std::make_unique<Controller>(0, 1, cancel);
+Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseconds wait_for_sender, const std::optional<FarTls>& tls_opts,
+                  CancelToken& cancel, FarIo far_io) {
+  auto controller = std::make_unique<Controller>(far_io.control_in, far_io.control_out, cancel);
   auto fail = [&](Status s) {
     (void)controller->ctl->send(transport::message_from_status(s));
     return s;
@@ -79,7 +79,7 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   if (auto waiting = journal::find_receiver(*dir, target); waiting && !waiting->record.socket.empty()) {
     setup_lock->release();
     controller.reset();
-    return transport::attach_lane(waiting->record.socket, 'C');
+    return transport::attach_lane(waiting->record.socket, 'C', far_io.control_in, far_io.control_out);
   }
 
   // Journals of receives into this target whose process died (a crash, a reboot) describe
@@ -144,12 +144,11 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   journal::Journal& jrn = *jr;
   setup_lock->release();  // a sender that comes back now finds this receive
 
-  const std::size_t window = recv_window(t, header->chunk_size);
   transport::FdWriter to_consumer(sink->fd(), cancel);
   NackQueue nacks;
   std::atomic<std::uint64_t> taken_bytes{0};
-  engine::RecvOptions ro = recv_options(t);
-  ro.window = window;
+  engine::RecvOptions ro = recv_options(t, header->chunk_size);
+  const std::size_t window = ro.window;
   ro.on_corrupt_chunk = [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); };
   ro.on_take = [&jrn, &taken_bytes](std::uint32_t raw_len, std::uint64_t checksum) {
     jrn.add_chunk(raw_len, checksum);
@@ -157,16 +156,11 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   };
   engine::RecvPipeline pipeline(*header, ro, to_consumer, cancel);
   std::atomic<std::uint64_t> waiting_ticks{0};
-  engine::StallWatchdog watchdog(
-      t.stall_timeout,
-      [&] {
-        const auto& c = pipeline.counters();
-        return engine::Activity{
-            c.wire_bytes.load() + c.delivered_bytes.load() + waiting_ticks.load(),
-            c.writing_to_sink.load() ? "the consumer ('" + sink->describe + "') stopped reading" : "no data arrived from the sender"};
-      },
-      cancel);
-  pipeline.start();
+  Movement movement;
+  movement.activity = [&waiting_ticks] { return waiting_ticks.load(); };
+  movement.idle = "no data arrived from the sender";
+  Observer silent;  // a far half shows no progress
+  auto run = start_receiving(pipeline, *sink, t, silent, std::nullopt, movement, cancel);
   std::mutex arrivals_mu;
   std::vector<transport::LaneFds> arrivals;  // senders coming back
   LaneAcceptor acceptor;
@@ -280,12 +274,8 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
     else start_waiting(Status(Errc::network, "the sending side went away before it heard 'ready' (" + ready_sent.message() + ")"));
   }
   while (outcome.ok()) {
-    if (cancel.cancelled()) {
-      outcome = cancel.reason();
-      break;
-    }
-    if (auto done = control.finished()) {
-      outcome = *done;
+    if (auto end = control.ended(cancel)) {
+      outcome = *end;
       break;
     }
     save(false);
@@ -355,9 +345,9 @@ Status serve_recv(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTra
   return sent;
 }
 
-Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const std::optional<FarTls>& tls_opts) {
-  CancelToken& cancel = ctx.cancel;
-  transport::FdControlIo io(0, 1, cancel);
+Status serve_send(const source::SourceSpec& spec, const TransferParams& t, const std::optional<FarTls>& tls_opts, CancelToken& cancel,
+                  FarIo far_io) {
+  transport::FdControlIo io(far_io.control_in, far_io.control_out, cancel);
   transport::ControlChannel ctl(io);
   auto fail = [&](Status s) {
     (void)ctl.send(transport::message_from_status(s));
@@ -383,16 +373,11 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
   engine::CreditGate gate(transport::json_u64(*start, "window", 4));
   engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
   engine::ChunkDispatcher dispatcher(pipeline, gate);
-  engine::StallWatchdog watchdog(
-      t.stall_timeout,
-      [&] {
-        const auto& c = pipeline.counters();
-        return engine::Activity{
-            c.raw_bytes.load() + c.encoded_bytes.load() + gate.acknowledged(),
-            c.waiting_for_source.load() ? "the producer ('" + src->describe + "') stalled" : "no acknowledgement from the receiver"};
-      },
-      cancel);
-  pipeline.start();
+  Movement movement;
+  movement.activity = [&pipeline, &gate] { return pipeline.counters().encoded_bytes.load() + gate.acknowledged(); };
+  movement.idle = "no acknowledgement from the receiver";
+  Observer silent;  // a far half shows no progress
+  auto run = start_sending(pipeline, *src, t, silent, movement, cancel);
   LaneAcceptor acceptor;
   const LaneAcceptor::Body send_lane = [&](transport::ByteReader&, transport::ByteWriter& out, unsigned id) {
     engine::LaneCounters c;
@@ -432,4 +417,4 @@ Status serve_send(RunContext& ctx, const source::SourceSpec& spec, const Resolve
   return Status::Ok();
 }
 
-}  // namespace pgm::cli
+}  // namespace pgm::session

@@ -1,0 +1,231 @@
+// The near halves' lanes and the far commands they start: shared by push and pull.
+#include "session/near.h"
+
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <thread>
+
+#include "common/units.h"
+#include "session/internal.h"
+#include "source/process.h"
+#include "transport/tcp_connect.h"
+
+namespace pgm::session {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string q(const std::string& s) { return shell_quote(s); }
+
+std::string transfer_args(const TransferParams& t, const Remote& remote) {
+  // The far half must outwait our reconnection attempts before its stall watchdog fires.
+  auto stall =
+      t.stall_timeout.count() == 0 ? t.stall_timeout : std::max(t.stall_timeout, remote.reconnect_timeout + std::chrono::seconds(30));
+  return " --threads " + std::to_string(t.workers) + " --max-memory " + std::to_string(t.max_memory) + " --chunk-size " +
+         std::to_string(t.chunk_size) + " --compress " +
+         (t.level == 0               ? std::string("none")
+          : t.adaptive_max_level > 0 ? std::string("auto")
+                                     : std::to_string(t.level)) +
+         " --stall-timeout " + (stall.count() == 0 ? std::string("0") : std::to_string(stall.count()) + "ms");
+}
+
+}  // namespace
+
+std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, const TransferParams& t, const Remote& remote) {
+  std::string cmd = q(bin) + " _serve recv";
+  if (!s.target.empty()) cmd += " --target " + q(s.target);
+  if (s.flags.force) cmd += " -F";
+  if (!s.recv_cmd.empty()) cmd += " --recv-cmd " + q(s.recv_cmd);
+  cmd += " --reconnect-timeout " + std::to_string(remote.reconnect_timeout.count()) + "ms";
+  if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port) + (remote.tls_dial_port != 0 ? " --tls-any-peer" : "");
+  return cmd + transfer_args(t, remote);
+}
+
+std::string serve_send_command(const std::string& bin, const source::SourceSpec& s, const TransferParams& t, const Remote& remote) {
+  std::string cmd = q(bin) + " _serve send";
+  if (!s.snapshot.empty()) cmd += " --snapshot " + q(s.snapshot);
+  if (s.flags.incremental) cmd += " -i " + q(*s.flags.incremental);
+  if (s.flags.intermediate) cmd += " -I " + q(*s.flags.intermediate);
+  if (s.flags.replicate) cmd += " -R";
+  if (s.flags.props) cmd += " -p";
+  if (!s.send_cmd.empty()) cmd += " --send-cmd " + q(s.send_cmd);
+  if (!s.resume_token.empty()) cmd += " --resume-token " + q(s.resume_token);
+  if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port) + (remote.tls_dial_port != 0 ? " --tls-any-peer" : "");
+  return cmd + transfer_args(t, remote);
+}
+
+std::string describe_lanes(const LaneRoute& r, const Remote& remote) {
+  return r.tls_key ? "over TLS to " + transport::host_port(remote.tls_dial_host, r.tls_port) : "over SSH";
+}
+
+Result<LaneRoute> lane_route(const json& ready, const Remote& remote) {
+  LaneRoute r;
+  r.socket = transport::json_string(ready, "socket");
+  if (r.socket.empty()) return Status(Errc::protocol, "the far half did not say where its data connections go");
+  if (!remote.tls_port) return r;
+  if (!ready.contains("tls") || !ready["tls"].is_object())
+    return Status(Errc::unsupported, "the far half on " + remote.host_label +
+                                         " offered no TLS data path (an older pgmigrate there, or a transfer being resumed that "
+                                         "started without --tls-port: rerun without it)");
+  auto key = transport::TlsKey::from_hex(transport::json_string(ready["tls"], "key"));
+  if (!key) return key.status();
+  r.tls_key = *key;
+  r.tls_port = remote.tls_dial_port != 0 ? remote.tls_dial_port : static_cast<int>(transport::json_u64(ready["tls"], "port", 0));
+  return r;
+}
+
+bool transient(const Status& s) {
+  switch (s.code()) {
+    case Errc::auth:
+    case Errc::host_key:
+    case Errc::not_found:
+    case Errc::invalid_argument:
+    case Errc::unsupported: return false;
+    default: return true;
+  }
+}
+
+void start_lanes(LaneSet& lanes, unsigned n, const Remote& remote, const std::shared_future<LaneRoute>& route, CancelToken& cancel,
+                 std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy,
+                 const std::function<Status(transport::Channel&, unsigned lane, engine::LaneCounters&)>& body) {
+  for (unsigned i = 0; i < n; ++i) lanes.counters.push_back(std::make_unique<engine::LaneCounters>());
+  for (unsigned i = 0; i < n; ++i) {
+    lanes.threads.emplace_back([&, i, body, policy] {
+      std::optional<std::chrono::steady_clock::time_point> give_up;
+      for (unsigned attempt = 0;; ++attempt) {
+        Status s;
+        bool unreachable = false;  // the TLS port never answered: a firewall, not an outage
+        const std::uint64_t frames_before = lanes.counters[i]->frames.load();
+        {
+          std::unique_ptr<transport::Connector> conn;
+          std::unique_ptr<transport::Channel> ch;
+          if (!remote.tls_port) {
+            handshakes.acquire();
+            auto c = remote.connect(cancel);
+            handshakes.release();
+            if (c) conn = std::move(*c);
+            else s = c.status();
+          }
+          // Logged in (TLS lanes log in to nothing); the far half may still be starting (the
+          // control connection runs in parallel): wait for where the lanes go.
+          while (s.ok() && route.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+            if (cancel.cancelled() || lanes.over.load()) break;
+          }
+          const bool go = route.wait_for(std::chrono::seconds(0)) == std::future_status::ready && !route.get().socket.empty();
+          if (s.ok() && !go) break;  // the transfer ended (or never started)
+          if (s.ok() && remote.tls_port) {
+            const LaneRoute& r = route.get();
+            bool tcp_connected = false;
+            auto tls = transport::tls_connect(remote.tls_dial_host, r.tls_port, *r.tls_key,
+                                              std::chrono::steady_clock::now() + remote.connect_timeout, cancel, &tcp_connected);
+            if (tcp_connected) lanes.tls_reached.store(true);
+            if (tls) {
+              ch = std::move(*tls);
+            } else {
+              s = tls.status();
+              // Fail fast only while no lane has ever reached the port (a firewall, a wrong
+              // port). A connection the far half took and dropped (its handshake slots full of
+              // strangers, say) is retried like any lane, instead of ending the transfer.
+              unreachable = !lanes.tls_reached.load() && s.code() != Errc::interrupted;
+              if (unreachable) s = Status(s.code(), s.message() + " (is that port reachable from here? see --tls-port, --tls-connect)");
+            }
+          } else if (s.ok()) {
+            auto e = conn->exec(q(remote.remote_bin) + " _lane --socket " + q(route.get().socket), cancel);
+            if (e) ch = std::move(*e);
+            else s = e.status();
+          }
+          if (s.ok()) s = body(*ch, i, *lanes.counters[i]);
+          if (ch) {
+            (void)ch->send_eof();
+            // Wait for the far end to close: closing a TCP socket that still has unread input
+            // sends a reset, and the peer may then drop data it has not yet read.
+            if (s.ok()) {
+              auto code = ch->wait_exit();
+              if (!code) s = code.status();
+            }
+            if (!s.ok()) {
+              std::string err = ch->stderr_text();
+              if (!err.empty()) s = s.context(err);
+            }
+          }
+        }
+        if (s.ok()) {
+          lanes.succeeded.fetch_add(1);
+          break;
+        }
+        // A lane that connects after the transfer ended (or fails then) has nothing to do.
+        if (cancel.cancelled() || lanes.over.load()) break;
+        s = s.context("data connection " + std::to_string(i));
+        if (lanes.counters[i]->frames.load() != frames_before) {
+          give_up.reset();  // it had been working: a fresh outage, a fresh allowance
+          attempt = 0;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (!give_up) give_up = now + policy.reconnect_timeout;
+        if (!transient(s) || unreachable || policy.reconnect_timeout.count() == 0 || now >= *give_up) {
+          // Not a cancellation yet: the far half usually knows why (its zfs receive failed,
+          // say) and says so on the control channel; the main loop decides.
+          lanes.fail(policy.reconnect_timeout.count() > 0 && transient(s) && !unreachable
+                         ? s.context("gave up reconnecting after " +
+                                     format_duration(std::chrono::duration<double>(policy.reconnect_timeout).count()))
+                         : s);
+          break;
+        }
+        // Until the control connection is up the session may never start (a wrong port, say):
+        // then its error is the one to report, and a lane's "reconnecting" would be noise.
+        while (route.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+          if (cancel.cancelled() || lanes.over.load()) break;
+        if (cancel.cancelled() || lanes.over.load() || route.wait_for(std::chrono::seconds(0)) != std::future_status::ready ||
+            route.get().socket.empty())
+          break;
+        if (policy.on_drop) policy.on_drop(i);
+        lanes.reconnects.fetch_add(1);
+        spdlog::warn("{}; reconnecting", s.message());
+        // Backoff: 0.25 s doubling to 8 s, cancellable.
+        auto pause = std::chrono::milliseconds(250) * (1u << std::min(attempt, 5u));
+        auto until = std::min(std::chrono::steady_clock::now() + pause, *give_up);
+        while (std::chrono::steady_clock::now() < until && !cancel.cancelled() && !lanes.over.load())
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (lanes.over.load()) break;
+        if (attempt > 20) attempt = 5;  // keep the shift bounded
+      }
+      lanes.finished.fetch_add(1);
+    });
+  }
+}
+
+Status settle_lane_failure(transport::ControlChannel& ctl, LaneSet& lanes, const Remote& remote) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto m = ctl.receive(kTick);
+    if (!m) break;
+    if (*m && transport::json_string(**m, "type") == "error") return transport::status_from_message(**m).context("on " + remote.host_label);
+  }
+  return lanes.failure();
+}
+
+void warn_not_resumable(const std::string& where) {
+  if (::isatty(2) == 0) return;
+  spdlog::warn(
+      "zfs on {} cannot keep an interrupted receive (no 'zfs receive -s', e.g. zfs-fuse): if the receiving side restarts, "
+      "this transfer starts over; dropped connections and a restarted sender still resume",
+      where);
+}
+
+void send_last_word(transport::ControlChannel& ctl, CancelToken& ctl_token, const json& message) {
+  auto sent = std::async(std::launch::async, [&] { return ctl.send(message); });
+  if (sent.wait_for(std::chrono::seconds(5)) != std::future_status::ready) ctl_token.cancel(Status(Errc::timeout, "control channel stuck"));
+  (void)sent.get();
+}
+
+Status interrupted_or(const CancelToken& cancel, Status s) {
+  if (cancel.cancelled() && cancel.reason().code() == Errc::interrupted) return cancel.reason();
+  if (cancel.cancelled() && s.ok()) return cancel.reason();
+  return s;
+}
+
+}  // namespace pgm::session

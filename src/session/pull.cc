@@ -1,0 +1,128 @@
+// The near half of a pull: far source (`pgmigrate _serve send` through sshd), local sink.
+#include <spdlog/spdlog.h>
+
+#include "common/units.h"
+#include "engine/lanes.h"
+#include "session/control_loop.h"
+#include "session/internal.h"
+#include "session/near.h"
+#include "session/stage.h"
+#include "zfs/zfs.h"
+
+namespace pgm::session {
+
+using nlohmann::json;
+
+Result<TransferSummary> pull(const source::SourceSpec& requested_source, const sink::SinkSpec& sink_spec, const TransferParams& t,
+                             const Remote& remote, Observer& observer, CancelToken& cancel) {
+  source::SourceSpec remote_source = requested_source;
+  if (!sink_spec.target.empty()) {
+    // OpenZFS kept an interrupted receive here (zfs receive -s): ask for the rest of it.
+    zfs::Zfs zfs;
+    remote_source.resume_token = zfs.resume_token(sink_spec.target.substr(0, sink_spec.target.find('@')));
+    if (!remote_source.resume_token.empty())
+      spdlog::warn("'{}' holds a partial receive (its receive_resume_token): asking {} for only the rest", sink_spec.target,
+                   remote.host_label);
+  }
+  // The lanes need the stream header and the pipeline, which exist only once the far half
+  // answers; they log in meanwhile (see push) and wait for the socket's address,
+  // which is published only after both are set.
+  std::optional<stream::StreamHeader> header;
+  std::optional<transport::FdWriter> to_consumer;
+  NackQueue nacks;
+  std::optional<engine::RecvPipeline> pipeline;
+  std::promise<LaneRoute> route_promise;
+  std::shared_future<LaneRoute> route = route_promise.get_future().share();
+  LaneSet lanes;
+  std::counting_semaphore<kMaxConcurrentHandshakes> handshakes(kMaxConcurrentHandshakes);
+  start_lanes(
+      lanes, remote.streams, remote, route, cancel, handshakes, LanePolicy{remote.reconnect_timeout, nullptr},
+      [&](transport::Channel& ch, unsigned, engine::LaneCounters& c) { return engine::run_lane_receiver(ch, *header, *pipeline, c); });
+  auto abandon = [&](Status why) {
+    route_promise.set_value(LaneRoute{});
+    lanes.join();
+    return why;
+  };
+
+  CancelToken ctl_token;  // as in push_attempt: the last message must get out after a cancel
+  auto conn = remote.connect(ctl_token);
+  if (!conn) return abandon(conn.status());
+  auto ctl_ch = (*conn)->exec(serve_send_command(remote.remote_bin, remote_source, t, remote), ctl_token);
+  if (!ctl_ch) return abandon(ctl_ch.status());
+  transport::ChannelControlIo io(**ctl_ch);
+  transport::ControlChannel ctl(io);
+  auto ready = ctl.expect("ready", kHandshakeTimeout, cancel);
+  if (!ready) {
+    Status why = ready.status();
+    if (why.code() == Errc::network || why.code() == Errc::io) why = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, why);
+    return abandon(why);
+  }
+  if (!(*ready).contains("header") || !(*ready)["header"].is_string())
+    return abandon(Status(Errc::protocol, "the far half sent no stream header"));
+  auto decoded = transport::header_from_hex((*ready)["header"].get<std::string>());
+  if (!decoded) return abandon(decoded.status());
+  header = *decoded;
+  auto lanes_go = lane_route(*ready, remote);
+  if (!lanes_go) {
+    (void)ctl.send(transport::message_from_status(lanes_go.status()));
+    return abandon(lanes_go.status());
+  }
+  std::optional<std::uint64_t> estimate;
+  if ((*ready).contains("estimate") && (*ready)["estimate"].is_number_unsigned()) estimate = (*ready)["estimate"].get<std::uint64_t>();
+
+  auto sink = sink::open_sink(sink_spec);
+  if (!sink) {
+    (void)ctl.send(transport::message_from_status(sink.status()));
+    return abandon(sink.status());
+  }
+  if (!sink->resumable && !sink_spec.target.empty()) warn_not_resumable("this host");
+  to_consumer.emplace(sink->fd(), cancel);
+  engine::RecvOptions ro = recv_options(t, header->chunk_size);
+  ro.on_corrupt_chunk = [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); };
+  pipeline.emplace(*header, ro, *to_consumer, cancel);
+  Movement movement;
+  movement.lane_bytes = [&lanes] { return lanes.lane_bytes(); };
+  movement.reconnects = [&lanes] { return lanes.reconnects.load(); };
+  movement.activity = [&lanes] { return lanes.reconnects.load(); };
+  movement.idle = "no data arrived from " + remote.host_label;
+  auto run = start_receiving(*pipeline, *sink, t, observer, estimate, movement, cancel);
+  Status outcome = ctl.send(json{{"type", "start"}, {"window", ro.window}});
+  route_promise.set_value(std::move(*lanes_go));
+  spdlog::info("remote sender ready: {} data connections {}", remote.streams, describe_lanes(route.get(), remote));
+
+  ReceiverControl control(*pipeline, nacks, "on " + remote.host_label);
+  while (outcome.ok()) {
+    if (auto end = control.ended(cancel)) {
+      outcome = *end;
+      break;
+    }
+    if (lanes.failed.load()) {
+      outcome = settle_lane_failure(ctl, lanes, remote);
+      break;
+    }
+    outcome = control.report(ctl);
+    if (!outcome.ok()) break;
+    ControlTurn turn = control.turn(ctl);
+    outcome = turn.kind == ControlTurn::Kind::channel_lost ? explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, turn.status)
+                                                           : turn.status;
+  }
+  if (!outcome.ok()) {
+    cancel.cancel(outcome);
+    control.abandon(outcome);
+    send_last_word(ctl, ctl_token, transport::message_from_status(outcome));
+    lanes.join();
+    run->stop();
+    return interrupted_or(cancel, sink->abort_with(outcome));
+  }
+  auto received = sink->finish(*header);
+  (void)ctl.send(received ? json{{"type", "done"}} : transport::message_from_status(received.status()));
+  lanes.join();
+  run->stop();
+  if (!received) return received.status();
+  TransferSummary sum = received_summary(*pipeline, *run, remote.host_label + ":" + header->snapshot_name);
+  sum.reconnects = lanes.reconnects.load();
+  if (!received->empty()) sum.verification = "verified: '" + *received + "' has the source's guid " + std::to_string(header->snapshot_guid);
+  return sum;
+}
+
+}  // namespace pgm::session
