@@ -8,7 +8,7 @@
 #include "cli/remote_internal.h"
 #include "cli/secret_options.h"
 #include "migrate/target.h"
-#include "source/process.h"
+#include "common/process.h"
 #include "transport/tls.h"
 
 namespace pgm::cli {

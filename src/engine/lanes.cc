@@ -34,7 +34,7 @@ bool CreditGate::wait_for(std::uint64_t seq, const CancelToken& cancel) {
   return !cancel.cancelled();
 }
 
-Status run_dispatched_lane(ChunkDispatcher& dispatcher, int lane, const stream::StreamHeader& header, transport::ByteWriter& out,
+Status run_dispatched_lane(ChunkDispatcher& dispatcher, int lane, const stream::StreamHeader& header, ByteWriter& out,
                            LaneCounters& counters, const CancelToken& cancel) {
   stream::StreamWriter writer(out);
   PGM_RETURN_IF_ERROR(writer.write_header(header));
@@ -55,7 +55,7 @@ Status run_dispatched_lane(ChunkDispatcher& dispatcher, int lane, const stream::
   return writer.write_trailer(lane_end);
 }
 
-Status run_lane_receiver(transport::ByteReader& in, const stream::StreamHeader& expected, RecvPipeline& pipeline, LaneCounters& counters) {
+Status run_lane_receiver(ByteReader& in, const stream::StreamHeader& expected, RecvPipeline& pipeline, LaneCounters& counters) {
   const std::uint64_t epoch = pipeline.epoch();
   stream::StreamReader reader(in, /*strict_order=*/false);
   auto header = reader.read_header();

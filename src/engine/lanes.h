@@ -41,11 +41,11 @@ struct LaneCounters {
 class ChunkDispatcher;
 // Sends chunks from a dispatcher (remote transfers, which can resend) until it completes,
 // then the lane trailer. On failure the caller tells the dispatcher the lane failed.
-Status run_dispatched_lane(ChunkDispatcher& dispatcher, int lane, const stream::StreamHeader& header, transport::ByteWriter& out,
+Status run_dispatched_lane(ChunkDispatcher& dispatcher, int lane, const stream::StreamHeader& header, ByteWriter& out,
                            LaneCounters& counters, const CancelToken& cancel);
 
 // Reads one lane: checks its header belongs to `expected`'s session, submits every frame,
 // and checks the lane trailer's frame count.
-Status run_lane_receiver(transport::ByteReader& in, const stream::StreamHeader& expected, RecvPipeline& pipeline, LaneCounters& counters);
+Status run_lane_receiver(ByteReader& in, const stream::StreamHeader& expected, RecvPipeline& pipeline, LaneCounters& counters);
 
 }  // namespace pgm::engine

@@ -6,7 +6,7 @@
 
 namespace pgm::engine {
 
-RecvPipeline::RecvPipeline(const stream::StreamHeader& header, const RecvOptions& options, transport::ByteWriter& sink, CancelToken& cancel)
+RecvPipeline::RecvPipeline(const stream::StreamHeader& header, const RecvOptions& options, ByteWriter& sink, CancelToken& cancel)
     : header_(header), options_(options), sink_(sink), cancel_(cancel), decode_queue_(options.window) {
   if (options_.window < 2) options_.window = 2;
 }

@@ -24,7 +24,7 @@
 #include "common/cancel.h"
 #include "stream/format.h"
 #include "stream/reader.h"
-#include "transport/byte_stream.h"
+#include "common/io.h"
 
 namespace pgm::engine {
 
@@ -51,7 +51,7 @@ struct RecvCounters {
 
 class RecvPipeline {
  public:
-  RecvPipeline(const stream::StreamHeader& header, const RecvOptions& options, transport::ByteWriter& sink, CancelToken& cancel);
+  RecvPipeline(const stream::StreamHeader& header, const RecvOptions& options, ByteWriter& sink, CancelToken& cancel);
   ~RecvPipeline();
   RecvPipeline(const RecvPipeline&) = delete;
   RecvPipeline& operator=(const RecvPipeline&) = delete;
@@ -93,7 +93,7 @@ class RecvPipeline {
 
   stream::StreamHeader header_;
   RecvOptions options_;
-  transport::ByteWriter& sink_;
+  ByteWriter& sink_;
   CancelToken& cancel_;
   BoundedQueue<stream::Frame> decode_queue_;
   RecvCounters counters_;

@@ -2,7 +2,7 @@
 
 namespace pgm::engine {
 
-Status pump_to_writer(SendPipeline& pipeline, const stream::StreamHeader& header, transport::ByteWriter& out,
+Status pump_to_writer(SendPipeline& pipeline, const stream::StreamHeader& header, ByteWriter& out,
                       const std::function<Status()>& before_trailer, const CancelToken& cancel) {
   stream::StreamWriter writer(out);
   PGM_RETURN_IF_ERROR(writer.write_header(header).context("writing the stream"));

@@ -13,7 +13,7 @@ namespace pgm::engine {
 // Writes the header, every chunk in order, then the trailer. `before_trailer` runs when the
 // source is exhausted; the trailer is written only if it returns Ok (e.g. `zfs send` exited
 // 0), so a producer that died mid-stream never yields a complete-looking stream.
-Status pump_to_writer(SendPipeline& pipeline, const stream::StreamHeader& header, transport::ByteWriter& out,
+Status pump_to_writer(SendPipeline& pipeline, const stream::StreamHeader& header, ByteWriter& out,
                       const std::function<Status()>& before_trailer, const CancelToken& cancel);
 
 // Feeds every frame of `reader` (header already read) into `pipeline` and finishes it with

@@ -14,7 +14,7 @@
 #include "migrate/target.h"
 #include "pg/connection.h"
 #include "pg/slot.h"
-#include "source/process.h"
+#include "common/process.h"
 #include "zfs/zfs.h"
 
 namespace pgm::migrate {

@@ -17,7 +17,7 @@
 #include "pg/layout_check.h"
 #include "pg/slot.h"
 #include "pg/switchover.h"
-#include "source/process.h"
+#include "common/process.h"
 #include "zfs/zfs.h"
 
 namespace pgm::migrate {

@@ -21,7 +21,7 @@
 #include "pg/connection.h"
 #include "pg/control_state.h"
 #include "pg/server_tools.h"
-#include "source/process.h"
+#include "common/process.h"
 #include "transport/tls.h"
 #include "zfs/zfs.h"
 

@@ -22,7 +22,7 @@
 #include "common/units.h"
 #include "pg/control_state.h"
 #include "pg/pg_control.h"
-#include "source/process.h"
+#include "common/process.h"
 
 namespace pgm::pg {
 namespace fs = std::filesystem;

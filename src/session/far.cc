@@ -144,7 +144,7 @@ Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseco
   journal::Journal& jrn = *jr;
   setup_lock->release();  // a sender that comes back now finds this receive
 
-  transport::FdWriter to_consumer(sink->fd(), cancel);
+  FdWriter to_consumer(sink->fd(), cancel);
   NackQueue nacks;
   std::atomic<std::uint64_t> taken_bytes{0};
   engine::RecvOptions ro = recv_options(t, header->chunk_size);
@@ -168,7 +168,7 @@ Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseco
     std::lock_guard<std::mutex> lock(arrivals_mu);
     arrivals.push_back(std::move(c));
   };
-  const LaneAcceptor::Body receive_lane = [&](transport::ByteReader& in, transport::ByteWriter&, unsigned id) {
+  const LaneAcceptor::Body receive_lane = [&](ByteReader& in, ByteWriter&, unsigned id) {
     engine::LaneCounters c;
     Status s = engine::run_lane_receiver(in, *header, pipeline, c);
     // A lane that breaks is the sender's to replace: it resends what was in flight.
@@ -379,7 +379,7 @@ Status serve_send(const source::SourceSpec& spec, const TransferParams& t, const
   Observer silent;  // a far half shows no progress
   auto run = start_sending(pipeline, *src, t, silent, movement, cancel);
   LaneAcceptor acceptor;
-  const LaneAcceptor::Body send_lane = [&](transport::ByteReader&, transport::ByteWriter& out, unsigned id) {
+  const LaneAcceptor::Body send_lane = [&](ByteReader&, ByteWriter& out, unsigned id) {
     engine::LaneCounters c;
     Status s = engine::run_dispatched_lane(dispatcher, static_cast<int>(id), header, out, c, cancel);
     if (!s.ok() && !cancel.cancelled()) {

@@ -72,7 +72,7 @@ class NackQueue {
 // through sshd (`_lane` hands over the channel's pipes) and, with --tls-port, direct TLS
 // connections. The body sees only the lane's bytes, whichever way they came.
 struct LaneAcceptor {
-  using Body = std::function<Status(transport::ByteReader& in, transport::ByteWriter& out, unsigned id)>;
+  using Body = std::function<Status(ByteReader& in, ByteWriter& out, unsigned id)>;
   // A lane's or handshake's thread; `done` is set as it ends, so that it can be joined then
   // instead of at the end of the transfer (a flood of strangers must not pile up threads).
   struct Worker {
@@ -104,8 +104,8 @@ struct LaneAcceptor {
           continue;
         }
         spawn(cancel, [body, l = std::move(*lane), &cancel](unsigned id) mutable {
-          transport::FdReader in(l.in.get(), cancel);
-          transport::FdWriter out(l.out.get(), cancel);
+          FdReader in(l.in.get(), cancel);
+          FdWriter out(l.out.get(), cancel);
           Status s = body(in, out, id);
           l.out.reset();
           l.in.reset();

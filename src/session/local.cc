@@ -9,7 +9,7 @@
 #include "engine/single_lane.h"
 #include "session/session.h"
 #include "session/stage.h"
-#include "transport/byte_stream.h"
+#include "common/io.h"
 #include "zfs/zfs.h"
 
 namespace pgm::session {
@@ -47,7 +47,7 @@ Result<TransferSummary> send_to_fd(const source::SourceSpec& source_spec, int fd
   movement.activity = [&pipeline] { return pipeline.counters().encoded_bytes.load(); };
   movement.idle = "the reader of " + fd_name + " stopped reading";
   auto run = start_sending(pipeline, *src, t, observer, movement, cancel);
-  transport::FdWriter out(fd, cancel);
+  FdWriter out(fd, cancel);
   Status s = engine::pump_to_writer(
       pipeline, header, out, [&] { return src->finish(); }, cancel);
   run->stop();
@@ -63,7 +63,7 @@ Result<TransferSummary> send_to_fd(const source::SourceSpec& source_spec, int fd
 
 Result<TransferSummary> recv_from_fd(int fd, const std::string& fd_name, const sink::SinkSpec& sink_spec, const TransferParams& t,
                                      Observer& observer, CancelToken& cancel) {
-  transport::FdReader in(fd, cancel);
+  FdReader in(fd, cancel);
   stream::StreamReader reader(in, /*strict_order=*/true);
   auto header = reader.read_header();
   if (!header) return header.status();
@@ -72,7 +72,7 @@ Result<TransferSummary> recv_from_fd(int fd, const std::string& fd_name, const s
 
   auto sink = sink::open_sink(sink_spec);
   if (!sink) return sink.status();
-  transport::FdWriter to_consumer(sink->fd(), cancel);
+  FdWriter to_consumer(sink->fd(), cancel);
   engine::RecvPipeline pipeline(*header, recv_options(t, header->chunk_size), to_consumer, cancel);
   Movement movement;
   movement.idle = "no data arrived on " + fd_name;

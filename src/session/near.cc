@@ -9,7 +9,7 @@
 
 #include "common/units.h"
 #include "session/internal.h"
-#include "source/process.h"
+#include "common/process.h"
 #include "transport/tcp_connect.h"
 
 namespace pgm::session {

@@ -28,7 +28,7 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
   // answers; they log in meanwhile (see push) and wait for the socket's address,
   // which is published only after both are set.
   std::optional<stream::StreamHeader> header;
-  std::optional<transport::FdWriter> to_consumer;
+  std::optional<FdWriter> to_consumer;
   NackQueue nacks;
   std::optional<engine::RecvPipeline> pipeline;
   std::promise<LaneRoute> route_promise;

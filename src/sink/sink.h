@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "source/process.h"
+#include "common/process.h"
 #include "stream/format.h"
 #include "zfs/zfs.h"
 

@@ -1,1 +1,1 @@
-list(APPEND PGM_SOURCES source/process.cc source/source.cc)
+list(APPEND PGM_SOURCES source/source.cc)

@@ -8,7 +8,7 @@
 
 #include "common/buffer.h"
 #include "stream/format.h"
-#include "transport/byte_stream.h"
+#include "common/io.h"
 
 namespace pgm::stream {
 
@@ -22,14 +22,14 @@ class StreamReader {
  public:
   // strict_order: the lane carries every chunk in order (a pipe); duplicates, gaps and
   // reordering are reported here, naming the chunk.
-  StreamReader(transport::ByteReader& in, bool strict_order) : in_(in), strict_order_(strict_order) {}
+  StreamReader(ByteReader& in, bool strict_order) : in_(in), strict_order_(strict_order) {}
 
   Result<StreamHeader> read_header();
   // The next frame or the trailer. After the trailer, checks that nothing follows it.
   Result<Item> next();
 
  private:
-  transport::ByteReader& in_;
+  ByteReader& in_;
   bool strict_order_;
   StreamHeader header_;
   bool have_header_ = false;
@@ -40,13 +40,13 @@ class StreamReader {
 
 class StreamWriter {
  public:
-  explicit StreamWriter(transport::ByteWriter& out) : out_(out) {}
+  explicit StreamWriter(ByteWriter& out) : out_(out) {}
   Status write_header(const StreamHeader& header);
   Status write_frame(const FrameHeader& header, std::span<const std::uint8_t> payload);
   Status write_trailer(const Trailer& trailer);
 
  private:
-  transport::ByteWriter& out_;
+  ByteWriter& out_;
 };
 
 }  // namespace pgm::stream

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "source/process.h"
-#include "transport/byte_stream.h"
+#include "common/process.h"
+#include "common/io.h"
 
 namespace pgm::transport {
 

@@ -9,7 +9,7 @@
 
 #include "common/fd.h"
 #include "common/status.h"
-#include "source/process.h"
+#include "common/process.h"
 
 namespace pgm::transport {
 

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "source/process.h"
+#include "common/process.h"
 #include "transport/tcp_connect.h"
 
 namespace pgm::transport {

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <cstdlib>
 
-#include "source/process.h"
+#include "common/process.h"
 
 namespace pgm::zfs {
 namespace {

@@ -17,12 +17,12 @@
 #include <vector>
 
 #include "stream/format.h"
-#include "transport/byte_stream.h"
+#include "common/io.h"
 
 namespace pgm::fuzz {
 
 // Reads the input exactly once, front to back, like a pipe that delivers it.
-class MemoryReader final : public transport::ByteReader {
+class MemoryReader final : public ByteReader {
  public:
   explicit MemoryReader(std::span<const std::uint8_t> data) : data_(data) {}
   Result<std::size_t> read_full(std::span<std::uint8_t> buf) override {

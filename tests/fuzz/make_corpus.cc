@@ -30,7 +30,7 @@ namespace {
 using namespace pgm;
 using Bytes = std::vector<std::uint8_t>;
 
-class MemoryWriter final : public transport::ByteWriter {
+class MemoryWriter final : public ByteWriter {
  public:
   Status write_all(std::span<const std::uint8_t> buf) override {
     out.insert(out.end(), buf.begin(), buf.end());

@@ -12,7 +12,7 @@
 
 namespace pgm::testing {
 
-class MemoryReader final : public transport::ByteReader {
+class MemoryReader final : public ByteReader {
  public:
   explicit MemoryReader(std::string data) : data_(std::move(data)) {}
   Result<std::size_t> read_full(std::span<std::uint8_t> buf) override {
@@ -27,7 +27,7 @@ class MemoryReader final : public transport::ByteReader {
   std::size_t pos_ = 0;
 };
 
-class MemoryWriter final : public transport::ByteWriter {
+class MemoryWriter final : public ByteWriter {
  public:
   Status write_all(std::span<const std::uint8_t> buf) override {
     data.append(reinterpret_cast<const char*>(buf.data()), buf.size());

@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "common/cancel.h"
-#include "source/process.h"
+#include "common/process.h"
 #include "transport/ssh/known_hosts.h"
 #include "transport/ssh/ssh_channel.h"
 

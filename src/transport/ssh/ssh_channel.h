@@ -9,7 +9,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "transport/byte_stream.h"
+#include "common/io.h"
 
 typedef struct _LIBSSH2_CHANNEL LIBSSH2_CHANNEL;  // NOLINT: same typedef as <libssh2.h>
 

@@ -17,7 +17,7 @@
 #include <optional>
 
 #include "common/errno_text.h"
-#include "source/process.h"
+#include "common/process.h"
 #include "transport/proxy_connect.h"
 #include "transport/ssh/known_hosts.h"
 #include "transport/ssh/ssh_channel.h"

@@ -20,7 +20,7 @@
 #include "common/cancel.h"
 #include "common/fd.h"
 #include "common/status.h"
-#include "source/process.h"
+#include "common/process.h"
 
 typedef struct _LIBSSH2_SESSION LIBSSH2_SESSION;  // NOLINT: same typedef as <libssh2.h>
 

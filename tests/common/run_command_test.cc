@@ -2,7 +2,7 @@
 // refused beyond it, never truncated silently.
 #include <gtest/gtest.h>
 
-#include "source/process.h"
+#include "common/process.h"
 
 namespace pgm {
 namespace {

@@ -1,4 +1,4 @@
-#include "source/process.h"
+#include "common/process.h"
 #include "common/errno_text.h"
 
 #include <fcntl.h>

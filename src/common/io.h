@@ -9,7 +9,7 @@
 #include "common/cancel.h"
 #include "common/status.h"
 
-namespace pgm::transport {
+namespace pgm {
 
 class ByteReader {
  public:
@@ -46,4 +46,4 @@ class FdWriter final : public ByteWriter {
   const CancelToken& cancel_;
 };
 
-}  // namespace pgm::transport
+}  // namespace pgm
