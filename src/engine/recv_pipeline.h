@@ -22,9 +22,9 @@
 
 #include "common/bounded_queue.h"
 #include "common/cancel.h"
+#include "common/io.h"
 #include "stream/format.h"
 #include "stream/reader.h"
-#include "common/io.h"
 
 namespace pgm::engine {
 

@@ -9,12 +9,12 @@
 #include <cstdio>
 #include <random>
 
+#include "common/process.h"
 #include "journal/journal.h"
 #include "migrate/run_steps.h"
 #include "migrate/target.h"
 #include "pg/connection.h"
 #include "pg/slot.h"
-#include "common/process.h"
 #include "zfs/zfs.h"
 
 namespace pgm::migrate {

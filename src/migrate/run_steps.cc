@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "common/process.h"
 #include "common/units.h"
 #include "journal/journal.h"
 #include "migrate/sampler.h"
@@ -17,7 +18,6 @@
 #include "pg/layout_check.h"
 #include "pg/slot.h"
 #include "pg/switchover.h"
-#include "common/process.h"
 #include "zfs/zfs.h"
 
 namespace pgm::migrate {

@@ -17,11 +17,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/process.h"
 #include "journal/journal.h"
 #include "pg/connection.h"
 #include "pg/control_state.h"
 #include "pg/server_tools.h"
-#include "common/process.h"
 #include "transport/tls.h"
 #include "zfs/zfs.h"
 

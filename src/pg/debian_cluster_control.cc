@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>

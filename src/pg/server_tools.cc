@@ -19,10 +19,10 @@
 #include <system_error>
 #include <thread>
 
+#include "common/process.h"
 #include "common/units.h"
 #include "pg/control_state.h"
 #include "pg/pg_control.h"
-#include "common/process.h"
 
 namespace pgm::pg {
 namespace fs = std::filesystem;

@@ -12,7 +12,6 @@
 namespace pgm::pg {
 using namespace switchover_detail;
 
-
 Result<Fence> parse_fence(const std::string& text) {
   if (text == "stop") return Fence::stop;
   if (text == "connections") return Fence::connections;

@@ -164,7 +164,6 @@ Status Switchover::fence_connections() {
   return Status::Ok();
 }
 
-
 Status Switchover::rollback(const Status& why) {
   if (!report_.fenced) {
     return why.context("switchover aborted before the fence; the primary stays writable and the standby was not promoted");

@@ -5,11 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include "common/fd.h"
+#include "common/io.h"
 #include "common/units.h"
 #include "engine/single_lane.h"
 #include "session/session.h"
 #include "session/stage.h"
-#include "common/io.h"
 #include "zfs/zfs.h"
 
 namespace pgm::session {

@@ -7,9 +7,9 @@
 
 #include <thread>
 
+#include "common/process.h"
 #include "common/units.h"
 #include "session/internal.h"
-#include "common/process.h"
 #include "transport/tcp_connect.h"
 
 namespace pgm::session {

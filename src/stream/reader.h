@@ -7,8 +7,8 @@
 #include <variant>
 
 #include "common/buffer.h"
-#include "stream/format.h"
 #include "common/io.h"
+#include "stream/format.h"
 
 namespace pgm::stream {
 

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "common/process.h"
 #include "common/io.h"
+#include "common/process.h"
 
 namespace pgm::transport {
 

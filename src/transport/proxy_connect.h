@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "common/fd.h"
-#include "common/status.h"
 #include "common/process.h"
+#include "common/status.h"
 
 namespace pgm::transport {
 

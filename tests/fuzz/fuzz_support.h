@@ -16,8 +16,8 @@
 #include <span>
 #include <vector>
 
-#include "stream/format.h"
 #include "common/io.h"
+#include "stream/format.h"
 
 namespace pgm::fuzz {
 

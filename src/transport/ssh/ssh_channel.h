@@ -8,8 +8,8 @@
 #include <span>
 #include <string>
 
-#include "common/status.h"
 #include "common/io.h"
+#include "common/status.h"
 
 typedef struct _LIBSSH2_CHANNEL LIBSSH2_CHANNEL;  // NOLINT: same typedef as <libssh2.h>
 
