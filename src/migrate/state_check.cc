@@ -90,6 +90,7 @@ constexpr Field kReplyFields[] = {
     {"stopped_postgres", Type::boolean},
     {"aborted_receives", Type::string_array},
     {"destroyed", Type::bool_or_array},
+    {"removed_clusters", Type::string_array},
     {nullptr, Type::string},
 };
 
