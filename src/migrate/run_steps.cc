@@ -117,10 +117,15 @@ Status plan_debian(Context& c, pg::Connection& primary, Preflight& p) {
     return n.rfind("config_file " + bundle->conf_dir + "/", 0) == 0 || n.rfind("hba_file " + bundle->conf_dir + "/", 0) == 0;
   });
   for (const auto& n : bundle->notes) p.notes.push_back(n);
-  // The received data directory: the target dataset's mountpoint (zfs's default when it does
-  // not exist yet) and the same path below it.
+  // The received data directory: the target dataset's mountpoint, or, before it exists, where
+  // zfs will mount it (below its pool's mountpoint, the default inheritance).
   std::string mountpoint = p.target.value("mountpoint", std::string());
-  if (mountpoint.empty() || mountpoint == "none" || mountpoint == "legacy") mountpoint = "/" + c.spec.target_dataset;
+  if (mountpoint.empty() || mountpoint == "none" || mountpoint == "legacy") {
+    const std::string pool_mp =
+        p.target.value("pool_mountpoint", std::string("/") + c.spec.target_dataset.substr(0, c.spec.target_dataset.find('/')));
+    const std::size_t slash = c.spec.target_dataset.find('/');
+    mountpoint = (pool_mp == "/" ? "" : pool_mp) + (slash == std::string::npos ? "" : c.spec.target_dataset.substr(slash));
+  }
   d.target_pgdata = p.relative_pgdata.empty() ? mountpoint : mountpoint + "/" + p.relative_pgdata;
   pg::TargetCluster t;
   t.id = d.target;

@@ -80,6 +80,7 @@ constexpr Field kReplyFields[] = {
     {"recv_resumable", Type::boolean},
     {"pool_exists", Type::boolean},
     {"pool_available", Type::unsigned_int},
+    {"pool_mountpoint", Type::string},
     {"dataset_exists", Type::boolean},
     {"mountpoint", Type::string},
     {"snapshots", Type::string_array},

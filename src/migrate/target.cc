@@ -46,6 +46,7 @@ Result<json> probe(const TargetRequest& a) {
   out["pool_exists"] = pool_exists && *pool_exists;
   if (pool_exists && *pool_exists) {
     if (auto avail = zfs.get("available", pool)) out["pool_available"] = std::strtoull(avail->c_str(), nullptr, 10);
+    if (auto mp = zfs.get("mountpoint", pool)) out["pool_mountpoint"] = *mp;  // where a new dataset lands
   }
   auto ds_exists = zfs.exists(a.dataset);
   out["dataset_exists"] = ds_exists && *ds_exists;

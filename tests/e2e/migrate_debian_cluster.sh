@@ -67,10 +67,13 @@ mig "pl$PGM_TEST_ID" pg "$DST_NAME"
 cat "$PGM_TEST_ROOT/plan.txt"
 grep -q "as Debian cluster $VER/$DST_NAME on $HOST (the primary is cluster $VER/$SRC_NAME): /etc/postgresql/$VER/$DST_NAME" \
   "$PGM_TEST_ROOT/plan.txt" || fail "plan does not name the cluster it will create"
-grep -q "cluster_name" "$PGM_TEST_ROOT/plan.txt" || fail "plan does not show the rewritten settings"
+DST_DATA="$(zfs get -H -o value mountpoint "$DST_POOL")/pg/data"
+grep -q "data directory $DST_DATA, started with pg_ctlcluster" "$PGM_TEST_ROOT/plan.txt" || fail "plan does not name the data directory the target will have"
+grep -q "cluster_name: '$VER/$SRC_NAME' -> '$VER/$DST_NAME'" "$PGM_TEST_ROOT/plan.txt" || fail "plan does not show the rewritten settings"
 grep -q "lies outside the data directory" "$PGM_TEST_ROOT/plan.txt" && fail "plan still notes the configuration as left behind"
 [ ! -e "/etc/postgresql/$VER/$DST_NAME" ] || fail "plan created the cluster"
-expect_fail 2 "target-cluster: " "$PGMIGRATE" migrate plan "${M[@]}" --target-cluster "15/../x"
+mig "pl$PGM_TEST_ID" pg "../x"
+expect_fail 2 "target-cluster: " "$PGMIGRATE" migrate plan "${M[@]}"
 pass "plan names the Debian cluster it will create"
 
 # 2. A run stopped before its catch-up, then abort: no cluster left on the target.
@@ -97,19 +100,24 @@ pass "abort after the standby step: $(tr '\n' ';' < "$PGM_TEST_ROOT/abort.txt")"
 MG="mg$PGM_TEST_ID"
 mig "$MG" pg "$DST_NAME"
 # (It closes every connection at once: the step's "does the standby already run" check must get
-# an answer, not a silent peer.)
+# an answer, not a silent peer. It stops when told through a file: python3 may be a shim whose
+# pid is not the listener's.)
+HOLD_STOP="$PGM_TEST_ROOT/hold-stop"
 python3 -c "
-import socket, sys
-s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen()
-while True: s.accept()[0].close()" "$P2" &
+import os, socket, sys
+s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); s.settimeout(0.1)
+while not os.path.exists(sys.argv[2]):
+    try: s.accept()[0].close()
+    except socket.timeout: pass" "$P2" "$HOLD_STOP" &
 HOLDER=$!
-on_cleanup "kill $HOLDER"
+on_cleanup "touch '$HOLD_STOP'"
 for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$P2") 2>/dev/null && break; sleep 0.1; done
 set +e
 "$PGMIGRATE" migrate run "${M[@]}" --switchover 2> "$PGM_TEST_ROOT/run1.log"
 rc=$?
 set -e
-kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
+touch "$HOLD_STOP"; wait "$HOLDER" 2>/dev/null || true
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$P2") 2>/dev/null || break; sleep 0.1; done
 [ "$rc" -ne 0 ] || { cat "$PGM_TEST_ROOT/run1.log"; fail "the run with the standby's port taken succeeded"; }
 grep -q "starting the standby" "$PGM_TEST_ROOT/run1.log" || { cat "$PGM_TEST_ROOT/run1.log"; fail "the first run did not stop at the standby step"; }
 [ -e "/etc/postgresql/$VER/$DST_NAME/postgresql.conf" ] || { cat "$PGM_TEST_ROOT/run1.log"; fail "the failed standby step wrote no configuration"; }
