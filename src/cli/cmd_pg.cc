@@ -350,11 +350,14 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
       if (*debian) {
         auto written = pg::write_cluster_config((*debian)->rendered, (*debian)->target, *dir);
         if (!written) return written.status();
-        for (const auto& w : (*debian)->rendered.warnings) spdlog::warn("{}", w);
         if (!ctx.global.quiet) {
           std::printf("%s Debian cluster %s in %s (port %d)\n", written->replaced ? "replaced" : "created",
                       (*debian)->target.id.str().c_str(), written->conf_dir.c_str(), (*debian)->rendered.port);
           for (const auto& c : (*debian)->rendered.changes) std::printf("  %s\n", c.c_str());
+          // On stdout with the rest: migrate relays this output (a far stderr is read only on failure).
+          for (const auto& w : (*debian)->rendered.warnings) std::printf("  warning: %s\n", w.c_str());
+        } else {
+          for (const auto& w : (*debian)->rendered.warnings) spdlog::warn("{}", w);
         }
       }
       if (!ctx.global.quiet) {

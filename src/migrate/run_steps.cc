@@ -121,9 +121,9 @@ Status plan_debian(Context& c, pg::Connection& primary, Preflight& p) {
   // zfs will mount it (below its pool's mountpoint, the default inheritance).
   std::string mountpoint = p.target.value("mountpoint", std::string());
   if (mountpoint.empty() || mountpoint == "none" || mountpoint == "legacy") {
-    const std::string pool_mp =
-        p.target.value("pool_mountpoint", std::string("/") + c.spec.target_dataset.substr(0, c.spec.target_dataset.find('/')));
     const std::size_t slash = c.spec.target_dataset.find('/');
+    std::string pool_mp = p.target.value("pool_mountpoint", std::string());
+    if (pool_mp.empty() || pool_mp.front() != '/') pool_mp = "/" + c.spec.target_dataset.substr(0, slash);  // none, legacy: zfs's default
     mountpoint = (pool_mp == "/" ? "" : pool_mp) + (slash == std::string::npos ? "" : c.spec.target_dataset.substr(slash));
   }
   d.target_pgdata = p.relative_pgdata.empty() ? mountpoint : mountpoint + "/" + p.relative_pgdata;

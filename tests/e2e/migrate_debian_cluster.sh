@@ -101,11 +101,13 @@ MG="mg$PGM_TEST_ID"
 mig "$MG" pg "$DST_NAME"
 # (It closes every connection at once: the step's "does the standby already run" check must get
 # an answer, not a silent peer. It stops when told through a file: python3 may be a shim whose
-# pid is not the listener's.)
+# pid is not the listener's. SO_REUSEADDR: the connections it closed linger in TIME_WAIT on the
+# port, and Linux lets Postgres bind beside them only when both sockets set it.)
 HOLD_STOP="$PGM_TEST_ROOT/hold-stop"
 python3 -c "
 import os, socket, sys
-s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); s.settimeout(0.1)
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); s.settimeout(0.1)
 while not os.path.exists(sys.argv[2]):
     try: s.accept()[0].close()
     except socket.timeout: pass" "$P2" "$HOLD_STOP" &
