@@ -19,6 +19,7 @@
 #include "journal/journal.h"
 #include "migrate/engine.h"
 #include "pg/conninfo.h"
+#include "pg/debian_cluster.h"
 #include "pg/switchover.h"
 #include "zfs/zfs.h"
 
@@ -30,7 +31,7 @@ using nlohmann::json;
 struct MigrateArgs {
   std::string source, target, primary, standby_primary, standby, id, state_dir, post_hook,
       fence = "stop", primary_pgdata, stop_cmd, start_cmd, bindir, max_lag = "16M", switch_timeout = "2m", delta_target = "1G",
-      catchup_timeout = "30m", assume_rate = "100M", pause_before;
+      catchup_timeout = "30m", assume_rate = "100M", pause_before, target_cluster;
   int standby_port = 0;
   unsigned rounds = 1;
   bool switchover = false, no_switchover = false, keep_snapshots = false, json = false;
@@ -96,6 +97,8 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a) {
   s.start_cmd = a.start_cmd;
   s.post_hook = a.post_hook;
   s.keep_snapshots = a.keep_snapshots;
+  if (!a.target_cluster.empty()) PGM_RETURN_IF_ERROR(pg::parse_cluster_id(a.target_cluster).status().context("--target-cluster"));
+  s.target_cluster = a.target_cluster;
   s.run.want_switchover = a.switchover && !a.no_switchover;
   out.remote = make_migrate_remote(ctx, *remote, *t, a.transfer);
   return out;
@@ -171,6 +174,17 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a) {
   return Status::Ok();
 }
 
+// The Debian cluster the standby step will create on the target (a Debian primary).
+void print_debian_plan(const migrate::DebianPlan& d, const std::string& host) {
+  std::printf(
+      "     as Debian cluster %s on %s (the primary is cluster %s): %s from its %zu configuration file(s), port %d, "
+      "data directory %s, started with pg_ctlcluster\n",
+      d.target.str().c_str(), host.c_str(), d.source.str().c_str(), d.rendered.conf_dir.c_str(), d.rendered.files.size(), d.rendered.port,
+      d.target_pgdata.c_str());
+  for (const auto& ch : d.rendered.changes) std::printf("       %s\n", ch.c_str());
+  for (const auto& w : d.rendered.warnings) std::printf("     warning: %s\n", w.c_str());
+}
+
 Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
   auto c = prepare(ctx, a);
   if (!c) return c.status();
@@ -189,6 +203,7 @@ Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
   std::printf(
       "  4. final: create slot, CHECKPOINT, snapshot @pgmigrate-<id>-final, send the increment (the slot retains WAL only from here)\n");
   std::printf("  5. standby: prepare and start a streaming standby on %s, port %d\n", c->remote->host_label().c_str(), a.standby_port);
+  if (p->debian) print_debian_plan(*p->debian, c->remote->host_label());
   std::printf("  6. catchup: wait until replay lag is under %s\n", a.max_lag.c_str());
   std::printf("  7. switchover: %s\n", a.switchover ? ("fence " + a.fence + ", promote, post-hook").c_str()
                                                     : "not requested (stops ready; rerun with --switchover)");
@@ -292,6 +307,8 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
     cmd->add_option("--stop-cmd", a->stop_cmd, "Shell command that stops the primary (fence stop elsewhere)");
     cmd->add_option("--start-cmd", a->start_cmd, "Shell command that starts it again (rollback)");
     cmd->add_option("--pg-bindir", a->bindir, "Directory holding pg_ctl (both hosts)");
+    cmd->add_option("--target-cluster", a->target_cluster,
+                    "For a Debian/Ubuntu primary: the cluster (VER/NAME) to create on the target (default: the primary's)");
     cmd->add_option("--timeout", a->switch_timeout, "Bound on the switchover")->capture_default_str();
     cmd->add_option("--post-hook", a->post_hook, "Command run after promotion (PGM_NEW_PRIMARY_* in its environment)");
     cmd->add_flag("--keep-snapshots", a->keep_snapshots, "Keep the migration snapshots on both sides at clean-up");

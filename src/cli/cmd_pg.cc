@@ -84,6 +84,7 @@ void add_slot_common(CLI::App* cmd, SlotArgs& a) {
   cmd->add_option("--slot", a.slot, "Replication slot name")->capture_default_str();
 }
 
+// NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
 void register_slot(CLI::App& pg, CommandFn& selected) {
   CLI::App* slot = pg.add_subcommand("slot", "The migration's physical replication slot on the primary");
   slot->require_subcommand(1);
@@ -274,17 +275,21 @@ struct DebianTarget {
   pg::RenderedConfig rendered;
 };
 
-Result<std::optional<DebianTarget>> plan_debian_target(const std::string& cluster, const std::string& bundle_file, const pg::DataDir& dir,
-                                                       std::optional<int> port) {
-  if (cluster.empty() != bundle_file.empty())
+// The bundle comes as a file (--config-bundle) or as its JSON text (--config-bundle-json, which
+// migrate puts on --options-stdin's line: no file to leave behind on the target, nothing in argv).
+Result<std::optional<DebianTarget>> plan_debian_target(const std::string& cluster, const std::string& bundle_file,
+                                                       const std::string& bundle_json, const pg::DataDir& dir, std::optional<int> port) {
+  if (!bundle_file.empty() && !bundle_json.empty())
+    return Status(Errc::invalid_argument, "--config-bundle and --config-bundle-json: give the bundle one way");
+  if (cluster.empty() != (bundle_file.empty() && bundle_json.empty()))
     return Status(Errc::invalid_argument,
                   "--debian-cluster and --config-bundle go together: the bundle comes from `pgmigrate pg cluster export` "
                   "on the source");
   if (cluster.empty()) return std::optional<DebianTarget>();
   auto id = pg::parse_cluster_id(cluster);
   if (!id) return id.status().context("--debian-cluster");
-  auto bundle = pg::read_bundle_file(bundle_file);
-  if (!bundle) return bundle.status();
+  auto bundle = bundle_json.empty() ? pg::read_bundle_file(bundle_file) : pg::bundle_from_json(bundle_json);
+  if (!bundle) return bundle_json.empty() ? bundle.status() : bundle.status().context("--config-bundle-json");
   DebianTarget t;
   t.target.id = *id;
   t.target.pgdata = dir.path;
@@ -296,7 +301,8 @@ Result<std::optional<DebianTarget>> plan_debian_target(const std::string& cluste
 }
 
 struct StandbyArgs {
-  std::string pgdata, primary, slot = pg::kDefaultSlot, standby, log, bindir, timeout = "5m", debian_cluster, config_bundle;
+  std::string pgdata, primary, slot = pg::kDefaultSlot, standby, log, bindir, timeout = "5m", debian_cluster, config_bundle,
+                               config_bundle_json;
   int port = 0;
   bool start = false;
 };
@@ -320,6 +326,8 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
                   "Make the directory this Debian/Ubuntu cluster (VER/NAME): its config in /etc/postgresql/VER/NAME from "
                   "--config-bundle, started with pg_ctlcluster");
   cmd->add_option("--config-bundle", a->config_bundle, "The source cluster's config bundle (`pgmigrate pg cluster export` there)");
+  cmd->add_option("--config-bundle-json", a->config_bundle_json,
+                  "The config bundle's JSON text itself (for --options-stdin's line, as migrate passes it)");
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
       auto dir = pg::inspect_data_dir(a->pgdata);
@@ -333,7 +341,7 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
         if (a->port < 1 || a->port > 65535) return Status(Errc::invalid_argument, "--port must be 1..65535");
         spec.port = a->port;
       }
-      auto debian = plan_debian_target(a->debian_cluster, a->config_bundle, *dir, spec.port);
+      auto debian = plan_debian_target(a->debian_cluster, a->config_bundle, a->config_bundle_json, *dir, spec.port);
       if (!debian) return debian.status();
       if (*debian && !a->log.empty())
         return Status(Errc::invalid_argument, "--log does not apply with --debian-cluster: postgresql-common logs to " +
@@ -343,11 +351,14 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
       if (*debian) {
         auto written = pg::write_cluster_config((*debian)->rendered, (*debian)->target, *dir);
         if (!written) return written.status();
-        for (const auto& w : (*debian)->rendered.warnings) spdlog::warn("{}", w);
         if (!ctx.global.quiet) {
           std::printf("%s Debian cluster %s in %s (port %d)\n", written->replaced ? "replaced" : "created",
                       (*debian)->target.id.str().c_str(), written->conf_dir.c_str(), (*debian)->rendered.port);
           for (const auto& c : (*debian)->rendered.changes) std::printf("  %s\n", c.c_str());
+          // On stdout with the rest: migrate relays this output (a far stderr is read only on failure).
+          for (const auto& w : (*debian)->rendered.warnings) std::printf("  warning: %s\n", w.c_str());
+        } else {
+          for (const auto& w : (*debian)->rendered.warnings) spdlog::warn("{}", w);
         }
       }
       if (!ctx.global.quiet) {

@@ -14,6 +14,8 @@
 namespace pgm::cli {
 namespace {
 
+static_assert(migrate::kMaxSecretsLine == kMaxOptionsLine, "migrate checks its secrets against what the far side reads");
+
 using nlohmann::json;
 using std::chrono::milliseconds;
 

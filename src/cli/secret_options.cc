@@ -6,14 +6,14 @@
 #include <cerrno>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace pgm::cli {
 
 using nlohmann::json;
 
 namespace {
-constexpr std::size_t kMaxLine = std::size_t{64} * 1024;
-
 bool option_name(const std::string& k) {
   if (k.size() < 3 || k.size() > 64 || k.rfind("--", 0) != 0) return false;
   for (std::size_t i = 2; i < k.size(); ++i)
@@ -46,21 +46,27 @@ Result<std::vector<std::string>> expand_options_stdin(int argc, char** argv) {
   args.erase(args.begin() + 1);
   std::string line;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  char buf[4096];
-  while (line.find('\n') == std::string::npos) {
+  // A bundle-sized line arrives in many reads: look for its end only in what each one added.
+  std::vector<char> buf(std::size_t{64} << 10);
+  std::size_t end = std::string::npos;
+  while (end == std::string::npos) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) return Status(Errc::timeout, std::string(kOptionsStdinFlag) + ": no options arrived on stdin within 30 s");
     pollfd p{0, POLLIN, 0};
     const int r = ::poll(&p, 1, static_cast<int>(left));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) continue;
-    const ssize_t n = ::read(0, buf, sizeof buf);
+    const ssize_t n = ::read(0, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // EOF: a last line without its newline is still a line
-    line.append(buf, static_cast<std::size_t>(n));
-    if (line.size() > kMaxLine) return Status(Errc::invalid_argument, std::string(kOptionsStdinFlag) + ": line longer than 64 KiB");
+    const std::size_t before = line.size();
+    line.append(buf.data(), static_cast<std::size_t>(n));
+    end = line.find('\n', before);
+    if ((end == std::string::npos ? line.size() : end) > kMaxOptionsLine)
+      return Status(Errc::invalid_argument,
+                    std::string(kOptionsStdinFlag) + ": line longer than " + std::to_string(kMaxOptionsLine >> 20) + " MiB");
   }
-  line = line.substr(0, line.find('\n'));
+  if (end != std::string::npos) line.resize(end);
   auto options = parse_options_line(line);
   if (!options) return options.status();
   for (auto& [k, v] : *options) {

@@ -14,6 +14,7 @@
 #include "migrate/run_steps.h"
 #include "migrate/target.h"
 #include "pg/connection.h"
+#include "pg/debian_cluster.h"
 #include "pg/slot.h"
 #include "zfs/zfs.h"
 
@@ -203,6 +204,9 @@ Result<std::vector<std::string>> abort(const std::string& state_dir, const std::
       run_remote_json(*c->remote, abort_command(shell_quote, c->remote->remote_bin(), c->dataset, st.target_pgdata.value_or("")), cancel);
   if (!far) return far.status().context("cleaning up the target");
   if ((*far).value("stopped_postgres", false)) done.push_back("stopped the standby on " + c->remote->host_label());
+  for (const auto& cluster : (*far).value("removed_clusters", json::array()))
+    done.push_back("removed Debian cluster " + cluster.get<std::string>() + " (" + pg::kDebianConfRoot + "/" + cluster.get<std::string>() +
+                   ") on " + c->remote->host_label());
   for (const auto& s : (*far).value("aborted_receives", json::array())) done.push_back("aborted receive session " + s.get<std::string>());
   if ((*far).contains("destroyed") && (*far)["destroyed"].is_boolean() && (*far)["destroyed"].get<bool>())
     done.push_back("destroyed " + c->dataset + " on " + c->remote->host_label());

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "migrate/remote.h"
 #include "migrate/state.h"
 #include "migrate/steps.h"
+#include "pg/debian_cluster.h"
 #include "pg/switchover.h"
 
 namespace pgm::migrate {
@@ -49,6 +51,7 @@ struct Spec {
   pg::Fence fence = pg::Fence::stop;
   std::string primary_pgdata, stop_cmd, start_cmd, post_hook;
   bool keep_snapshots = false;
+  std::string target_cluster;  // VER/NAME for a Debian primary's new cluster (default: the source's)
   RunOptions run;
 };
 
@@ -67,12 +70,22 @@ class Observer {
   virtual Status before_step(std::string_view /*step*/) { return Status::Ok(); }
 };
 
+// A primary that is a Debian/Ubuntu cluster (its config_file is /etc/postgresql/VER/NAME/...):
+// the target becomes a cluster too, its configuration made from the source's (pg/debian_cluster.h).
+struct DebianPlan {
+  pg::ClusterId source, target;
+  std::string bundle_json;      // validated as the target will read it; sent on --options-stdin's line
+  std::string target_pgdata;    // as plan predicts it (the standby step uses the received one)
+  pg::RenderedConfig rendered;  // rendered here: the target renders again and reports its own warnings
+};
+
 // What the preflight found (and `plan` prints).
 struct Preflight {  // NOLINT(bugprone-exception-escape): nlohmann::json's members may throw
   std::uint64_t referenced = 0;
   std::string mountpoint, data_directory, relative_pgdata;
   int pg_major = 0;
   nlohmann::json target;  // the far probe
+  std::optional<DebianPlan> debian;
   std::vector<std::string> notes;
 };
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -18,6 +19,9 @@ namespace pgm::migrate {
 // Options for a far command that may hold a password (conninfo): "--flag" -> value. They go on
 // the far command's stdin, never on its command line (every user there sees it in `ps`).
 using Secrets = std::vector<std::pair<std::string, std::string>>;
+// The longest line of secrets the far pgmigrate reads (cli/secret_options.h's kMaxOptionsLine;
+// the binding checks they agree). A Debian cluster's config bundle travels on it.
+inline constexpr std::size_t kMaxSecretsLine = std::size_t{16} << 20;
 
 // One send to the target: `snapshot` (incremental from `base` when not empty) into `dataset`.
 struct Push {

@@ -14,6 +14,7 @@
 #include "migrate/target.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
+#include "pg/debian_cluster.h"
 #include "pg/lag.h"
 #include "pg/layout_check.h"
 #include "pg/slot.h"
@@ -73,6 +74,68 @@ Status ensure_held_snapshot(StateFile& m, const std::string& snapshot) {
   if (held) return Status::Ok();
   PGM_RETURN_IF_ERROR(zfs.hold(m.tag(), snapshot));
   return m.update([&](State& s) { s.holds.push_back(snapshot); });
+}
+
+}  // namespace
+
+namespace {
+
+// A Debian primary: its configuration directory as the bundle the target's `pg standby
+// --debian-cluster` reads, and the cluster that will make there, rendered here for `plan`.
+Status plan_debian(Context& c, pg::Connection& primary, Preflight& p) {
+  auto config_file = primary.scalar("SHOW config_file");
+  if (!config_file) return config_file.status();
+  const auto source = pg::cluster_from_config_file(*config_file);
+  if (!source) {
+    if (!c.spec.target_cluster.empty())
+      return Status(Errc::invalid_argument,
+                    "--target-cluster: the primary is no Debian cluster (its config_file is " + *config_file + "); drop --target-cluster");
+    return Status::Ok();
+  }
+  DebianPlan d;
+  d.source = *source;
+  d.target = *source;
+  if (!c.spec.target_cluster.empty()) {
+    auto id = pg::parse_cluster_id(c.spec.target_cluster);
+    if (!id) return id.status().context("--target-cluster");
+    d.target = *id;
+  }
+  auto bundle = pg::collect_bundle(*source);
+  if (!bundle) return bundle.status().context("the primary is Debian cluster " + source->str());
+  d.bundle_json = pg::bundle_to_json(*bundle);
+  // What the target will read, checked here so that plan refuses what the standby step would.
+  auto checked = pg::bundle_from_json(d.bundle_json);
+  if (!checked) return checked.status().context("the config bundle of " + source->str());
+  const std::size_t line = nlohmann::json(d.bundle_json).dump().size() + 4096;  // + the conninfo beside it
+  if (line > kMaxSecretsLine)
+    return Status(Errc::invalid_argument, "the configuration of " + source->str() + " is too large to send (" + std::to_string(line >> 10) +
+                                              " KiB as JSON, at most " + std::to_string(kMaxSecretsLine >> 10) +
+                                              " KiB): move large files out of " + bundle->conf_dir);
+  // The layout check's "lies outside the data directory" for files of the configuration
+  // directory: the bundle carries them now.
+  std::erase_if(p.notes, [&](const std::string& n) {
+    return n.rfind("config_file " + bundle->conf_dir + "/", 0) == 0 || n.rfind("hba_file " + bundle->conf_dir + "/", 0) == 0;
+  });
+  for (const auto& n : bundle->notes) p.notes.push_back(n);
+  // The received data directory: the target dataset's mountpoint, or, before it exists, where
+  // zfs will mount it (below its pool's mountpoint, the default inheritance).
+  std::string mountpoint = p.target.value("mountpoint", std::string());
+  if (mountpoint.empty() || mountpoint == "none" || mountpoint == "legacy") {
+    const std::size_t slash = c.spec.target_dataset.find('/');
+    std::string pool_mp = p.target.value("pool_mountpoint", std::string());
+    if (pool_mp.empty() || pool_mp.front() != '/') pool_mp = "/" + c.spec.target_dataset.substr(0, slash);  // none, legacy: zfs's default
+    mountpoint = (pool_mp == "/" ? "" : pool_mp) + (slash == std::string::npos ? "" : c.spec.target_dataset.substr(slash));
+  }
+  d.target_pgdata = p.relative_pgdata.empty() ? mountpoint : mountpoint + "/" + p.relative_pgdata;
+  pg::TargetCluster t;
+  t.id = d.target;
+  t.pgdata = d.target_pgdata;
+  if (c.spec.standby_port > 0) t.port = c.spec.standby_port;
+  auto rendered = pg::render_cluster_config(*checked, t, p.pg_major);
+  if (!rendered) return rendered.status().context("the target cluster " + d.target.str());
+  d.rendered = std::move(*rendered);
+  p.debian = std::move(d);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -145,6 +208,7 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
     return Status(Errc::postgres, c.remote.host_label() + " cannot open a replication connection to the primary: " +
                                       p.target.value("replication", std::string("unknown")));
   if (c.remote.uses_tls()) PGM_RETURN_IF_ERROR(c.remote.probe_tls(c.spec.target_dataset, c.cancel));
+  if (Status s = plan_debian(c, *primary, p); !s.ok()) return s;
   if (!p.target.value("recv_resumable", false))
     p.notes.push_back(
         "zfs on " + c.remote.host_label() +
@@ -298,8 +362,21 @@ Status step_standby(Context& c, StateFile& m, const Preflight& p) {
   std::string cmd = shell_quote(c.remote.remote_bin()) + " pg standby --pgdata " + shell_quote(pgdata) + " --slot " +
                     shell_quote(m.slot()) + " --port " + std::to_string(c.spec.standby_port) + " --start --timeout 120s";
   if (!c.spec.bindir.empty()) cmd += " --pg-bindir " + shell_quote(c.spec.bindir);
-  auto out = c.remote.run(cmd, {{"--primary", c.spec.standby_primary}, {"--standby", c.spec.standby_conninfo}}, c.cancel);
+  Secrets secrets{{"--primary", c.spec.standby_primary}, {"--standby", c.spec.standby_conninfo}};
+  if (p.debian) {
+    // The far side writes /etc/postgresql/VER/NAME from the bundle (replacing its own earlier
+    // one on a re-run, refusing another cluster's) and starts it with pg_ctlcluster.
+    cmd += " --debian-cluster " + shell_quote(p.debian->target.str());
+    secrets.emplace_back("--config-bundle-json", p.debian->bundle_json);
+  }
+  auto out = c.remote.run(cmd, secrets, c.cancel);
   if (!out) return out.status().context("starting the standby");
+  // What the far `pg standby` did (the cluster it created, the paths it rewrote).
+  for (std::size_t at = 0; at < out->size();) {
+    const std::size_t nl = std::min(out->find('\n', at), out->size());
+    if (nl > at) c.say("standby", out->substr(at, nl - at));
+    at = nl + 1;
+  }
   return m.update([](State& s) { s.standby_started = true; });
 }
 
@@ -327,7 +404,7 @@ Status step_catchup(Context& c, StateFile& m) {
   });
 }
 
-Status step_switchover(Context& c, StateFile& m) {
+Status step_switchover(Context& c, StateFile& m, const Preflight& p) {
   bool reachable = false;
   const bool recovering = in_recovery(c.spec.standby_conninfo, &reachable);
   if (reachable && !recovering) {
@@ -340,6 +417,10 @@ Status step_switchover(Context& c, StateFile& m) {
   o.slot = m.slot();
   o.fence = c.spec.fence;
   o.primary_pgdata = c.spec.primary_pgdata;
+  // A Debian primary is stopped (and, on rollback, started) with pg_ctlcluster: named here when
+  // no other way was given; --primary-pgdata finds the cluster itself (its config_file).
+  if (p.debian && o.fence == pg::Fence::stop && c.spec.primary_pgdata.empty() && c.spec.stop_cmd.empty())
+    o.primary_cluster = p.debian->source.str();
   o.stop_cmd = c.spec.stop_cmd;
   o.start_cmd = c.spec.start_cmd;
   o.bindir = c.spec.bindir;
@@ -390,7 +471,7 @@ constexpr Step<StepContext> kStepTable[] = {
     {"final", [](StepContext& x) { return step_final(x.c, x.m); }, "drop the slot; release and destroy the final snapshot"},
     {"standby", [](StepContext& x) { return step_standby(x.c, x.m, x.p); }, "stop the standby on the target"},
     {"catchup", [](StepContext& x) { return step_catchup(x.c, x.m); }, "nothing"},
-    {"switchover", [](StepContext& x) { return step_switchover(x.c, x.m); }, "none: the target is the primary (abort refuses)"},
+    {"switchover", [](StepContext& x) { return step_switchover(x.c, x.m, x.p); }, "none: the target is the primary (abort refuses)"},
     {"cleanup", [](StepContext& x) { return step_cleanup(x.c, x.m); }, "nothing"},
 };
 

@@ -80,6 +80,7 @@ constexpr Field kReplyFields[] = {
     {"recv_resumable", Type::boolean},
     {"pool_exists", Type::boolean},
     {"pool_available", Type::unsigned_int},
+    {"pool_mountpoint", Type::string},
     {"dataset_exists", Type::boolean},
     {"mountpoint", Type::string},
     {"snapshots", Type::string_array},
@@ -90,6 +91,7 @@ constexpr Field kReplyFields[] = {
     {"stopped_postgres", Type::boolean},
     {"aborted_receives", Type::string_array},
     {"destroyed", Type::bool_or_array},
+    {"removed_clusters", Type::string_array},
     {nullptr, Type::string},
 };
 

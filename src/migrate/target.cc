@@ -2,7 +2,9 @@
 //   --probe                 ZFS capabilities, pool space, the dataset's state, Postgres tools,
 //                           and whether this host can open a replication connection
 //   --destroy-snapshots P   destroys DATASET's snapshots whose names start with P (pgmigrate-*)
-//   --abort                 stops the standby on --pgdata, aborts receives into DATASET, destroys it;
+//   --abort                 stops the standby on --pgdata, removes the Debian cluster configuration
+//                           (/etc/postgresql/VER/NAME) whose data_directory is --pgdata, aborts
+//                           receives into DATASET, destroys it;
 //                           refuses (before stopping anything) when the server there is not a
 //                           standby: a promoted server is the new primary
 //   --probe-tls-port N      listens for one TLS data connection as a transfer's far half would
@@ -14,6 +16,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -21,6 +24,7 @@
 #include "journal/journal.h"
 #include "pg/connection.h"
 #include "pg/control_state.h"
+#include "pg/debian_cluster.h"
 #include "pg/server_tools.h"
 #include "transport/tls.h"
 #include "zfs/zfs.h"
@@ -42,6 +46,7 @@ Result<json> probe(const TargetRequest& a) {
   out["pool_exists"] = pool_exists && *pool_exists;
   if (pool_exists && *pool_exists) {
     if (auto avail = zfs.get("available", pool)) out["pool_available"] = std::strtoull(avail->c_str(), nullptr, 10);
+    if (auto mp = zfs.get("mountpoint", pool)) out["pool_mountpoint"] = *mp;  // where a new dataset lands
   }
   auto ds_exists = zfs.exists(a.dataset);
   out["dataset_exists"] = ds_exists && *ds_exists;
@@ -104,6 +109,12 @@ Status refuse_unless_standby(const TargetRequest& a, const pg::ServerRole& role,
                     a.dataset + " yourself");
 }
 
+// The trailing '/' aside, the same path.
+std::string without_trailing_slash(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
 Result<json> abort_target(const TargetRequest& a, CancelToken& cancel) {
   json out{{"stopped_postgres", false}, {"aborted_receives", json::array()}, {"destroyed", false}};
   if (!a.pgdata.empty()) {
@@ -130,6 +141,9 @@ Result<json> abort_target(const TargetRequest& a, CancelToken& cancel) {
       if (!stopped) return stopped.status().context("checking the stopped server in " + a.pgdata);
       PGM_RETURN_IF_ERROR(refuse_unless_standby(a, *stopped, true));
     }
+    auto removed = remove_debian_clusters(a.pgdata, pg::kDebianConfRoot);
+    if (!removed) return removed.status();
+    out["removed_clusters"] = *removed;
   }
   // A receive into the dataset that waits for its sender: stop it (it aborts zfs receive).
   const std::string dir = journal::state_dir_path("");
@@ -199,6 +213,30 @@ std::string abort_command(const Quote& q, const std::string& bin, const std::str
 
 std::string probe_tls_command(const Quote& q, const std::string& bin, const std::string& dataset, int port) {
   return q(bin) + " " + kTargetCommand + " --dataset " + q(dataset) + " --probe-tls-port " + std::to_string(port);
+}
+
+// pg_lsclusters would list such a cluster with no data directory once the dataset is gone.
+Result<std::vector<std::string>> remove_debian_clusters(const std::string& pgdata, const std::string& conf_root) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> removed;
+  std::error_code ec;
+  if (!fs::is_directory(conf_root, ec)) return removed;  // no postgresql-common here
+  for (const auto& ver : fs::directory_iterator(conf_root, ec)) {
+    std::error_code ec2;
+    if (!ver.is_directory(ec2) || ver.is_symlink(ec2)) continue;
+    for (const auto& dir : fs::directory_iterator(ver.path(), ec2)) {
+      auto id = pg::parse_cluster_id(ver.path().filename().string() + "/" + dir.path().filename().string());
+      std::error_code ec3;
+      if (!id || dir.is_symlink(ec3) || !dir.is_directory(ec3)) continue;
+      auto dd = pg::existing_cluster_data_dir(*id, conf_root);
+      if (!dd || !*dd || (*dd)->empty() || without_trailing_slash(**dd) != without_trailing_slash(pgdata)) continue;
+      std::error_code rm;
+      fs::remove_all(dir.path(), rm);
+      if (rm) return Status(Errc::io, "cannot remove " + dir.path().string() + " (Debian cluster " + id->str() + "): " + rm.message());
+      removed.push_back(id->str());
+    }
+  }
+  return removed;
 }
 
 Result<json> run_target(const TargetRequest& r, CancelToken& cancel, const std::function<void(const json&)>& listening) {

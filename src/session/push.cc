@@ -29,6 +29,7 @@ enum class AttemptEnd {
 // One attempt at a push. Every attempt presents the same `session` id, so that a far half
 // that has not yet seen its old control connection close knows the sender that comes back.
 // On success `sum` holds the summary.
+// NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
 Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec& remote_sink, const TransferParams& t, const Remote& remote,
                     Observer& observer, CancelToken& run_cancel, const stream::SessionId& session, AttemptEnd& end, TransferSummary& sum) {
   CancelToken cancel;  // this attempt's; a signal reaches it through the link

@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <unistd.h>
+
 #include <algorithm>
+#include <thread>
 
 namespace pgm::cli {
 namespace {
@@ -53,6 +56,48 @@ TEST(SecretOptions, ReadsTheLineFromStdin) {
   ASSERT_TRUE(args.ok()) << args.status().message();
   const std::vector<std::string> want{"pgmigrate", "pg", "standby", "--primary", "host=db1 password=secret"};
   EXPECT_EQ(*args, want);
+}
+
+// Feeds `data` to expand_options_stdin through a pipe on fd 0 (a writer thread: it is larger
+// than a pipe holds).
+Result<std::vector<std::string>> expand_from(const std::string& data) {
+  int fds[2];
+  if (::pipe(fds) != 0) return Status(Errc::io, "pipe");
+  ::signal(SIGPIPE, SIG_IGN);  // the reader may stop early (a refused line)
+  std::thread writer([&] {
+    std::size_t off = 0;
+    while (off < data.size()) {
+      const ssize_t n = ::write(fds[1], data.data() + off, data.size() - off);
+      if (n <= 0) break;
+      off += static_cast<std::size_t>(n);
+    }
+    ::close(fds[1]);
+  });
+  const int saved = ::dup(0);
+  ::dup2(fds[0], 0);
+  char a0[] = "pgmigrate", a1[] = "--options-stdin", a2[] = "pg", a3[] = "standby";
+  char* argv[] = {a0, a1, a2, a3};
+  auto args = expand_options_stdin(4, argv);
+  ::dup2(saved, 0);
+  ::close(saved);
+  ::close(fds[0]);  // unblocks a writer the reader left behind
+  writer.join();
+  return args;
+}
+
+// migrate sends a Debian cluster's config bundle (up to 4 MiB of files) on this line.
+TEST(SecretOptions, TakesABundleSizedLine) {
+  const std::string big(std::size_t{6} << 20, 'x');
+  auto args = expand_from(options_line({{"--config-bundle-json", big}, {"--primary", "host=db1"}}));
+  ASSERT_TRUE(args.ok()) << args.status().message();
+  ASSERT_EQ(args->size(), 7u);
+  EXPECT_EQ(std::find(args->begin(), args->end(), big) - args->begin() > 0, true);
+}
+
+TEST(SecretOptions, RefusesALineOverTheBound) {
+  auto args = expand_from(options_line({{"--config-bundle-json", std::string(kMaxOptionsLine, 'x')}}));
+  ASSERT_FALSE(args.ok());
+  EXPECT_NE(args.status().message().find("line longer than 16 MiB"), std::string::npos) << args.status().message();
 }
 
 }  // namespace
