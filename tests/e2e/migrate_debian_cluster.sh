@@ -15,38 +15,10 @@ source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
 
-command -v pg_createcluster >/dev/null || fail "postgresql-common (pg_createcluster) is not installed"
-VER=$(basename "$(dirname "$PG_BIN")")
 SRC_NAME="pgm_msrc_$PGM_TEST_ID"
 DST_NAME="pgm_mdst_$PGM_TEST_ID"
 AB_NAME="pgm_mab_$PGM_TEST_ID"
-# Every cluster goes, stopped first, whatever happens (registered before they exist: dropping
-# a cluster that is not there is a no-op). pg_dropcluster leaves the directory when it holds
-# files it did not make (our conf.d file).
-drop_cluster() {
-  pg_dropcluster --stop "$VER" "$1" >/dev/null 2>&1 || true
-  rm -rf "/etc/postgresql/$VER/$1" "/var/log/postgresql/postgresql-$VER-$1.log"
-}
-for n in "$SRC_NAME" "$DST_NAME" "$AB_NAME"; do on_cleanup "drop_cluster $n"; done
-
-pg_migration_pools
-zfs create "$SRC_POOL/pg"
-SRC_MNT=$(zfs get -H -o value mountpoint "$SRC_POOL/pg")
-chown postgres "$SRC_MNT"
-PRIMARY_DIR="$SRC_MNT/data"
-P1=$(pg_free_port)
-pg_createcluster "$VER" "$SRC_NAME" -d "$PRIMARY_DIR" -p "$P1" -- -A trust >/dev/null || fail "pg_createcluster"
-cat > "/etc/postgresql/$VER/$SRC_NAME/conf.d/pgmigrate-test.conf" <<CONF
-listen_addresses = '127.0.0.1'
-shared_buffers = 32MB
-max_wal_size = 256MB
-max_connections = 60
-wal_receiver_status_interval = 1s
-hot_standby_feedback = on
-CONF
-pg_ctlcluster "$VER" "$SRC_NAME" start || fail "pg_ctlcluster start (source)"
-PRIMARY=$(pg_conninfo "$P1")
-pg_wait_up "$P1" || fail "the source cluster does not answer"
+pg_debian_primary "$SRC_NAME" "$DST_NAME" "$AB_NAME"
 pg_migration_load 1
 
 sshd_fixture_start

@@ -10,40 +10,9 @@
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
 
-command -v pg_createcluster >/dev/null || fail "postgresql-common (pg_createcluster) is not installed"
-VER=$(basename "$(dirname "$PG_BIN")")
 SRC_NAME="pgm_src_$PGM_TEST_ID"
 DST_NAME="pgm_dst_$PGM_TEST_ID"
-# Both clusters go, stopped first, whatever happens (registered before they exist: dropping a
-# cluster that is not there is a no-op).
-# pg_dropcluster leaves the directory when it holds files it did not make (our conf.d file).
-drop_cluster() {
-  pg_dropcluster --stop "$VER" "$1" >/dev/null 2>&1 || true
-  rm -rf "/etc/postgresql/$VER/$1" "/var/log/postgresql/postgresql-$VER-$1.log"
-}
-on_cleanup "drop_cluster $SRC_NAME"
-on_cleanup "drop_cluster $DST_NAME"
-
-pg_migration_pools
-zfs create "$SRC_POOL/pg"
-SRC_MNT=$(zfs get -H -o value mountpoint "$SRC_POOL/pg")
-chown postgres "$SRC_MNT"
-PRIMARY_DIR="$SRC_MNT/data"
-P1=$(pg_free_port)
-pg_createcluster "$VER" "$SRC_NAME" -d "$PRIMARY_DIR" -p "$P1" -- -A trust >/dev/null || fail "pg_createcluster"
-# Test settings in conf.d, as an administrator would add them: the standby must get them too.
-cat > "/etc/postgresql/$VER/$SRC_NAME/conf.d/pgmigrate-test.conf" <<CONF
-listen_addresses = '127.0.0.1'
-shared_buffers = 32MB
-max_wal_size = 256MB
-min_wal_size = 64MB
-max_connections = 60
-wal_receiver_status_interval = 1s
-hot_standby_feedback = on
-CONF
-pg_ctlcluster "$VER" "$SRC_NAME" start || fail "pg_ctlcluster start (source)"
-PRIMARY=$(pg_conninfo "$P1")
-pg_wait_up "$P1" || fail "the source cluster does not answer"
+pg_debian_primary "$SRC_NAME" "$DST_NAME"
 [ "$(pg_q "$P1" "SHOW config_file")" = "/etc/postgresql/$VER/$SRC_NAME/postgresql.conf" ] || fail "not a postgresql-common cluster"
 
 pg_migration_load 2
