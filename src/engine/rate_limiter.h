@@ -23,9 +23,9 @@ class RateLimiter {
   // bytes_per_second 0: unlimited. The burst is a quarter second of the rate.
   explicit RateLimiter(std::uint64_t bytes_per_second = 0);
 
-  // Thread-safe; takes effect for the next reservation (debts already taken are paid at the
-  // new rate).
-  // `now` is the clock's, as for reserve().
+  // Thread-safe; takes effect for the next reservation: the bucket's debt is paid at the new
+  // rate from now on, but a lane already asleep in acquire() keeps the wait it was given at
+  // the old rate. `now` is the clock's, as for reserve().
   void set_rate(std::uint64_t bytes_per_second, Clock::time_point now = Clock::now());
   std::uint64_t rate() const;
 

@@ -82,7 +82,7 @@ namespace {
 
 // A Debian primary: its configuration directory as the bundle the target's `pg standby
 // --debian-cluster` reads, and the cluster that will make there, rendered here for `plan`.
-Status plan_debian(Context& c, pg::Connection& primary, Preflight& p) {
+Status plan_debian(Context& c, pg::Connection& primary, Preflight& p, bool standby_started) {
   auto config_file = primary.scalar("SHOW config_file");
   if (!config_file) return config_file.status();
   const auto source = pg::cluster_from_config_file(*config_file);
@@ -99,6 +99,13 @@ Status plan_debian(Context& c, pg::Connection& primary, Preflight& p) {
     auto id = pg::parse_cluster_id(c.spec.target_cluster);
     if (!id) return id.status().context("--target-cluster");
     d.target = *id;
+  }
+  if (standby_started) {
+    // The target cluster exists: what is left (the fence) needs only the cluster's name, and a
+    // file that appeared in the source's configuration since (an editor's swap file, in the
+    // maintenance window) must not stop the switchover.
+    p.debian = std::move(d);
+    return Status::Ok();
   }
   auto bundle = pg::collect_bundle(*source);
   if (!bundle) return bundle.status().context("the primary is Debian cluster " + source->str());
@@ -208,7 +215,8 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
     return Status(Errc::postgres, c.remote.host_label() + " cannot open a replication connection to the primary: " +
                                       p.target.value("replication", std::string("unknown")));
   if (c.remote.uses_tls()) PGM_RETURN_IF_ERROR(c.remote.probe_tls(c.spec.target_dataset, c.cancel));
-  if (Status s = plan_debian(c, *primary, p); !s.ok()) return s;
+  const bool standby_started = m != nullptr && m->read([](const State& s) { return s.standby_started.value_or(false); });
+  if (Status s = plan_debian(c, *primary, p, standby_started); !s.ok()) return s;
   if (!p.target.value("recv_resumable", false))
     p.notes.push_back(
         "zfs on " + c.remote.host_label() +

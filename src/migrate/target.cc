@@ -230,9 +230,7 @@ Result<std::vector<std::string>> remove_debian_clusters(const std::string& pgdat
       if (!id || dir.is_symlink(ec3) || !dir.is_directory(ec3)) continue;
       auto dd = pg::existing_cluster_data_dir(*id, conf_root);
       if (!dd || !*dd || (*dd)->empty() || without_trailing_slash(**dd) != without_trailing_slash(pgdata)) continue;
-      std::error_code rm;
-      fs::remove_all(dir.path(), rm);
-      if (rm) return Status(Errc::io, "cannot remove " + dir.path().string() + " (Debian cluster " + id->str() + "): " + rm.message());
+      if (Status rm = pg::remove_cluster_config(*id, conf_root); !rm.ok()) return rm.context("Debian cluster " + id->str());
       removed.push_back(id->str());
     }
   }

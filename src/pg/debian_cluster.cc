@@ -276,6 +276,12 @@ std::optional<PathUse> path_setting(const std::string& name) {
 namespace {
 
 Status add_file(ConfigBundle& b, const DirFd& dir, const std::string& rel, const std::string& name, std::size_t& total) {
+  // Hidden files and editors' leftovers (.postgresql.conf.swp, pg_hba.conf~) are no
+  // configuration, and one appearing while an administrator edits must not stop a migration.
+  if (name.starts_with('.') || name.ends_with('~')) {
+    b.notes.push_back(rel + " is a hidden or backup file: left out");
+    return Status::Ok();
+  }
   auto st = dir.stat(name);
   if (!st) return st.status();
   if (!st->has_value()) return Status::Ok();

@@ -153,6 +153,9 @@ Result<WrittenCluster> write_cluster_config(const RenderedConfig& rendered, cons
 
 // The data_directory that the cluster's postgresql.conf (under conf_root) names; nullopt when
 // the cluster does not exist.
+// Removes the configuration directory CONF_ROOT/VER/NAME and everything in it, without
+// following a link anywhere (a link at NAME is removed itself). Ok if it does not exist.
+Status remove_cluster_config(const ClusterId& id, const std::string& conf_root = kDebianConfRoot);
 Result<std::optional<std::string>> existing_cluster_data_dir(const ClusterId& id, const std::string& conf_root = kDebianConfRoot);
 
 // "/etc/postgresql/15/main/postgresql.conf" -> 15/main: is a server's config_file (SHOW

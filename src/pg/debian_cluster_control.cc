@@ -138,6 +138,16 @@ Result<WrittenCluster> write_cluster_config(const RenderedConfig& rendered, cons
   return out;
 }
 
+Status remove_cluster_config(const ClusterId& id, const std::string& conf_root) {
+  // Through directory fds that follow no link: VER/ and VER/NAME/ belong to the cluster's owner,
+  // who could swap a directory for a link while root removes it.
+  auto root = DirFd::open_no_links(conf_root);
+  if (!root) return root.status();
+  auto ver = root->open_dir(std::to_string(id.major));
+  if (!ver) return ver.status();
+  return remove_dir_at(*ver, id.name);
+}
+
 std::optional<ClusterId> cluster_from_config_file(const std::string& config_file, const std::string& conf_root) {
   const std::string prefix = conf_root + "/";
   const std::string suffix = "/postgresql.conf";

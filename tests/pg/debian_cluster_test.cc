@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "pg/auto_conf.h"
@@ -279,6 +280,33 @@ TEST_F(DebianConf, WritesTheDirectoryWholeAndRefusesANameTaken) {
   EXPECT_FALSE(write_cluster_config(*r, target("taken"), data()).ok());
   EXPECT_EQ(read(dst_root_ / "15" / "taken" / "postgresql.conf"), "data_directory = '/srv/other'\n");
   EXPECT_FALSE(fs::exists(dst_root_ / "15" / ".taken.pgmigrate-tmp"));
+}
+
+TEST_F(DebianConf, EditorLeftoversAreLeftOutOfTheBundle) {
+  const fs::path c = src_root_ / "15" / "main";
+  write(c / ".postgresql.conf.swp", std::string("\xff\xfe binary swap file"));
+  write(c / "pg_hba.conf~", "old\n");
+  const ConfigBundle b = bundle();
+  for (const auto& f : b.files) EXPECT_TRUE(f.path != ".postgresql.conf.swp" && f.path != "pg_hba.conf~") << f.path;
+  EXPECT_EQ(std::count_if(b.notes.begin(), b.notes.end(),
+                          [](const std::string& n) { return n.find("hidden or backup file") != std::string::npos; }),
+            2);
+}
+
+TEST_F(DebianConf, RemovingAClusterFollowsNoLink) {
+  // The cluster's directory swapped for a link to somewhere else: only the link goes.
+  const fs::path elsewhere = root_ / "elsewhere";
+  write(elsewhere / "precious", "keep\n");
+  fs::create_directories(dst_root_ / "15");
+  fs::create_directory_symlink(elsewhere, dst_root_ / "15" / "moved");
+  ASSERT_TRUE(remove_cluster_config({15, "moved"}, dst_root_.string()).ok());
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dst_root_ / "15" / "moved")));
+  EXPECT_TRUE(fs::exists(elsewhere / "precious"));
+  // A real directory goes with everything in it, conf.d included.
+  write(dst_root_ / "15" / "real" / "conf.d" / "a.conf", "port = 1\n");
+  ASSERT_TRUE(remove_cluster_config({15, "real"}, dst_root_.string()).ok());
+  EXPECT_FALSE(fs::exists(dst_root_ / "15" / "real"));
+  EXPECT_TRUE(remove_cluster_config({15, "absent"}, dst_root_.string()).ok());
 }
 
 }  // namespace
