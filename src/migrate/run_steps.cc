@@ -147,6 +147,10 @@ Status plan_debian(Context& c, pg::Connection& primary, Preflight& p, bool stand
 
 }  // namespace
 
+namespace {
+Status check_fence(const Context& c, const Preflight& p);  // with the switchover step, below
+}  // namespace
+
 Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   Preflight p;
   zfs::Zfs zfs;
@@ -217,6 +221,10 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   if (c.remote.uses_tls()) PGM_RETURN_IF_ERROR(c.remote.probe_tls(c.spec.target_dataset, c.cancel));
   const bool standby_started = m != nullptr && m->read([](const State& s) { return s.standby_started.value_or(false); });
   if (Status s = plan_debian(c, *primary, p, standby_started); !s.ok()) return s;
+  // The fence is checked now, not at the switchover after days of copying (the Debian primary's
+  // pg_ctlcluster is known only from plan_debian).
+  if (c.spec.run.want_switchover || !c.spec.primary_pgdata.empty() || !c.spec.stop_cmd.empty() || !c.spec.start_cmd.empty())
+    PGM_RETURN_IF_ERROR(check_fence(c, p));
   if (!p.target.value("recv_resumable", false))
     p.notes.push_back(
         "zfs on " + c.remote.host_label() +
@@ -412,17 +420,12 @@ Status step_catchup(Context& c, StateFile& m) {
   });
 }
 
-Status step_switchover(Context& c, StateFile& m, const Preflight& p) {
-  bool reachable = false;
-  const bool recovering = in_recovery(c.spec.standby_conninfo, &reachable);
-  if (reachable && !recovering) {
-    c.say("switchover", "the new server is already promoted");
-    return m.update([](State& s) { s.switched = true; });
-  }
+// The switchover's options, from the spec and what the preflight found.
+pg::SwitchoverOptions switchover_options(const Context& c, const std::string& slot, const Preflight& p) {
   pg::SwitchoverOptions o;
   o.primary_conninfo = c.spec.primary;
   o.standby_conninfo = c.spec.standby_conninfo;
-  o.slot = m.slot();
+  o.slot = slot;
   o.fence = c.spec.fence;
   o.primary_pgdata = c.spec.primary_pgdata;
   // A Debian primary is stopped (and, on rollback, started) with pg_ctlcluster: named here when
@@ -435,6 +438,35 @@ Status step_switchover(Context& c, StateFile& m, const Preflight& p) {
   o.max_lag = c.spec.max_lag;
   o.timeout = c.spec.switch_timeout;
   o.post_hook = c.spec.post_hook;
+  return o;
+}
+
+// The fence settings alone, as the switchover will check them (pg::Switchover::validate), worded
+// for migrate (which finds a Debian primary's pg_ctlcluster itself).
+Status check_fence(const Context& c, const Preflight& p) {
+  const auto o = switchover_options(c, pg::kDefaultSlot, p);
+  if (o.fence == pg::Fence::stop) {
+    const int ways =
+        static_cast<int>(!o.primary_pgdata.empty()) + static_cast<int>(!o.stop_cmd.empty()) + static_cast<int>(!o.primary_cluster.empty());
+    if (ways == 0)
+      return Status(Errc::invalid_argument,
+                    "the switchover's clean-stop fence needs a way to stop the old primary: --primary-pgdata DIR (it runs on this "
+                    "host), or --stop-cmd CMD with --start-cmd CMD; or use --fence connections");
+    if (ways > 1) return Status(Errc::invalid_argument, "give one way to stop the old primary: --primary-pgdata or --stop-cmd, not both");
+    if (!o.stop_cmd.empty() && o.start_cmd.empty())
+      return Status(Errc::invalid_argument, "--stop-cmd needs --start-cmd too, so that a failed switchover can restart the old primary");
+  }
+  return Status::Ok();
+}
+
+Status step_switchover(Context& c, StateFile& m, const Preflight& p) {
+  bool reachable = false;
+  const bool recovering = in_recovery(c.spec.standby_conninfo, &reachable);
+  if (reachable && !recovering) {
+    c.say("switchover", "the new server is already promoted");
+    return m.update([](State& s) { s.switched = true; });
+  }
+  const pg::SwitchoverOptions o = switchover_options(c, m.slot(), p);
   c.say("switchover", std::string("switching over (fence ") + pg::fence_name(o.fence) + ")");
   pg::Switchover sw(o, c.cancel,
                     [&](const pg::SwitchoverStep& st) { c.say("switchover", st.name + (st.detail.empty() ? "" : ": " + st.detail)); });

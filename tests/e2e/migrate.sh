@@ -114,6 +114,10 @@ pass "plan refuses a target without the primary's Postgres binaries"
 expect_fail 9 "cannot open a replication connection to the primary" \
   "$PGMIGRATE" migrate plan "${M[@]}" --standby-primary "host=127.0.0.1 port=$(pg_free_port) user=postgres"
 pass "plan refuses when the target cannot reach the primary for replication"
+# The switchover's fence is checked by plan (and by every run's preflight), not days later.
+expect_fail 2 "give one way to stop the old primary" "$PGMIGRATE" migrate plan "${M[@]}" --stop-cmd true --start-cmd true
+expect_fail 2 "needs --start-cmd too" "$PGMIGRATE" migrate plan "${M[@]/--primary-pgdata/--stop-cmd}"
+pass "plan refuses a fence that the switchover could not use"
 [ -z "$(zfs list -H -t snapshot -o name -r "$SRC_POOL/pg")" ] && [ "$(pg_q "$P1" "SELECT count(*) FROM pg_replication_slots")" = "0" ] \
   || fail "a refused plan changed something"
 
