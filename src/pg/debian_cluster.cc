@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/errno_text.h"
+#include "common/text.h"
 #include "pg/auto_conf.h"
 
 namespace pgm::pg {
@@ -88,12 +89,6 @@ std::string dirname_of(const std::string& rel) {
 }
 
 std::string join_path(const std::string& dir, const std::string& rel) { return dir.empty() ? rel : dir + "/" + rel; }
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
 
 // A setting line found while following postgresql.conf's includes inside a bundle.
 struct ConfRef {

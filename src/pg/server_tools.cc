@@ -1,5 +1,6 @@
 #include "pg/server_tools.h"
 #include "common/errno_text.h"
+#include "common/text.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -30,13 +31,6 @@ namespace {
 
 // Postgres writes global/pg_control as one 8 KiB block (PG_CONTROL_FILE_SIZE) in every major.
 constexpr std::size_t kControlFileSize = 8192;
-
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  std::size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
-}
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 
+#include "common/text.h"
 #include "transport/ssh/ssh_session.h"
 
 // How the non-blocking loops stay correct with libssh2 1.10:
@@ -26,13 +27,6 @@ namespace {
 constexpr std::size_t kReadPiece = 32 << 10;   // libssh2 reads the socket 16 KiB at a time
 constexpr std::size_t kStderrKeep = 16 << 10;  // like Subprocess: the tail is what explains a failure
 const auto kForever = std::chrono::steady_clock::time_point::max();
-
-std::string trim(std::string s) {
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
 
 }  // namespace
 
