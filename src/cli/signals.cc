@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <spdlog/spdlog.h>
 #include <string>
 
 namespace pgm::cli {
@@ -35,6 +36,9 @@ SignalWatcher::SignalWatcher(CancelToken& cancel) {
       if (sig == SIGUSR1) return;
       const char* name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
       cancel.cancel(Status(Errc::interrupted, std::string("interrupted by ") + name));
+      // Said when it arrives, not only when the run has wound down: a step that must finish
+      // first (a post-hook, a clean-up) can take a while, and the log should show why it ends.
+      spdlog::warn("received {}: stopping", name);
     }
   });
 }

@@ -217,8 +217,7 @@ grep -q "$CANARY" "$AUTO" || fail "the standby's primary_conninfo does not carry
 [ "$(stat -c '%a %U' "$AUTO")" = "600 postgres" ] || fail "$AUTO is $(stat -c '%a %U' "$AUTO"), expected 600 postgres"
 pass "the password never showed in any argv on either host; it is only in $AUTO (0600, postgres)"
 [ "$(cat "$PORTFILE")" = "$P2" ] || fail "post-hook did not get the new endpoint"
-after=$(writers_acked)
-for _ in $(seq 1 100); do [ "$(writers_acked)" -gt $((after + 20)) ] && break; sleep 0.1; done
+writers_progress 20 "the new primary"
 writers_stop
 pgbench_stop
 on_cleanup "pg_stop '$(zfs get -H -o value mountpoint "$DST_POOL/pg")/data' immediate"

@@ -116,10 +116,14 @@ PC=$(pg_free_port)
 mig "$C" c "$PC"
 on_cleanup "pg_stop '$(zfs get -H -o value mountpoint "$DST_POOL")/c/data' immediate"
 HOOK="$PGM_TEST_ROOT/hook"
-# The hook holds the run between promotion and recording it until the test releases it
-# (bounded: 60 s), once abort is stopping the run (it holds a pidfd of it): no timer decides.
+# The hook holds the run between promotion and recording it: it blocks reading a FIFO until the
+# test writes to it, which the test does once abort has signalled the run (the run logs
+# "received SIGTERM"). No timer decides; the clean-up writes to the FIFO so that a failed test
+# frees the hook.
+mkfifo "$HOOK.fifo"
+on_cleanup "timeout 2 sh -c \"echo > '$HOOK.fifo'\" 2>/dev/null"
 "$PGMIGRATE" migrate run "${M[@]}" --switchover \
-  --post-hook "touch '$HOOK.started'; for i in \$(seq 1 600); do [ -e '$HOOK.release' ] && break; sleep 0.1; done; touch '$HOOK.done'" \
+  --post-hook "touch '$HOOK.started'; read -r _ < '$HOOK.fifo'; touch '$HOOK.done'" \
   2> "$PGM_TEST_ROOT/$C.log" &
 RUN=$!
 for _ in $(seq 1 1800); do [ -e "$HOOK.started" ] && break; kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
@@ -131,16 +135,19 @@ fi
 set +e
 "$PGMIGRATE" migrate abort "$C" --primary "$PRIMARY" "${SSH_OPTS[@]}" > /dev/null 2> "$PGM_TEST_ROOT/abort-c.log" &
 ABORT=$!
+# Abort signals the run and waits for it to stop; the run cannot stop while its hook blocks.
+stopping=0
 for _ in $(seq 1 600); do
-  ls -l "/proc/$ABORT/fd" 2>/dev/null | grep -q pidfd && break  # abort is stopping the run
+  grep -q "received SIGTERM: stopping" "$PGM_TEST_ROOT/$C.log" && { stopping=1; break; }
   kill -0 "$ABORT" 2>/dev/null || break
   sleep 0.05
 done
-touch "$HOOK.release"
+timeout 30 sh -c "echo go > '$HOOK.fifo'" || fail "the post-hook of $C was not waiting to be released"
 wait "$ABORT"
 rc=$?
 set -e
 cat "$PGM_TEST_ROOT/abort-c.log"
+[ "$stopping" = 1 ] || fail "abort of $C never began stopping the run during its post-hook (exit $rc)"
 [ "$rc" -eq 2 ] && [ "$(wc -l < "$PGM_TEST_ROOT/abort-c.log")" -eq 1 ] \
   && grep -Eq "migration $C has switched over while its run \(pid $RUN\) was being stopped: the target is the primary now" "$PGM_TEST_ROOT/abort-c.log" \
   || fail "abort during the post-hook: exit $rc"

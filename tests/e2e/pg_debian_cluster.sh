@@ -57,9 +57,7 @@ grep -Eq "^$VER +$DST_NAME +$P2 +online,recovery +postgres +$STANDBY_DIR " "$PGM
 "$PGMIGRATE" pg lag --primary "$PRIMARY" --standby "$STANDBY" --wait 2M --timeout 120s >/dev/null || fail "standby did not catch up"
 pass "pg_lsclusters lists both; the new one streams, started by pg_ctlcluster"
 
-before=$(writers_acked)
-for _ in $(seq 1 100); do [ "$(writers_acked)" -gt $((before + 20)) ] && break; sleep 0.1; done
-[ "$(writers_acked)" -gt $((before + 20)) ] || fail "writers are not committing on the primary"
+writers_progress 20 "the primary"
 
 # --primary-pgdata of a Debian cluster: the fence finds the cluster by itself (migrate's path).
 "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --primary-pgdata "$PRIMARY_DIR" \

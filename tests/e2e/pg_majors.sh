@@ -83,9 +83,7 @@ one_major() {
   on_cleanup "PG_BIN='$PG_BIN' pg_stop '$new_dir' immediate"
   grep -q "shutdown checkpoint" "$PGM_TEST_ROOT/run2.$m" || { cat "$PGM_TEST_ROOT/run2.$m"; fail "Postgres $m: no clean-stop fence at a shutdown checkpoint"; }
   [ "$(cat "$portfile")" = "$P2" ] || fail "Postgres $m: the post-hook did not get the new endpoint"
-  local after
-  after=$(writers_acked)
-  for _ in $(seq 1 100); do [ "$(writers_acked)" -gt $((after + 10)) ] && break; sleep 0.1; done
+  writers_progress 10 "Postgres $m: the new primary"
   writers_stop
   pgbench_stop
   [ "$(pg_q "$P2" "SELECT pg_is_in_recovery()")" = "f" ] || fail "Postgres $m: the new server is still in recovery"

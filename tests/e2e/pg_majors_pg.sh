@@ -17,7 +17,7 @@ pg_majors_require
 
 # (Names here avoid `id`: writers_start loops over a global of that name.)
 pg_commands_on() {
-  local m=$1 start=$SECONDS pd sd portfile after acked balances amcheck
+  local m=$1 start=$SECONDS pd sd portfile acked balances amcheck
   PG_BIN=$PG_MAJORS_CACHE/$m/bin
   pd=$PGM_TEST_ROOT/primary$m/data
   sd=$PGM_TEST_ROOT/standby$m/data
@@ -55,8 +55,7 @@ pg_commands_on() {
   grep -q "old primary shut down cleanly; final position = shutdown checkpoint" "$PGM_TEST_ROOT/switchover.$m" \
     || { cat "$PGM_TEST_ROOT/switchover.$m"; fail "Postgres $m: no clean-stop fence at a shutdown checkpoint"; }
   [ "$(cat "$portfile")" = "$P2" ] || fail "Postgres $m: the post-hook did not get the new endpoint"
-  after=$(writers_acked)
-  for _ in $(seq 1 100); do [ "$(writers_acked)" -gt $((after + 10)) ] && break; sleep 0.1; done
+  writers_progress 10 "Postgres $m: the new primary"
   writers_stop
   pgbench_stop
   [ "$(pg_q "$P2" "SELECT pg_is_in_recovery()")" = "f" ] || fail "Postgres $m: the new server is still in recovery"
