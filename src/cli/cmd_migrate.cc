@@ -34,7 +34,7 @@ struct MigrateArgs {
       catchup_timeout = "30m", assume_rate = "100M", pause_before, target_cluster;
   int standby_port = 0;
   unsigned rounds = 1;
-  bool switchover = false, no_switchover = false, keep_snapshots = false, json = false;
+  bool switchover = false, no_switchover = false, keep_snapshots = false, json = false, abandon_logical_slots = false;
   TransferOptions transfer;
   RemoteCliOptions remote;
 };
@@ -97,6 +97,7 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a) {
   s.start_cmd = a.start_cmd;
   s.post_hook = a.post_hook;
   s.keep_snapshots = a.keep_snapshots;
+  s.abandon_logical_slots = a.abandon_logical_slots;
   if (!a.target_cluster.empty()) PGM_RETURN_IF_ERROR(pg::parse_cluster_id(a.target_cluster).status().context("--target-cluster"));
   s.target_cluster = a.target_cluster;
   s.run.want_switchover = a.switchover && !a.no_switchover;
@@ -163,7 +164,8 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a) {
     if (!ctx.global.quiet)
       std::fprintf(stderr, "migrate: stopped in step %s; run the same command again to continue, or 'pgmigrate migrate abort %s'\n",
                    m->read([](const migrate::State& s) { return s.current_step.value_or(""); }).c_str(), m->id().c_str());
-    return name_setting(outcome.status(), migrate::kCatchupTimeoutSetting, "--catchup-timeout");
+    return name_setting(name_setting(outcome.status(), migrate::kCatchupTimeoutSetting, "--catchup-timeout"),
+                        migrate::kAbandonLogicalSlotsSetting, "--abandon-logical-slots");
   }
   print_report(*m, ctx.global.quiet);
   if (*outcome == migrate::Outcome::ready && !ctx.global.quiet)
@@ -189,7 +191,7 @@ Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
   auto c = prepare(ctx, a);
   if (!c) return c.status();
   auto p = migrate::preflight(c->spec, *c->remote, ctx.cancel, nullptr);
-  if (!p) return p.status();
+  if (!p) return name_setting(p.status(), migrate::kAbandonLogicalSlotsSetting, "--abandon-logical-slots");
   const double rate = static_cast<double>(*parse_size(a.assume_rate));
   const double bulk_s = static_cast<double>(p->referenced) / rate;
   std::printf("migration plan: %s -> %s (nothing has been changed)\n", a.source.c_str(), a.target.c_str());
@@ -312,6 +314,8 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
     cmd->add_option("--timeout", a->switch_timeout, "Bound on the switchover")->capture_default_str();
     cmd->add_option("--post-hook", a->post_hook, "Command run after promotion (PGM_NEW_PRIMARY_* in its environment)");
     cmd->add_flag("--keep-snapshots", a->keep_snapshots, "Keep the migration snapshots on both sides at clean-up");
+    cmd->add_flag("--abandon-logical-slots", a->abandon_logical_slots,
+                  "Switch over although the primary has logical replication slots (they stay behind on the old primary)");
     cmd->add_option("--id", a->id, "Name of the migration (default: a new id, or the unfinished one for the same source and target)");
     cmd->add_option("--state-dir", a->state_dir, "Where migration state lives (default: $PGMIGRATE_STATE_DIR, /var/lib/pgmigrate)");
     cmd->add_option("--assume-rate", a->assume_rate, "Rate for plan's time estimates (bytes/s)")->capture_default_str();

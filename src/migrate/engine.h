@@ -51,7 +51,8 @@ struct Spec {
   pg::Fence fence = pg::Fence::stop;
   std::string primary_pgdata, stop_cmd, start_cmd, post_hook;
   bool keep_snapshots = false;
-  std::string target_cluster;  // VER/NAME for a Debian primary's new cluster (default: the source's)
+  bool abandon_logical_slots = false;  // switch over although logical slots stay behind
+  std::string target_cluster;          // VER/NAME for a Debian primary's new cluster (default: the source's)
   RunOptions run;
 };
 
@@ -104,6 +105,8 @@ Status claim(StateFile& state);
 // How a catch-up timeout names its setting ("... or raise the catch-up timeout"); the caller
 // words it with its flag.
 inline constexpr const char* kCatchupTimeoutSetting = "the catch-up timeout";
+// How the refusal to leave logical slots behind names the setting that accepts it.
+inline constexpr const char* kAbandonLogicalSlotsSetting = "the setting to abandon logical slots";
 
 enum class Outcome : std::uint8_t { done, ready };
 // Runs (or continues) the migration. A failure is recorded in the state ("failed", or

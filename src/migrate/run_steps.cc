@@ -17,6 +17,7 @@
 #include "pg/debian_cluster.h"
 #include "pg/lag.h"
 #include "pg/layout_check.h"
+#include "pg/replication_features.h"
 #include "pg/slot.h"
 #include "pg/switchover.h"
 #include "zfs/zfs.h"
@@ -149,6 +150,19 @@ Status plan_debian(Context& c, pg::Connection& primary, Preflight& p, bool stand
 
 namespace {
 Status check_fence(const Context& c, const Preflight& p);  // with the switchover step, below
+
+// What else replicates from the primary: said in plan, and logical slots refused before a run
+// that would switch over (their consumers would stop silently), not at the switchover itself.
+Status check_replication(const Context& c, pg::Connection& primary, const std::string& slot, Preflight& p) {
+  auto features = pg::inspect_replication(primary);
+  if (!features) return features.status();
+  const std::string standby_name = !slot.empty() ? slot : "pgmigrate_" + (c.spec.id.empty() ? std::string("<id>") : c.spec.id);
+  for (auto& line : pg::describe_replication(*features, standby_name)) p.notes.push_back(std::move(line));
+  if (c.spec.run.want_switchover)
+    if (std::string why = pg::logical_slots_refusal(*features, c.spec.abandon_logical_slots, kAbandonLogicalSlotsSetting); !why.empty())
+      return Status(Errc::invalid_argument, why);
+  return Status::Ok();
+}
 }  // namespace
 
 Result<Preflight> run_preflight(Context& c, const StateFile* m) {
@@ -196,6 +210,7 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   auto free_senders = primary->scalar("SELECT current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_stat_replication)");
   if (!free_senders) return free_senders.status();
   if (std::atoi(free_senders->c_str()) < 1) return Status(Errc::invalid_argument, "no free WAL sender on the primary (max_wal_senders)");
+  PGM_RETURN_IF_ERROR(check_replication(c, *primary, slot, p));
 
   auto probe =
       run_remote_json(c.remote, probe_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset, p.pg_major, c.spec.bindir),

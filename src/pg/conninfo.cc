@@ -91,4 +91,12 @@ std::string conninfo_with(const std::string& conninfo, const std::string& key, c
   return join(out);
 }
 
+std::string conninfo_with_default(const std::string& conninfo, const std::string& key, const std::string& value) {
+  std::vector<Option> opts;
+  if (parse(conninfo, opts))
+    for (const auto& o : opts)
+      if (o.key == key) return conninfo;
+  return conninfo_with(conninfo, key, value);
+}
+
 }  // namespace pgm::pg

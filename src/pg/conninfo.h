@@ -20,5 +20,7 @@ std::string quote_conninfo_value(const std::string& value);
 // Returns a new conninfo in key=value form with `key` set to `value` (replacing any).
 // Passwords are kept: the result is for libpq, never for display.
 std::string conninfo_with(const std::string& conninfo, const std::string& key, const std::string& value);
+// The conninfo unchanged when it sets `key` already, else conninfo_with(conninfo, key, value).
+std::string conninfo_with_default(const std::string& conninfo, const std::string& key, const std::string& value);
 
 }  // namespace pgm::pg

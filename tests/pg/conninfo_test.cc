@@ -60,5 +60,14 @@ TEST(Conninfo, WithReplacesOneKeyAndKeepsPassword) {
   EXPECT_NE(d.find("dbname='other db'"), std::string::npos) << d;
 }
 
+TEST(Conninfo, WithDefaultKeepsWhatTheUserSet) {
+  EXPECT_EQ(conninfo_with_default("host=db1 application_name=mine", "application_name", "pgmigrate_x"), "host=db1 application_name=mine");
+  EXPECT_EQ(conninfo_with_default("postgresql://rep@db1/?application_name=mine", "application_name", "pgmigrate_x"),
+            "postgresql://rep@db1/?application_name=mine");
+  const std::string c = conninfo_with_default("host=db1 user=rep", "application_name", "pgmigrate_x");
+  EXPECT_NE(c.find("application_name=pgmigrate_x"), std::string::npos) << c;
+  EXPECT_NE(c.find("user=rep"), std::string::npos) << c;
+}
+
 }  // namespace
 }  // namespace pgm::pg
