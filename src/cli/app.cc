@@ -61,7 +61,7 @@ int run(int argc, char** argv) {
   register_sessions(app, selected);
   register_migrate_target(app, selected);
   register_internal(app, selected);
-  one_value_per_occurrence(app);
+  finish_options(app);
 
   auto args = expand_options_stdin(argc, argv);
   if (!args) return report(args.status());

@@ -48,7 +48,7 @@ const CLI::App* deepest(const CLI::App& app) {
 
 }  // namespace
 
-void one_value_per_occurrence(CLI::App& app) {
+void finish_options(CLI::App& app) {
   // Every option of this name holds the same kind of value, in every command: checked here once
   // so that a command added later cannot forget it.
   struct Check {
@@ -66,7 +66,7 @@ void one_value_per_occurrence(CLI::App& app) {
     for (const Check& c : kChecks)
       if (opt->check_name(std::string(c.option))) opt->check(c.make());
   }
-  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) one_value_per_occurrence(*sub);
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) finish_options(*sub);
 }
 
 std::string habit_hint(const std::vector<std::string>& args) {

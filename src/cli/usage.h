@@ -14,8 +14,10 @@
 namespace pgm::cli {
 
 // Applied once every command is registered: each repeatable option takes one value per
-// occurrence (`--identity KEY` never swallows the positionals after it).
-void one_value_per_occurrence(CLI::App& app);
+// occurrence (`--identity KEY` never swallows the positionals after it), and every option of a
+// name that always holds the same kind of value (--primary: a conninfo, --slot, --dataset, -i)
+// carries its check, in every command.
+void finish_options(CLI::App& app);
 
 // A hint for a command line that carries an ssh or zfs habit ("-p 2222", "-J host", "-i KEY",
 // "-F FILE", "-l USER"), as " (hint: ...)"; empty when there is none. `args` is the whole

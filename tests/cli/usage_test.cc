@@ -42,7 +42,7 @@ TEST(Usage, ParseErrorsNameTheCommandNotAnInternalName) {
   std::string id;
   cmd->add_option("ID", id)->required();
   cmd->add_option("--identity", ids);
-  one_value_per_occurrence(app);
+  finish_options(app);
   std::vector<std::string> argv{"pgmigrate", "abort", "--identity", "k1", "x", "y"};
   std::vector<const char*> ptrs;
   for (const auto& a : argv) ptrs.push_back(a.c_str());
