@@ -9,15 +9,14 @@ source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
 
 zfs_fixture_start
+sshd_fixture_start
 S=pgmt_clisrc_$PGM_TEST_ID
 D=pgmt_clidst_$PGM_TEST_ID
-make_pool "$S" 256M
-make_pool "$D" 256M
+for pool in "$S" "$D"; do make_pool "$pool" 256M; done
 zfs create "$S/fs"
 SRC=$(zfs get -H -o value mountpoint "$S/fs")
 fill_random "$SRC" 4
 zfs snapshot "$S/fs@s1"
-sshd_fixture_start
 SSH=(--port "$SSHD_PORT" --known-hosts "$SSH_KNOWN_HOSTS" --remote-bin "$PGMIGRATE")
 
 # A TCP listener that records each connection: "refused before any connection" is observed.
