@@ -69,6 +69,8 @@ int run(int argc, char** argv) {
 
   auto args = expand_options_stdin(argc, argv);
   if (!args) return report(args.status());
+  // The command line without the program name: what a usage error quotes back.
+  const std::vector<std::string> words(args->begin() + 1, args->end());
   std::vector<const char*> arg_ptrs;
   for (const auto& a : *args) arg_ptrs.push_back(a.c_str());
   try {
@@ -80,7 +82,6 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    const std::vector<std::string> words(args->begin() + 1, args->end());
     std::fprintf(stderr, "pgmigrate: %s (see --help)\n", parse_error_line(e, app, words).c_str());
     return kExitUsage;
   }
@@ -100,7 +101,6 @@ int run(int argc, char** argv) {
   block_signals();
   CancelToken cancel;
   SignalWatcher watcher(cancel);
-  const std::vector<std::string> words(args->begin() + 1, args->end());
   RunContext ctx{cancel, global, words};
   Status status = selected(ctx);
   return report(status);
