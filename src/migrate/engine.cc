@@ -165,7 +165,10 @@ Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Obser
   auto p = run_preflight(c, &state);
   if (!p) return record_failure(state, cancel, p.status());
   for (const auto& n : p->notes) c.say("preflight", "note: " + n);
-  state.change([&](State& st) { st.referenced = p->referenced; });
+  state.change([&](State& st) {
+    st.referenced = p->referenced;
+    st.logical = p->logical;
+  });
   state.end_step("preflight");
 
   StepContext sc{c, state, *p};

@@ -83,6 +83,10 @@ struct DebianPlan {
 // What the preflight found (and `plan` prints).
 struct Preflight {  // NOLINT(bugprone-exception-escape): nlohmann::json's members may throw
   std::uint64_t referenced = 0;
+  // The data before ZFS compression: what the stream carries, and what the target holds if it
+  // does not compress (zfs::logical_size), with how it was found.
+  std::uint64_t logical = 0;
+  std::string logical_basis;
   std::string mountpoint, data_directory, relative_pgdata;
   int pg_major = 0;
   nlohmann::json target;  // the far probe

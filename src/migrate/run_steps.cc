@@ -174,6 +174,10 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   auto ref = zfs.referenced(c.spec.source);
   if (!ref) return ref.status();
   p.referenced = *ref;
+  auto logical = zfs.logical_referenced(c.spec.source, *ref);
+  if (!logical) return logical.status();
+  p.logical = logical->bytes;
+  p.logical_basis = logical->basis;
   auto mp = zfs.get("mountpoint", c.spec.source);
   if (!mp) return mp.status();
   p.mountpoint = *mp;
@@ -227,6 +231,11 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   if (!started && avail < p.referenced)
     return Status(Errc::no_space, "the target pool has " + format_bytes(static_cast<double>(avail)) + " available, the source references " +
                                       format_bytes(static_cast<double>(p.referenced)));
+  if (!started && avail < p.logical)
+    p.notes.push_back("the target pool has " + format_bytes(static_cast<double>(avail)) +
+                      " available: enough for the data as stored here (" + format_bytes(static_cast<double>(p.referenced)) +
+                      "), not for its logical size (" + format_bytes(static_cast<double>(p.logical)) +
+                      "); it fits only if the target compresses as well as the source");
   if (!p.target.value("pg_major_ok", false))
     return Status(Errc::not_found, "Postgres " + std::to_string(p.pg_major) + " server binaries were not found on " +
                                        c.remote.host_label() + " (looked for " + p.target.value("pg_ctl", std::string("pg_ctl")) + ")");

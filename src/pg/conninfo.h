@@ -5,11 +5,18 @@
 
 #include <string>
 
+#include "common/status.h"
+
 namespace pgm::pg {
 
 // The conninfo with the password removed, in key=value form ("host=db port=5432 user=app").
 // A string libpq cannot parse is reduced to "<unparseable conninfo>" rather than echoed.
 std::string redact_conninfo(const std::string& conninfo);
+
+// OK when libpq can parse the string; otherwise Errc::invalid_argument with libpq's own reason
+// (PQconninfoParse), on one line, with any quoted part that could be a password or a URI with
+// credentials replaced by "...". Callers check this before any socket is opened.
+Status validate_conninfo(const std::string& conninfo);
 
 // A short name for messages: "app@db:5432/postgres" (fields libpq would default are omitted).
 std::string describe_conninfo(const std::string& conninfo);

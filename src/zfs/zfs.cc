@@ -1,7 +1,10 @@
 #include "zfs/zfs.h"
 
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <utility>
 
 #include "common/process.h"
 
@@ -218,6 +221,51 @@ Result<std::uint64_t> Zfs::referenced(const std::string& name) const {
   auto v = get("referenced", name);
   if (!v) return v.status();
   return parse_u64_value(*v, "size", name);
+}
+
+namespace {
+
+// A compression ratio as zfs prints it: "1.52x", or "1.52" with -p on OpenZFS.
+std::optional<double> parse_ratio(const std::string& text) {
+  if (text.empty() || text == "-") return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || (*end != '\0' && std::string_view(end) != "x") || !(v >= 1.0) || v > 1000.0) return std::nullopt;
+  return v;
+}
+
+std::string ratio_text(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", r);
+  return buf;
+}
+
+}  // namespace
+
+LogicalSize logical_size(std::uint64_t referenced, const std::string& logicalreferenced, const std::string& refcompressratio,
+                         const std::string& compressratio) {
+  if (!logicalreferenced.empty() && logicalreferenced != "-") {
+    auto v = parse_u64_value(logicalreferenced, "size", "logicalreferenced");
+    if (v) return {*v, "logicalreferenced"};
+  }
+  for (const auto& [name, text] : {std::pair<const char*, const std::string&>{"refcompressratio", refcompressratio},
+                                   std::pair<const char*, const std::string&>{"compressratio", compressratio}}) {
+    if (auto r = parse_ratio(text))
+      return {static_cast<std::uint64_t>(static_cast<double>(referenced) * *r), std::string("referenced x ") + name + " " + ratio_text(*r)};
+  }
+  return {referenced, "referenced; this ZFS reports no compression ratio, so 1.00 is assumed"};
+}
+
+Result<LogicalSize> Zfs::logical_referenced(const std::string& name, std::uint64_t referenced) const {
+  // A property this ZFS does not know fails `zfs get`: that is "absent", not an error.
+  std::string values[3];
+  const char* props[3] = {"logicalreferenced", "refcompressratio", "compressratio"};
+  for (int i = 0; i < 3; ++i) {
+    auto v = get(props[i], name);
+    if (v) values[i] = *v;
+    else if (v.status().code() == Errc::not_found) return v.status();
+  }
+  return logical_size(referenced, values[0], values[1], values[2]);
 }
 
 Result<std::uint64_t> Zfs::estimate_send_size(const std::vector<std::string>& args) const {

@@ -148,5 +148,30 @@ TEST(ZfsParse, SendSize) {
   EXPECT_EQ(zfs::parse_send_size("size"), 0U);
 }
 
+TEST(ZfsLogicalSize, PrefersLogicalreferenced) {
+  const auto l = zfs::logical_size(1000, "2500", "2.00", "1.50x");
+  EXPECT_EQ(l.bytes, 2500U);
+  EXPECT_EQ(l.basis, "logicalreferenced");
+}
+
+TEST(ZfsLogicalSize, ScalesByTheMeasuredRatio) {
+  // OpenZFS without logicalreferenced (older): refcompressratio, printed bare with -p.
+  auto l = zfs::logical_size(1000, "", "2.00", "1.50x");
+  EXPECT_EQ(l.bytes, 2000U);
+  EXPECT_EQ(l.basis, "referenced x refcompressratio 2.00");
+  // zfs-fuse 0.7: only compressratio, printed "1.52x" even with -p.
+  l = zfs::logical_size(1000, "", "", "1.52x");
+  EXPECT_EQ(l.bytes, 1520U);
+  EXPECT_EQ(l.basis, "referenced x compressratio 1.52");
+}
+
+TEST(ZfsLogicalSize, StatesTheRatioItAssumes) {
+  for (const char* ratio : {"", "-", "garbage", "0.5x", "1.5y"}) {
+    const auto l = zfs::logical_size(1000, "-", "", ratio);
+    EXPECT_EQ(l.bytes, 1000U) << ratio;
+    EXPECT_NE(l.basis.find("1.00 is assumed"), std::string::npos) << ratio;
+  }
+}
+
 }  // namespace
 }  // namespace pgm
