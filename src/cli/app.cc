@@ -1,5 +1,8 @@
 #include "cli/app.h"
 
+#include <cstdlib>
+#include <string_view>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -8,8 +11,22 @@
 #include "cli/secret_options.h"
 #include "cli/signals.h"
 #include "stream/format.h"
+#include "transport/elevated_connector.h"
 
 namespace pgm::cli {
+namespace {
+
+// A far pgmigrate started through sudo (transport/elevated_connector.h) gets $SSH_CONNECTION
+// as its first argument, since sudo's env_reset dropped it: put it back where the TLS data
+// path reads it, before any thread starts, and drop the argument.
+void restore_ssh_connection(int& argc, char** argv) {
+  if (argc < 3 || std::string_view(argv[1]) != transport::kSshConnectionFlag) return;
+  if (*argv[2] != '\0') ::setenv("SSH_CONNECTION", argv[2], 1);  // NOLINT(concurrency-mt-unsafe): single-threaded here
+  for (int i = 3; i <= argc; ++i) argv[i - 2] = argv[i];         // argv[argc] is the terminating null
+  argc -= 2;
+}
+
+}  // namespace
 
 int run(int argc, char** argv) {
   CLI::App app{"pgmigrate: move a live Postgres database on ZFS between hosts, fast, resumable, verified", "pgmigrate"};
@@ -30,6 +47,7 @@ int run(int argc, char** argv) {
   register_migrate_target(app, selected);
   register_internal(app, selected);
 
+  restore_ssh_connection(argc, argv);
   auto args = expand_options_stdin(argc, argv);
   if (!args) return report(args.status());
   std::vector<const char*> arg_ptrs;

@@ -1,5 +1,9 @@
 #include "zfs/zfs.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include <array>
 #include <cctype>
 #include <cstdlib>
 
@@ -21,7 +25,33 @@ bool valid_component(std::string_view c) {
   return c.front() != '-';
 }
 
+// The user and host a refusal names: messages travel back from a far host.
+std::string user_at_host() {
+  std::string user = "uid " + std::to_string(::geteuid());
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr && pw.pw_name) user = pw.pw_name;
+  std::array<char, 256> host{};
+  if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  return user + " on " + (host[0] ? std::string(host.data()) : std::string("this host"));
+}
+
 }  // namespace
+
+bool is_refusal(const std::string& output) {
+  return output.find("ermission denied") != std::string::npos || output.find("not permitted") != std::string::npos ||
+         output.find("failed to initialize ZFS library") != std::string::npos;
+}
+
+Status refusal_or_failure(const std::string& what, const std::string& output) {
+  std::string first = output.substr(0, output.find('\n'));
+  if (is_refusal(output))
+    return Status(Errc::auth, "'" + what + "' was refused to " + user_at_host() + " (" + first +
+                                  "): run pgmigrate as root or through sudo (the default for a non-root SSH login), or delegate the "
+                                  "ZFS permissions with `zfs allow` (docs/usage.md)");
+  return Status(Errc::unsupported, "'" + what + "' did not print its usage" + (first.empty() ? "" : ": " + first));
+}
 
 Status validate_dataset(std::string_view name) {
   if (name.empty()) return Status(Errc::invalid_argument, "empty dataset name");
@@ -185,8 +215,7 @@ Result<Capabilities> Zfs::capabilities() const {
   if (!recv) return recv.status();
   const std::string s = send->out + send->err;
   const std::string r = recv->out + recv->err;
-  if (s.find("send") == std::string::npos)
-    return Status(Errc::unsupported, "'" + bin_ + " send' did not print its usage: is ZFS installed?");
+  if (s.find("send") == std::string::npos) return refusal_or_failure(bin_ + " send", s);
   return parse_capabilities(s, r);
 }
 
@@ -195,6 +224,7 @@ Result<bool> Zfs::exists(const std::string& name) const {
   if (!out) return out.status();
   if (out->success()) return true;
   if (out->err.find("does not exist") != std::string::npos) return false;
+  if (is_refusal(out->err)) return refusal_or_failure("zfs list " + name, out->err);
   return Status(Errc::child_failed, "'zfs list " + name + "' failed: " + out->err);
 }
 
@@ -203,6 +233,7 @@ Result<std::string> Zfs::get(const std::string& property, const std::string& nam
   if (!out) return out.status();
   if (!out->success()) {
     if (out->err.find("does not exist") != std::string::npos) return Status(Errc::not_found, "'" + name + "' does not exist");
+    if (is_refusal(out->err)) return refusal_or_failure("zfs get " + property + " " + name, out->err);
     return Status(Errc::child_failed, "'zfs get " + property + " " + name + "' failed: " + out->err);
   }
   return parse_get_value(out->out);

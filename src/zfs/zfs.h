@@ -76,6 +76,13 @@ Result<TokenInfo> parse_token_description(const std::string& text);
 // nullopt when there is none.
 std::optional<std::uint64_t> parse_send_size(const std::string& out);
 
+// What to say when `what` (a zfs command line) printed `output` instead of what was expected:
+// a refusal (the user may not use ZFS here) names the user, the host and the two ways to fix
+// it; anything else quotes the first line.
+Status refusal_or_failure(const std::string& what, const std::string& output);
+// Whether zfs's output says the user may not do that (not that the thing failed).
+bool is_refusal(const std::string& output);
+
 class Zfs {
  public:
   // `zfs_bin` is "zfs" unless PGMIGRATE_ZFS names another (tests use it for a labelled fake).
