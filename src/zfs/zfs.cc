@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdlib>
@@ -204,7 +205,19 @@ Zfs::Zfs(std::string zfs_bin) : bin_(std::move(zfs_bin)) {}
 
 std::string Zfs::default_binary() {
   const char* env = std::getenv("PGMIGRATE_ZFS");  // NOLINT(concurrency-mt-unsafe): read once at start-up
-  return env && *env ? env : "zfs";
+  if (env && *env) return env;
+  // A normal user's PATH (a non-root login with --no-sudo) often lacks the sbin directories
+  // where Debian and Ubuntu install zfs: look there before giving up on it.
+  const char* path = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe): as above
+  std::string_view dirs = path ? path : "";
+  while (!dirs.empty()) {
+    const std::string dir(dirs.substr(0, dirs.find(':')));
+    if (!dir.empty() && ::access((dir + "/zfs").c_str(), X_OK) == 0) return "zfs";
+    dirs.remove_prefix(std::min(dirs.size(), dir.size() + 1));
+  }
+  for (const char* sbin : {"/usr/sbin/zfs", "/sbin/zfs", "/usr/local/sbin/zfs"})
+    if (::access(sbin, X_OK) == 0) return sbin;
+  return "zfs";
 }
 
 Result<Capabilities> Zfs::capabilities() const {
