@@ -109,9 +109,10 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
     r.reconnect_timeout = *reconnect;
   }
   r.connect_timeout = *timeout;
+  r.network_host = config ? config->hostname : e.host;
   if (o.tls_port >= 0) {
     r.tls_port = o.tls_port;
-    r.tls_dial_host = config ? config->hostname : e.host;
+    r.tls_dial_host = r.network_host;
     if (!o.tls_connect.empty()) {
       // HOST:PORT, with [brackets] around an IPv6 address.
       const auto colon = o.tls_connect.rfind(':');
