@@ -31,7 +31,9 @@ inline constexpr std::chrono::milliseconds kHandshakeTimeout(120'000);
 // A far command that the privilege wrapper (`sudo -n`, --sudo-cmd) refused to start: the wrapper
 // spoke on stderr and pgmigrate never ran. Says who was refused where, and the two ways out.
 inline std::optional<Status> explain_refused_elevation(const Remote& remote, const std::string& err) {
-  if (remote.elevation.empty() || err.empty() || err.find("pgmigrate: ") != std::string::npos) return std::nullopt;
+  // The far pgmigrate's own last word starts a line ("sudo: pgmigrate: command not found" is sudo's).
+  if (remote.elevation.empty() || err.empty() || err.starts_with("pgmigrate: ") || err.find("\npgmigrate: ") != std::string::npos)
+    return std::nullopt;
   const std::string wrapper = remote.elevation.substr(0, remote.elevation.find(' '));
   std::string line = err.substr(err.rfind('\n') == std::string::npos ? 0 : err.rfind('\n') + 1);
   if (line.find("command not found") != std::string::npos || line.find("No such file") != std::string::npos)
