@@ -3,6 +3,7 @@
 # reached through a bastion by a Host alias of an OpenSSH configuration file:
 #   - send (push) and recv (pull) as that user: the far pgmigrate runs through `sudo -n`, allowed
 #     by a sudoers line restricted to the pgmigrate binary (docs/usage.md);
+#   - the TLS data path (--tls-port) under sudo;
 #   - sudo that asks for a password: one line naming the host, the user and the two ways out, and
 #     nothing left behind (no dataset, no far process);
 #   - --no-sudo: the far zfs refuses the user; one line naming the user, the host and the fixes;
@@ -36,6 +37,13 @@ pass "send to $NR_USER@db2 through the bastion: the far half ran through sudo -n
   2> "$PGM_TEST_ROOT/recv.log" || { cat "$PGM_TEST_ROOT/recv.log"; fail "recv as $NR_USER"; }
 assert_same_guid "$S/fs@s1" "$S/back@s1"
 pass "recv from $NR_USER@db2: the far send ran through sudo -n"
+
+# The TLS data path under sudo: the far half listens at the address $SSH_CONNECTION names, which
+# sudo drops from the environment and pgmigrate hands over as an argument.
+"$PGMIGRATE" send --ssh-config "$NR_CONFIG" --streams 2 --tls-port 0 --remote-bin "$PGMIGRATE" --progress none "$S/fs@s1" "db2:$D/tls" \
+  2> "$PGM_TEST_ROOT/tls.log" || { cat "$PGM_TEST_ROOT/tls.log"; fail "send --tls-port as $NR_USER"; }
+assert_same_guid "$S/fs@s1" "$D/tls@s1"
+pass "send --tls-port 0 to $NR_USER@db2: the TLS lanes reach the far half that sudo started"
 
 # sudo that wants a password: refused at once (-n), said in one line.
 nonroot_sudo_rule "$NR_USER ALL=(root) $PGMIGRATE"
