@@ -81,9 +81,9 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a) {
   s.target = a.target;
   s.target_dataset = endpoint->name;
   s.primary = a.primary;
-  s.standby_conninfo = a.standby.empty()
-                           ? pg::conninfo_with(pg::conninfo_with(a.primary, "host", endpoint->host), "port", std::to_string(a.standby_port))
-                           : a.standby;
+  s.standby_conninfo = a.standby.empty() ? pg::conninfo_with(pg::conninfo_with(a.primary, "host", remote->network_host), "port",
+                                                             std::to_string(a.standby_port))
+                                         : a.standby;
   s.standby_primary = a.standby_primary.empty() ? a.primary : a.standby_primary;
   s.state_dir = a.state_dir;
   s.id = a.id;

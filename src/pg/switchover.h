@@ -92,6 +92,7 @@ class Switchover {
   Status fence_stop();
   Status fence_connections();
   Status stop_old_primary(std::chrono::milliseconds budget);
+  void keep_old_cluster_down();
   Result<std::optional<ClusterId>> primary_debian_cluster();
   Status wait_catch_up();
   Status promote();
@@ -119,7 +120,8 @@ class Switchover {
   std::string primary_db_, helper_db_;
   std::string our_pids_;  // "123,456": backends the fence must not terminate
   std::optional<DataDir> primary_dir_;
-  std::optional<ClusterId> primary_cluster_;  // the old primary is this Debian cluster
+  std::optional<ClusterId> primary_cluster_;       // the old primary is this Debian cluster
+  std::optional<std::string> primary_start_mode_;  // its start.conf before the fence set it to manual
   std::string system_identifier_;
   Lsn pre_fence_lsn_;
   bool final_exclusive_ = false;  // the final LSN is the start of the shutdown checkpoint record

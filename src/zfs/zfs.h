@@ -88,6 +88,12 @@ struct LogicalSize {
 // first that parses wins, in that order; with none, the ratio is taken as 1 and said so.
 LogicalSize logical_size(std::uint64_t referenced, const std::string& logicalreferenced, const std::string& refcompressratio,
                          const std::string& compressratio);
+// What to say when `what` (a zfs command line) printed `output` instead of what was expected:
+// a refusal (the user may not use ZFS here) names the user, the host and the two ways to fix
+// it; anything else quotes the first line.
+Status refusal_or_failure(const std::string& what, const std::string& output);
+// Whether zfs's output says the user may not do that (not that the thing failed).
+bool is_refusal(const std::string& output);
 
 class Zfs {
  public:

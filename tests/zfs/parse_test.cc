@@ -173,5 +173,24 @@ TEST(ZfsLogicalSize, StatesTheRatioItAssumes) {
   }
 }
 
+// What zfs-fuse prints to a user who may not open its socket (/var/run/zfs/zfs_socket is root's):
+// a refusal naming the user and the ways out, never "is ZFS installed?".
+TEST(ZfsParse, RefusalNamesTheUserAndTheFixes) {
+  const std::string fuse_denied = "connect: Permission denied\ninternal error: failed to initialize ZFS library\n";
+  EXPECT_TRUE(zfs::is_refusal(fuse_denied));
+  EXPECT_TRUE(zfs::is_refusal("cannot receive new filesystem stream: permission denied\n"));
+  EXPECT_FALSE(zfs::is_refusal("cannot open 'tank/x': dataset does not exist\n"));
+  const Status refused = zfs::refusal_or_failure("zfs send", fuse_denied);
+  EXPECT_EQ(refused.code(), Errc::auth);
+  EXPECT_NE(refused.message().find("'zfs send' was refused to "), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("(connect: Permission denied)"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("sudo"), std::string::npos);
+  EXPECT_NE(refused.message().find("zfs allow"), std::string::npos);
+  EXPECT_EQ(refused.message().find("installed"), std::string::npos);
+  const Status other = zfs::refusal_or_failure("zfs send", "zfs: something else\n");
+  EXPECT_EQ(other.code(), Errc::unsupported);
+  EXPECT_EQ(other.message(), "'zfs send' did not print its usage: zfs: something else");
+}
+
 }  // namespace
 }  // namespace pgm
