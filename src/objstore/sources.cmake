@@ -1,0 +1,1 @@
+list(APPEND PGM_SOURCES objstore / sigv4.cc)
