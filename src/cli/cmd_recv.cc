@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/guard_options.h"
+#include "cli/object_transfer.h"
 #include "cli/progress.h"
 #include "cli/remote_options.h"
 #include "cli/remote_transfer.h"
@@ -26,6 +27,7 @@ struct RecvArgs {
   GuardCliOptions guard;
   std::string incremental, intermediate, send_cmd;
   bool replicate = false, props = false;
+  ObjectCliOptions objects;
 };
 
 Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
@@ -43,8 +45,9 @@ void register_recv(CLI::App& app, CommandFn& selected) {
   auto args = std::make_shared<RecvArgs>();
   CLI::App* cmd = app.add_subcommand("recv", "Receive a snapshot: from stdin ('-') or pull from [user@]host:POOL/FS@SNAP over SSH");
   cmd->alias("receive");
-  cmd->add_option("source_and_target", args->positional,
-                  "SOURCE TARGET (SOURCE is '-' or [user@]host:POOL/FS@SNAP); with --recv-cmd only SOURCE")
+  cmd->add_option(
+         "source_and_target", args->positional,
+         "SOURCE TARGET (SOURCE is '-', [user@]host:POOL/FS@SNAP, or s3://bucket/prefix, gs://bucket/prefix); with --recv-cmd only SOURCE")
       ->required()
       ->expected(1, 2);
   cmd->add_flag("-F", args->force, "Roll back / overwrite the target (zfs receive -F); never implied");
@@ -57,6 +60,7 @@ void register_recv(CLI::App& app, CommandFn& selected) {
   add_transfer_options(*cmd, args->transfer);
   add_remote_options(*cmd, args->remote);
   add_guard_options(*cmd, args->guard);
+  add_object_options(*cmd, args->objects, true);
   cmd->callback([args, &selected] {
     selected = [args](RunContext& ctx) -> Status {
       sink::SinkSpec spec;
@@ -75,6 +79,12 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       // Held for the whole transfer; a trip cancels it with the guard's reason.
       auto guard = start_guard(args->guard, ctx.cancel);
       if (!guard) return guard.status();
+      if (objstore::is_object_url(from)) {
+        if (spec.recv_cmd.empty())
+          PGM_RETURN_IF_ERROR(spec.target.find('@') == std::string::npos ? zfs::validate_dataset(spec.target)
+                                                                         : zfs::validate_snapshot(spec.target));
+        return recv_from_objects(ctx, from, spec, *t, args->transfer, args->objects);
+      }
       auto endpoint = parse_endpoint(from);
       if (!endpoint) return endpoint.status();
       if (endpoint->stdio) return recv_from_stdin(ctx, spec, *t, args->transfer);

@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/guard_options.h"
+#include "cli/object_transfer.h"
 #include "cli/progress.h"
 #include "cli/remote_options.h"
 #include "cli/remote_transfer.h"
@@ -27,6 +28,7 @@ struct SendArgs {
   GuardCliOptions guard;
   bool force = false;
   std::string recv_cmd;
+  ObjectCliOptions objects;
 };
 
 Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
@@ -44,7 +46,9 @@ Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const Res
 void register_send(CLI::App& app, CommandFn& selected) {
   auto args = std::make_shared<SendArgs>();
   CLI::App* cmd = app.add_subcommand("send", "Send a snapshot: to stdout ('-') or to [user@]host:POOL/FS over SSH");
-  cmd->add_option("source_and_dest", args->positional, "POOL/FS@SNAP DEST (DEST is '-' or [user@]host:POOL/FS); with --send-cmd only DEST")
+  cmd->add_option(
+         "source_and_dest", args->positional,
+         "POOL/FS@SNAP DEST (DEST is '-', [user@]host:POOL/FS, or s3://bucket/prefix, gs://bucket/prefix); with --send-cmd only DEST")
       ->required()
       ->expected(1, 2);
   cmd->add_option("-i", args->incremental, "Incremental from this snapshot (@snap or POOL/FS@snap)");
@@ -57,6 +61,7 @@ void register_send(CLI::App& app, CommandFn& selected) {
   add_transfer_options(*cmd, args->transfer);
   add_remote_options(*cmd, args->remote);
   add_guard_options(*cmd, args->guard);
+  add_object_options(*cmd, args->objects, false);
   cmd->callback([args, &selected] {
     selected = [args](RunContext& ctx) -> Status {
       source::SourceSpec spec;
@@ -78,6 +83,7 @@ void register_send(CLI::App& app, CommandFn& selected) {
       // Held for the whole transfer; a trip cancels it with the guard's reason.
       auto guard = start_guard(args->guard, ctx.cancel);
       if (!guard) return guard.status();
+      if (objstore::is_object_url(dest)) return send_to_objects(ctx, spec, *t, args->transfer, dest, args->objects);
       auto endpoint = parse_endpoint(dest);
       if (!endpoint) return endpoint.status();
       if (endpoint->stdio) return send_to_stdout(ctx, spec, *t, args->transfer);
