@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <random>
 
@@ -98,6 +99,14 @@ size_t on_read(char* out, size_t size, size_t n, void* user) {
   std::copy_n(c->body.data() + c->pos, len, out);
   c->pos += len;
   return len;
+}
+
+// curl rewinds the body when it resends on a connection that turned out to be dead.
+int on_seek(void* user, curl_off_t offset, int origin) {
+  auto* c = static_cast<UploadCursor*>(user);
+  if (origin != SEEK_SET || offset < 0 || static_cast<std::size_t>(offset) > c->body.size()) return CURL_SEEKFUNC_FAIL;
+  c->pos = static_cast<std::size_t>(offset);
+  return CURL_SEEKFUNC_OK;
 }
 
 bool retryable_curl(CURLcode rc) {
@@ -230,6 +239,8 @@ Result<Client::Response> Client::send_once(const Request& req, bool& retryable) 
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(c, CURLOPT_READDATA, &cursor);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, &cursor);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
   } else if (req.method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);

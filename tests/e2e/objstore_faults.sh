@@ -40,16 +40,16 @@ no_snapshot a
 "$PGMIGRATE" send --s3-endpoint "$S3_ENDPOINT" "${SMALL[@]}" "$S/fs@s1" s3://pgm-f/killed 2> "$PGM_TEST_ROOT/resume.log" || { cat "$PGM_TEST_ROOT/resume.log"; fail "re-run send"; }
 grep -Eq "\([0-9]+ uploaded, [1-9][0-9]* kept from an earlier run\)" "$PGM_TEST_ROOT/resume.log" || { cat "$PGM_TEST_ROOT/resume.log"; fail "re-run kept nothing"; }
 recv_ok killed a
-pass "killed sender: re-run kept $(grep -Eo '[0-9]+ kept' "$PGM_TEST_ROOT/resume.log") and uploaded the rest; same guid"
+pass "killed sender: the re-run kept $(grep -Eo '[0-9]+ kept' "$PGM_TEST_ROOT/resume.log" | cut -d' ' -f1) objects and uploaded the rest; same guid"
 
 # The gateway killed mid-upload and started again: the uploads retry until it answers.
 "$PGMIGRATE" -q send --s3-endpoint "$PROXY_ENDPOINT" "${SMALL[@]}" --s3-concurrency 2 "$S/fs@s1" s3://pgm-f/restart &
 SENDER=$!
-until [ "$(data_objects restart)" -ge 3 ]; do sleep 0.1; done
+until [ "$(data_objects restart)" -ge 3 ]; do kill -0 $SENDER 2>/dev/null || fail "sender ended early"; sleep 0.1; done
 s3_stop_rgw KILL
 # Wait until the sender has seen the gateway gone (requests through the proxy that failed).
 before=$(proxy_requests)
-until [ "$(proxy_requests)" -ge $((before + 3)) ]; do sleep 0.1; done
+until [ "$(proxy_requests)" -ge $((before + 3)) ]; do kill -0 $SENDER 2>/dev/null || fail "sender gave up while the gateway was down"; sleep 0.1; done
 s3_start_rgw
 wait $SENDER || fail "send across a gateway restart"
 recv_ok restart b
