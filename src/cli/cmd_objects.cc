@@ -3,6 +3,8 @@
 // bytes discarded), and deleting it. Uploads are single PUTs (no multipart), so rm leaves no
 // abandoned parts behind.
 #include <cstdio>
+#include <memory>
+#include <vector>
 
 #include "cli/command.h"
 #include "cli/object_transfer.h"
@@ -19,27 +21,30 @@ struct ObjectsArgs {
   TransferOptions transfer;
 };
 
-struct Opened {
+// An upload's location, a client for its bucket, and every key under its prefix.
+struct Listed {
   objstore::Location at;
-  objstore::ClientConfig config;
+  std::unique_ptr<objstore::Client> client;
+  std::vector<objstore::ObjectInfo> keys;
 };
 
-Result<Opened> open(const ObjectsArgs& a) {
+Result<Listed> list_upload(RunContext& ctx, const ObjectsArgs& a) {
   auto at = objstore::parse_location(a.url);
   if (!at) return at.status();
   auto cfg = object_config(a.objects, *at);
   if (!cfg) return cfg.status();
-  return Opened{*at, *cfg};
+  Listed l{*at, std::make_unique<objstore::Client>(*cfg, at->bucket, ctx.cancel), {}};
+  auto keys = l.client->list(at->prefix.empty() ? "" : at->prefix + "/");
+  if (!keys) return keys.status();
+  l.keys = std::move(*keys);
+  return l;
 }
 
-std::string prefix_of(const objstore::Location& at) { return at.prefix.empty() ? "" : at.prefix + "/"; }
-
 Status ls(RunContext& ctx, const ObjectsArgs& a) {
-  auto o = open(a);
+  auto o = list_upload(ctx, a);
   if (!o) return o.status();
-  objstore::Client client(o->config, o->at.bucket, ctx.cancel);
-  auto keys = client.list(prefix_of(o->at));
-  if (!keys) return keys.status();
+  const auto* keys = &o->keys;
+  auto& client = *o->client;
   std::uint64_t total = 0;
   for (const auto& k : *keys) {
     std::printf("%12llu  %s\n", static_cast<unsigned long long>(k.size), k.key.c_str());
@@ -73,11 +78,10 @@ Status verify(RunContext& ctx, const ObjectsArgs& a) {
 }
 
 Status rm(RunContext& ctx, const ObjectsArgs& a) {
-  auto o = open(a);
+  auto o = list_upload(ctx, a);
   if (!o) return o.status();
-  objstore::Client client(o->config, o->at.bucket, ctx.cancel);
-  auto keys = client.list(prefix_of(o->at));
-  if (!keys) return keys.status();
+  const auto* keys = &o->keys;
+  auto& client = *o->client;
   // The manifest first: from then on no reader takes what is left for a complete upload.
   std::string manifest = objstore::manifest_key(o->at);
   for (const auto& k : *keys)

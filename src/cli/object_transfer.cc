@@ -12,6 +12,7 @@
 #include "cli/progress.h"
 #include "cli/summary.h"
 #include "common/cancel.h"
+#include "common/errno_text.h"
 #include "common/files.h"
 #include "common/io.h"
 #include "common/units.h"
@@ -21,7 +22,7 @@ namespace pgm::cli {
 namespace {
 
 std::optional<std::string> env_lookup(const std::string& name) {
-  const char* v = std::getenv(name.c_str());
+  const char* v = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): before any thread of the transfer starts
   return v ? std::optional<std::string>(v) : std::nullopt;
 }
 
@@ -44,7 +45,7 @@ struct Pipe {
 
 Status make_pipe(Pipe& p) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Status(Errc::io, "pipe: " + std::string(std::strerror(errno)));
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Status(Errc::io, "pipe: " + errno_text(errno));
   p.read = fds[0];
   p.write = fds[1];
   return Status::Ok();

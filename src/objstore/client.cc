@@ -220,7 +220,7 @@ Result<Client::Response> Client::send_once(const Request& req, bool& retryable) 
   }
   SigningKey key{config_.credentials.access_key, config_.credentials.secret_key, config_.region, "s3"};
   curl_slist* headers = nullptr;
-  for (const auto& [k, v] : s.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  for (const auto& [k, v] : s.headers) headers = curl_slist_append(headers, std::string(k).append(": ").append(v).c_str());
   headers = curl_slist_append(headers, ("Authorization: " + authorization(s, key)).c_str());
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
 

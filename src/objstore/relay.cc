@@ -148,7 +148,7 @@ Result<Manifest> decode_manifest(std::string_view text) {
   } catch (const json::exception& e) {
     return Result<Manifest>(Errc::corrupt, std::string("manifest: ") + e.what());
   }
-  auto hb = stream::from_hex(m.header_hex, 64 * 1024);
+  auto hb = stream::from_hex(m.header_hex, std::size_t{64} * 1024);
   if (!hb) return Result<Manifest>(Errc::corrupt, "manifest: bad header");
   auto h = stream::decode_header(*hb);
   if (!h) return h.status().context("manifest");

@@ -11,20 +11,12 @@
 #include <ctime>
 
 #include "common/text.h"
+#include "stream/format.h"
 
 namespace pgm::objstore {
 namespace {
 
-std::string hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (std::uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xf]);
-  }
-  return out;
-}
+std::string hex(std::span<const std::uint8_t> bytes) { return stream::to_hex(bytes); }
 
 std::span<const std::uint8_t> bytes_of(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
 
@@ -99,7 +91,7 @@ std::string canonical_query(const std::vector<std::pair<std::string, std::string
   std::string out;
   for (const auto& [k, v] : q) {
     if (!out.empty()) out += '&';
-    out += k + "=" + v;
+    out.append(k).append("=").append(v);
   }
   return out;
 }
@@ -107,7 +99,7 @@ std::string canonical_query(const std::vector<std::pair<std::string, std::string
 std::string canonical_request(const SignedRequest& r) {
   auto h = sorted_headers(r);
   std::string out = r.method + "\n" + r.path + "\n" + canonical_query(r.query) + "\n";
-  for (const auto& [name, value] : h) out += name + ":" + value + "\n";
+  for (const auto& [name, value] : h) out.append(name).append(":").append(value).append("\n");
   out += "\n" + signed_header_names(h) + "\n" + r.payload_hash;
   return out;
 }

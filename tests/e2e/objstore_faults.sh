@@ -3,7 +3,8 @@
 # RGW) and a fault-injecting proxy in front of it (tests/fixtures/s3proxy.py): a killed sender
 # re-run keeps what matches and uploads the rest; the gateway killed and restarted mid-upload;
 # injected 503 SlowDown answers; and a corrupted object, a missing object, a foreign manifest,
-# an unfinished upload, wrong credentials: each one line, non-zero, and no snapshot received.
+# an unfinished upload, wrong credentials: each one line, non-zero, and no snapshot received; a
+# killed receiver leaves no snapshot and its re-run receives the stream.
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/s3.sh"
 
@@ -54,6 +55,17 @@ s3_start_rgw
 wait $SENDER || fail "send across a gateway restart"
 recv_ok restart b
 pass "gateway killed and restarted mid-upload: the send retried and finished; same guid"
+
+# A killed receiver: nothing half-received is left as a snapshot, and running it again works.
+"$PGMIGRATE" -q recv --s3-endpoint "$PROXY_ENDPOINT" --s3-concurrency 1 s3://pgm-f/restart "$D/e" &
+RECEIVER=$!
+before=$(proxy_requests)
+until [ "$(proxy_requests)" -ge $((before + 5)) ]; do kill -0 $RECEIVER 2>/dev/null || fail "receiver ended before it was killed"; sleep 0.1; done
+kill -KILL $RECEIVER
+wait $RECEIVER 2>/dev/null || true
+no_snapshot e
+recv_ok restart e
+pass "killed receiver: no snapshot left; the re-run received it with the same guid"
 kill "$PROXY_PID"
 
 # Every third request answered 503 SlowDown, both ways.
