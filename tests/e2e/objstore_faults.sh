@@ -22,7 +22,13 @@ s3_mb pgm-f
 SMALL=(--chunk-size 256K --s3-object-size 1M)
 data_objects() { s3_aws s3 ls --recursive "s3://pgm-f/$1/data/" 2>/dev/null | wc -l; }
 proxy_requests() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['requests'])" "$PROXY_STATS"; }
-no_snapshot() { zfs list -H -o name "$D/$1" >/dev/null 2>&1 && fail "$D/$1 exists after a refused receive"; return 0; }
+# zfs-fuse destroys an aborted receive's partial dataset in its daemon, after the receive has
+# returned (as in signals_disk_stall.sh): bounded, and the snapshot must never appear.
+no_snapshot() {
+  zfs list -H -o name "$D/$1@s1" >/dev/null 2>&1 && fail "$D/$1@s1 exists after a refused or killed receive"
+  for _ in $(seq 1 100); do zfs list -H -o name "$D/$1" >/dev/null 2>&1 || return 0; sleep 0.1; done
+  fail "$D/$1 still exists 10 s after a refused or killed receive"
+}
 recv_ok() { # PREFIX DATASET: receive and check the guid
   "$PGMIGRATE" -q recv --s3-endpoint "$S3_ENDPOINT" "s3://pgm-f/$1" "$D/$2" || fail "recv of $1"
   [ "$(zfs get -Hp -o value guid "$D/$2@s1")" = "$GUID" ] || fail "recv of $1: guid differs"
