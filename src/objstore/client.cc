@@ -261,7 +261,11 @@ Result<Client::Response> Client::send_once(const Request& req, bool& retryable) 
   }
   retryable = retryable_status(resp.status);
   std::string code = parse_error_xml(resp.body);
-  return Result<Response>(errc_for_status(resp.status), what + ": HTTP " + std::to_string(resp.status) + (code.empty() ? "" : " " + code));
+  std::string hint;
+  if (resp.status == 401 || resp.status == 403)
+    hint = " (check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS_PROFILE in use, and the region, for " + config_.endpoint + ")";
+  return Result<Response>(errc_for_status(resp.status),
+                          what + ": HTTP " + std::to_string(resp.status) + (code.empty() ? "" : " " + code) + hint);
 }
 
 Status Client::put(const std::string& key, std::span<const std::uint8_t> body, const Metadata& meta) {
