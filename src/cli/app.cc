@@ -76,6 +76,7 @@ int run(int argc, char** argv) {
   register_recv(app, selected);
   register_pg(app, selected);
   register_migrate(app, selected);
+  register_objects(app, selected);
   register_sessions(app, selected);
   register_migrate_target(app, selected);
   register_internal(app, selected);

@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/guard_options.h"
+#include "cli/object_transfer.h"
 #include "cli/progress.h"
 #include "cli/remote_options.h"
 #include "cli/remote_transfer.h"
@@ -27,6 +28,7 @@ struct RecvArgs {
   GuardCliOptions guard;
   std::string incremental, intermediate, send_cmd;
   bool replicate = false, props = false;
+  ObjectCliOptions objects;
 };
 
 Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
@@ -40,9 +42,11 @@ Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const Resolv
 
 // Names are checked before the slot guard connects or ssh resolves the host.
 Status check_recv_names(const std::string& from, const std::string& target, const std::string& send_cmd) {
-  auto endpoint = parse_endpoint(from);
-  if (!endpoint) return endpoint.status();
-  if (!endpoint->stdio && send_cmd.empty()) PGM_RETURN_IF_ERROR(zfs::validate_snapshot(endpoint->name));
+  if (!objstore::is_object_url(from)) {  // an object URL is parsed, with its own messages, by objstore
+    auto endpoint = parse_endpoint(from);
+    if (!endpoint) return endpoint.status();
+    if (!endpoint->stdio && send_cmd.empty()) PGM_RETURN_IF_ERROR(zfs::validate_snapshot(endpoint->name));
+  }
   if (target.empty()) return Status::Ok();
   return target.find('@') == std::string::npos ? zfs::validate_dataset(target) : zfs::validate_snapshot(target);
 }
@@ -55,7 +59,7 @@ void register_recv(CLI::App& app, CommandFn& selected) {
   cmd->alias("receive");
   // Counted by the command itself, so that a wrong count is said in words (usage.h).
   cmd->add_option("SOURCE_TARGET", args->positional,
-                  "SOURCE TARGET (SOURCE is '-' or [user@]host:POOL/FS@SNAP); with --recv-cmd only SOURCE");
+                  "SOURCE TARGET (SOURCE is '-', [user@]host:POOL/FS@SNAP, or s3://bucket/prefix, gs://bucket/prefix); with --recv-cmd only SOURCE");
   cmd->add_flag("-F", args->force, "Roll back / overwrite the target (zfs receive -F); never implied");
   cmd->add_option("--recv-cmd", args->recv_cmd, "Shell command that consumes the stream on its stdin (replaces zfs receive)");
   cmd->add_option("-i", args->incremental, "Far side: incremental from this snapshot (@snap or POOL/FS@snap)");
@@ -66,6 +70,7 @@ void register_recv(CLI::App& app, CommandFn& selected) {
   add_transfer_options(*cmd, args->transfer);
   add_remote_options(*cmd, args->remote);
   add_guard_options(*cmd, args->guard);
+  add_object_options(*cmd, args->objects, true);
   cmd->callback([args, &selected] {
     selected = [args](RunContext& ctx) -> Status {
       sink::SinkSpec spec;
@@ -84,6 +89,12 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       // Held for the whole transfer; a trip cancels it with the guard's reason.
       auto guard = start_guard(args->guard, ctx.cancel);
       if (!guard) return guard.status();
+      if (objstore::is_object_url(from)) {
+        if (spec.recv_cmd.empty())
+          PGM_RETURN_IF_ERROR(spec.target.find('@') == std::string::npos ? zfs::validate_dataset(spec.target)
+                                                                         : zfs::validate_snapshot(spec.target));
+        return recv_from_objects(ctx, from, spec, *t, args->transfer, args->objects);
+      }
       auto endpoint = parse_endpoint(from);
       if (!endpoint) return endpoint.status();
       if (endpoint->stdio) return recv_from_stdin(ctx, spec, *t, args->transfer);

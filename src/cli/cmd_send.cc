@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/guard_options.h"
+#include "cli/object_transfer.h"
 #include "cli/progress.h"
 #include "cli/remote_options.h"
 #include "cli/remote_transfer.h"
@@ -28,6 +29,7 @@ struct SendArgs {
   GuardCliOptions guard;
   bool force = false;
   std::string recv_cmd;
+  ObjectCliOptions objects;
 };
 
 Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
@@ -43,6 +45,7 @@ Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const Res
 // Names are checked before the slot guard connects or ssh resolves the host.
 Status check_send_names(const std::string& snapshot, const std::string& dest, const std::string& recv_cmd) {
   if (!snapshot.empty()) PGM_RETURN_IF_ERROR(zfs::validate_snapshot(snapshot));
+  if (objstore::is_object_url(dest)) return Status::Ok();  // parsed, with its own messages, by objstore
   auto endpoint = parse_endpoint(dest);
   if (!endpoint) return endpoint.status();
   if (endpoint->stdio || !recv_cmd.empty()) return Status::Ok();
@@ -55,7 +58,7 @@ void register_send(CLI::App& app, CommandFn& selected) {
   auto args = std::make_shared<SendArgs>();
   CLI::App* cmd = app.add_subcommand("send", "Send a snapshot: to stdout ('-') or to [user@]host:POOL/FS over SSH");
   // Counted by the command itself, so that a wrong count is said in words (usage.h).
-  cmd->add_option("SNAPSHOT_DEST", args->positional, "POOL/FS@SNAP DEST (DEST is '-' or [user@]host:POOL/FS); with --send-cmd only DEST");
+  cmd->add_option("SNAPSHOT_DEST", args->positional, "POOL/FS@SNAP DEST (DEST is '-', [user@]host:POOL/FS, or s3://bucket/prefix, gs://bucket/prefix); with --send-cmd only DEST");
   cmd->add_option("-i", args->incremental, "Incremental from this snapshot (@snap or POOL/FS@snap)");
   cmd->add_option("-I", args->intermediate, "Incremental with all intermediate snapshots");
   cmd->add_flag("-R", args->replicate, "Replication stream (zfs send -R)");
@@ -66,6 +69,7 @@ void register_send(CLI::App& app, CommandFn& selected) {
   add_transfer_options(*cmd, args->transfer);
   add_remote_options(*cmd, args->remote);
   add_guard_options(*cmd, args->guard);
+  add_object_options(*cmd, args->objects, false);
   cmd->callback([args, &selected] {
     selected = [args](RunContext& ctx) -> Status {
       source::SourceSpec spec;
@@ -87,6 +91,7 @@ void register_send(CLI::App& app, CommandFn& selected) {
       // Held for the whole transfer; a trip cancels it with the guard's reason.
       auto guard = start_guard(args->guard, ctx.cancel);
       if (!guard) return guard.status();
+      if (objstore::is_object_url(dest)) return send_to_objects(ctx, spec, *t, args->transfer, dest, args->objects);
       auto endpoint = parse_endpoint(dest);
       if (!endpoint) return endpoint.status();
       if (endpoint->stdio) return send_to_stdout(ctx, spec, *t, args->transfer);

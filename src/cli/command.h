@@ -42,5 +42,6 @@ void register_internal(CLI::App& app, CommandFn& selected);
 void register_sessions(CLI::App& app, CommandFn& selected);
 void register_migrate(CLI::App& app, CommandFn& selected);
 void register_migrate_target(CLI::App& app, CommandFn& selected);
+void register_objects(CLI::App& app, CommandFn& selected);
 
 }  // namespace pgm::cli
