@@ -58,8 +58,9 @@ void register_recv(CLI::App& app, CommandFn& selected) {
   CLI::App* cmd = app.add_subcommand("recv", "Receive a snapshot: from stdin ('-') or pull from [user@]host:POOL/FS@SNAP over SSH");
   cmd->alias("receive");
   // Counted by the command itself, so that a wrong count is said in words (usage.h).
-  cmd->add_option("SOURCE_TARGET", args->positional,
-                  "SOURCE TARGET (SOURCE is '-', [user@]host:POOL/FS@SNAP, or s3://bucket/prefix, gs://bucket/prefix); with --recv-cmd only SOURCE");
+  cmd->add_option(
+      "SOURCE_TARGET", args->positional,
+      "SOURCE TARGET (SOURCE is '-', [user@]host:POOL/FS@SNAP, or s3://bucket/prefix, gs://bucket/prefix); with --recv-cmd only SOURCE");
   cmd->add_flag("-F", args->force, "Roll back / overwrite the target (zfs receive -F); never implied");
   cmd->add_option("--recv-cmd", args->recv_cmd, "Shell command that consumes the stream on its stdin (replaces zfs receive)");
   cmd->add_option("-i", args->incremental, "Far side: incremental from this snapshot (@snap or POOL/FS@snap)");

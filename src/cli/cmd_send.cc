@@ -58,7 +58,9 @@ void register_send(CLI::App& app, CommandFn& selected) {
   auto args = std::make_shared<SendArgs>();
   CLI::App* cmd = app.add_subcommand("send", "Send a snapshot: to stdout ('-') or to [user@]host:POOL/FS over SSH");
   // Counted by the command itself, so that a wrong count is said in words (usage.h).
-  cmd->add_option("SNAPSHOT_DEST", args->positional, "POOL/FS@SNAP DEST (DEST is '-', [user@]host:POOL/FS, or s3://bucket/prefix, gs://bucket/prefix); with --send-cmd only DEST");
+  cmd->add_option(
+      "SNAPSHOT_DEST", args->positional,
+      "POOL/FS@SNAP DEST (DEST is '-', [user@]host:POOL/FS, or s3://bucket/prefix, gs://bucket/prefix); with --send-cmd only DEST");
   cmd->add_option("-i", args->incremental, "Incremental from this snapshot (@snap or POOL/FS@snap)");
   cmd->add_option("-I", args->intermediate, "Incremental with all intermediate snapshots");
   cmd->add_flag("-R", args->replicate, "Replication stream (zfs send -R)");
