@@ -7,7 +7,7 @@
 #include "cli/exit.h"
 #include "cli/secret_options.h"
 #include "cli/signals.h"
-#include "stream/format.h"
+#include "session/session.h"
 
 namespace pgm::cli {
 
@@ -15,8 +15,7 @@ int run(int argc, char** argv) {
   CLI::App app{"pgmigrate: move a live Postgres database on ZFS between hosts, fast, resumable, verified", "pgmigrate"};
   app.require_subcommand(1);
   // The stream format is what two hosts must agree on; the release alone does not say it.
-  app.set_version_flag("-V,--version",
-                       std::string("pgmigrate ") + PGM_VERSION + " (stream format " + std::to_string(stream::kFormatVersion) + ")");
+  app.set_version_flag("-V,--version", session::version_line());
   GlobalOptions global;
   app.add_flag("-v,--verbose", global.verbosity, "More log output (repeat for debug)");
   app.add_flag("-q,--quiet", global.quiet, "Print only errors");

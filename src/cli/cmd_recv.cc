@@ -30,11 +30,8 @@ struct RecvArgs {
 
 Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
   if (::isatty(0)) return Status(Errc::invalid_argument, "refusing to read a stream from a terminal: pipe 'pgmigrate send ... -' into it");
-  ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
-  auto sum = session::recv_from_fd(0, "stdin", spec, t, view, ctx.cancel);
-  if (!sum) return sum.status();
-  print_summary(*sum, ctx.global.quiet);
-  return Status::Ok();
+  return run_observed(ctx, topts, nullptr, nullptr, nullptr,
+                      [&](session::Observer& view) { return session::recv_from_fd(0, "stdin", spec, t, view, ctx.cancel); });
 }
 
 }  // namespace

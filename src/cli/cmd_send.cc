@@ -32,11 +32,8 @@ struct SendArgs {
 Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
   if (::isatty(1))
     return Status(Errc::invalid_argument, "refusing to write a binary stream to a terminal: pipe it into 'pgmigrate recv - ...'");
-  ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
-  auto sum = session::send_to_fd(spec, 1, "stdout", t, view, ctx.cancel);
-  if (!sum) return sum.status();
-  print_summary(*sum, ctx.global.quiet);
-  return Status::Ok();
+  return run_observed(ctx, topts, nullptr, nullptr, nullptr,
+                      [&](session::Observer& view) { return session::send_to_fd(spec, 1, "stdout", t, view, ctx.cancel); });
 }
 
 }  // namespace
