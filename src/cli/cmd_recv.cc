@@ -10,6 +10,7 @@
 #include "cli/remote_transfer.h"
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
+#include "cli/zfs_options.h"
 #include "session/session.h"
 #include "sink/sink.h"
 #include "zfs/zfs.h"
@@ -26,6 +27,7 @@ struct RecvArgs {
   GuardCliOptions guard;
   std::string incremental, intermediate, send_cmd;
   bool replicate = false, props = false;
+  ZfsOptions zfs_flags;
 };
 
 Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
@@ -51,6 +53,7 @@ void register_recv(CLI::App& app, CommandFn& selected) {
   cmd->add_flag("-R", args->replicate, "Far side: replication stream (zfs send -R)");
   cmd->add_flag("-p", args->props, "Far side: include properties (zfs send -p)");
   cmd->add_option("--send-cmd", args->send_cmd, "Far side: shell command whose stdout is the stream (replaces zfs send)");
+  add_zfs_options(*cmd, args->zfs_flags, true);
   add_transfer_options(*cmd, args->transfer);
   add_remote_options(*cmd, args->remote);
   add_guard_options(*cmd, args->guard);
@@ -67,6 +70,8 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       }
       spec.recv_cmd = args->recv_cmd;
       spec.flags.force = args->force;
+      source::SourceSpec far;
+      PGM_RETURN_IF_ERROR(apply_zfs_options(args->zfs_flags, !args->send_cmd.empty(), !args->recv_cmd.empty(), far.flags, spec.flags));
       auto t = resolve(args->transfer);
       if (!t) return t.status();
       // Held for the whole transfer; a trip cancels it with the guard's reason.
@@ -74,10 +79,13 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       if (!guard) return guard.status();
       auto endpoint = parse_endpoint(from);
       if (!endpoint) return endpoint.status();
-      if (endpoint->stdio) return recv_from_stdin(ctx, spec, *t, args->transfer);
+      if (endpoint->stdio) {
+        if (far.flags.raw || far.flags.compressed || far.flags.large_blocks || far.flags.embedded)
+          return Status(Errc::invalid_argument, "-w/-c/-L/-e belong on 'pgmigrate send ... -' when the stream comes from stdin");
+        return recv_from_stdin(ctx, spec, *t, args->transfer);
+      }
       auto remote = make_remote(args->remote, *endpoint);
       if (!remote) return remote.status();
-      source::SourceSpec far;
       far.send_cmd = args->send_cmd;
       if (far.send_cmd.empty()) {
         PGM_RETURN_IF_ERROR(zfs::validate_snapshot(endpoint->name));

@@ -88,6 +88,14 @@ std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, 
   std::string cmd = q(bin) + " _serve recv";
   if (!s.target.empty()) cmd += " --target " + q(s.target);
   if (s.flags.force) cmd += " -F";
+  if (s.flags.no_mount) cmd += " -u";
+  for (const auto& [name, value] : s.flags.set_props) {
+    std::string assignment = name;
+    assignment += '=';
+    assignment += value;
+    cmd += " --recv-set " + q(assignment);
+  }
+  for (const auto& name : s.flags.exclude_props) cmd += " --recv-exclude " + q(name);
   if (!s.recv_cmd.empty()) cmd += " --recv-cmd " + q(s.recv_cmd);
   cmd += " --reconnect-timeout " + std::to_string(remote.reconnect_timeout.count()) + "ms";
   if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port) + (remote.tls_dial_port != 0 ? " --tls-any-peer" : "");
@@ -101,6 +109,9 @@ std::string serve_send_command(const std::string& bin, const source::SourceSpec&
   if (s.flags.intermediate) cmd += " -I " + q(*s.flags.intermediate);
   if (s.flags.replicate) cmd += " -R";
   if (s.flags.props) cmd += " -p";
+  for (const auto& [on, flag] : {std::pair{s.flags.raw, " -w"}, std::pair{s.flags.compressed, " -c"},
+                                 std::pair{s.flags.large_blocks, " -L"}, std::pair{s.flags.embedded, " -e"}})
+    if (on) cmd += flag;
   if (!s.send_cmd.empty()) cmd += " --send-cmd " + q(s.send_cmd);
   if (!s.resume_token.empty()) cmd += " --resume-token " + q(s.resume_token);
   if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port) + (remote.tls_dial_port != 0 ? " --tls-any-peer" : "");

@@ -7,17 +7,9 @@
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
 
-zfs_fixture_start
 S=pgmt_esrc_$PGM_TEST_ID
 D=pgmt_edst_$PGM_TEST_ID
-make_pool "$S" 256M
-make_pool "$D" 256M
-zfs create "$S/fs"
-fill_random "$(zfs get -H -o value mountpoint "$S/fs")" 4
-zfs snapshot "$S/fs@s1"
-sshd_fixture_start
-HOST="$SSH_USER@127.0.0.1"
-SSHOPTS=(--port "$SSHD_PORT" --identity "$SSH_KEY" --known-hosts "$SSH_KNOWN_HOSTS" --progress none)
+loopback_pair "$S" "$D" 4
 
 # An older pgmigrate, as far as --version tells; the rest is the real one, so that only the
 # version check can refuse it.
