@@ -18,6 +18,7 @@
 #include "journal/journal.h"
 #include "stream/format.h"
 #include "transport/elevated_connector.h"
+#include "session/session.h"
 
 namespace pgm::cli {
 namespace {
@@ -55,8 +56,7 @@ int run(int argc, char** argv) {
   CLI::App app{"pgmigrate: move a live Postgres database on ZFS between hosts, fast, resumable, verified", "pgmigrate"};
   app.require_subcommand(1);
   // The stream format is what two hosts must agree on; the release alone does not say it.
-  app.set_version_flag("-V,--version",
-                       std::string("pgmigrate ") + PGM_VERSION + " (stream format " + std::to_string(stream::kFormatVersion) + ")");
+  app.set_version_flag("-V,--version", session::version_line());
   // -v and -q work after the subcommand too: options a subcommand does not know go to its parent.
   app.fallthrough();
   // Inherited by every command's --help, where a user of `migrate run` looks for --log-file.

@@ -3,6 +3,7 @@
 // it (src/transport/lane_socket.h).
 #include "cli/command.h"
 #include "cli/transfer_options.h"
+#include "cli/zfs_options.h"
 #include "common/units.h"
 #include "session/session.h"
 #include "transport/lane_socket.h"
@@ -26,6 +27,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
     int tls_port = -1;  // -1: no TLS lanes
     bool tls_any_peer = false;
     TransferOptions transfer;
+    ZfsOptions zfs_flags;  // the near half passes on those of this side's zfs
   };
   auto a = std::make_shared<ServeArgs>();
 
@@ -39,11 +41,14 @@ void register_internal(CLI::App& app, CommandFn& selected) {
   srecv->add_option("--tls-port", a->tls_port)->check(CLI::Range(0, 65535));
   srecv->add_flag("--tls-any-peer", a->tls_any_peer);
   add_transfer_options(*srecv, a->transfer);
+  add_zfs_options(*srecv, a->zfs_flags, false);
   srecv->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
       auto t = resolve(a->transfer);
       if (!t) return t.status();
       sink::SinkSpec spec{a->target, {}, a->recv_cmd};
+      zfs::SendFlags unused;
+      PGM_RETURN_IF_ERROR(apply_zfs_options(a->zfs_flags, false, !a->recv_cmd.empty(), unused, spec.flags));
       spec.flags.force = a->force;
       auto wait = parse_duration(a->wait_for_sender);
       if (!wait) return wait.status().context("--reconnect-timeout");
@@ -61,6 +66,7 @@ void register_internal(CLI::App& app, CommandFn& selected) {
   ssend->add_option("--tls-port", a->tls_port)->check(CLI::Range(0, 65535));
   ssend->add_flag("--tls-any-peer", a->tls_any_peer);
   add_transfer_options(*ssend, a->transfer);
+  add_zfs_options(*ssend, a->zfs_flags, true);
   ssend->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
       auto t = resolve(a->transfer);
@@ -73,6 +79,8 @@ void register_internal(CLI::App& app, CommandFn& selected) {
       if (!a->intermediate.empty()) spec.flags.intermediate = a->intermediate;
       spec.flags.replicate = a->replicate;
       spec.flags.props = a->props;
+      zfs::RecvFlags unused;
+      PGM_RETURN_IF_ERROR(apply_zfs_options(a->zfs_flags, !a->send_cmd.empty(), false, spec.flags, unused));
       return session::serve_send(spec, *t, far_tls(a->tls_port, a->tls_any_peer), ctx.cancel);
     };
   });

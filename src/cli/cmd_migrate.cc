@@ -12,6 +12,7 @@
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/exit.h"
+#include "cli/metrics_file.h"
 #include "cli/migrate_remote.h"
 #include "cli/remote_options.h"
 #include "cli/transfer_options.h"
@@ -62,7 +63,8 @@ struct Prepared {
   std::unique_ptr<migrate::Remote> remote;
 };
 
-Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a) {
+// `metrics`: the run's metrics file, which its transfers write too (null for plan).
+Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, MetricsFile* metrics = nullptr) {
   auto endpoint = parse_endpoint(a.target);
   if (!endpoint) return endpoint.status();
   if (endpoint->stdio || endpoint->host.empty()) return Status(Errc::invalid_argument, "--target must be [user@]host:POOL/FS");
@@ -73,6 +75,7 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a) {
     if (auto s = parse_size(*v); !s) return s.status();
   auto remote = make_remote(a.remote, *endpoint);
   if (!remote) return remote.status();
+  remote->metrics = metrics;
   auto t = resolve(a.transfer);
   if (!t) return t.status();
   Prepared out;
@@ -151,13 +154,20 @@ class Reporter final : public migrate::Observer {
   bool json_;
 };
 
-Status run_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto p = prepare(ctx, a);
+Status run_migration(RunContext& ctx, const MigrateArgs& a, MetricsFile& metrics) {
+  auto p = prepare(ctx, a, &metrics);
   if (!p) return p.status();
   PGM_RETURN_IF_ERROR(prepare_run(a, p->spec));
   auto m = migrate::open(p->spec);
   if (!m) return m.status();
   PGM_RETURN_IF_ERROR(migrate::claim(*m));
+  // The state file is what the run's threads keep current: the metrics read it from disk, so
+  // that they need nothing of this function's objects and outlive none of them.
+  metrics.set_extra([path = m->path()]() -> std::vector<MetricFamily> {
+    auto state = migrate::StateFile::load(path);
+    if (!state) return {};
+    return state->read([](const migrate::State& s) { return migrate_families(s); });
+  });
   Reporter reporter(ctx, a);
   reporter.say("preflight", "migration " + m->id() + ": " + a.source + " -> " + a.target + " (state " + m->path() + ")");
   auto outcome = migrate::run(p->spec, *p->remote, ctx.cancel, reporter, *m);
@@ -338,7 +348,14 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   };
   CLI::App* run = migrate->add_subcommand("run", "Run (or continue) the migration");
   common(run);
-  run->callback([a, &selected] { selected = [a](RunContext& ctx) { return run_migration(ctx, *a); }; });
+  run->callback([a, &selected] {
+    selected = [a](RunContext& ctx) {
+      MetricsFile metrics(a->transfer.metrics_file);  // --metrics-file: steps, slot and lag, and each transfer
+      Status s = run_migration(ctx, *a, metrics);
+      metrics.record_outcome(s);
+      return s;
+    };
+  });
   CLI::App* plan = migrate->add_subcommand("plan", "Check everything and print the steps with sizes; changes nothing");
   common(plan);
   plan->callback([a, &selected] { selected = [a](RunContext& ctx) { return plan_migration(ctx, *a); }; });

@@ -12,6 +12,7 @@
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
 #include "cli/usage.h"
+#include "cli/zfs_options.h"
 #include "session/session.h"
 #include "sink/sink.h"
 #include "zfs/zfs.h"
@@ -29,15 +30,13 @@ struct RecvArgs {
   std::string incremental, intermediate, send_cmd;
   bool replicate = false, props = false;
   ObjectCliOptions objects;
+  ZfsOptions zfs_flags;
 };
 
 Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
   if (::isatty(0)) return Status(Errc::invalid_argument, "refusing to read a stream from a terminal: pipe 'pgmigrate send ... -' into it");
-  ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
-  auto sum = session::recv_from_fd(0, "stdin", spec, t, view, ctx.cancel);
-  if (!sum) return sum.status();
-  print_summary(*sum, ctx.global.quiet);
-  return Status::Ok();
+  return run_observed(ctx, topts, nullptr, nullptr, nullptr,
+                      [&](session::Observer& view) { return session::recv_from_fd(0, "stdin", spec, t, view, ctx.cancel); });
 }
 
 // Names are checked before the slot guard connects or ssh resolves the host.
@@ -68,6 +67,7 @@ void register_recv(CLI::App& app, CommandFn& selected) {
   cmd->add_flag("-R", args->replicate, "Far side: replication stream (zfs send -R)");
   cmd->add_flag("-p", args->props, "Far side: include properties (zfs send -p)");
   cmd->add_option("--send-cmd", args->send_cmd, "Far side: shell command whose stdout is the stream (replaces zfs send)");
+  add_zfs_options(*cmd, args->zfs_flags, true);
   add_transfer_options(*cmd, args->transfer);
   add_remote_options(*cmd, args->remote);
   add_guard_options(*cmd, args->guard);
@@ -85,6 +85,8 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       PGM_RETURN_IF_ERROR(check_recv_names(from, spec.target, args->send_cmd));
       spec.recv_cmd = args->recv_cmd;
       spec.flags.force = args->force;
+      source::SourceSpec far;
+      PGM_RETURN_IF_ERROR(apply_zfs_options(args->zfs_flags, !args->send_cmd.empty(), !args->recv_cmd.empty(), far.flags, spec.flags));
       auto t = resolve(args->transfer);
       if (!t) return t.status();
       // Held for the whole transfer; a trip cancels it with the guard's reason.
@@ -98,10 +100,13 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       }
       auto endpoint = parse_endpoint(from);
       if (!endpoint) return endpoint.status();
-      if (endpoint->stdio) return recv_from_stdin(ctx, spec, *t, args->transfer);
+      if (endpoint->stdio) {
+        if (far.flags.raw || far.flags.compressed || far.flags.large_blocks || far.flags.embedded)
+          return Status(Errc::invalid_argument, "-w/-c/-L/-e belong on 'pgmigrate send ... -' when the stream comes from stdin");
+        return recv_from_stdin(ctx, spec, *t, args->transfer);
+      }
       auto remote = make_remote(args->remote, *endpoint);
       if (!remote) return remote.status();
-      source::SourceSpec far;
       far.send_cmd = args->send_cmd;
       if (far.send_cmd.empty()) far.snapshot = endpoint->name;
       if (!args->incremental.empty()) far.flags.incremental = args->incremental;

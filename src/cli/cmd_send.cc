@@ -12,6 +12,7 @@
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
 #include "cli/usage.h"
+#include "cli/zfs_options.h"
 #include "session/session.h"
 #include "source/source.h"
 #include "zfs/zfs.h"
@@ -30,16 +31,14 @@ struct SendArgs {
   bool force = false;
   std::string recv_cmd;
   ObjectCliOptions objects;
+  ZfsOptions zfs_flags;
 };
 
 Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
   if (::isatty(1))
     return Status(Errc::invalid_argument, "refusing to write a binary stream to a terminal: pipe it into 'pgmigrate recv - ...'");
-  ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
-  auto sum = session::send_to_fd(spec, 1, "stdout", t, view, ctx.cancel);
-  if (!sum) return sum.status();
-  print_summary(*sum, ctx.global.quiet);
-  return Status::Ok();
+  return run_observed(ctx, topts, nullptr, nullptr, nullptr,
+                      [&](session::Observer& view) { return session::send_to_fd(spec, 1, "stdout", t, view, ctx.cancel); });
 }
 
 // Names are checked before the slot guard connects or ssh resolves the host.
@@ -68,6 +67,7 @@ void register_send(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--send-cmd", args->send_cmd, "Shell command whose stdout is the stream (replaces zfs send)");
   cmd->add_flag("-F", args->force, "Far side: roll back / overwrite the target (zfs receive -F)");
   cmd->add_option("--recv-cmd", args->recv_cmd, "Far side: shell command consuming the stream (replaces zfs receive)");
+  add_zfs_options(*cmd, args->zfs_flags, false);
   add_transfer_options(*cmd, args->transfer);
   add_remote_options(*cmd, args->remote);
   add_guard_options(*cmd, args->guard);
@@ -88,6 +88,8 @@ void register_send(CLI::App& app, CommandFn& selected) {
       if (!args->intermediate.empty()) spec.flags.intermediate = args->intermediate;
       spec.flags.replicate = args->replicate;
       spec.flags.props = args->props;
+      sink::SinkSpec far;
+      PGM_RETURN_IF_ERROR(apply_zfs_options(args->zfs_flags, !args->send_cmd.empty(), !args->recv_cmd.empty(), spec.flags, far.flags));
       auto t = resolve(args->transfer);
       if (!t) return t.status();
       // Held for the whole transfer; a trip cancels it with the guard's reason.
@@ -96,10 +98,13 @@ void register_send(CLI::App& app, CommandFn& selected) {
       if (objstore::is_object_url(dest)) return send_to_objects(ctx, spec, *t, args->transfer, dest, args->objects);
       auto endpoint = parse_endpoint(dest);
       if (!endpoint) return endpoint.status();
-      if (endpoint->stdio) return send_to_stdout(ctx, spec, *t, args->transfer);
+      if (endpoint->stdio) {
+        if (far.flags.no_mount || !far.flags.set_props.empty() || !far.flags.exclude_props.empty())
+          return Status(Errc::invalid_argument, "-u/--recv-set/--recv-exclude belong on 'pgmigrate recv -' when the stream goes to stdout");
+        return send_to_stdout(ctx, spec, *t, args->transfer);
+      }
       auto remote = make_remote(args->remote, *endpoint);
       if (!remote) return remote.status();
-      sink::SinkSpec far;
       far.target = endpoint->name;
       far.flags.force = args->force;
       far.recv_cmd = args->recv_cmd;

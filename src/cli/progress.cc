@@ -20,9 +20,11 @@ void ProgressView::started(const std::string& label, const std::function<Progres
   progress_.reset();
   progress_.emplace(mode_, label, sample, estimate);
   progress_->start();
+  if (metrics_ != nullptr) metrics_->transfer_started(label, sample, estimate);
 }
 
 void ProgressView::stopped() {
+  if (metrics_ != nullptr) metrics_->transfer_stopped();
   if (progress_) progress_->stop();
 }
 
@@ -102,6 +104,8 @@ void Progress::emit(bool final) {
     j["lane_rates_bps"] = lane_rates;
     j["reconnects"] = s.reconnects;
     j["resent_bytes"] = s.resent_bytes;
+    j["rate_limit_bps"] = s.rate_limit;  // 0: no cap
+    if (!s.session.empty()) j["session"] = s.session;
     if (total_) j["total_estimate_bytes"] = *total_;
     if (eta) j["eta_s"] = *eta;
     std::fprintf(stderr, "%s\n", j.dump().c_str());
@@ -118,6 +122,7 @@ void Progress::emit(bool final) {
   std::snprintf(buf, sizeof buf, " (%.2fx)", ratio);
   line += buf;
   line += ", " + format_rate(rate);
+  if (s.rate_limit != 0) line += " (cap " + format_rate(static_cast<double>(s.rate_limit)) + ")";
   if (lane_rates.size() > 1) {
     line += " [";
     for (std::size_t i = 0; i < lane_rates.size(); ++i) {

@@ -1,14 +1,17 @@
 #include "cli/remote_transfer.h"
 
+#include <optional>
+
 #include "cli/progress.h"
 
 namespace pgm::cli {
 namespace {
 
-// The progress renderer, plus the position a caller (migrate) watches.
+// The progress renderer (and metrics file), plus the position a caller (migrate) watches.
 class PushView : public ProgressView {
  public:
-  PushView(ProgressMode mode, std::atomic<std::uint64_t>* position) : ProgressView(mode), position_(position) {}
+  PushView(ProgressMode mode, MetricsFile* metrics, std::atomic<std::uint64_t>* position)
+      : ProgressView(mode, metrics), position_(position) {}
   void advanced(std::uint64_t logical_bytes) override {
     if (position_ != nullptr) position_->store(logical_bytes);
   }
@@ -19,23 +22,31 @@ class PushView : public ProgressView {
 
 }  // namespace
 
-Status push_to_remote(RunContext& ctx, const source::SourceSpec& source, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,
-                      const TransferOptions& topts, const RemoteOptions& remote) {
-  PushView view(parse_progress_mode(topts.progress, ctx.global.quiet), remote.position);
-  auto sum = session::push(source, remote_sink, t, remote, view, ctx.cancel);
+Status run_observed(RunContext& ctx, const TransferOptions& topts, MetricsFile* shared_metrics, std::atomic<std::uint64_t>* position,
+                    TransferSummary* summary_out, const std::function<Result<TransferSummary>(session::Observer&)>& transfer) {
+  // A caller with a metrics file of its own (migrate) passes it; else --metrics-file is ours.
+  std::optional<MetricsFile> own;
+  MetricsFile* metrics = shared_metrics;
+  if (metrics == nullptr) metrics = &own.emplace(topts.metrics_file);
+  PushView view(parse_progress_mode(topts.progress, ctx.global.quiet), metrics, position);
+  auto sum = transfer(view);
+  metrics->record_outcome(sum.status());
   if (!sum) return sum.status();
-  if (remote.summary_out != nullptr) *remote.summary_out = *sum;
+  if (summary_out != nullptr) *summary_out = *sum;
   print_summary(*sum, ctx.global.quiet);
   return Status::Ok();
 }
 
+Status push_to_remote(RunContext& ctx, const source::SourceSpec& source, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,
+                      const TransferOptions& topts, const RemoteOptions& remote) {
+  return run_observed(ctx, topts, remote.metrics, remote.position, remote.summary_out,
+                      [&](session::Observer& view) { return session::push(source, remote_sink, t, remote, view, ctx.cancel); });
+}
+
 Status pull_from_remote(RunContext& ctx, const source::SourceSpec& requested_source, const sink::SinkSpec& sink, const ResolvedTransfer& t,
                         const TransferOptions& topts, const RemoteOptions& remote) {
-  ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
-  auto sum = session::pull(requested_source, sink, t, remote, view, ctx.cancel);
-  if (!sum) return sum.status();
-  print_summary(*sum, ctx.global.quiet);
-  return Status::Ok();
+  return run_observed(ctx, topts, remote.metrics, nullptr, nullptr,
+                      [&](session::Observer& view) { return session::pull(requested_source, sink, t, remote, view, ctx.cancel); });
 }
 
 }  // namespace pgm::cli

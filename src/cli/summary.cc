@@ -8,6 +8,11 @@ namespace pgm::cli {
 
 void print_summary(const TransferSummary& s, bool quiet) {
   if (quiet) return;
+  if (s.digest.empty() && !s.verification.empty()) {
+    // Nothing moved (the target already had the snapshot): that is the whole story.
+    std::fprintf(stderr, "pgmigrate: %s\n", s.verification.c_str());
+    return;
+  }
   const double ratio = s.wire_bytes ? static_cast<double>(s.logical_bytes) / static_cast<double>(s.wire_bytes) : 1.0;
   const double rate = s.seconds > 0 ? static_cast<double>(s.logical_bytes) / s.seconds : 0;
   std::fprintf(stderr, "pgmigrate: %s %s in %s (%s), %s on the wire (ratio %.2fx)\n", s.verb.c_str(),

@@ -14,6 +14,13 @@ void add_transfer_options(CLI::App& cmd, TransferOptions& o) {
   cmd.add_option("--progress", o.progress, "auto | line | json | none (on stderr)")
       ->check(CLI::IsMember({"auto", "line", "json", "none"}))
       ->capture_default_str();
+  cmd.add_option("--rate", o.rate,
+                 "Cap on the bytes the sending side puts on the wire per second, all connections together (e.g. 50M; 0: none); "
+                 "'pgmigrate rate SESSION RATE' changes it while running")
+      ->capture_default_str();
+  cmd.add_option("--metrics-file", o.metrics_file,
+                 "Write Prometheus metrics to this file every few seconds (node_exporter textfile collector format, replaced "
+                 "atomically; see docs/metrics.md)");
   cmd.add_option("--stall-timeout", o.stall_timeout, "End the transfer when no data moved for this long (0: never)")->capture_default_str();
 }
 
@@ -54,6 +61,9 @@ Result<ResolvedTransfer> resolve(const TransferOptions& o) {
     if (!stall) return stall.status().context("--stall-timeout");
     t.stall_timeout = *stall;
   }
+  auto rate = parse_rate(o.rate);
+  if (!rate) return rate.status().context("--rate");
+  t.rate = *rate;
   unsigned cores = std::thread::hardware_concurrency();
   t.workers = o.threads ? o.threads : (cores ? cores : 2);
   if (t.workers > 256) return Status(Errc::invalid_argument, "--threads must be at most 256");

@@ -68,6 +68,31 @@ Result<std::uint64_t> parse_size(std::string_view text) {
   return static_cast<std::uint64_t>(bytes);
 }
 
+Result<std::uint64_t> parse_rate(std::string_view text) {
+  if (text == "none") return std::uint64_t{0};
+  if (text.size() > 2 && (text.substr(text.size() - 2) == "/s" || text.substr(text.size() - 2) == "/S")) text.remove_suffix(2);
+  double number = 0;
+  std::string suffix;
+  if (text.empty() || !split_number(text, number, suffix))
+    return Status(Errc::invalid_argument, "invalid rate '" + std::string(text) + "' (expected e.g. 50M for 50 MB/s, or 0 for none)");
+  if (suffix.size() == 3 && suffix.substr(1) == "ib") return parse_size(text);  // binary, as for sizes
+  double multiplier = 1;
+  if (!suffix.empty() && suffix != "b") {
+    if (suffix.size() > 2 || (suffix.size() == 2 && suffix[1] != 'b'))
+      return Status(Errc::invalid_argument, "invalid rate suffix in '" + std::string(text) + "'");
+    switch (suffix[0]) {
+      case 'k': multiplier = 1e3; break;
+      case 'm': multiplier = 1e6; break;
+      case 'g': multiplier = 1e9; break;
+      case 't': multiplier = 1e12; break;
+      default: return Status(Errc::invalid_argument, "invalid rate suffix in '" + std::string(text) + "'");
+    }
+  }
+  const double bytes = std::floor(number * multiplier);
+  if (!(bytes < 9.0e18)) return Status(Errc::invalid_argument, "rate '" + std::string(text) + "' is too large");
+  return static_cast<std::uint64_t>(bytes);
+}
+
 Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   double number = 0;
   std::string suffix;

@@ -14,6 +14,10 @@ namespace pgm {
 // "k" all mean 1024). Rejects negatives, overflow and trailing junk.
 Result<std::uint64_t> parse_size(std::string_view text);
 
+// A rate in bytes per second: "50M", "50MB/s", "1.5G", "800K" are decimal (1000-based, as
+// network people and format_rate count), "50MiB" binary; "0" and "none" mean no cap.
+Result<std::uint64_t> parse_rate(std::string_view text);
+
 // Accepts "250ms", "30s", "10m", "2h", or a plain number of seconds.
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 

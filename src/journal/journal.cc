@@ -103,6 +103,7 @@ Result<Record> parse_record(const std::string& json_text) {
   r.bytes = u64("bytes");
   r.estimate = u64("estimate");
   r.rate = dbl("rate");
+  r.rate_limit = u64("rate_limit");
   r.resumes = u64("resumes");
   r.pid = j.contains("pid") && j["pid"].is_number_integer() ? j["pid"].get<int>() : 0;
   r.pid_start = u64("pid_start");
@@ -128,6 +129,7 @@ std::string format_record(const Record& r) {
          {"bytes", r.bytes},
          {"estimate", r.estimate},
          {"rate", r.rate},
+         {"rate_limit", r.rate_limit},
          {"resumes", r.resumes},
          {"pid", r.pid},
          {"pid_start", r.pid_start},

@@ -49,9 +49,10 @@ struct Record {
   std::uint32_t chunk_size = 0;
   std::uint64_t chunks = 0;  // chunks delivered to the consumer (receiver) or acknowledged (sender)
   std::uint64_t bytes = 0;
-  std::uint64_t estimate = 0;  // expected stream bytes, 0 when unknown
-  double rate = 0;             // bytes per second, recent
-  std::uint64_t resumes = 0;   // times a sender re-attached
+  std::uint64_t estimate = 0;    // expected stream bytes, 0 when unknown
+  double rate = 0;               // bytes per second, recent
+  std::uint64_t rate_limit = 0;  // the sender's cap (--rate, pgmigrate rate), bytes per second; 0: none
+  std::uint64_t resumes = 0;     // times a sender re-attached
   int pid = 0;
   // Who `pid` is: its start time (clock ticks after boot, field 22 of /proc/PID/stat) and the
   // boot it ran in. A pid alone names whichever process has it now (after a reboot perhaps a

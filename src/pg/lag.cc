@@ -17,7 +17,8 @@ Result<LagReport> measure_lag(Connection& primary, Connection& standby, const st
   if (auto v = s->get(0, 1)) rep.receive_lsn = Lsn::parse(*v);
   if (auto v = s->get(0, 2)) rep.replay_lsn = Lsn::parse(*v);
   auto p = primary.exec(
-      "SELECT pg_current_wal_lsn() AS cur, r.state, r.sent_lsn, r.write_lsn, r.flush_lsn, r.replay_lsn, "
+      "SELECT pg_current_wal_lsn() AS cur, s.slot_name IS NOT NULL AS slot_exists, r.state, r.sent_lsn, r.write_lsn, r.flush_lsn, "
+      "r.replay_lsn, "
       "EXTRACT(epoch FROM r.write_lag) AS wl, EXTRACT(epoch FROM r.flush_lag) AS fl, EXTRACT(epoch FROM r.replay_lag) AS rl "
       "FROM (SELECT 1) AS one "
       "LEFT JOIN pg_replication_slots AS s ON s.slot_name = $1 "
@@ -27,6 +28,12 @@ Result<LagReport> measure_lag(Connection& primary, Connection& standby, const st
   auto cur = Lsn::parse(p->get(0, "cur").value_or(""));
   if (!cur) return Status(Errc::postgres, "the " + primary.label() + " did not report its WAL position (is it a standby? check --primary)");
   rep.primary_lsn = *cur;
+  // A slot that does not exist never starts streaming: say so now, not after the whole wait.
+  if (p->get(0, "slot_exists").value_or("f") != "t")
+    return Status(Errc::not_found, "there is no replication slot '" + slot + "' on the " + primary.label() +
+                                       ": pass the slot the standby streams through (--slot), or create it with 'pgmigrate pg slot "
+                                       "create --slot " +
+                                       slot + "'");
   if (auto st = p->get(0, "state")) {
     rep.walsender_found = true;
     rep.state = *st;

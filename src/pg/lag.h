@@ -31,7 +31,8 @@ struct LagReport {
   std::uint64_t receive_bytes() const { return receive_lsn ? lsn_bytes_behind(primary_lsn, *receive_lsn) : UINT64_MAX; }
 };
 
-// One sample. The primary's walsender row is found through the slot (pg_replication_slots.active_pid).
+// One sample. The primary's walsender row is found through the slot (pg_replication_slots.active_pid);
+// Errc::not_found when the primary has no such slot.
 Result<LagReport> measure_lag(Connection& primary, Connection& standby, const std::string& slot);
 
 // The name wait_for_lag's timeout error gives its `timeout` ("... or raise the timeout"): the

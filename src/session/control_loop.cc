@@ -2,12 +2,33 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/units.h"
+
 namespace pgm::session {
 
 using nlohmann::json;
 using Kind = ControlTurn::Kind;
 
+Status SenderControl::apply_rate(std::uint64_t bytes_per_second) {
+  engine::RateLimiter* rate = pipeline_.rate_limiter();
+  if (rate == nullptr || rate->rate() == bytes_per_second) return Status::Ok();  // on one host both halves see a request
+  rate->set_rate(bytes_per_second);
+  spdlog::info("rate cap now {}", bytes_per_second == 0 ? std::string("none") : format_rate(static_cast<double>(bytes_per_second)));
+  return announce_rate();
+}
+
+Status SenderControl::announce_rate() {
+  engine::RateLimiter* rate = pipeline_.rate_limiter();
+  if (rate == nullptr || announced_rate_ == rate->rate()) return Status::Ok();
+  announced_rate_ = rate->rate();
+  return ctl_.send(json{{"type", "rate"}, {"bytes_per_second", *announced_rate_}});
+}
+
 ControlTurn SenderControl::turn() {
+  if (requests_ != nullptr)
+    if (auto asked = requests_->poll())
+      if (Status s = apply_rate(*asked); !s.ok()) return {Kind::channel_lost, s, {}};
+  if (Status s = announce_rate(); !s.ok()) return {Kind::channel_lost, s, {}};
   if (!trailer_sent_ && dispatcher_.exhausted()) {
     // Every lane that started has drained the pipeline: the producer is finished.
     if (Status end = src_.finish(); !end.ok()) return {Kind::failed, end, {}};
@@ -26,6 +47,8 @@ ControlTurn SenderControl::turn() {
     spdlog::warn("{} refused chunk {} ({}); sending it again", peer_, transport::json_u64(msg, "seq", 0),
                  transport::json_string(msg, "reason"));
     dispatcher_.resend(transport::json_u64(msg, "seq", UINT64_MAX));
+  } else if (type == "set_rate" && msg.contains("bytes_per_second") && msg["bytes_per_second"].is_number_unsigned()) {
+    if (Status s = apply_rate(msg["bytes_per_second"].get<std::uint64_t>()); !s.ok()) return {Kind::channel_lost, s, {}};
   } else if (type == "error") {
     return {Kind::failed, transport::status_from_message(msg).context(error_context_), {}};
   } else if (type == final_type_) {
@@ -45,6 +68,8 @@ Status ReceiverControl::report(transport::ControlChannel& ctl) {
     PGM_RETURN_IF_ERROR(ctl.send(json{{"type", "ack"}, {"delivered", delivered}}));
     last_ack_ = delivered;
   }
+  if (requests_ != nullptr)
+    if (auto asked = requests_->poll()) PGM_RETURN_IF_ERROR(ctl.send(json{{"type", "set_rate"}, {"bytes_per_second", *asked}}));
   return nacks_.flush(ctl);
 }
 
@@ -59,6 +84,8 @@ ControlTurn ReceiverControl::turn(transport::ControlChannel& ctl) {
     if (!trailer) return {Kind::failed, trailer.status(), {}};
     // The finish waits for the last chunks and the consumer: off this thread, so acks go on.
     finisher_ = std::async(std::launch::async, [this, tr = *trailer] { return pipeline_.finish(tr); });
+  } else if (type == "rate" && msg.contains("bytes_per_second") && msg["bytes_per_second"].is_number_unsigned()) {
+    if (sender_rate_ != nullptr) sender_rate_->store(msg["bytes_per_second"].get<std::uint64_t>());
   } else if (type == "error") {
     return {Kind::failed, transport::status_from_message(msg).context(error_context_), {}};
   }

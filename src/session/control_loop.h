@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <future>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "engine/recv_pipeline.h"
 #include "engine/send_pipeline.h"
 #include "session/internal.h"
+#include "session/rate_control.h"
 #include "source/source.h"
 #include "transport/control.h"
 
@@ -47,8 +49,11 @@ class SenderControl {
         error_context_(std::move(error_context)),
         final_type_(std::move(final_type)) {}
   // Once every chunk has gone to a lane: the producer's exit, then the trailer. Otherwise one
-  // message (waiting up to kTick): acks release chunks, nacks resend one.
+  // message (waiting up to kTick): acks release chunks, nacks resend one, `set_rate` (the
+  // receiver passing on `pgmigrate rate`) changes the cap. Before that, a rate asked for on
+  // this host (`requests`, if set) changes it too; the receiver hears every change (`rate`).
   ControlTurn turn();
+  void watch_rate_requests(RateRequests* requests) { requests_ = requests; }
 
  private:
   transport::ControlChannel& ctl_;
@@ -57,6 +62,10 @@ class SenderControl {
   source::Source& src_;
   std::string peer_, error_context_, final_type_;
   bool trailer_sent_ = false;
+  RateRequests* requests_ = nullptr;
+  std::optional<std::uint64_t> announced_rate_;  // the cap the receiver last heard of
+  Status apply_rate(std::uint64_t bytes_per_second);
+  Status announce_rate();
 };
 
 class ReceiverControl {
@@ -70,8 +79,15 @@ class ReceiverControl {
     if (cancel.cancelled()) return cancel.reason();
     return finished();
   }
-  // Tells the sender what was delivered since the last call and which chunks to send again.
+  // Tells the sender what was delivered since the last call and which chunks to send again,
+  // and a rate asked for on this host (`requests`, if watched).
   Status report(transport::ControlChannel& ctl);
+  // `requests`: this host's `pgmigrate rate` requests, passed on to the sender. `sender_rate`:
+  // where the sender's cap goes as it announces it (for progress, status). Either may be null.
+  void watch_rate(RateRequests* requests, std::atomic<std::uint64_t>* sender_rate) {
+    requests_ = requests;
+    sender_rate_ = sender_rate;
+  }
   // A new sender (a resumed one) knows nothing yet: the next report acks again.
   void forget_reports() { last_ack_ = ~0ull; }
   // One message, waiting up to kTick: a trailer starts the finish in the background.
@@ -85,6 +101,8 @@ class ReceiverControl {
   std::string error_context_;
   std::future<Status> finisher_;
   std::uint64_t last_ack_ = ~0ull;
+  RateRequests* requests_ = nullptr;
+  std::atomic<std::uint64_t>* sender_rate_ = nullptr;
 };
 
 }  // namespace pgm::session

@@ -157,6 +157,7 @@ Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseco
   };
   engine::RecvPipeline pipeline(*header, ro, to_consumer, cancel);
   std::atomic<std::uint64_t> waiting_ticks{0};
+  std::atomic<std::uint64_t> sender_rate{0};  // the sender's cap, as it announces it
   Movement movement;
   movement.activity = [&waiting_ticks] { return waiting_ticks.load(); };
   movement.idle = "no data arrived from the sender";
@@ -187,6 +188,8 @@ Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseco
   Status outcome;
 
   ReceiverControl control(pipeline, nacks, "the sending side failed");
+  RateRequests rate_requests(rec.session);
+  control.watch_rate(&rate_requests, &sender_rate);
   bool waiting = false;  // the sender went away; we wait for it until waiting_until
   std::chrono::steady_clock::time_point waiting_until{};
   auto last_save = std::chrono::steady_clock::now();
@@ -197,6 +200,7 @@ Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseco
     if (!force && dt < 1.0) return;
     const std::uint64_t bytes = pipeline.counters().delivered_bytes.load();
     rec.rate = dt > 0 ? static_cast<double>(bytes - last_saved_bytes) / dt : 0;
+    rec.rate_limit = sender_rate.load();
     rec.chunks = pipeline.delivered();
     rec.bytes = bytes;
     rec.updated = journal::unix_now();
@@ -366,13 +370,16 @@ Status serve_send(const source::SourceSpec& spec, const TransferParams& t, const
   ready["header"] = transport::header_to_hex(header);
   if (src->estimated_size) ready["estimate"] = *src->estimated_size;
   PGM_RETURN_IF_ERROR(ctl.send(ready));
-  auto start = ctl.expect("start", kHandshakeTimeout, cancel);
-  if (!start) {
+  auto start = ctl.expect_one_of({"start", "done"}, kHandshakeTimeout, cancel);
+  if (!start || transport::json_string(*start, "type") == "done") {
+    // `done` before `start`: the receiver already holds this stream's snapshot.
     src->process->terminate();
     return start.status();
   }
   engine::CreditGate gate(transport::json_u64(*start, "window", 4));
-  engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
+  engine::RateLimiter rate(t.rate);  // --rate of the pull, passed on in our command line
+  RateRequests requests(stream::to_hex(header.session_id));
+  engine::SendPipeline pipeline(send_options(t, &rate), src->fd(), cancel);
   engine::ChunkDispatcher dispatcher(pipeline, gate);
   Movement movement;
   movement.activity = [&pipeline, &gate] { return pipeline.counters().encoded_bytes.load() + gate.acknowledged(); };
@@ -395,6 +402,7 @@ Status serve_send(const source::SourceSpec& spec, const TransferParams& t, const
   if (*tls) acceptor.start_tls(**tls, cancel, send_lane, tls_opts->allow_from);
 
   SenderControl control(ctl, dispatcher, pipeline, *src, "the receiving side", "the receiving side failed", "done");
+  control.watch_rate_requests(&requests);
   Status outcome;
   while (outcome.ok()) {
     if (cancel.cancelled()) {

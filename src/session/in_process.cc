@@ -121,6 +121,11 @@ class InProcessConnector final : public transport::Connector {
     } else if (command_line.find(" _serve send") != std::string::npos) {
       cmd->serve = true;
       run = [&far, fd](CancelToken& c) { return serve_send(far.source, far.params, std::nullopt, c, FarIo{fd, fd}); };
+    } else if (command_line.size() > 10 && command_line.substr(command_line.size() - 10) == " --version") {
+      run = [fd](CancelToken& c) {
+        const std::string line = version_line() + "\n";
+        return write_full(fd, {reinterpret_cast<const std::uint8_t*>(line.data()), line.size()}, c);
+      };
     } else if (auto at = command_line.find(" _lane --socket "); at != std::string::npos) {
       const std::string socket = unquote(command_line.substr(at + 16));
       run = [socket, fd](CancelToken&) { return transport::attach_lane(socket, 'L', fd, fd); };

@@ -42,7 +42,10 @@ Result<TransferSummary> send_to_fd(const source::SourceSpec& source_spec, int fd
   const stream::StreamHeader header = new_stream_header(t, *src);
   spdlog::info("sending '{}' as session {}", src->describe, stream::to_hex(header.session_id));
 
-  engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
+  // --rate caps this one lane too; a change while running reaches only remote transfers'
+  // control loops (this thread is in the pump).
+  engine::RateLimiter rate(t.rate);
+  engine::SendPipeline pipeline(send_options(t, &rate), src->fd(), cancel);
   Movement movement;
   movement.activity = [&pipeline] { return pipeline.counters().encoded_bytes.load(); };
   movement.idle = "the reader of " + fd_name + " stopped reading";

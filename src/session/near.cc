@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <thread>
 
 #include "common/process.h"
@@ -30,15 +31,71 @@ std::string transfer_args(const TransferParams& t, const Remote& remote) {
          (t.level == 0               ? std::string("none")
           : t.adaptive_max_level > 0 ? std::string("auto")
                                      : std::to_string(t.level)) +
-         " --stall-timeout " + (stall.count() == 0 ? std::string("0") : std::to_string(stall.count()) + "ms");
+         " --stall-timeout " + (stall.count() == 0 ? std::string("0") : std::to_string(stall.count()) + "ms") +
+         (t.rate != 0 ? " --rate " + std::to_string(t.rate) : std::string());
 }
 
 }  // namespace
+
+std::string version_line() {
+  return std::string("pgmigrate ") + PGM_VERSION + " (stream format " + std::to_string(stream::kFormatVersion) + ")";
+}
+
+namespace {
+
+// `scp THIS_BINARY host:PATH`, the fix for a far binary of another version.
+std::string copy_command(const transport::Connector& conn, const Remote& remote) {
+  std::string self = "pgmigrate";
+  std::array<char, 4096> buf{};
+  if (ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size() - 1); n > 0) self.assign(buf.data(), static_cast<std::size_t>(n));
+  // The port from the connection ("host:port"), the user and host as the command line named them.
+  const std::string conn_name = conn.describe();
+  std::string port;
+  if (auto colon = conn_name.rfind(':'); colon != std::string::npos) port = conn_name.substr(colon + 1);
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos || port == "22") port.clear();
+  const std::string dest = remote.remote_bin.find('/') != std::string::npos ? remote.remote_bin : "/usr/local/bin/pgmigrate";
+  return "scp " + (port.empty() ? std::string() : "-P " + port + " ") + q(self) + " " + remote.host_label + ":" + q(dest);
+}
+
+}  // namespace
+
+Status check_far_version(transport::Connector& conn, const Remote& remote, const CancelToken& cancel) {
+  auto ch = conn.exec(q(remote.remote_bin) + " --version", cancel);
+  if (!ch) return ch.status();
+  (void)(*ch)->send_eof();
+  std::string out;
+  std::array<std::uint8_t, 1024> buf{};
+  const auto deadline = std::chrono::steady_clock::now() + remote.connect_timeout;
+  while (!(*ch)->eof() && out.size() < 4096) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Status(Errc::timeout, "'" + remote.remote_bin + " --version' on " + remote.host_label + " did not answer");
+    auto n = (*ch)->read_some(buf, milliseconds(200));
+    if (!n) return n.status();
+    out.append(reinterpret_cast<const char*>(buf.data()), *n);
+  }
+  auto code = (*ch)->wait_exit();
+  if (!code || *code != 0)
+    return explain_far_exit(**ch, remote.host_label, remote.remote_bin,
+                            Status(Errc::unsupported, "'" + remote.remote_bin + " --version' failed on " + remote.host_label));
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) out.pop_back();
+  if (out == version_line()) return Status::Ok();
+  return Status(Errc::unsupported, remote.host_label + " runs '" + out.substr(0, 200) + "', this host '" + version_line() +
+                                       "': install the same version there (" + copy_command(conn, remote) +
+                                       ", or the same .deb), or pass --remote-bin PATH to a matching pgmigrate there");
+}
 
 std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, const TransferParams& t, const Remote& remote) {
   std::string cmd = q(bin) + " _serve recv";
   if (!s.target.empty()) cmd += " --target " + q(s.target);
   if (s.flags.force) cmd += " -F";
+  if (s.flags.no_mount) cmd += " -u";
+  for (const auto& [name, value] : s.flags.set_props) {
+    std::string assignment = name;
+    assignment += '=';
+    assignment += value;
+    cmd += " --recv-set " + q(assignment);
+  }
+  for (const auto& name : s.flags.exclude_props) cmd += " --recv-exclude " + q(name);
   if (!s.recv_cmd.empty()) cmd += " --recv-cmd " + q(s.recv_cmd);
   cmd += " --reconnect-timeout " + std::to_string(remote.reconnect_timeout.count()) + "ms";
   if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port) + (remote.tls_dial_port != 0 ? " --tls-any-peer" : "");
@@ -52,6 +109,9 @@ std::string serve_send_command(const std::string& bin, const source::SourceSpec&
   if (s.flags.intermediate) cmd += " -I " + q(*s.flags.intermediate);
   if (s.flags.replicate) cmd += " -R";
   if (s.flags.props) cmd += " -p";
+  for (const auto& [on, flag] : {std::pair{s.flags.raw, " -w"}, std::pair{s.flags.compressed, " -c"},
+                                 std::pair{s.flags.large_blocks, " -L"}, std::pair{s.flags.embedded, " -e"}})
+    if (on) cmd += flag;
   if (!s.send_cmd.empty()) cmd += " --send-cmd " + q(s.send_cmd);
   if (!s.resume_token.empty()) cmd += " --resume-token " + q(s.resume_token);
   if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port) + (remote.tls_dial_port != 0 ? " --tls-any-peer" : "");
@@ -139,7 +199,11 @@ void start_lanes(LaneSet& lanes, unsigned n, const Remote& remote, const std::sh
             if (e) ch = std::move(*e);
             else s = e.status();
           }
-          if (s.ok()) s = body(*ch, i, *lanes.counters[i]);
+          if (s.ok()) {
+            lanes.up.fetch_add(1);
+            s = body(*ch, i, *lanes.counters[i]);
+            lanes.up.fetch_sub(1);
+          }
           if (ch) {
             (void)ch->send_eof();
             // Wait for the far end to close: closing a TCP socket that still has unread input

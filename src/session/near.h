@@ -28,6 +28,11 @@ namespace pgm::session {
 // this many at once.
 constexpr std::ptrdiff_t kMaxConcurrentHandshakes = 8;
 
+// Runs `REMOTE_BIN --version` through `conn` and refuses (Errc::unsupported, one line with the
+// command that fixes it) a far pgmigrate whose version line is not ours: an older far half is
+// otherwise discovered only by what it does not do.
+Status check_far_version(transport::Connector& conn, const Remote& remote, const CancelToken& cancel);
+
 // The far halves' command lines (`pgmigrate _serve recv|send ...`).
 std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, const TransferParams& t, const Remote& remote);
 std::string serve_send_command(const std::string& bin, const source::SourceSpec& s, const TransferParams& t, const Remote& remote);
@@ -54,6 +59,7 @@ struct LaneSet {
   std::atomic<unsigned> succeeded{0};
   std::atomic<bool> failed{false};
   std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<unsigned> up{0};           // lanes connected and carrying data now
   std::atomic<bool> over{false};         // the transfer ended: lanes stop reconnecting
   std::atomic<bool> tls_reached{false};  // a TLS lane has connected at least once
   std::mutex mu;

@@ -48,6 +48,7 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
   CancelToken ctl_token;  // as in push_attempt: the last message must get out after a cancel
   auto conn = remote.connect(ctl_token);
   if (!conn) return abandon(conn.status());
+  if (Status v = check_far_version(**conn, remote, ctl_token); !v.ok()) return abandon(v);
   auto ctl_ch = (*conn)->exec(serve_send_command(remote.remote_bin, remote_source, t, remote), ctl_token);
   if (!ctl_ch) return abandon(ctl_ch.status());
   transport::ChannelControlIo io(**ctl_ch);
@@ -68,6 +69,18 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
     (void)ctl.send(transport::message_from_status(lanes_go.status()));
     return abandon(lanes_go.status());
   }
+  if (auto have = sink::already_received(sink_spec, *header)) {
+    // This stream was received before (a pull run again): the snapshot with the source's guid
+    // is the proof. The far sender is told it may exit.
+    (void)ctl.send(json{{"type", "done"}, {"already", true}});
+    (void)abandon(Status::Ok());
+    TransferSummary sum;
+    sum.verb = "received";
+    sum.source = remote.host_label + ":" + header->snapshot_name;
+    sum.verification =
+        "already here: '" + *have + "' has the source's guid " + std::to_string(header->snapshot_guid) + "; nothing was received";
+    return sum;
+  }
   std::optional<std::uint64_t> estimate;
   if ((*ready).contains("estimate") && (*ready)["estimate"].is_number_unsigned()) estimate = (*ready)["estimate"].get<std::uint64_t>();
 
@@ -84,14 +97,22 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
   Movement movement;
   movement.lane_bytes = [&lanes] { return lanes.lane_bytes(); };
   movement.reconnects = [&lanes] { return lanes.reconnects.load(); };
+  movement.lanes_up = [&lanes] { return lanes.up.load(); };
+  movement.session = stream::to_hex(header->session_id);
   movement.activity = [&lanes] { return lanes.reconnects.load(); };
   movement.idle = "no data arrived from " + remote.host_label;
+  std::atomic<std::uint64_t> sender_rate{t.rate};  // the far sender's cap, as it announces it
+  movement.rate_limit = [&sender_rate] { return sender_rate.load(); };
   auto run = start_receiving(*pipeline, *sink, t, observer, estimate, movement, cancel);
   Status outcome = ctl.send(json{{"type", "start"}, {"window", ro.window}});
   route_promise.set_value(std::move(*lanes_go));
   spdlog::info("remote sender ready: {} data connections {}", remote.streams, describe_lanes(route.get(), remote));
 
   ReceiverControl control(*pipeline, nacks, "on " + remote.host_label);
+  RateRequests rate_requests(stream::to_hex(header->session_id));
+  control.watch_rate(&rate_requests, &sender_rate);
+  spdlog::info("session {} ('pgmigrate rate {} RATE' changes its rate cap while it runs)", stream::to_hex(header->session_id),
+               stream::to_hex(header->session_id));
   while (outcome.ok()) {
     if (auto end = control.ended(cancel)) {
       outcome = *end;

@@ -26,12 +26,22 @@ enum class AttemptEnd {
                 // the far half keeps its receive open, and another attempt re-attaches
 };
 
-// One attempt at a push. Every attempt presents the same `session` id, so that a far half
-// that has not yet seen its old control connection close knows the sender that comes back.
-// On success `sum` holds the summary.
+// What the attempts of one push share: its session id (every attempt presents the same one,
+// so that a far half that has not yet seen its old control connection close knows the sender
+// that comes back) and its rate cap, which a change while running (`pgmigrate rate`) must
+// outlive an attempt to keep.
+struct PushRun {
+  stream::SessionId session;
+  engine::RateLimiter rate;
+  RateRequests requests;
+  bool version_checked = false;  // the far pgmigrate is ours (once per run)
+};
+
+// One attempt at a push. On success `sum` holds the summary.
 // NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
 Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec& remote_sink, const TransferParams& t, const Remote& remote,
-                    Observer& observer, CancelToken& run_cancel, const stream::SessionId& session, AttemptEnd& end, TransferSummary& sum) {
+                    Observer& observer, CancelToken& run_cancel, PushRun& shared, AttemptEnd& end, TransferSummary& sum) {
+  const stream::SessionId& session = shared.session;
   CancelToken cancel;  // this attempt's; a signal reaches it through the link
   CancelLink link(run_cancel, cancel);
   end = AttemptEnd::failed;
@@ -40,7 +50,7 @@ Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec&
   stream::StreamHeader header = new_stream_header(t, *src);
   header.session_id = session;
 
-  engine::SendPipeline pipeline(send_options(t), src->fd(), cancel);
+  engine::SendPipeline pipeline(send_options(t, &shared.rate), src->fd(), cancel);
   engine::CreditGate gate(4);  // until the far half says its window
   engine::ChunkDispatcher dispatcher(pipeline, gate);
   if (remote.inject_corrupt_chunk) dispatcher.inject_corruption(*remote.inject_corrupt_chunk);
@@ -71,6 +81,13 @@ Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec&
   if (!conn) {
     end = AttemptEnd::unreachable;
     return abandon(conn.status());
+  }
+  if (!shared.version_checked) {
+    if (Status v = check_far_version(**conn, remote, ctl_token); !v.ok()) {
+      if (transient(v)) end = AttemptEnd::lost;
+      return abandon(v);
+    }
+    shared.version_checked = true;
   }
   auto ctl_ch = (*conn)->exec(serve_recv_command(remote.remote_bin, remote_sink, t, remote), ctl_token);
   if (!ctl_ch) {
@@ -164,6 +181,8 @@ Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec&
   Movement movement;
   movement.lane_bytes = [&lanes] { return lanes.lane_bytes(); };
   movement.reconnects = [&lanes] { return lanes.reconnects.load(); };
+  movement.lanes_up = [&lanes] { return lanes.up.load(); };
+  movement.session = stream::to_hex(session);
   movement.resent_bytes = [&dispatcher] { return dispatcher.counters().resent_bytes.load(); };
   movement.activity = [&lanes, &gate] {
     std::uint64_t lane_total = 0;
@@ -175,6 +194,7 @@ Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec&
 
   // The control channel belongs to this thread alone: acks in, trailer out, result in.
   SenderControl control(ctl, dispatcher, pipeline, *src, remote.host_label, "on " + remote.host_label, "result");
+  control.watch_rate_requests(&shared.requests);
   Status outcome;
   json result;
   while (outcome.ok()) {
@@ -238,11 +258,14 @@ Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec&
 Result<TransferSummary> push(const source::SourceSpec& source_spec, const sink::SinkSpec& remote_sink, const TransferParams& t,
                              const Remote& remote, Observer& observer, CancelToken& cancel) {
   const stream::SessionId session = new_session_id();
+  PushRun shared{session, engine::RateLimiter(t.rate), RateRequests(stream::to_hex(session))};
+  spdlog::info("session {} ('pgmigrate rate {} RATE' changes its rate cap while it runs)", stream::to_hex(session),
+               stream::to_hex(session));
   std::optional<std::chrono::steady_clock::time_point> give_up;
   for (unsigned attempt = 0;; ++attempt) {
     AttemptEnd end = AttemptEnd::failed;
     TransferSummary sum;
-    Status s = push_attempt(source_spec, remote_sink, t, remote, observer, cancel, session, end, sum);
+    Status s = push_attempt(source_spec, remote_sink, t, remote, observer, cancel, shared, end, sum);
     if (s.ok()) return sum;
     if (cancel.cancelled()) return s;
     // A broken connection is an outage: keep trying until the allowance runs out. Failing to

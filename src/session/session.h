@@ -32,6 +32,9 @@ struct TransferParams {
   std::size_t max_chunks = 0;  // chunks the memory bound allows in flight
   std::uint64_t max_memory = 0;
   std::chrono::milliseconds stall_timeout{0};  // zero: no stall watchdog
+  // The sending half's cap on wire bytes, all lanes together (--rate; 0: none). A remote
+  // transfer's sender takes changes while running (`pgmigrate rate`, session/rate_control.h).
+  std::uint64_t rate = 0;
 };
 
 struct ProgressSample {
@@ -41,6 +44,9 @@ struct ProgressSample {
   std::vector<std::uint64_t> lane_bytes;  // per connection, if more than one
   std::uint64_t reconnects = 0;
   std::uint64_t resent_bytes = 0;
+  std::uint64_t rate_limit = 0;      // the sender's cap in bytes per second now, 0: none (or not known)
+  std::optional<unsigned> lanes_up;  // data connections carrying data now, where the lanes are ours
+  std::string session;               // the session id (hex), where it names something (`pgmigrate rate`)
 };
 
 // What a caller hears while a transfer runs. Every method has a default that ignores it.
@@ -75,6 +81,10 @@ struct TransferSummary {
   std::uint64_t resumed_chunks = 0;  // resumed: the receiver already had this many chunks
   std::uint64_t skipped_bytes = 0;   // and their bytes, regenerated and checked but not sent
 };
+
+// "pgmigrate VERSION (stream format N)": what --version prints, and what the near half of a
+// transfer requires the far pgmigrate to print.
+std::string version_line();
 
 // Makes a new connection to the far host (one per lane, one for control).
 using ConnectFn = std::function<Result<std::unique_ptr<transport::Connector>>(const CancelToken&)>;

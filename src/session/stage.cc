@@ -6,8 +6,9 @@
 
 namespace pgm::session {
 
-engine::SendOptions send_options(const TransferParams& t) {
+engine::SendOptions send_options(const TransferParams& t, engine::RateLimiter* rate) {
   engine::SendOptions s;
+  s.rate = rate;
   s.chunk_size = t.chunk_size;
   s.level = t.level;
   s.adaptive_max_level = t.adaptive_max_level;
@@ -77,6 +78,9 @@ ProgressSample with_lanes(std::uint64_t logical_bytes, std::uint64_t wire_bytes,
   if (m.lane_bytes) p.lane_bytes = m.lane_bytes();
   p.reconnects = value_of(m.reconnects);
   p.resent_bytes = value_of(m.resent_bytes);
+  p.rate_limit = value_of(m.rate_limit);
+  if (m.lanes_up) p.lanes_up = m.lanes_up();
+  p.session = m.session;
   return p;
 }
 
@@ -108,7 +112,13 @@ std::unique_ptr<Running> start_sending(engine::SendPipeline& pipeline, const sou
         return engine::Activity{c.raw_bytes.load() + value_of(m.activity),
                                 c.waiting_for_source.load() ? "the producer ('" + src.describe + "') stalled" : m.idle};
       },
-      "send", [&c, m] { return with_lanes(c.raw_bytes.load(), c.encoded_bytes.load(), c.chunks.load(), m); }, src.estimated_size, cancel);
+      "send",
+      [&c, m, rate = pipeline.rate_limiter()] {
+        ProgressSample p = with_lanes(c.raw_bytes.load(), c.encoded_bytes.load(), c.chunks.load(), m);
+        if (rate != nullptr) p.rate_limit = rate->rate();
+        return p;
+      },
+      src.estimated_size, cancel);
 }
 
 std::unique_ptr<Running> start_receiving(engine::RecvPipeline& pipeline, const sink::Sink& sink, const TransferParams& t,

@@ -19,7 +19,8 @@
 
 namespace pgm::session {
 
-engine::SendOptions send_options(const TransferParams& t);
+// `rate`: the transfer's cap, shared by its lanes (null: none); it must outlive the pipeline.
+engine::SendOptions send_options(const TransferParams& t, engine::RateLimiter* rate);
 // The receiver's options for a stream whose sender chose `chunk_size`: the memory bound
 // expressed as a window in that stream's chunks (at least 4).
 engine::RecvOptions recv_options(const TransferParams& t, std::uint32_t chunk_size);
@@ -38,7 +39,10 @@ struct Movement {
   std::function<std::uint64_t()> reconnects;
   std::function<std::uint64_t()> resent_bytes;
   std::function<std::uint64_t()> activity;
-  std::string idle;  // "no acknowledgement from host", "no data arrived on stdin", ...
+  std::function<std::uint64_t()> rate_limit;  // the sender's cap (a receiving half hears it)
+  std::function<unsigned()> lanes_up;
+  std::string session;  // hex, for progress (`pgmigrate rate SESSION` on the near host)
+  std::string idle;     // "no acknowledgement from host", "no data arrived on stdin", ...
 };
 
 // A transfer whose data moves: its stall watchdog runs and its observer samples it. stop()

@@ -106,6 +106,11 @@ std::string Capabilities::describe() const {
   add(recv_resumable, "recv -s");
   add(send_raw, "send -w");
   add(send_compressed, "send -c");
+  add(send_large_blocks, "send -L");
+  add(send_embedded, "send -e");
+  add(recv_no_mount, "recv -u");
+  add(recv_set_props, "recv -o");
+  add(recv_exclude_props, "recv -x");
   return s;
 }
 
@@ -137,10 +142,13 @@ Capabilities parse_capabilities(const std::string& s, const std::string& r) {
   c.send_raw = usage_has_flag(s, "send", 'w');
   c.send_compressed = usage_has_flag(s, "send", 'c');
   c.send_large_blocks = usage_has_flag(s, "send", 'L');
+  c.send_embedded = usage_has_flag(s, "send", 'e');
   c.send_props = usage_has_flag(s, "send", 'p');
   c.send_replicate = usage_has_flag(s, "send", 'R');
   c.recv_resumable = usage_has_flag(r, "receive", 's') || usage_has_flag(r, "recv", 's');
   c.recv_no_mount = usage_has_flag(r, "receive", 'u') || usage_has_flag(r, "recv", 'u');
+  c.recv_set_props = usage_has_flag(r, "receive", 'o') || usage_has_flag(r, "recv", 'o');
+  c.recv_exclude_props = usage_has_flag(r, "receive", 'x') || usage_has_flag(r, "recv", 'x');
   return c;
 }
 
@@ -336,6 +344,23 @@ Result<std::vector<std::string>> send_args(const std::string& snapshot, const Se
     if (!caps.send_props) return Status(Errc::unsupported, "this zfs cannot 'send -p'");
     args.emplace_back("-p");
   }
+  // OpenZFS only: zfs-fuse has none of these, and a stream made without them is still whole.
+  struct PassThrough {
+    bool wanted;
+    bool have;
+    const char* flag;
+    const char* what;  // our flag, to name in the refusal
+  };
+  const PassThrough passed[] = {{flags.raw, caps.send_raw, "-w", "--raw"},
+                                {flags.compressed, caps.send_compressed, "-c", "--compressed"},
+                                {flags.large_blocks, caps.send_large_blocks, "-L", "--large-block"},
+                                {flags.embedded, caps.send_embedded, "-e", "--embed"}};
+  for (const auto& p : passed) {
+    if (!p.wanted) continue;
+    if (!p.have)
+      return Status(Errc::unsupported, std::string("this zfs cannot 'send ") + p.flag + "' (its usage does not offer it): drop " + p.what);
+    args.emplace_back(p.flag);
+  }
   if (flags.incremental && flags.intermediate) return Status(Errc::invalid_argument, "-i and -I cannot be used together");
   for (const auto& [base, flag] : {std::pair{flags.incremental, "-i"}, std::pair{flags.intermediate, "-I"}}) {
     if (!base) continue;
@@ -356,9 +381,39 @@ Result<std::vector<std::string>> recv_args(const std::string& target, const Recv
     if (!caps.recv_resumable) return Status(Errc::unsupported, "this zfs cannot 'receive -s' (resumable receive)");
     args.emplace_back("-s");
   }
-  if (flags.no_mount && caps.recv_no_mount) args.emplace_back("-u");
+  if (flags.no_mount) {
+    if (!caps.recv_no_mount) return Status(Errc::unsupported, "this zfs cannot 'receive -u' (its usage does not offer it): drop -u");
+    args.emplace_back("-u");
+  }
+  if (!flags.set_props.empty() && !caps.recv_set_props)
+    return Status(Errc::unsupported, "this zfs cannot 'receive -o' (its usage does not offer it): drop --recv-set");
+  for (const auto& [name, value] : flags.set_props) {
+    PGM_RETURN_IF_ERROR(validate_property_name(name));
+    if (value.find_first_of("\n\r") != std::string::npos || value.empty())
+      return Status(Errc::invalid_argument, "--recv-set " + name + "=: the value must be one non-empty line");
+    args.emplace_back("-o");
+    args.push_back(name);
+    args.back() += '=';
+    args.back() += value;
+  }
+  if (!flags.exclude_props.empty() && !caps.recv_exclude_props)
+    return Status(Errc::unsupported, "this zfs cannot 'receive -x' (its usage does not offer it): drop --recv-exclude");
+  for (const auto& name : flags.exclude_props) {
+    PGM_RETURN_IF_ERROR(validate_property_name(name));
+    args.emplace_back("-x");
+    args.push_back(name);
+  }
   args.push_back(target);
   return args;
+}
+
+Status validate_property_name(std::string_view name) {
+  const bool ok = !name.empty() && name.size() <= 256 && name.front() != '-' &&
+                  name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-") == std::string_view::npos;
+  if (!ok)
+    return Status(Errc::invalid_argument,
+                  "'" + std::string(name) + "' is not a ZFS property name (letters, digits, '_', '.', ':', '-'; e.g. mountpoint)");
+  return Status::Ok();
 }
 
 namespace {

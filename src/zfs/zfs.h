@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -35,10 +36,13 @@ struct Capabilities {
   bool send_raw = false;               // send -w
   bool send_compressed = false;        // send -c
   bool send_large_blocks = false;      // send -L
+  bool send_embedded = false;          // send -e
   bool send_props = true;              // send -p
   bool send_replicate = true;          // send -R
   bool recv_resumable = false;         // recv -s
   bool recv_no_mount = false;          // recv -u
+  bool recv_set_props = false;         // recv -o prop=value
+  bool recv_exclude_props = false;     // recv -x prop
   std::string describe() const;
 };
 
@@ -143,6 +147,11 @@ struct SendFlags {
   std::optional<std::string> intermediate;  // -I base
   bool replicate = false;                   // -R
   bool props = false;                       // -p
+  // OpenZFS pass-through, refused in one line by a zfs without them (zfs-fuse):
+  bool raw = false;           // -w: blocks as stored, encrypted ones stay encrypted (keys never leave)
+  bool compressed = false;    // -c: compressed blocks stay compressed
+  bool large_blocks = false;  // -L: blocks over 128 KiB stay large
+  bool embedded = false;      // -e: embedded data blocks stay embedded
 };
 // The arguments after `zfs` for sending `snapshot` (validated).
 Result<std::vector<std::string>> send_args(const std::string& snapshot, const SendFlags& flags, const Capabilities& caps);
@@ -150,8 +159,14 @@ Result<std::vector<std::string>> send_args(const std::string& snapshot, const Se
 struct RecvFlags {
   bool force = false;      // -F
   bool resumable = false;  // -s
-  bool no_mount = false;   // -u
+  bool no_mount = false;   // -u (refused by a zfs without it)
+  // -o prop=value and -x prop (repeatable; refused by a zfs without them), e.g. another
+  // mountpoint on the new host. Names and values are validated before they reach argv.
+  std::vector<std::pair<std::string, std::string>> set_props;
+  std::vector<std::string> exclude_props;
 };
+// A property name as zfs knows them (native or user "module:name"): letters, digits, _ . : -.
+Status validate_property_name(std::string_view name);
 Result<std::vector<std::string>> recv_args(const std::string& target, const RecvFlags& flags, const Capabilities& caps);
 
 }  // namespace pgm::zfs

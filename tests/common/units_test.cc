@@ -36,6 +36,18 @@ TEST(ParseDuration, AcceptsUnits) {
   for (const char* bad : {"", "s", "10 parsecs", "-5s", "1e3"}) EXPECT_FALSE(parse_duration(bad).ok()) << bad;
 }
 
+TEST(Units, ParseRateIsDecimalLikeTheProgressLine) {
+  EXPECT_EQ(*parse_rate("50M"), 50'000'000u);
+  EXPECT_EQ(*parse_rate("50MB/s"), 50'000'000u);
+  EXPECT_EQ(*parse_rate("1.5G"), 1'500'000'000u);
+  EXPECT_EQ(*parse_rate("800k"), 800'000u);
+  EXPECT_EQ(*parse_rate("4MiB"), 4u << 20);
+  EXPECT_EQ(*parse_rate("123"), 123u);
+  EXPECT_EQ(*parse_rate("0"), 0u);
+  EXPECT_EQ(*parse_rate("none"), 0u);
+  for (const char* bad : {"", "fast", "10 parsecs", "-5M", "5Mbit", "/s"}) EXPECT_FALSE(parse_rate(bad).ok()) << bad;
+}
+
 TEST(Format, HumanUnits) {
   EXPECT_EQ(format_bytes(512), "512 B");
   EXPECT_EQ(format_bytes(1536), "1.50 KiB");

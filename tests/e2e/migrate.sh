@@ -127,10 +127,25 @@ pass "plan refuses a fence that the switchover could not use"
 # 2. A partial run, killed once the slot exists, then abort.
 AB="ab$PGM_TEST_ID"
 mig "$AB" partial "$SSHD_PORT" "$SSH_KNOWN_HOSTS"
-"$PGMIGRATE" migrate run "${M[@]}" --debug-pause-before standby 2> "$PGM_TEST_ROOT/ab.log" &
+PROM="$PGM_TEST_ROOT/migrate.prom"
+"$PGMIGRATE" migrate run "${M[@]}" --metrics-file "$PROM" --debug-pause-before standby 2> "$PGM_TEST_ROOT/ab.log" &
 RUN=$!
 for _ in $(seq 1 600); do grep -q "pausing before standby" "$PGM_TEST_ROOT/ab.log" && break; kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
 grep -q "pausing before standby" "$PGM_TEST_ROOT/ab.log" || { cat "$PGM_TEST_ROOT/ab.log"; fail "the partial run did not get to the standby step"; }
+# --metrics-file, read by Prometheus' own parser of the text format while the run waits: the
+# bulk and final sends are done (a success time, their bytes) and the slot holds WAL.
+WANT=('^pgmigrate_migrate_running\{\} 1\.0$' '^pgmigrate_migrate_slot_retained_wal_bytes\{\} [0-9]'
+  '^pgmigrate_migrate_step_start_time_seconds\{step=(final|standby)\} 1[0-9]{9}' '^pgmigrate_last_success_time_seconds\{\} 1[0-9]{9}'
+  '^pgmigrate_transfer_read_bytes_total\{side=send\} [1-9]')
+metrics_show_all() {
+  "$PGM_SOURCE_DIR/tests/fixtures/prom_parse.py" "$PROM" > "$PGM_TEST_ROOT/migrate.parsed" || fail "the migrate metrics file does not parse"
+  for want in "${WANT[@]}"; do grep -Eq "$want" "$PGM_TEST_ROOT/migrate.parsed" || return 1; done
+}
+# The file is rewritten every 2 s: wait (30 s at most) for a write that shows the waiting run.
+for _ in $(seq 1 300); do metrics_show_all && break; sleep 0.1; done
+metrics_show_all || { cat "$PGM_TEST_ROOT/migrate.parsed"; fail "migrate metrics: not all of ${WANT[*]}"; }
+[ "$(grep -c '^pgmigrate_migrate_step{step=[a-z]*} 1\.0$' "$PGM_TEST_ROOT/migrate.parsed")" = 1 ] || fail "migrate metrics: not exactly one current step"
+pass "migrate --metrics-file parses and shows the step, its start, the slot's WAL and the sends"
 kill -9 "$RUN"; wait "$RUN" 2>/dev/null || true
 [ "$(pg_q "$P1" "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgmigrate_$AB'")" = "1" ] || fail "no slot after the final step"
 "$PGMIGRATE" migrate abort "$AB" --primary "$PRIMARY" --port "$SSHD_PORT" --identity "$SSH_KEY" --known-hosts "$SSH_KNOWN_HOSTS" \

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Bad inputs must give one clear line, a non-zero exit, never a password, and leave the primary
 # writable and the standby unpromoted: wrong conninfo, a standby that does not stream, a missing
-# slot, a standby of another cluster, a read-only "fence", and a layout with pg_wal outside the
-# dataset (pg check).
+# slot (switchover, status, and pg lag at once rather than after its timeout), a standby of
+# another cluster, a read-only "fence", and a layout with pg_wal outside the dataset (pg check).
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
 
@@ -38,6 +38,13 @@ expect_refusal "missing slot" "there is no replication slot 'nosuch'" \
   "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --slot nosuch --primary-pgdata "$PRIMARY_DIR"
 expect_refusal "missing slot (status)" "there is no replication slot 'nosuch'" \
   "$PGMIGRATE" pg slot status --primary "$PRIMARY" --slot nosuch
+# A slot that does not exist never streams: pg lag says so at once, not after its --timeout.
+START=$SECONDS
+expect_refusal "pg lag --wait on a missing slot" "there is no replication slot 'nosuch'.*pg slot create --slot nosuch" \
+  "$PGMIGRATE" pg lag --primary "$PRIMARY" --standby "$STANDBY" --slot nosuch --wait 1M --timeout 10m
+[ $((SECONDS - START)) -lt 15 ] || fail "pg lag --wait took $((SECONDS - START)) s to say the slot is missing"
+expect_refusal "pg lag on a missing slot" "there is no replication slot 'nosuch'" \
+  "$PGMIGRATE" pg lag --primary "$PRIMARY" --standby "$STANDBY" --slot nosuch
 expect_refusal "a primary given as standby (lag)" "is not in recovery" \
   "$PGMIGRATE" pg lag --primary "$PRIMARY" --standby "$PRIMARY"
 expect_refusal "read-only is not a fence" "read-only setting is not a fence" \

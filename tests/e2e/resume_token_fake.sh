@@ -10,30 +10,10 @@
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/relay.sh"
-FAKE="$PGM_SOURCE_DIR/tests/tools/fake-openzfs"
-[ -x "$FAKE" ] || fail "fake-openzfs missing at $FAKE"
-
-SRC_ROOT="$PGM_TEST_ROOT/fake-src"
-DST_ROOT="$PGM_TEST_ROOT/fake-dst"
-# `env` execs the command, so "$!" of a backgrounded one is the command itself.
-src_zfs() { env PGMIGRATE_ZFS="$FAKE" FAKE_ZFS_ROOT="$SRC_ROOT" "$@"; }
-dst_zfs() { env PGMIGRATE_ZFS="$FAKE" FAKE_ZFS_ROOT="$DST_ROOT" "$@"; }
-SRC_ENV=(env PGMIGRATE_ZFS="$FAKE" FAKE_ZFS_ROOT="$SRC_ROOT")
-DST_ENV=(env PGMIGRATE_ZFS="$FAKE" FAKE_ZFS_ROOT="$DST_ROOT")
-# The far pgmigrate runs through sshd, which passes no environment: wrappers choose its ZFS.
-for side in src dst; do
-  root=$SRC_ROOT
-  [ "$side" = dst ] && root=$DST_ROOT
-  printf '#!/bin/sh\nPGMIGRATE_ZFS=%s FAKE_ZFS_ROOT=%s exec %s "$@"\n' "$FAKE" "$root" "$PGMIGRATE" > "$PGM_TEST_ROOT/pgmigrate-on-$side"
-  chmod +x "$PGM_TEST_ROOT/pgmigrate-on-$side"
-done
+source "$PGM_SOURCE_DIR/tests/fixtures/fake_zfs.sh"
 
 P=pgmt_tok$PGM_TEST_ID
-src_zfs "$FAKE" create -p "$P/fs"
-dst_zfs "$FAKE" create "$P"
-head -c $((96 << 20)) /dev/urandom > "$PGM_TEST_ROOT/data"
-src_zfs "$FAKE" fake-write "$P/fs" "$PGM_TEST_ROOT/data"
-src_zfs "$FAKE" snapshot "$P/fs@s1"
+fake_source "$P" 96
 GUID=$(src_zfs "$FAKE" get -Hp -o value guid "$P/fs@s1")
 
 sshd_fixture_start

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -84,6 +85,29 @@ TEST(RateLimiter, AcquireEndsWhenCancelled) {
   EXPECT_FALSE(limiter.acquire(10'000'000, cancel));
   stopper.join();
   EXPECT_LT(Clock::now() - start, seconds(10));
+}
+
+// A lane asleep in acquire() for a frame that would take hours at the old rate: raising the
+// rate (or lifting it) must reach it, not only the lanes that reserve after the change.
+TEST(RateLimiter, ARateChangeReachesALaneAlreadyAsleep) {
+  for (std::uint64_t new_rate : {std::uint64_t{100'000'000}, std::uint64_t{0}}) {
+    RateLimiter limiter(1000);  // 1 KB/s: 10 MB is almost three hours
+    CancelToken cancel;
+    std::atomic<bool> done{false};
+    std::thread lane([&] {
+      EXPECT_TRUE(limiter.acquire(10'000'000, cancel));
+      done = true;
+    });
+    // The lane has reserved once the bucket is in debt (a reservation is all it does first).
+    while (limiter.reserve(0, Clock::now()).count() == 0) std::this_thread::yield();
+    limiter.set_rate(new_rate);
+    const auto deadline = Clock::now() + seconds(10);
+    while (!done && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const bool released = done;
+    if (!released) cancel.cancel(Status(Errc::interrupted, "the rate change did not reach the sleeping lane"));
+    lane.join();
+    EXPECT_TRUE(released) << "new rate " << new_rate;
+  }
 }
 
 TEST(CancelToken, WaitForSleepsTheWholeTimeUnlessCancelled) {

@@ -51,7 +51,7 @@ check "send usage has the send -t line" err_has $'\tsend [-PVenv] -t <receive_re
 check "send usage says (fake-openzfs)" err_has "(fake-openzfs)"
 zfs receive
 check "receive without arguments exits 2" rc_is 2
-check "receive usage has the receive line" err_has $'\treceive [-FhMnsuv] [-o <property>=<value>] <filesystem|volume|snapshot>'
+check "receive usage has the receive line" err_has $'\treceive [-FhMnsuv] [-o <property>=<value>] [-x <property>] <filesystem|volume|snapshot>'
 check "receive usage has the receive -A line" err_has $'\treceive -A <filesystem|volume>'
 check "receive usage says (fake-openzfs)" err_has "(fake-openzfs)"
 zfs recv

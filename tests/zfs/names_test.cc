@@ -49,6 +49,45 @@ TEST(ZfsArgs, SendAndRecvArgv) {
   EXPECT_EQ(no.status().code(), Errc::unsupported);
 }
 
+TEST(ZfsArgs, OpenZfsPassThroughFlagsOrRefusalsInOneLine) {
+  zfs::Capabilities none;  // zfs-fuse: none of them
+  zfs::Capabilities all;
+  all.send_raw = all.send_compressed = all.send_large_blocks = all.send_embedded = true;
+  all.recv_no_mount = all.recv_set_props = all.recv_exclude_props = true;
+  zfs::SendFlags f;
+  f.raw = f.compressed = f.large_blocks = f.embedded = true;
+  EXPECT_EQ(*zfs::send_args("tank/fs@b", f, all), (std::vector<std::string>{"send", "-w", "-c", "-L", "-e", "tank/fs@b"}));
+  auto refused = zfs::send_args("tank/fs@b", f, none);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Errc::unsupported);
+  EXPECT_NE(refused.status().message().find("'send -w'"), std::string::npos) << refused.status().message();
+  EXPECT_NE(refused.status().message().find("drop --raw"), std::string::npos);
+
+  zfs::RecvFlags r;
+  r.no_mount = true;
+  r.set_props = {{"mountpoint", "/srv/pg new"}, {"com.example:owner", "db team"}};
+  r.exclude_props = {"compression"};
+  EXPECT_EQ(*zfs::recv_args("tank/fs", r, all), (std::vector<std::string>{"receive", "-u", "-o", "mountpoint=/srv/pg new", "-o",
+                                                                          "com.example:owner=db team", "-x", "compression", "tank/fs"}));
+  for (auto strip : {0, 1, 2}) {
+    zfs::Capabilities some = all;
+    if (strip == 0) some.recv_no_mount = false;
+    if (strip == 1) some.recv_set_props = false;
+    if (strip == 2) some.recv_exclude_props = false;
+    auto no = zfs::recv_args("tank/fs", r, some);
+    ASSERT_FALSE(no.ok()) << strip;
+    EXPECT_EQ(no.status().code(), Errc::unsupported);
+  }
+  zfs::RecvFlags bad;
+  bad.set_props = {{"mount;point", "x"}};
+  EXPECT_EQ(zfs::recv_args("tank/fs", bad, all).status().code(), Errc::invalid_argument);
+  bad.set_props = {{"mountpoint", "a\nb"}};
+  EXPECT_EQ(zfs::recv_args("tank/fs", bad, all).status().code(), Errc::invalid_argument);
+  bad.set_props.clear();
+  bad.exclude_props = {"-F"};  // never an option of zfs itself
+  EXPECT_EQ(zfs::recv_args("tank/fs", bad, all).status().code(), Errc::invalid_argument);
+}
+
 TEST(Endpoint, Parses) {
   auto e = cli::parse_endpoint("-");
   ASSERT_TRUE(e.ok());

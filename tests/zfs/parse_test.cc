@@ -35,7 +35,7 @@ constexpr const char* kOpenZfsSendUsage =
     "(fake-openzfs) FAKE OpenZFS for tests: not ZFS\n";
 constexpr const char* kOpenZfsRecvUsage =
     "usage:\n"
-    "\treceive [-FhMnsuv] [-o <property>=<value>] <filesystem|volume|snapshot>\n"
+    "\treceive [-FhMnsuv] [-o <property>=<value>] [-x <property>] <filesystem|volume|snapshot>\n"
     "\treceive -A <filesystem|volume>\n"
     "\n"
     "(fake-openzfs) FAKE OpenZFS for tests: not ZFS\n";
@@ -51,6 +51,9 @@ TEST(ZfsParse, CapabilitiesOfZfsFuse) {
   EXPECT_TRUE(c.send_replicate);
   EXPECT_FALSE(c.recv_resumable);
   EXPECT_FALSE(c.recv_no_mount);
+  EXPECT_FALSE(c.send_embedded);
+  EXPECT_FALSE(c.recv_set_props);
+  EXPECT_FALSE(c.recv_exclude_props);
 }
 
 TEST(ZfsParse, CapabilitiesOfOpenZfs) {
@@ -64,6 +67,9 @@ TEST(ZfsParse, CapabilitiesOfOpenZfs) {
   EXPECT_FALSE(c.send_replicate);  // this usage text has no -R
   EXPECT_TRUE(c.recv_resumable);
   EXPECT_TRUE(c.recv_no_mount);
+  EXPECT_TRUE(c.send_embedded);
+  EXPECT_TRUE(c.recv_set_props);
+  EXPECT_TRUE(c.recv_exclude_props);
   // "recv" is accepted as the verb too.
   EXPECT_TRUE(zfs::parse_capabilities("", "\trecv [-su] <fs>\n").recv_resumable);
 }
