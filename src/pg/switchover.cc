@@ -87,6 +87,17 @@ Status Switchover::run() {
   }
   if (cancelled()) return cancel_.reason();
 
+  if (!opt_.pre_fence_hook.empty()) {
+    pre_hook_ran_ = true;  // whatever it did before failing (a PAUSE) is for the post-hook to undo
+    s = run_hook("--pre-fence-hook", opt_.pre_fence_hook, "pre-fence");
+    if (!s.ok()) {
+      if (!opt_.post_hook.empty()) (void)run_hook("--post-hook", opt_.post_hook, "rolled-back");
+      return Status(Errc::child_failed, "switchover refused: " + s.message() +
+                                            "; nothing was fenced and the primary stays writable (undo what the hook did, if anything)");
+    }
+  }
+  if (cancelled()) return cancel_.reason();
+
   s = fence();
   if (s.ok() && cancelled()) s = cancel_.reason();
   if (!s.ok()) {
@@ -114,8 +125,10 @@ Status Switchover::run() {
   }
   release_slot();
   if (!opt_.post_hook.empty()) {
-    s = run_post_hook();
-    if (!s.ok()) return s;
+    s = run_hook("--post-hook", opt_.post_hook, "promoted");
+    if (!s.ok())
+      return Status(s.code(),
+                    "the standby was promoted and accepts writes, but " + s.message() + "; run the hook's work (DNS, pooler) by hand");
   }
   step("done", true, "switchover complete; writes were refused for " + fmt_s(report_.write_window_s.value_or(0)));
   return Status::Ok();
@@ -129,6 +142,10 @@ Status Switchover::precheck() {
   auto s = Connection::connect(opt_.standby_conninfo, "standby");
   if (!s) return s.status();
   standby_.emplace(std::move(*s));
+  old_host_ = primary_->host();
+  old_port_ = primary_->port();
+  new_host_ = standby_->host();
+  new_port_ = standby_->port();
 
   auto prec = primary_->scalar("SELECT pg_is_in_recovery()");
   if (!prec) return prec.status();
@@ -357,27 +374,48 @@ void Switchover::release_slot() {
       "fence stays on the old primary only");
 }
 
-Status Switchover::run_post_hook() {
-  std::vector<std::string> env = {
-      "PGM_NEW_PRIMARY_HOST=" + standby_->host(),
-      "PGM_NEW_PRIMARY_PORT=" + standby_->port(),
-      "PGM_NEW_PRIMARY_CONNINFO=" + redact_conninfo(opt_.standby_conninfo),
-      "PGM_OLD_PRIMARY_CONNINFO=" + redact_conninfo(opt_.primary_conninfo),
-      "PGM_NEW_TIMELINE=" + std::to_string(report_.new_timeline),
-      "PGM_SWITCH_LSN=" + (report_.final_lsn ? report_.final_lsn->str() : std::string()),
-      "PGM_FENCE=" + std::string(fence_name(opt_.fence)),
+const std::vector<std::string>& hook_variable_help() {
+  static const std::vector<std::string> lines = {
+      "PGM_PHASE: pre-fence (before the fence), promoted (after promotion), rolled-back (after a rollback undid the fence)",
+      "PGM_PRIMARY_HOST, PGM_PRIMARY_PORT: the server that takes writes from now on (the new primary once promoted, the old one "
+      "otherwise): point the pooler here",
+      "PGM_OLD_PRIMARY_HOST, PGM_OLD_PRIMARY_PORT, PGM_OLD_PRIMARY_CONNINFO: the old primary (conninfo without its password)",
+      "PGM_NEW_PRIMARY_HOST, PGM_NEW_PRIMARY_PORT, PGM_NEW_PRIMARY_CONNINFO: the standby that is (or was to be) promoted",
+      "PGM_FENCE: stop or connections",
+      "PGM_OLD_TIMELINE: the old primary's timeline",
+      "PGM_NEW_TIMELINE: the new primary's timeline (empty unless promoted)",
+      "PGM_SWITCH_LSN: the fence's final WAL position (empty before the fence)",
   };
-  step("post-hook", true, "running --post-hook");
-  auto run = run_bounded({opt_.post_hook}, opt_.hook_timeout, nullptr, true, env);
+  return lines;
+}
+
+std::vector<std::string> Switchover::hook_environment(const std::string& phase) const {
+  const bool promoted = report_.promoted;
+  return {
+      "PGM_PHASE=" + phase,
+      "PGM_PRIMARY_HOST=" + (promoted ? new_host_ : old_host_),
+      "PGM_PRIMARY_PORT=" + (promoted ? new_port_ : old_port_),
+      "PGM_OLD_PRIMARY_HOST=" + old_host_,
+      "PGM_OLD_PRIMARY_PORT=" + old_port_,
+      "PGM_OLD_PRIMARY_CONNINFO=" + redact_conninfo(opt_.primary_conninfo),
+      "PGM_NEW_PRIMARY_HOST=" + new_host_,
+      "PGM_NEW_PRIMARY_PORT=" + new_port_,
+      "PGM_NEW_PRIMARY_CONNINFO=" + redact_conninfo(opt_.standby_conninfo),
+      "PGM_FENCE=" + std::string(fence_name(opt_.fence)),
+      "PGM_OLD_TIMELINE=" + std::to_string(report_.old_timeline),
+      "PGM_NEW_TIMELINE=" + (promoted ? std::to_string(report_.new_timeline) : std::string()),
+      "PGM_SWITCH_LSN=" + (report_.final_lsn ? report_.final_lsn->str() : std::string()),
+  };
+}
+
+Status Switchover::run_hook(const std::string& flag, const std::string& cmd, const std::string& phase) {
+  const std::string name = flag.substr(2);  // "pre-fence-hook", "post-hook"
+  step(name, true, "running " + flag + " (PGM_PHASE=" + phase + ")");
+  auto run = run_bounded({cmd}, opt_.hook_timeout, nullptr, true, hook_environment(phase));
   Status s = run ? Status::Ok() : run.status();
-  if (s.ok() && !run->success()) s = Status(Errc::child_failed, "--post-hook " + run->describe());
-  if (!s.ok()) {
-    step("post-hook", false, s.message());
-    return Status(s.code(),
-                  "the standby was promoted and accepts writes, but " + s.message() + "; run the hook's work (DNS, pooler) by hand");
-  }
-  step("post-hook", true, "--post-hook succeeded");
-  return Status::Ok();
+  if (s.ok() && !run->success()) s = Status(run->timed_out ? Errc::timeout : Errc::child_failed, flag + " " + run->describe());
+  step(name, s.ok(), s.ok() ? flag + " succeeded" : s.message());
+  return s;
 }
 
 }  // namespace pgm::pg

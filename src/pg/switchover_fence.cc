@@ -166,6 +166,7 @@ Status Switchover::fence_connections() {
 
 Status Switchover::rollback(const Status& why) {
   if (!report_.fenced) {
+    if (pre_hook_ran_ && !opt_.post_hook.empty()) (void)run_hook("--post-hook", opt_.post_hook, "rolled-back");
     return why.context("switchover aborted before the fence; the primary stays writable and the standby was not promoted");
   }
   step("rollback", true, "undoing the fence: " + why.message());
@@ -198,6 +199,8 @@ Status Switchover::rollback(const Status& why) {
   report_.rolled_back = true;
   report_.write_window_s = seconds(Clock::now() - fence_started_);
   step("rollback", true, "the old primary accepts writes again after " + fmt_s(*report_.write_window_s) + "; the standby was not promoted");
+  // A paused pooler resumes against the old primary (PGM_PHASE=rolled-back).
+  if (pre_hook_ran_ && !opt_.post_hook.empty()) (void)run_hook("--post-hook", opt_.post_hook, "rolled-back");
   return why.context(
       "switchover aborted before promotion and rolled back: the old primary is writable again, the standby was not promoted");
 }
