@@ -8,10 +8,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/exit.h"
+#include "cli/hook_options.h"
 #include "cli/migrate_remote.h"
 #include "cli/remote_options.h"
 #include "cli/transfer_options.h"
@@ -29,14 +31,17 @@ namespace {
 using nlohmann::json;
 
 struct MigrateArgs {
-  std::string source, target, primary, standby_primary, standby, id, state_dir, post_hook,
+  std::string source, target, primary, standby_primary, standby, id, state_dir,
       fence = "stop", primary_pgdata, stop_cmd, start_cmd, bindir, max_lag = "16M", switch_timeout = "2m", delta_target = "1G",
       catchup_timeout = "30m", assume_rate = "100M", pause_before, target_cluster;
+  std::string wal_warn, wal_limit, guard_interval = "5s";
+  bool drop_slot_on_limit = false;
   int standby_port = 0;
   unsigned rounds = 1;
   bool switchover = false, no_switchover = false, keep_snapshots = false, json = false;
   TransferOptions transfer;
   RemoteCliOptions remote;
+  HookCliOptions hooks;
 };
 
 void print_report(const migrate::StateFile& m, bool quiet) {
@@ -61,6 +66,25 @@ struct Prepared {
   migrate::Spec spec;
   std::unique_ptr<migrate::Remote> remote;
 };
+
+// --wal-warn, --wal-limit, --drop-slot-on-limit, --guard-interval (run's guard, and watch's).
+Status guard_settings(const MigrateArgs& a, migrate::Spec& s) {
+  for (auto [text, flag, out] :
+       {std::tuple{&a.wal_warn, "--wal-warn", &s.wal_warn}, std::tuple{&a.wal_limit, "--wal-limit", &s.wal_limit}}) {
+    if (text->empty()) continue;
+    auto v = parse_size(*text);
+    if (!v) return v.status().context(flag);
+    *out = *v;
+  }
+  if (a.drop_slot_on_limit && s.wal_limit == 0)
+    return Status(Errc::invalid_argument, "--drop-slot-on-limit needs --wal-limit SIZE (the retention at which to drop the slot)");
+  s.drop_slot_on_limit = a.drop_slot_on_limit;
+  auto interval = parse_duration(a.guard_interval);
+  if (!interval) return interval.status().context("--guard-interval");
+  if (interval->count() < 100) return Status(Errc::invalid_argument, "--guard-interval must be at least 100ms");
+  s.guard_interval = *interval;
+  return Status::Ok();
+}
 
 Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a) {
   auto endpoint = parse_endpoint(a.target);
@@ -95,11 +119,13 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a) {
   s.primary_pgdata = a.primary_pgdata;
   s.stop_cmd = a.stop_cmd;
   s.start_cmd = a.start_cmd;
-  s.post_hook = a.post_hook;
+  s.pre_fence_hook = a.hooks.pre_fence_hook;
+  s.post_hook = a.hooks.post_hook;
   s.keep_snapshots = a.keep_snapshots;
   if (!a.target_cluster.empty()) PGM_RETURN_IF_ERROR(pg::parse_cluster_id(a.target_cluster).status().context("--target-cluster"));
   s.target_cluster = a.target_cluster;
   s.run.want_switchover = a.switchover && !a.no_switchover;
+  PGM_RETURN_IF_ERROR(guard_settings(a, s));
   out.remote = make_migrate_remote(ctx, *remote, *t, a.transfer);
   return out;
 }
@@ -131,6 +157,10 @@ class Reporter final : public migrate::Observer {
     }
     std::size_t n = 0;
     while (n < migrate::kStepNames.size() && migrate::kStepNames[n] != step) ++n;
+    if (n == migrate::kStepNames.size()) {  // not a step: the slot guard
+      std::fprintf(stderr, "migrate [%.*s] %s\n", static_cast<int>(step.size()), step.data(), text.c_str());
+      return;
+    }
     std::fprintf(stderr, "migrate [%zu/%zu %.*s] %s\n", n + 1, migrate::kStepNames.size(), static_cast<int>(step.size()), step.data(),
                  text.c_str());
   }
@@ -205,7 +235,7 @@ Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
   std::printf("  5. standby: prepare and start a streaming standby on %s, port %d\n", c->remote->host_label().c_str(), a.standby_port);
   if (p->debian) print_debian_plan(*p->debian, c->remote->host_label());
   std::printf("  6. catchup: wait until replay lag is under %s\n", a.max_lag.c_str());
-  std::printf("  7. switchover: %s\n", a.switchover ? ("fence " + a.fence + ", promote, post-hook").c_str()
+  std::printf("  7. switchover: %s\n", a.switchover ? ("pre-fence hook, fence " + a.fence + ", promote, post-hook").c_str()
                                                     : "not requested (stops ready; rerun with --switchover)");
   std::printf("  8. cleanup: release holds, drop the slot where possible, %s the migration snapshots\n",
               a.keep_snapshots ? "keep" : "destroy");
@@ -260,6 +290,24 @@ Status status_migrations(const MigrateArgs& a) {
   return Status::Ok();
 }
 
+Status watch_migration(RunContext& ctx, const MigrateArgs& a) {
+  migrate::Spec s;
+  PGM_RETURN_IF_ERROR(guard_settings(a, s));
+  if (s.wal_warn == 0 && s.wal_limit == 0)
+    return Status(Errc::invalid_argument, "migrate watch needs --wal-limit SIZE (and/or --wal-warn SIZE): the retention to act on");
+  pg::GuardOptions g;
+  g.primary_conninfo = a.primary;
+  g.warn_bytes = s.wal_warn;
+  g.limit_bytes = s.wal_limit;
+  g.drop_on_limit = s.drop_slot_on_limit;
+  g.interval = s.guard_interval;
+  const bool quiet = ctx.global.quiet;
+  return migrate::watch(a.state_dir, a.id, g, ctx.cancel, [quiet](const std::string& line) {
+    if (quiet && line.rfind("warning: ", 0) != 0) return;
+    std::fprintf(stderr, "migrate watch: %s\n", line.c_str());
+  });
+}
+
 Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
   // The target as the migration's state names it; the other flags of `run` are not needed.
   auto target = [&ctx, &a](const migrate::State& st) -> Result<migrate::AbortTarget> {
@@ -275,6 +323,16 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
   if (!done) return done.status();
   for (const auto& d : *done) std::printf("%s\n", d.c_str());
   return Status::Ok();
+}
+
+void add_migrate_guard_options(CLI::App& cmd, MigrateArgs& a) {
+  const char* group = "Replication slot guard (from the slot's creation to the switchover)";
+  cmd.add_option("--wal-warn", a.wal_warn, "Warn once the migration's slot retains this much WAL")->group(group);
+  cmd.add_option("--wal-limit", a.wal_limit, "Stop when the slot retains this much WAL (or its wal_status is unreserved/lost)")
+      ->group(group);
+  cmd.add_flag("--drop-slot-on-limit", a.drop_slot_on_limit, "At the limit, also drop the slot to protect the primary's disk")
+      ->group(group);
+  cmd.add_option("--guard-interval", a.guard_interval, "Time between slot samples")->capture_default_str()->group(group);
 }
 
 }  // namespace
@@ -310,7 +368,8 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
     cmd->add_option("--target-cluster", a->target_cluster,
                     "For a Debian/Ubuntu primary: the cluster (VER/NAME) to create on the target (default: the primary's)");
     cmd->add_option("--timeout", a->switch_timeout, "Bound on the switchover")->capture_default_str();
-    cmd->add_option("--post-hook", a->post_hook, "Command run after promotion (PGM_NEW_PRIMARY_* in its environment)");
+    add_hook_options(*cmd, a->hooks);
+    add_migrate_guard_options(*cmd, *a);
     cmd->add_flag("--keep-snapshots", a->keep_snapshots, "Keep the migration snapshots on both sides at clean-up");
     cmd->add_option("--id", a->id, "Name of the migration (default: a new id, or the unfinished one for the same source and target)");
     cmd->add_option("--state-dir", a->state_dir, "Where migration state lives (default: $PGMIGRATE_STATE_DIR, /var/lib/pgmigrate)");
@@ -330,6 +389,16 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   status->add_option("--state-dir", a->state_dir, "Where migration state lives");
   status->add_flag("--json", a->json, "JSON, for monitoring");
   status->callback([a, &selected] { selected = [a](RunContext&) { return status_migrations(*a); }; });
+
+  CLI::App* watch = migrate->add_subcommand(
+      "watch",
+      "Guard a migration's slot between runs (run it under systemd): trip at --wal-limit (exit 9), end once the migration has "
+      "switched over or was aborted");
+  watch->add_option("ID", a->id, "The migration id (pgmigrate migrate status)")->required();
+  watch->add_option("--primary", a->primary, "Connection string of the primary")->envname("PGMIGRATE_PRIMARY")->required();
+  watch->add_option("--state-dir", a->state_dir, "Where migration state lives");
+  add_migrate_guard_options(*watch, *a);
+  watch->callback([a, &selected] { selected = [a](RunContext& ctx) { return watch_migration(ctx, *a); }; });
 
   CLI::App* abort =
       migrate->add_subcommand("abort", "Undo a migration: its slot, holds, snapshots and the partial target (never the source data)");

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "common/process.h"
+#include "common/units.h"
 #include "journal/journal.h"
 #include "migrate/run_steps.h"
 #include "migrate/target.h"
@@ -35,13 +36,64 @@ journal::Record run_process(const State& s) {
 }
 
 // Records a failed (or, cancelled, stopped) run and passes its error on.
-Status record_failure(StateFile& state, const CancelToken& cancel, const Status& s) {
+Status record_failure(StateFile& state, const CancelToken& cancel, const Status& s, bool failed = false) {
   (void)state.update([&](State& st) {
-    st.state = cancel.cancelled() ? "stopped" : "failed";
+    st.state = cancel.cancelled() && !failed ? "stopped" : "failed";
     st.error = s.message();
   });
   return s;
 }
+
+// A run's slot guard: started once the slot exists (step_final, or a run that finds it made),
+// stopped before the switchover (the fence stops the primary it samples; the switchover is
+// bounded by its own --timeout). A trip cancels the run's token, which ends the step under way.
+class RunGuard {
+ public:
+  RunGuard(const Spec& spec, CancelToken& cancel, Observer& observer) : spec_(spec), cancel_(cancel), observer_(observer) {}
+  RunGuard(const RunGuard&) = delete;
+  RunGuard& operator=(const RunGuard&) = delete;
+  ~RunGuard() { stop(); }
+
+  Status start(const std::string& slot) {
+    if (guard_ || (spec_.wal_warn == 0 && spec_.wal_limit == 0)) return Status::Ok();
+    pg::GuardOptions g;
+    g.primary_conninfo = spec_.primary;
+    g.slot = slot;
+    g.warn_bytes = spec_.wal_warn;
+    g.limit_bytes = spec_.wal_limit;
+    g.drop_on_limit = spec_.drop_slot_on_limit;
+    g.interval = spec_.guard_interval;
+    guard_ = std::make_unique<pg::SlotGuard>(g, cancel_, [this](pg::GuardEvent ev, const pg::SlotStatus&, const std::string& msg) {
+      if (ev == pg::GuardEvent::warn) observer_.say("guard", "warning: " + msg);
+      if (ev == pg::GuardEvent::unreachable) observer_.say("guard", "cannot sample the slot: " + msg + " (retrying)");
+    });
+    Status s = guard_->start();
+    if (!s.ok()) {
+      guard_.reset();
+      if (s.code() == Errc::not_found)
+        return Status(Errc::postgres, s.message() +
+                                          "; the migration cannot continue without its slot: 'pgmigrate migrate abort' it and "
+                                          "start again");
+      return s;
+    }
+    observer_.say("guard", "guarding slot '" + slot + "'" +
+                               (spec_.wal_warn > 0 ? ", warning at " + format_bytes(static_cast<double>(spec_.wal_warn)) : "") +
+                               (spec_.wal_limit > 0 ? ", stopping at " + format_bytes(static_cast<double>(spec_.wal_limit)) : "") +
+                               (spec_.drop_slot_on_limit ? " and dropping the slot" : ""));
+    return Status::Ok();
+  }
+  void stop() {
+    if (guard_) guard_->stop();
+  }
+  // The trip, if the guard tripped.
+  Status tripped() const { return guard_ ? guard_->tripped() : Status::Ok(); }
+
+ private:
+  const Spec& spec_;
+  CancelToken& cancel_;
+  Observer& observer_;
+  std::unique_ptr<pg::SlotGuard> guard_;
+};
 
 }  // namespace
 
@@ -125,12 +177,12 @@ Status claim(StateFile& state) {
 }
 
 Result<Preflight> preflight(const Spec& spec, Remote& remote, CancelToken& cancel, const StateFile* state) {
-  Context c{spec, remote, cancel, nullptr};
+  Context c{spec, remote, cancel, nullptr, nullptr};
   return run_preflight(c, state);
 }
 
 Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Observer& observer, StateFile& state) {
-  Context c{spec, remote, cancel, &observer};
+  Context c{spec, remote, cancel, &observer, nullptr};
   state.change([](State& st) { st.steps["preflight"] = {}; });  // checked again on every run
   state.begin_step("preflight");
   auto p = run_preflight(c, &state);
@@ -139,6 +191,8 @@ Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Obser
   state.change([&](State& st) { st.referenced = p->referenced; });
   state.end_step("preflight");
 
+  RunGuard guard(spec, cancel, observer);
+  c.guard_slot = [&] { return guard.start(state.slot()); };
   StepContext sc{c, state, *p};
   while (auto next = next_step(state.snapshot(), spec.run)) {
     if (next->action == Action::stop_ready) {
@@ -149,10 +203,18 @@ Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Obser
       return Outcome::ready;
     }
     const std::string step(next->step);
-    if (Status s = observer.before_step(step); !s.ok()) return record_failure(state, cancel, s);
+    if (step == "switchover" || step == "cleanup") guard.stop();
+    else if (state.read([](const State& st) { return st.slot_created.value_or(false); }))
+      if (Status s = guard.start(state.slot()); !s.ok()) return record_failure(state, cancel, s, true);
+    if (Status s = observer.before_step(step); !s.ok()) {
+      if (!guard.tripped().ok()) return record_failure(state, cancel, guard.tripped(), true);
+      return record_failure(state, cancel, s);
+    }
     state.begin_step(step);
     const auto* entry = find_run_step(next->step);
     Status s = entry != nullptr ? entry->run(sc) : Status(Errc::internal, "no step " + step);
+    // A trip ends the step through the cancel token: the trip is the reason, not the step's error.
+    if (!guard.tripped().ok()) return record_failure(state, cancel, guard.tripped(), true);
     if (!s.ok()) return record_failure(state, cancel, s);
     state.end_step(step);
   }

@@ -178,7 +178,17 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
     return Status(Errc::invalid_argument,
                   "refusing to migrate: a snapshot of '" + c.spec.source + "' would not hold a consistent database: " + all);
   }
-  for (const auto& n : layout->notes) p.notes.push_back(n);
+  for (const auto& n : layout->notes) {
+    // Worded for migrate, which guards its own slot when asked.
+    if (n.rfind("max_slot_wal_keep_size is -1", 0) == 0) {
+      if (c.spec.wal_limit == 0)
+        p.notes.push_back(
+            "max_slot_wal_keep_size is -1 (unlimited): the migration's slot can fill the primary's disk; give 'migrate run' --wal-limit "
+            "SIZE, and keep 'pgmigrate migrate watch ID --wal-limit SIZE' running between runs (docs/runbook.md)");
+      continue;
+    }
+    p.notes.push_back(n);
+  }
   if (p.data_directory.rfind(p.mountpoint + "/", 0) == 0) p.relative_pgdata = p.data_directory.substr(p.mountpoint.size() + 1);
   else if (p.data_directory == p.mountpoint) p.relative_pgdata = "";
   else return Status(Errc::invalid_argument, "the data directory " + p.data_directory + " is not under " + p.mountpoint);
@@ -346,6 +356,8 @@ Status step_final(Context& c, StateFile& m) {
     }
     PGM_RETURN_IF_ERROR(m.update([](State& s) { s.slot_created = true; }));
   }
+  // Guarded from now on: the send below and the catch-up are when the slot retains WAL.
+  if (c.guard_slot) PGM_RETURN_IF_ERROR(c.guard_slot());
   PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
   Status sent = with_slot_sampling(c, m, [&] {
     Status s = send_step(c, m, "final", snap, last_sent(m), nullptr);
@@ -437,6 +449,7 @@ pg::SwitchoverOptions switchover_options(const Context& c, const std::string& sl
   o.bindir = c.spec.bindir;
   o.max_lag = c.spec.max_lag;
   o.timeout = c.spec.switch_timeout;
+  o.pre_fence_hook = c.spec.pre_fence_hook;
   o.post_hook = c.spec.post_hook;
   return o;
 }
