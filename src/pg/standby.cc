@@ -87,6 +87,7 @@ Result<PreparedStandby> prepare_standby(const DataDir& dir, const StandbySpec& s
   }
   std::map<std::string, std::string> settings{{"primary_conninfo", spec.primary_conninfo}, {"primary_slot_name", spec.slot}};
   if (spec.port) settings["port"] = std::to_string(*spec.port);
+  if (spec.latest_timeline) settings["recovery_target_timeline"] = "latest";
   PGM_RETURN_IF_ERROR(write_owned_file_at(*d, "postgresql.auto.conf", set_auto_conf(conf, settings), dir));
   return out;
 }

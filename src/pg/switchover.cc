@@ -68,6 +68,13 @@ Status Switchover::validate() const {
     return Status(Errc::invalid_argument,
                   "--fence connections does not stop the server: drop --primary-pgdata/--primary-cluster/--stop-cmd, or use --fence stop");
   }
+  if (opt_.keep_old_as_standby) {
+    if (opt_.fence != Fence::stop || (opt_.primary_pgdata.empty() && opt_.primary_cluster.empty()))
+      return Status(Errc::invalid_argument,
+                    "--keep-old-as-standby needs --fence stop with --primary-pgdata or --primary-cluster: pgmigrate configures and starts "
+                    "the old server on this host, and only a clean stop lets it follow the new timeline without a rewind");
+    PGM_RETURN_IF_ERROR(validate_slot_name(opt_.fallback_slot).context("--fallback-slot"));
+  }
   if (opt_.timeout.count() <= 0 || opt_.stop_timeout.count() <= 0)
     return Status(Errc::invalid_argument, "--timeout and --stop-timeout must be positive");
   return Status::Ok();
@@ -130,8 +137,67 @@ Status Switchover::run() {
       return Status(s.code(),
                     "the standby was promoted and accepts writes, but " + s.message() + "; run the hook's work (DNS, pooler) by hand");
   }
+  if (opt_.keep_old_as_standby) {
+    s = keep_old_as_standby();
+    if (!s.ok()) {
+      step("fallback", false, s.message());
+      return Status(s.code(), "the standby was promoted and accepts writes, but keeping the old primary as its standby failed: " +
+                                  s.message() + "; there is no fallback to it: keep it stopped (do not start it as a primary)");
+    }
+  }
   step("done", true, "switchover complete; writes were refused for " + fmt_s(report_.write_window_s.value_or(0)));
   return Status::Ok();
+}
+
+Status Switchover::keep_old_as_standby() {
+  const std::string& slot = opt_.fallback_slot;
+  auto created = create_slot(*standby_, slot);
+  if (!created && created.status().code() != Errc::exists) return created.status();
+  step("fallback", true, "slot '" + slot + "' on the new primary for the old one");
+  // The clean stop's shutdown checkpoint is exactly where the new timeline begins, so the old
+  // data directory can follow it as it is: no rewind, no copy.
+  StandbySpec spec;
+  spec.primary_conninfo = opt_.standby_conninfo;
+  spec.slot = slot;
+  spec.latest_timeline = true;
+  auto prepared = prepare_standby(*primary_dir_, spec);
+  if (!prepared) return prepared.status();
+  step("fallback", true,
+       "configured " + primary_dir_->path + " as a standby of the new primary (standby.signal, primary_conninfo, primary_slot_name '" +
+           slot + "', recovery_target_timeline = latest; removed its own copy of slot '" + opt_.slot + "')");
+  StartOptions so;
+  so.bindir = opt_.bindir;
+  if (!primary_cluster_) so.log_file = opt_.primary_log;
+  so.debian_cluster = primary_cluster_;
+  so.check_conninfo = opt_.primary_conninfo;
+  so.timeout = 2min;
+  auto started = start_standby(*primary_dir_, so, cancel_);
+  if (!started) return started.status();
+  // Proof that it follows: a write made on the new primary after the promotion, replayed there.
+  auto fresh = Connection::connect(opt_.standby_conninfo, "new primary");
+  if (!fresh) return fresh.status();
+  PGM_RETURN_IF_ERROR(try_write(*fresh));
+  auto mark = fresh->scalar_lsn("SELECT pg_current_wal_lsn()");
+  if (!mark) return mark.status();
+  auto old = Connection::connect(opt_.primary_conninfo, "old primary");
+  if (!old) return old.status();
+  std::string last = "no sample";
+  for (const auto until = Clock::now() + 60s; Clock::now() < until && !cancelled(); std::this_thread::sleep_for(100ms)) {
+    auto w = read_wal_receiver(*old);
+    if (!w) return w.status();
+    if (w->received_tli == report_.new_timeline && w->replay_lsn && *w->replay_lsn >= *mark) {
+      report_.old_is_standby = true;
+      step("fallback", true,
+           "the old primary streams from the new one on timeline " + std::to_string(w->received_tli) +
+               " and replayed a write made there (" + mark->str() +
+               "); fall back with 'pgmigrate pg switchover' in the other direction (--slot " + slot + ")");
+      return Status::Ok();
+    }
+    last = "timeline " + std::to_string(w->received_tli) + ", replayed " + (w->replay_lsn ? w->replay_lsn->str() : "-");
+  }
+  if (cancelled()) return cancel_.reason();
+  return Status(Errc::timeout, "the old primary runs as a standby but did not replay the new primary's write " + mark->str() +
+                                   " within 60s (" + last + ")");
 }
 
 // NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
@@ -351,6 +417,7 @@ Status Switchover::check_new_primary_writes() {
 }
 
 void Switchover::release_slot() {
+  if (opt_.fence == Fence::stop && opt_.keep_old_as_standby) return;  // its copy goes when it becomes a standby
   if (opt_.fence == Fence::stop) {
     report_.notes.push_back("slot '" + opt_.slot +
                             "' remains on the stopped old primary: do not start it as a primary; rebuild it as a standby of the new one "

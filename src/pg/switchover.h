@@ -52,6 +52,11 @@ struct SwitchoverOptions {
   // anything is fenced. After a rollback the post-hook runs again, when a pre-hook ran, with
   // PGM_PHASE=rolled-back and PGM_PRIMARY_* naming the old primary, so that a paused pooler
   // resumes against the server that takes writes.
+  // After a clean-stop fence of an old primary on this host (--primary-pgdata/--primary-cluster):
+  // make it a streaming standby of the new primary through `fallback_slot` there, start it and
+  // prove it follows the new timeline, so that a fallback is one more switchover.
+  bool keep_old_as_standby = false;
+  std::string fallback_slot = "pgmigrate_fallback";
   std::string pre_fence_hook;
   std::string post_hook;
   std::chrono::milliseconds hook_timeout{std::chrono::minutes(1)};
@@ -73,6 +78,7 @@ struct SwitchoverReport {
   bool fenced = false;
   bool promoted = false;
   bool rolled_back = false;
+  bool old_is_standby = false;  // keep_old_as_standby succeeded
   std::optional<Lsn> final_lsn;
   unsigned old_timeline = 0, new_timeline = 0;
   // From the moment the fence began refusing writes to the moment the new primary accepted one
@@ -107,6 +113,7 @@ class Switchover {
   Status check_new_primary_writes();
   void release_slot();
   // `phase`: PGM_PHASE, "pre-fence", "promoted" or "rolled-back".
+  Status keep_old_as_standby();
   Status run_hook(const std::string& flag, const std::string& cmd, const std::string& phase);
   std::vector<std::string> hook_environment(const std::string& phase) const;
   // Undo the fence after a failure before promotion. Returns `why` with what the rollback did.
