@@ -295,14 +295,9 @@ Status watch_migration(RunContext& ctx, const MigrateArgs& a) {
   PGM_RETURN_IF_ERROR(guard_settings(a, s));
   if (s.wal_warn == 0 && s.wal_limit == 0)
     return Status(Errc::invalid_argument, "migrate watch needs --wal-limit SIZE (and/or --wal-warn SIZE): the retention to act on");
-  pg::GuardOptions g;
-  g.primary_conninfo = a.primary;
-  g.warn_bytes = s.wal_warn;
-  g.limit_bytes = s.wal_limit;
-  g.drop_on_limit = s.drop_slot_on_limit;
-  g.interval = s.guard_interval;
+  s.primary = a.primary;
   const bool quiet = ctx.global.quiet;
-  return migrate::watch(a.state_dir, a.id, g, ctx.cancel, [quiet](const std::string& line) {
+  return migrate::watch(a.state_dir, a.id, migrate::guard_options(s), ctx.cancel, [quiet](const std::string& line) {
     if (quiet && line.rfind("warning: ", 0) != 0) return;
     std::fprintf(stderr, "migrate watch: %s\n", line.c_str());
   });

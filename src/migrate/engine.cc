@@ -56,13 +56,8 @@ class RunGuard {
 
   Status start(const std::string& slot) {
     if (guard_ || (spec_.wal_warn == 0 && spec_.wal_limit == 0)) return Status::Ok();
-    pg::GuardOptions g;
-    g.primary_conninfo = spec_.primary;
+    pg::GuardOptions g = guard_options(spec_);
     g.slot = slot;
-    g.warn_bytes = spec_.wal_warn;
-    g.limit_bytes = spec_.wal_limit;
-    g.drop_on_limit = spec_.drop_slot_on_limit;
-    g.interval = spec_.guard_interval;
     guard_ = std::make_unique<pg::SlotGuard>(g, cancel_, [this](pg::GuardEvent ev, const pg::SlotStatus&, const std::string& msg) {
       if (ev == pg::GuardEvent::warn) observer_.say("guard", "warning: " + msg);
       if (ev == pg::GuardEvent::unreachable) observer_.say("guard", "cannot sample the slot: " + msg + " (retrying)");
@@ -96,6 +91,15 @@ class RunGuard {
 };
 
 }  // namespace
+
+pg::GuardOptions guard_options(const Spec& spec) {
+  return pg::GuardOptions{.primary_conninfo = spec.primary,
+                          .slot = pg::kDefaultSlot,
+                          .warn_bytes = spec.wal_warn,
+                          .limit_bytes = spec.wal_limit,
+                          .drop_on_limit = spec.drop_slot_on_limit,
+                          .interval = spec.guard_interval};
+}
 
 bool runner_alive(const State& s) { return journal::process_alive(run_process(s)); }
 

@@ -127,6 +127,10 @@ struct AbortTarget {
 Result<std::vector<std::string>> abort(const std::string& state_dir, const std::string& id, const std::string& primary,
                                        const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel);
 
+// The guard settings of `spec` (--wal-warn, --wal-limit, ...) for `spec.primary`; the caller
+// names the slot.
+pg::GuardOptions guard_options(const Spec& spec);
+
 // Guards migration `id`'s slot between runs (`migrate watch`, meant to run under systemd):
 // waits for the slot to exist, then samples it every g.interval with g's limits (g.slot is
 // taken from the state). Returns the guard's trip (the slot retains too much, is lost, or

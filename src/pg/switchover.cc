@@ -444,8 +444,7 @@ void Switchover::release_slot() {
 const std::vector<std::string>& hook_variable_help() {
   static const std::vector<std::string> lines = {
       "PGM_PHASE: pre-fence (before the fence), promoted (after promotion), rolled-back (after a rollback undid the fence)",
-      "PGM_PRIMARY_HOST, PGM_PRIMARY_PORT: the server that takes writes from now on (the new primary once promoted, the old one "
-      "otherwise): point the pooler here",
+      "PGM_PRIMARY_HOST, PGM_PRIMARY_PORT: the server that takes writes from now on (new primary once promoted, else the old one)",
       "PGM_OLD_PRIMARY_HOST, PGM_OLD_PRIMARY_PORT, PGM_OLD_PRIMARY_CONNINFO: the old primary (conninfo without its password)",
       "PGM_NEW_PRIMARY_HOST, PGM_NEW_PRIMARY_PORT, PGM_NEW_PRIMARY_CONNINFO: the standby that is (or was to be) promoted",
       "PGM_FENCE: stop or connections",
