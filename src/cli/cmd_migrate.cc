@@ -38,7 +38,7 @@ struct MigrateArgs {
   bool drop_slot_on_limit = false;
   int standby_port = 0;
   unsigned rounds = 1;
-  bool switchover = false, no_switchover = false, keep_snapshots = false, json = false;
+  bool switchover = false, no_switchover = false, keep_snapshots = false, keep_old_as_standby = false, json = false;
   TransferOptions transfer;
   RemoteCliOptions remote;
   HookCliOptions hooks;
@@ -122,6 +122,7 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a) {
   s.pre_fence_hook = a.hooks.pre_fence_hook;
   s.post_hook = a.hooks.post_hook;
   s.keep_snapshots = a.keep_snapshots;
+  s.keep_old_as_standby = a.keep_old_as_standby;
   if (!a.target_cluster.empty()) PGM_RETURN_IF_ERROR(pg::parse_cluster_id(a.target_cluster).status().context("--target-cluster"));
   s.target_cluster = a.target_cluster;
   s.run.want_switchover = a.switchover && !a.no_switchover;
@@ -364,6 +365,9 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
                     "For a Debian/Ubuntu primary: the cluster (VER/NAME) to create on the target (default: the primary's)");
     cmd->add_option("--timeout", a->switch_timeout, "Bound on the switchover")->capture_default_str();
     add_hook_options(*cmd, a->hooks);
+    cmd->add_flag("--keep-old-as-standby", a->keep_old_as_standby,
+                  "After the switchover, make the cleanly stopped old primary a standby of the new one (fallback window; the "
+                  "snapshots are kept)");
     add_migrate_guard_options(*cmd, *a);
     cmd->add_flag("--keep-snapshots", a->keep_snapshots, "Keep the migration snapshots on both sides at clean-up");
     cmd->add_option("--id", a->id, "Name of the migration (default: a new id, or the unfinished one for the same source and target)");

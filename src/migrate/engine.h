@@ -52,7 +52,8 @@ struct Spec {
   pg::Fence fence = pg::Fence::stop;
   std::string primary_pgdata, stop_cmd, start_cmd, pre_fence_hook, post_hook;
   bool keep_snapshots = false;
-  std::string target_cluster;  // VER/NAME for a Debian primary's new cluster (default: the source's)
+  bool keep_old_as_standby = false;  // pg::SwitchoverOptions::keep_old_as_standby
+  std::string target_cluster;        // VER/NAME for a Debian primary's new cluster (default: the source's)
   // The slot guard (--wal-warn, --wal-limit, --drop-slot-on-limit): from the slot's creation up
   // to the switchover, a trip ends the run. None when both sizes are 0.
   std::uint64_t wal_warn = 0, wal_limit = 0;

@@ -56,6 +56,7 @@ void state_fields(St& s, Fn&& fn) {
   fn("switched", s.switched);
   fn("slot_created", s.slot_created);
   fn("standby_started", s.standby_started);
+  fn("fallback_slot", s.fallback_slot);
 }
 
 bool known(const std::string& key) {

@@ -51,6 +51,8 @@ struct State {
   std::string id;
   std::optional<double> started, updated;
   std::optional<std::string> source, target, state, current_step, slot, last_sent, target_pgdata, error, boot_id;
+  // Set once the switchover kept the old primary as a standby of the new one through this slot.
+  std::optional<std::string> fallback_slot;
   std::optional<int> pid;
   std::optional<std::uint64_t> pid_start, rounds_done, last_round_bytes, referenced, slot_retained, peak_retained, lag_bytes;
   std::optional<double> write_window_s;

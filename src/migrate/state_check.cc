@@ -66,6 +66,7 @@ constexpr Field kStateFields[] = {
     {"switched", Type::boolean},
     {"slot_created", Type::boolean},
     {"standby_started", Type::boolean},
+    {"fallback_slot", Type::string},
     {"holds", Type::string_array},
     {"steps", Type::object_of, kStepFields},
     {"transfer", Type::object, kTransferFields},
