@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -304,21 +305,32 @@ Status watch_migration(RunContext& ctx, const MigrateArgs& a) {
   });
 }
 
-Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
-  // The target as the migration's state names it; the other flags of `run` are not needed.
-  auto target = [&ctx, &a](const migrate::State& st) -> Result<migrate::AbortTarget> {
+// The target as a migration's state names it (abort, finish); the other flags of `run` are not
+// needed.
+std::function<Result<migrate::AbortTarget>(const migrate::State&)> state_target(RunContext& ctx, const MigrateArgs& a) {
+  return [&ctx, &a](const migrate::State& st) -> Result<migrate::AbortTarget> {
     MigrateArgs args = a;
     args.source = st.source.value_or("");
     args.target = st.target.value_or("");
-    if (args.standby_port <= 0 && args.standby.empty()) args.standby_port = 1;  // not used by abort
+    if (args.standby_port <= 0 && args.standby.empty()) args.standby_port = 1;  // not used here
     auto p = prepare(ctx, args);
     if (!p) return p.status();
     return migrate::AbortTarget{std::move(p->remote), p->spec.target_dataset};
   };
-  auto done = migrate::abort(a.state_dir, a.id, a.primary, target, ctx.cancel);
+}
+
+Status print_lines(const Result<std::vector<std::string>>& done) {
   if (!done) return done.status();
   for (const auto& d : *done) std::printf("%s\n", d.c_str());
   return Status::Ok();
+}
+
+Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
+  return print_lines(migrate::abort(a.state_dir, a.id, a.primary, state_target(ctx, a), ctx.cancel));
+}
+
+Status finish_migration(RunContext& ctx, const MigrateArgs& a) {
+  return print_lines(migrate::finish(a.state_dir, a.id, a.standby, a.bindir, state_target(ctx, a), ctx.cancel));
 }
 
 void add_migrate_guard_options(CLI::App& cmd, MigrateArgs& a) {
@@ -398,6 +410,18 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   watch->add_option("--state-dir", a->state_dir, "Where migration state lives");
   add_migrate_guard_options(*watch, *a);
   watch->callback([a, &selected] { selected = [a](RunContext& ctx) { return watch_migration(ctx, *a); }; });
+
+  CLI::App* finish = migrate->add_subcommand(
+      "finish",
+      "End the fallback window of a migration whose switchover kept the old primary as a standby: stop it, drop its slot on the "
+      "new primary, destroy the migration snapshots on both sides");
+  finish->add_option("ID", a->id, "The migration id (pgmigrate migrate status)")->required();
+  finish->add_option("--standby", a->standby, "Connection string of the new primary (default: the one the migration recorded)")
+      ->envname("PGMIGRATE_STANDBY");
+  finish->add_option("--pg-bindir", a->bindir, "Directory holding pg_ctl");
+  finish->add_option("--state-dir", a->state_dir, "Where migration state lives");
+  add_remote_options(*finish, a->remote);
+  finish->callback([a, &selected] { selected = [a](RunContext& ctx) { return finish_migration(ctx, *a); }; });
 
   CLI::App* abort =
       migrate->add_subcommand("abort", "Undo a migration: its slot, holds, snapshots and the partial target (never the source data)");

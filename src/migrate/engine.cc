@@ -16,6 +16,7 @@
 #include "migrate/target.h"
 #include "pg/connection.h"
 #include "pg/debian_cluster.h"
+#include "pg/server_tools.h"
 #include "pg/slot.h"
 #include "zfs/zfs.h"
 
@@ -300,6 +301,66 @@ Result<std::vector<std::string>> abort(const std::string& state_dir, const std::
   }
   ::unlink(path.c_str());
   done.push_back("removed " + path);
+  return done;
+}
+
+Result<std::vector<std::string>> finish(const std::string& state_dir, const std::string& id, const std::string& new_primary,
+                                        const std::string& bindir, const std::function<Result<AbortTarget>(const State&)>& target,
+                                        CancelToken& cancel) {
+  auto listed = list(state_dir);
+  if (!listed) return listed.status();
+  StateFile* found = nullptr;
+  for (auto& m : *listed)
+    if (m.id() == id) found = &m;
+  if (found == nullptr)
+    return Status(Errc::not_found, "no migration '" + id + "' in " + migrations_dir(state_dir) + " (see pgmigrate migrate status)");
+  const State st = found->snapshot();
+  if (!st.fallback_slot || !st.fallback_pgdata)
+    return Status(Errc::invalid_argument, "migration " + id +
+                                              " has no fallback window open: its switchover did not keep the old primary as a standby "
+                                              "(migrate run --keep-old-as-standby), or migrate finish closed it");
+  std::vector<std::string> done;
+  // The old server: still the new primary's standby, or already stopped. A primary means a
+  // fallback happened: the window is not this command's to end.
+  auto dir = pg::inspect_data_dir(*st.fallback_pgdata);
+  if (!dir) return dir.status().context("the old primary's data directory");
+  auto cd = pg::read_controldata(*dir, bindir);
+  if (!cd) return cd.status();
+  if (cd->state == "in production" || cd->state == "shut down")
+    return Status(Errc::invalid_argument, "the old primary in " + dir->path + " is '" + cd->state +
+                                              "', not a standby: after a fallback it is the primary again; finish refuses to stop it "
+                                              "(drop slot '" +
+                                              *st.fallback_slot + "' and the snapshots by hand if the migration is over)");
+  if (pg::read_postmaster_pid(dir->path)) {
+    PGM_RETURN_IF_ERROR(pg::pg_ctl_stop(*dir, bindir, std::chrono::seconds(60), &cancel));
+    done.push_back("stopped the old primary's server (the standby in " + dir->path + ")");
+  }
+  {
+    const std::string conninfo = new_primary.empty() ? st.fallback_new_primary.value_or("") : new_primary;
+    auto c = pg::Connection::connect(conninfo, "new primary");
+    if (!c) return c.status().context("dropping the fallback slot (pass --standby CONNINFO)");
+    Status s = pg::drop_slot(*c, *st.fallback_slot);
+    if (!s.ok() && s.code() != Errc::not_found) return s;
+    done.push_back("dropped slot '" + *st.fallback_slot + "' on the new primary");
+  }
+  auto t = target(st);
+  if (!t) return t.status();
+  zfs::Zfs zfs;
+  for (const auto& full : migration_snapshots(st, st.source.value_or(""))) {
+    (void)zfs.release(st.tag(), full);
+    PGM_RETURN_IF_ERROR(zfs.destroy(full));
+    done.push_back("destroyed " + full);
+  }
+  auto far = run_remote_json(*t->remote, destroy_snapshots_command(shell_quote, t->remote->remote_bin(), t->dataset, st.snap("")), cancel);
+  if (!far) return far.status().context("destroying the target's migration snapshots");
+  if ((*far).contains("destroyed") && (*far)["destroyed"].is_array())
+    for (const auto& s : (*far)["destroyed"]) done.push_back("destroyed " + s.get<std::string>() + " on " + t->remote->host_label());
+  PGM_RETURN_IF_ERROR(found->update([](State& s) {
+    s.fallback_slot.reset();
+    s.fallback_pgdata.reset();
+    s.fallback_new_primary.reset();
+  }));
+  done.push_back("the fallback window of migration " + id + " is closed");
   return done;
 }
 

@@ -140,6 +140,15 @@ pg::GuardOptions guard_options(const Spec& spec);
 Status watch(const std::string& state_dir, const std::string& id, pg::GuardOptions g, CancelToken& cancel,
              const std::function<void(const std::string&)>& say);
 
+// Ends migration `id`'s fallback window (migrate run --keep-old-as-standby): stops the old
+// server on this host (it must still be a standby: after a fallback it is the primary and this
+// refuses), drops its slot on the new primary (`new_primary`: a conninfo, or "" for the one the
+// state recorded), destroys the migration's snapshots here and on the target, and records it.
+// Returns what it did, one line each.
+Result<std::vector<std::string>> finish(const std::string& state_dir, const std::string& id, const std::string& new_primary,
+                                        const std::string& bindir, const std::function<Result<AbortTarget>(const State&)>& target,
+                                        CancelToken& cancel);
+
 // The process a state file names (pid, start time, boot id).
 bool runner_alive(const State& s);
 

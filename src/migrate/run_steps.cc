@@ -495,7 +495,11 @@ Status step_switchover(Context& c, StateFile& m, const Preflight& p) {
   (void)m.update([&](State& st) {
     if (rep.write_window_s) st.write_window_s = *rep.write_window_s;
     st.switched = rep.promoted;
-    if (rep.old_is_standby) st.fallback_slot = o.fallback_slot;
+    if (rep.old_is_standby) {
+      st.fallback_slot = o.fallback_slot;
+      st.fallback_pgdata = p.data_directory;
+      st.fallback_new_primary = pg::redact_conninfo(c.spec.standby_conninfo);
+    }
   });
   return s;
 }

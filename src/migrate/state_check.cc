@@ -67,6 +67,8 @@ constexpr Field kStateFields[] = {
     {"slot_created", Type::boolean},
     {"standby_started", Type::boolean},
     {"fallback_slot", Type::string},
+    {"fallback_pgdata", Type::string},
+    {"fallback_new_primary", Type::string},
     {"holds", Type::string_array},
     {"steps", Type::object_of, kStepFields},
     {"transfer", Type::object, kTransferFields},

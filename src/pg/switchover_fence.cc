@@ -81,18 +81,8 @@ Status Switchover::stop_old_primary(std::chrono::milliseconds budget) {
              (systemd ? ", or systemctl stop when its unit is active" : "") + ")");
     return control_cluster(*primary_cluster_, ClusterAction::stop, budget, &cancel_);
   }
-  auto prefix = run_as_owner_prefix(*primary_dir_);
-  if (!prefix) return prefix.status();
-  std::vector<std::string> argv = *prefix;
-  for (const std::string& a :
-       {find_pg_program("pg_ctl", primary_dir_->major, opt_.bindir), std::string("stop"), std::string("-D"), primary_dir_->path,
-        std::string("-m"), std::string("fast"), std::string("-w"), std::string("-t"), std::to_string(secs)})
-    argv.push_back(a);
   step("fence", true, "stopping the old primary (pg_ctl stop -m fast, up to " + std::to_string(secs) + "s)");
-  auto run = run_bounded(argv, budget + 5s, &cancel_);
-  if (!run) return run.status();
-  if (!run->success()) return Status(run->timed_out ? Errc::timeout : Errc::child_failed, "pg_ctl stop " + run->describe());
-  return Status::Ok();
+  return pg_ctl_stop(*primary_dir_, opt_.bindir, std::chrono::seconds(secs), &cancel_);
 }
 
 Result<std::optional<ClusterId>> Switchover::primary_debian_cluster() {

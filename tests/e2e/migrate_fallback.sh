@@ -3,7 +3,9 @@
 # the new one (no rewind), clean-up keeps the migration snapshots for the fallback window, and a
 # fallback (`pg switchover` in the other direction, run where the new primary's data directory
 # is) brings every acknowledged commit back to the old primary. plan refuses the flag without a
-# local clean-stop fence.
+# local clean-stop fence. `migrate finish` refuses after a fallback, and, for a second migration
+# whose old primary still follows, ends the window: old server stopped, fallback slot dropped,
+# snapshots destroyed on both sides.
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
@@ -63,3 +65,30 @@ writers_stop
 writers_check "$P1" || fail "acknowledged commits lost"
 assert_refuses_writes "$P2"
 pass "fallback after migrate: zero acknowledged commits lost in either direction"
+
+# After a fallback the old primary is the primary again: finish refuses to stop it.
+expect_fail 2 "is 'in production', not a standby: after a fallback it is the primary again" \
+  "$PGMIGRATE" migrate finish "$ID" "${SSH[@]}"
+pass "migrate finish refuses after a fallback"
+
+# migrate finish: a second migration of the same (now primary again) source, kept as a standby,
+# then its fallback window ended: the old server stopped, its slot gone from the new primary, the
+# migration's snapshots destroyed on both sides; the new primary untouched.
+ID2="h$PGM_TEST_ID"
+P3=$(pg_free_port)
+T2DIR="$(zfs get -H -o value mountpoint "$DST_POOL")/pg2/data"
+on_cleanup "pg_stop '$T2DIR' immediate"
+"$PGMIGRATE" migrate run --source "$SRC_POOL/pg" --target "$HOST:$DST_POOL/pg2" --primary "$PRIMARY" --standby-port "$P3" "${SSH[@]}" \
+  --primary-pgdata "$PRIMARY_DIR" --id "$ID2" --rounds 1 --delta-target 1M --max-lag 1M --chunk-size 1M --progress none \
+  --switchover --keep-old-as-standby --timeout 90s 2> "$PGM_TEST_ROOT/run2.log" || { cat "$PGM_TEST_ROOT/run2.log"; fail "second migrate run"; }
+assert_in_recovery "$P1"
+"$PGMIGRATE" migrate finish "$ID2" "${SSH[@]}" > "$PGM_TEST_ROOT/finish.txt" || { cat "$PGM_TEST_ROOT/finish.txt"; fail "migrate finish"; }
+cat "$PGM_TEST_ROOT/finish.txt"
+! pg_q "$P1" "SELECT 1" >/dev/null 2>&1 || fail "finish left the old server running"
+[ "$(pg_q "$P3" "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgmigrate_${ID2}_fallback'")" = "0" ] || fail "finish left the fallback slot"
+! zfs list -H -t snapshot -o name -r "$SRC_POOL/pg" | grep -q "pgmigrate-$ID2-" || fail "finish left source snapshots"
+! zfs list -H -t snapshot -o name -r "$DST_POOL/pg2" | grep -q "pgmigrate-$ID2-" || fail "finish left target snapshots"
+[ -z "$(state_of "$ID2" fallback_slot)" ] || fail "the state still records a fallback window"
+assert_accepts_writes "$P3"
+expect_fail 2 "has no fallback window" "$PGMIGRATE" migrate finish "$ID2" "${SSH[@]}"
+pass "migrate finish: old server stopped, fallback slot dropped, snapshots destroyed on both sides; again: refused"
