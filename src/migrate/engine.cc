@@ -304,21 +304,29 @@ Result<std::vector<std::string>> abort(const std::string& state_dir, const std::
   return done;
 }
 
+namespace {
+
+// Migration `id`'s state, or Errc::not_found in one line.
+Result<StateFile> find_migration(const std::string& state_dir, const std::string& id) {
+  auto listed = list(state_dir);
+  if (!listed) return listed.status();
+  for (auto& m : *listed)
+    if (m.id() == id) return std::move(m);
+  return Status(Errc::not_found, "no migration '" + id + "' in " + migrations_dir(state_dir) + " (see pgmigrate migrate status)");
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> finish(const std::string& state_dir, const std::string& id, const std::string& new_primary,
                                         const std::string& bindir, const std::function<Result<AbortTarget>(const State&)>& target,
                                         CancelToken& cancel) {
-  auto listed = list(state_dir);
-  if (!listed) return listed.status();
-  StateFile* found = nullptr;
-  for (auto& m : *listed)
-    if (m.id() == id) found = &m;
-  if (found == nullptr)
-    return Status(Errc::not_found, "no migration '" + id + "' in " + migrations_dir(state_dir) + " (see pgmigrate migrate status)");
+  auto found = find_migration(state_dir, id);
+  if (!found) return found.status();
   const State st = found->snapshot();
   if (!st.fallback_slot || !st.fallback_pgdata)
     return Status(Errc::invalid_argument, "migration " + id +
                                               " has no fallback window open: its switchover did not keep the old primary as a standby "
-                                              "(migrate run --keep-old-as-standby), or migrate finish closed it");
+                                              "(migrate run --keep-old-as-standby), or it fell back, or migrate finish closed it");
   std::vector<std::string> done;
   // The old server: still the new primary's standby, or already stopped. A primary means a
   // fallback happened: the window is not this command's to end.
@@ -362,6 +370,33 @@ Result<std::vector<std::string>> finish(const std::string& state_dir, const std:
   }));
   done.push_back("the fallback window of migration " + id + " is closed");
   return done;
+}
+
+Result<std::string> fallback(const std::string& state_dir, const std::string& id, const std::string& old_primary,
+                             const std::string& new_primary, std::chrono::milliseconds timeout,
+                             const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel) {
+  auto found = find_migration(state_dir, id);
+  if (!found) return found.status();
+  StateFile& m = *found;
+  const State st = m.snapshot();
+  if (!st.fallback_slot || !st.target_pgdata)
+    return Status(Errc::invalid_argument,
+                  "migration " + id + " has no fallback window open: nothing follows its new primary to fall back to");
+  auto t = target(st);
+  if (!t) return t.status();
+  const auto secs = std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
+  const std::string cmd = shell_quote(t->remote->remote_bin()) + " pg switchover --slot " + shell_quote(*st.fallback_slot) +
+                          " --primary-pgdata " + shell_quote(*st.target_pgdata) + " --timeout " + std::to_string(secs) + "s";
+  const std::string from_target = new_primary.empty() ? st.fallback_new_primary.value_or("") : new_primary;
+  auto out = t->remote->run(cmd, {{"--primary", from_target}, {"--standby", old_primary}}, cancel);
+  if (!out) return out.status().context("falling back on " + t->remote->host_label());
+  PGM_RETURN_IF_ERROR(m.update([](State& s) {
+    s.state = "fallen-back";
+    s.fallback_slot.reset();
+    s.fallback_pgdata.reset();
+    s.fallback_new_primary.reset();
+  }));
+  return *out;
 }
 
 }  // namespace pgm::migrate

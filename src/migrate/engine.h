@@ -149,6 +149,15 @@ Result<std::vector<std::string>> finish(const std::string& state_dir, const std:
                                         const std::string& bindir, const std::function<Result<AbortTarget>(const State&)>& target,
                                         CancelToken& cancel);
 
+// Falls back from migration `id`'s new primary to its old one, kept as a standby by the
+// switchover (--keep-old-as-standby): the far `pg switchover` on the target host, where the new
+// primary's data directory is, with the clean-stop fence and every check of the switchover.
+// `old_primary`: how the target reaches the old primary; `new_primary`: how the target reaches
+// the new one ("": the conninfo the run recorded). Returns the far switchover's timeline.
+Result<std::string> fallback(const std::string& state_dir, const std::string& id, const std::string& old_primary,
+                             const std::string& new_primary, std::chrono::milliseconds timeout,
+                             const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel);
+
 // The process a state file names (pid, start time, boot id).
 bool runner_alive(const State& s);
 

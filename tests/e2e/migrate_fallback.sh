@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `migrate run --switchover --keep-old-as-standby`: after the switchover the old primary follows
-# the new one (no rewind), clean-up keeps the migration snapshots for the fallback window, and a
-# fallback (`pg switchover` in the other direction, run where the new primary's data directory
-# is) brings every acknowledged commit back to the old primary. plan refuses the flag without a
-# local clean-stop fence. `migrate finish` refuses after a fallback, and, for a second migration
+# the new one (no rewind), clean-up keeps the migration snapshots for the fallback window, and
+# `migrate fallback` (the far `pg switchover` in the other direction, on the target host where the
+# new primary's data directory is) brings every acknowledged commit back to the old primary. plan
+# refuses the flag without a local clean-stop fence. `migrate finish` refuses after a fallback, and, for a second migration
 # whose old primary still follows, ends the window: old server stopped, fallback slot dropped,
 # snapshots destroyed on both sides.
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
@@ -53,22 +53,25 @@ done
 writers_progress 20 "the new primary"
 pass "migrate run --keep-old-as-standby: the old primary follows timeline 2, snapshots kept"
 
-# The fallback: one more switchover, back to the old primary.
+# The fallback: one more switchover, back to the old primary (`migrate fallback`).
 "$PGMIGRATE" pg lag --primary "$(pg_conninfo "$P2")" --standby "$PRIMARY" --slot "pgmigrate_${ID}_fallback" --wait 2M --timeout 60s \
   > /dev/null || fail "the old primary does not keep up"
-"$PGMIGRATE" pg switchover --primary "$(pg_conninfo "$P2")" --standby "$PRIMARY" --slot "pgmigrate_${ID}_fallback" \
-  --primary-pgdata "$TDIR" --timeout 90s --post-hook "echo \$PGM_NEW_PRIMARY_PORT > '$PORTFILE'" > "$PGM_TEST_ROOT/back.txt" \
-  || { cat "$PGM_TEST_ROOT/back.txt"; fail "fallback"; }
-grep -q "standby promoted: timeline 2 -> 3" "$PGM_TEST_ROOT/back.txt" || { cat "$PGM_TEST_ROOT/back.txt"; fail "fallback did not promote the old primary"; }
+# migrate fallback: the far pg switchover on the target host, where the new primary's data is.
+"$PGMIGRATE" migrate fallback "$ID" --primary "$PRIMARY" --timeout 90s "${SSH[@]}" > "$PGM_TEST_ROOT/back.txt" \
+  || { cat "$PGM_TEST_ROOT/back.txt"; fail "migrate fallback"; }
+echo "$P1" > "$PORTFILE"  # (no hooks through migrate fallback: the writers retry until moved)
+cat "$PGM_TEST_ROOT/back.txt"
+grep -q "standby promoted: timeline 2 -> 3" "$PGM_TEST_ROOT/back.txt" || fail "fallback did not promote the old primary"
+[ "$(state_of "$ID" state)" = "fallen-back" ] || fail "the state does not record the fallback"
+expect_fail 2 "has no fallback window open" "$PGMIGRATE" migrate fallback "$ID" --primary "$PRIMARY" "${SSH[@]}"
 writers_progress 20 "the old primary after the fallback"
 writers_stop
 writers_check "$P1" || fail "acknowledged commits lost"
 assert_refuses_writes "$P2"
 pass "fallback after migrate: zero acknowledged commits lost in either direction"
 
-# After a fallback the old primary is the primary again: finish refuses to stop it.
-expect_fail 2 "is 'in production', not a standby: after a fallback it is the primary again" \
-  "$PGMIGRATE" migrate finish "$ID" "${SSH[@]}"
+# After a fallback there is no window left to close.
+expect_fail 2 "has no fallback window open" "$PGMIGRATE" migrate finish "$ID" "${SSH[@]}"
 pass "migrate finish refuses after a fallback"
 
 # migrate finish: a second migration of the same (now primary again) source, kept as a standby,
