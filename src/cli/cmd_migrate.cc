@@ -343,12 +343,16 @@ Status finish_migration(RunContext& ctx, const MigrateArgs& a) {
   return print_lines(migrate::finish(a.state_dir, a.id, a.standby, a.bindir, state_target(ctx, a), ctx.cancel));
 }
 
-// A subcommand on one migration: its ID, --state-dir, and --primary when it needs the (old) primary.
-CLI::App* migration_command(CLI::App* migrate, const char* name, const std::string& what, MigrateArgs& a, bool primary) {
+// A subcommand on one migration that runs `fn`: its ID, --state-dir, and --primary when it needs
+// the (old) primary.
+using MigrationFn = Status (*)(RunContext&, const MigrateArgs&);
+CLI::App* migration_command(CLI::App* migrate, const char* name, const std::string& what, const std::shared_ptr<MigrateArgs>& a,
+                            CommandFn& selected, MigrationFn fn, bool primary) {
   CLI::App* cmd = migrate->add_subcommand(name, what);
-  cmd->add_option("ID", a.id, "The migration id (pgmigrate migrate status)")->required();
-  if (primary) cmd->add_option("--primary", a.primary, "Connection string of the (old) primary")->envname("PGMIGRATE_PRIMARY")->required();
-  cmd->add_option("--state-dir", a.state_dir, "Where migration state lives");
+  cmd->add_option("ID", a->id, "The migration id (pgmigrate migrate status)")->required();
+  if (primary) cmd->add_option("--primary", a->primary, "Connection string of the (old) primary")->envname("PGMIGRATE_PRIMARY")->required();
+  cmd->add_option("--state-dir", a->state_dir, "Where migration state lives");
+  cmd->callback([a, &selected, fn] { selected = [a, fn](RunContext& ctx) { return fn(ctx, *a); }; });
   return cmd;
 }
 
@@ -420,34 +424,32 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   status->add_flag("--json", a->json, "JSON, for monitoring");
   status->callback([a, &selected] { selected = [a](RunContext&) { return status_migrations(*a); }; });
 
-  CLI::App* watch = migration_command(migrate, "watch",
-                                      "Guard a migration's slot between runs (run it under systemd): trip at --wal-limit (exit 9), end "
-                                      "once the migration has switched over or was aborted",
-                                      *a, true);
+  // The commands on one migration (its ID).
+  const std::string watch_help =
+      "Guard a migration's slot between runs (run it under systemd): trip at --wal-limit (exit 9), end once the migration has "
+      "switched over or was aborted";
+  const std::string fallback_help =
+      "Switch back to the old primary that the switchover kept as a standby (--keep-old-as-standby): pg switchover on the target "
+      "host, with the clean-stop fence of the new primary and every check";
+  const std::string finish_help =
+      "End the fallback window of a migration whose switchover kept the old primary as a standby: stop it, drop its slot on the new "
+      "primary, destroy the migration snapshots on both sides";
+  CLI::App* watch = migration_command(migrate, "watch", watch_help, a, selected, watch_migration, true);
   add_migrate_guard_options(*watch, *a);
-  watch->callback([a, &selected] { selected = [a](RunContext& ctx) { return watch_migration(ctx, *a); }; });
 
-  CLI::App* fallback = migration_command(migrate, "fallback",
-                                         "Switch back to the old primary that the switchover kept as a standby (--keep-old-as-standby): "
-                                         "pg switchover on the target host, with the clean-stop fence of the new primary and every check",
-                                         *a, true);
+  CLI::App* fallback = migration_command(migrate, "fallback", fallback_help, a, selected, fallback_migration, true);
   fallback->add_option("--standby-primary", a->standby_primary, "How the target host reaches the old primary (default: --primary)")
       ->envname("PGMIGRATE_STANDBY_PRIMARY");
   fallback->add_option("--standby", a->standby, "How the target host reaches the new primary (default: the one the migration recorded)")
       ->envname("PGMIGRATE_STANDBY");
   fallback->add_option("--timeout", a->switch_timeout, "Bound on the switchover")->capture_default_str();
   add_remote_options(*fallback, a->remote);
-  fallback->callback([a, &selected] { selected = [a](RunContext& ctx) { return fallback_migration(ctx, *a); }; });
 
-  CLI::App* finish = migration_command(migrate, "finish",
-                                       "End the fallback window of a migration whose switchover kept the old primary as a standby: "
-                                       "stop it, drop its slot on the new primary, destroy the migration snapshots on both sides",
-                                       *a, false);
+  CLI::App* finish = migration_command(migrate, "finish", finish_help, a, selected, finish_migration, false);
   finish->add_option("--standby", a->standby, "Connection string of the new primary (default: the one the migration recorded)")
       ->envname("PGMIGRATE_STANDBY");
   finish->add_option("--pg-bindir", a->bindir, "Directory holding pg_ctl");
   add_remote_options(*finish, a->remote);
-  finish->callback([a, &selected] { selected = [a](RunContext& ctx) { return finish_migration(ctx, *a); }; });
 
   CLI::App* abort =
       migrate->add_subcommand("abort", "Undo a migration: its slot, holds, snapshots and the partial target (never the source data)");
