@@ -1,15 +1,55 @@
 #include "cli/app.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string_view>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
 #include "cli/exit.h"
+#include "cli/log_file.h"
 #include "cli/secret_options.h"
 #include "cli/signals.h"
+#include "cli/usage.h"
+#include "common/units.h"
+#include "journal/journal.h"
 #include "stream/format.h"
+#include "transport/elevated_connector.h"
 
 namespace pgm::cli {
+namespace {
+
+// --log-file as given; for the far half of a transfer (which no terminal watches, and whose
+// stderr the near side reads only when it fails), a log beside its journals on that host.
+Result<bool> open_log_file(const CLI::App& app, const GlobalOptions& g) {
+  if (g.log_file.empty() && app.got_subcommand("_serve")) {
+    // Best effort: a far half that cannot keep a log still transfers (its errors reach the
+    // near side over the control connection).
+    auto dir = journal::state_dir("");
+    return dir && LogFile::install(*dir + "/far-half.log", kFarLogSize, 2).ok();
+  }
+  if (g.log_file.empty()) return false;
+  auto size = parse_size(g.log_file_size);
+  if (!size) return size.status().context("--log-file-size");
+  if (*size < 4096) return Status(Errc::invalid_argument, "--log-file-size must be at least 4K");
+  PGM_RETURN_IF_ERROR(LogFile::install(g.log_file, *size, g.log_file_keep));
+  return true;
+}
+
+// A far pgmigrate started through sudo (transport/elevated_connector.h) gets $SSH_CONNECTION
+// as its first argument, since sudo's env_reset dropped it: put it back where the TLS data
+// path reads it, before any thread starts, and drop the argument.
+void restore_ssh_connection(int& argc, char** argv) {
+  if (argc < 3 || std::string_view(argv[1]) != transport::kSshConnectionFlag) return;
+  if (*argv[2] != '\0') ::setenv("SSH_CONNECTION", argv[2], 1);  // NOLINT(concurrency-mt-unsafe): single-threaded here
+  for (int i = 3; i <= argc; ++i) argv[i - 2] = argv[i];         // argv[argc] is the terminating null
+  argc -= 2;
+}
+
+}  // namespace
 
 int run(int argc, char** argv) {
   CLI::App app{"pgmigrate: move a live Postgres database on ZFS between hosts, fast, resumable, verified", "pgmigrate"};
@@ -17,21 +57,36 @@ int run(int argc, char** argv) {
   // The stream format is what two hosts must agree on; the release alone does not say it.
   app.set_version_flag("-V,--version",
                        std::string("pgmigrate ") + PGM_VERSION + " (stream format " + std::to_string(stream::kFormatVersion) + ")");
+  // -v and -q work after the subcommand too: options a subcommand does not know go to its parent.
+  app.fallthrough();
+  // Inherited by every command's --help, where a user of `migrate run` looks for --log-file.
+  app.footer(
+      "Global options, before or after the command: -v/-vv, -q, --log-file FILE (with --log-file-size SIZE, --log-file-keep N); "
+      "see pgmigrate --help");
   GlobalOptions global;
   app.add_flag("-v,--verbose", global.verbosity, "More log output (repeat for debug)");
   app.add_flag("-q,--quiet", global.quiet, "Print only errors");
+  app.add_option("--log-file", global.log_file,
+                 "Also write what goes to stderr, timestamped, to this file (rotated at --log-file-size, keeping --log-file-keep)");
+  app.add_option("--log-file-size", global.log_file_size, "Rotate the log file at this size")->capture_default_str();
+  app.add_option("--log-file-keep", global.log_file_keep, "Rotated log files to keep (FILE.1 ... FILE.N)")->capture_default_str();
 
   CommandFn selected;
   register_send(app, selected);
   register_recv(app, selected);
   register_pg(app, selected);
   register_migrate(app, selected);
+  register_objects(app, selected);
   register_sessions(app, selected);
   register_migrate_target(app, selected);
   register_internal(app, selected);
+  finish_options(app);
 
+  restore_ssh_connection(argc, argv);
   auto args = expand_options_stdin(argc, argv);
   if (!args) return report(args.status());
+  // The command line without the program name: what a usage error quotes back.
+  const std::vector<std::string> words(args->begin() + 1, args->end());
   std::vector<const char*> arg_ptrs;
   for (const auto& a : *args) arg_ptrs.push_back(a.c_str());
   try {
@@ -43,12 +98,14 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string what = e.what();
-    std::fprintf(stderr, "pgmigrate: %s (see --help)\n", what.c_str());
+    std::fprintf(stderr, "pgmigrate: %s (see --help)\n", parse_error_line(e, app, words).c_str());
     return kExitUsage;
   }
 
-  auto logger = spdlog::stderr_color_mt("pgmigrate");
+  auto log_file = open_log_file(app, global);
+  if (!log_file) return report(log_file.status());
+  // With a log file, stderr is a stream the color sink cannot see is a terminal.
+  auto logger = spdlog::stderr_color_mt("pgmigrate", *log_file && ::isatty(2) ? spdlog::color_mode::always : spdlog::color_mode::automatic);
   logger->set_pattern("%^%l%$: %v");
   logger->set_level(global.quiet            ? spdlog::level::err
                     : global.verbosity >= 2 ? spdlog::level::debug
@@ -60,7 +117,7 @@ int run(int argc, char** argv) {
   block_signals();
   CancelToken cancel;
   SignalWatcher watcher(cancel);
-  RunContext ctx{cancel, global};
+  RunContext ctx{cancel, global, words};
   Status status = selected(ctx);
   return report(status);
 }

@@ -39,7 +39,8 @@ struct MigrateArgs {
   bool drop_slot_on_limit = false;
   int standby_port = 0;
   unsigned rounds = 1;
-  bool switchover = false, no_switchover = false, keep_snapshots = false, keep_old_as_standby = false, json = false;
+  bool switchover = false, no_switchover = false, keep_snapshots = false, keep_old_as_standby = false, json = false,
+       abandon_logical_slots = false;
   TransferOptions transfer;
   RemoteCliOptions remote;
   HookCliOptions hooks;
@@ -106,9 +107,9 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a) {
   s.target = a.target;
   s.target_dataset = endpoint->name;
   s.primary = a.primary;
-  s.standby_conninfo = a.standby.empty()
-                           ? pg::conninfo_with(pg::conninfo_with(a.primary, "host", endpoint->host), "port", std::to_string(a.standby_port))
-                           : a.standby;
+  s.standby_conninfo = a.standby.empty() ? pg::conninfo_with(pg::conninfo_with(a.primary, "host", remote->network_host), "port",
+                                                             std::to_string(a.standby_port))
+                                         : a.standby;
   s.standby_primary = a.standby_primary.empty() ? a.primary : a.standby_primary;
   s.state_dir = a.state_dir;
   s.id = a.id;
@@ -124,6 +125,7 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a) {
   s.post_hook = a.hooks.post_hook;
   s.keep_snapshots = a.keep_snapshots;
   s.keep_old_as_standby = a.keep_old_as_standby;
+  s.abandon_logical_slots = a.abandon_logical_slots;
   if (!a.target_cluster.empty()) PGM_RETURN_IF_ERROR(pg::parse_cluster_id(a.target_cluster).status().context("--target-cluster"));
   s.target_cluster = a.target_cluster;
   s.run.want_switchover = a.switchover && !a.no_switchover;
@@ -132,7 +134,8 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a) {
   return out;
 }
 
-// The settings that only `run` reaches (at its catch-up and switchover steps).
+// The settings `run` reaches only at its catch-up and switchover steps: `plan` checks them too,
+// so that a typo is refused days before the maintenance window, not in it.
 Status prepare_run(const MigrateArgs& a, migrate::Spec& s) {
   auto catchup = parse_duration(a.catchup_timeout);
   if (!catchup) return catchup.status().context("--catchup-timeout");
@@ -195,7 +198,8 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a) {
     if (!ctx.global.quiet)
       std::fprintf(stderr, "migrate: stopped in step %s; run the same command again to continue, or 'pgmigrate migrate abort %s'\n",
                    m->read([](const migrate::State& s) { return s.current_step.value_or(""); }).c_str(), m->id().c_str());
-    return name_setting(outcome.status(), migrate::kCatchupTimeoutSetting, "--catchup-timeout");
+    return name_setting(name_setting(outcome.status(), migrate::kCatchupTimeoutSetting, "--catchup-timeout"),
+                        migrate::kAbandonLogicalSlotsSetting, "--abandon-logical-slots");
   }
   print_report(*m, ctx.global.quiet);
   if (*outcome == migrate::Outcome::ready && !ctx.global.quiet)
@@ -220,17 +224,23 @@ void print_debian_plan(const migrate::DebianPlan& d, const std::string& host) {
 Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
   auto c = prepare(ctx, a);
   if (!c) return c.status();
+  PGM_RETURN_IF_ERROR(prepare_run(a, c->spec));
   auto p = migrate::preflight(c->spec, *c->remote, ctx.cancel, nullptr);
-  if (!p) return p.status();
+  if (!p) return name_setting(p.status(), migrate::kAbandonLogicalSlotsSetting, "--abandon-logical-slots");
   const double rate = static_cast<double>(*parse_size(a.assume_rate));
-  const double bulk_s = static_cast<double>(p->referenced) / rate;
+  // The stream carries the data before ZFS compression: time and space come from that.
+  const double bulk_s = static_cast<double>(p->logical) / rate;
   std::printf("migration plan: %s -> %s (nothing has been changed)\n", a.source.c_str(), a.target.c_str());
   std::printf("  data directory %s (Postgres %d), all of it on %s\n", p->data_directory.c_str(), p->pg_major, a.source.c_str());
-  std::printf("  target: %s; pool has %s available\n", p->target.value("zfs", std::string()).c_str(),
-              format_bytes(static_cast<double>(p->target.value("pool_available", std::uint64_t{0}))).c_str());
+  std::printf("  size: %s logical (%s), %s as stored on the source\n", format_bytes(static_cast<double>(p->logical)).c_str(),
+              p->logical_basis.c_str(), format_bytes(static_cast<double>(p->referenced)).c_str());
+  std::printf("  target: %s; pool has %s available; needs up to %s (less if the target compresses)\n",
+              p->target.value("zfs", std::string()).c_str(),
+              format_bytes(static_cast<double>(p->target.value("pool_available", std::uint64_t{0}))).c_str(),
+              format_bytes(static_cast<double>(p->logical)).c_str());
   std::printf("  1. preflight: passed\n");
   std::printf("  2. bulk: snapshot @pgmigrate-<id>-base, hold it, send %s (~%s at %s/s); no slot, the primary is unaffected\n",
-              format_bytes(static_cast<double>(p->referenced)).c_str(), format_duration(bulk_s).c_str(), format_bytes(rate).c_str());
+              format_bytes(static_cast<double>(p->logical)).c_str(), format_duration(bulk_s).c_str(), format_bytes(rate).c_str());
   std::printf("  3. rounds: up to %u incremental send(s), stopping once one moves less than %s\n", a.rounds, a.delta_target.c_str());
   std::printf(
       "  4. final: create slot, CHECKPOINT, snapshot @pgmigrate-<id>-final, send the increment (the slot retains WAL only from here)\n");
@@ -275,7 +285,8 @@ Status status_migrations(const MigrateArgs& a) {
       const auto& t = *st.transfer;
       const double rate = t.rate;
       std::string line = "    sending " + t.snapshot + ": " + format_bytes(static_cast<double>(t.bytes));
-      const std::uint64_t total = st.referenced.value_or(0);
+      // The stream is logical: its total is the size before ZFS compression (older states: referenced).
+      const std::uint64_t total = st.logical.value_or(st.referenced.value_or(0));
       if (st.current_step == "bulk" && total > 0) {
         line += " of ~" + format_bytes(static_cast<double>(total));
         if (rate > 0 && total > t.bytes) line += ", ETA " + format_duration(static_cast<double>(total - t.bytes) / rate);
@@ -368,6 +379,11 @@ void add_migrate_guard_options(CLI::App& cmd, MigrateArgs& a) {
 
 }  // namespace
 
+// Said wherever --state-dir is: `migrate status` with and without sudo reads different places.
+constexpr const char* kStateDirHelp =
+    "Where migration state lives (default: $PGMIGRATE_STATE_DIR, else /var/lib/pgmigrate for root and $XDG_STATE_HOME/pgmigrate or "
+    "~/.local/state/pgmigrate for other users: run it as the user that runs the migration)";
+
 void register_migrate(CLI::App& app, CommandFn& selected) {
   auto a = std::make_shared<MigrateArgs>();
   CLI::App* migrate = app.add_subcommand("migrate", "The whole move as one resumable plan: bulk, increments, slot, standby, switchover");
@@ -405,8 +421,10 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
                   "snapshots are kept)");
     add_migrate_guard_options(*cmd, *a);
     cmd->add_flag("--keep-snapshots", a->keep_snapshots, "Keep the migration snapshots on both sides at clean-up");
+    cmd->add_flag("--abandon-logical-slots", a->abandon_logical_slots,
+                  "Switch over although the primary has logical replication slots (they stay behind on the old primary)");
     cmd->add_option("--id", a->id, "Name of the migration (default: a new id, or the unfinished one for the same source and target)");
-    cmd->add_option("--state-dir", a->state_dir, "Where migration state lives (default: $PGMIGRATE_STATE_DIR, /var/lib/pgmigrate)");
+    cmd->add_option("--state-dir", a->state_dir, kStateDirHelp);
     cmd->add_option("--assume-rate", a->assume_rate, "Rate for plan's time estimates (bytes/s)")->capture_default_str();
     cmd->add_option("--debug-pause-before", a->pause_before, "Testing aid")->group("");
     add_transfer_options(*cmd, a->transfer);
@@ -419,8 +437,11 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   common(plan);
   plan->callback([a, &selected] { selected = [a](RunContext& ctx) { return plan_migration(ctx, *a); }; });
 
-  CLI::App* status = migrate->add_subcommand("status", "Where each migration stands: step, bytes, rate, ETA, slot retention, lag");
-  status->add_option("--state-dir", a->state_dir, "Where migration state lives");
+  CLI::App* status = migrate->add_subcommand("status",
+                                             "Where each migration stands: step, bytes, rate, ETA, slot retention, lag. Reads the "
+                                             "state directory of the user running it (root: /var/lib/pgmigrate; others: "
+                                             "~/.local/state/pgmigrate)");
+  status->add_option("--state-dir", a->state_dir, kStateDirHelp);
   status->add_flag("--json", a->json, "JSON, for monitoring");
   status->callback([a, &selected] { selected = [a](RunContext&) { return status_migrations(*a); }; });
 
@@ -455,7 +476,7 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
       migrate->add_subcommand("abort", "Undo a migration: its slot, holds, snapshots and the partial target (never the source data)");
   abort->add_option("ID", a->id, "The migration id (pgmigrate migrate status)")->required();
   abort->add_option("--primary", a->primary, "Connection string of the primary")->envname("PGMIGRATE_PRIMARY")->required();
-  abort->add_option("--state-dir", a->state_dir, "Where migration state lives");
+  abort->add_option("--state-dir", a->state_dir, kStateDirHelp);
   add_remote_options(*abort, a->remote);
   abort->callback([a, &selected] { selected = [a](RunContext& ctx) { return abort_migration(ctx, *a); }; });
 }

@@ -5,11 +5,13 @@
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/guard_options.h"
+#include "cli/object_transfer.h"
 #include "cli/progress.h"
 #include "cli/remote_options.h"
 #include "cli/remote_transfer.h"
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
+#include "cli/usage.h"
 #include "session/session.h"
 #include "sink/sink.h"
 #include "zfs/zfs.h"
@@ -26,6 +28,7 @@ struct RecvArgs {
   GuardCliOptions guard;
   std::string incremental, intermediate, send_cmd;
   bool replicate = false, props = false;
+  ObjectCliOptions objects;
 };
 
 Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
@@ -37,16 +40,26 @@ Status recv_from_stdin(RunContext& ctx, const sink::SinkSpec& spec, const Resolv
   return Status::Ok();
 }
 
+// Names are checked before the slot guard connects or ssh resolves the host.
+Status check_recv_names(const std::string& from, const std::string& target, const std::string& send_cmd) {
+  if (!objstore::is_object_url(from)) {  // an object URL is parsed, with its own messages, by objstore
+    auto endpoint = parse_endpoint(from);
+    if (!endpoint) return endpoint.status();
+    if (!endpoint->stdio && send_cmd.empty()) PGM_RETURN_IF_ERROR(zfs::validate_snapshot(endpoint->name));
+  }
+  if (target.empty()) return Status::Ok();
+  return target.find('@') == std::string::npos ? zfs::validate_dataset(target) : zfs::validate_snapshot(target);
+}
+
 }  // namespace
 
 void register_recv(CLI::App& app, CommandFn& selected) {
   auto args = std::make_shared<RecvArgs>();
   CLI::App* cmd = app.add_subcommand("recv", "Receive a snapshot: from stdin ('-') or pull from [user@]host:POOL/FS@SNAP over SSH");
   cmd->alias("receive");
-  cmd->add_option("source_and_target", args->positional,
-                  "SOURCE TARGET (SOURCE is '-' or [user@]host:POOL/FS@SNAP); with --recv-cmd only SOURCE")
-      ->required()
-      ->expected(1, 2);
+  // Counted by the command itself, so that a wrong count is said in words (usage.h).
+  cmd->add_option("SOURCE_TARGET", args->positional,
+                  "SOURCE TARGET (SOURCE is '-', [user@]host:POOL/FS@SNAP, or s3://bucket/prefix, gs://bucket/prefix); with --recv-cmd only SOURCE");
   cmd->add_flag("-F", args->force, "Roll back / overwrite the target (zfs receive -F); never implied");
   cmd->add_option("--recv-cmd", args->recv_cmd, "Shell command that consumes the stream on its stdin (replaces zfs receive)");
   cmd->add_option("-i", args->incremental, "Far side: incremental from this snapshot (@snap or POOL/FS@snap)");
@@ -57,17 +70,18 @@ void register_recv(CLI::App& app, CommandFn& selected) {
   add_transfer_options(*cmd, args->transfer);
   add_remote_options(*cmd, args->remote);
   add_guard_options(*cmd, args->guard);
+  add_object_options(*cmd, args->objects, true);
   cmd->callback([args, &selected] {
     selected = [args](RunContext& ctx) -> Status {
       sink::SinkSpec spec;
       std::string from;
-      if (args->positional.size() == 2) {
-        from = args->positional[0];
-        spec.target = args->positional[1];
-      } else {
-        if (args->recv_cmd.empty()) return Status(Errc::invalid_argument, "recv needs SOURCE and TARGET (or SOURCE and --recv-cmd CMD)");
-        from = args->positional[0];
-      }
+      const std::size_t want = args->recv_cmd.empty() ? 2 : 1;
+      if (args->positional.size() != want)
+        return word_count_error("recv", want == 2 ? "a source and a target" : "a source (the stream goes to --recv-cmd)", args->positional,
+                                ctx.args);
+      from = args->positional[0];
+      if (want == 2) spec.target = args->positional[1];
+      PGM_RETURN_IF_ERROR(check_recv_names(from, spec.target, args->send_cmd));
       spec.recv_cmd = args->recv_cmd;
       spec.flags.force = args->force;
       auto t = resolve(args->transfer);
@@ -75,6 +89,12 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       // Held for the whole transfer; a trip cancels it with the guard's reason.
       auto guard = start_guard(args->guard, ctx.cancel);
       if (!guard) return guard.status();
+      if (objstore::is_object_url(from)) {
+        if (spec.recv_cmd.empty())
+          PGM_RETURN_IF_ERROR(spec.target.find('@') == std::string::npos ? zfs::validate_dataset(spec.target)
+                                                                         : zfs::validate_snapshot(spec.target));
+        return recv_from_objects(ctx, from, spec, *t, args->transfer, args->objects);
+      }
       auto endpoint = parse_endpoint(from);
       if (!endpoint) return endpoint.status();
       if (endpoint->stdio) return recv_from_stdin(ctx, spec, *t, args->transfer);
@@ -82,19 +102,11 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       if (!remote) return remote.status();
       source::SourceSpec far;
       far.send_cmd = args->send_cmd;
-      if (far.send_cmd.empty()) {
-        PGM_RETURN_IF_ERROR(zfs::validate_snapshot(endpoint->name));
-        far.snapshot = endpoint->name;
-      }
+      if (far.send_cmd.empty()) far.snapshot = endpoint->name;
       if (!args->incremental.empty()) far.flags.incremental = args->incremental;
       if (!args->intermediate.empty()) far.flags.intermediate = args->intermediate;
       far.flags.replicate = args->replicate;
       far.flags.props = args->props;
-      if (spec.recv_cmd.empty()) {
-        Status valid =
-            spec.target.find('@') == std::string::npos ? zfs::validate_dataset(spec.target) : zfs::validate_snapshot(spec.target);
-        if (!valid.ok()) return valid;
-      }
       return pull_from_remote(ctx, far, spec, *t, args->transfer, *remote);
     };
   });

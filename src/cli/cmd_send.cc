@@ -5,11 +5,13 @@
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/guard_options.h"
+#include "cli/object_transfer.h"
 #include "cli/progress.h"
 #include "cli/remote_options.h"
 #include "cli/remote_transfer.h"
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
+#include "cli/usage.h"
 #include "session/session.h"
 #include "source/source.h"
 #include "zfs/zfs.h"
@@ -27,6 +29,7 @@ struct SendArgs {
   GuardCliOptions guard;
   bool force = false;
   std::string recv_cmd;
+  ObjectCliOptions objects;
 };
 
 Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts) {
@@ -39,14 +42,23 @@ Status send_to_stdout(RunContext& ctx, const source::SourceSpec& spec, const Res
   return Status::Ok();
 }
 
+// Names are checked before the slot guard connects or ssh resolves the host.
+Status check_send_names(const std::string& snapshot, const std::string& dest, const std::string& recv_cmd) {
+  if (!snapshot.empty()) PGM_RETURN_IF_ERROR(zfs::validate_snapshot(snapshot));
+  if (objstore::is_object_url(dest)) return Status::Ok();  // parsed, with its own messages, by objstore
+  auto endpoint = parse_endpoint(dest);
+  if (!endpoint) return endpoint.status();
+  if (endpoint->stdio || !recv_cmd.empty()) return Status::Ok();
+  return endpoint->name.find('@') == std::string::npos ? zfs::validate_dataset(endpoint->name) : zfs::validate_snapshot(endpoint->name);
+}
+
 }  // namespace
 
 void register_send(CLI::App& app, CommandFn& selected) {
   auto args = std::make_shared<SendArgs>();
   CLI::App* cmd = app.add_subcommand("send", "Send a snapshot: to stdout ('-') or to [user@]host:POOL/FS over SSH");
-  cmd->add_option("source_and_dest", args->positional, "POOL/FS@SNAP DEST (DEST is '-' or [user@]host:POOL/FS); with --send-cmd only DEST")
-      ->required()
-      ->expected(1, 2);
+  // Counted by the command itself, so that a wrong count is said in words (usage.h).
+  cmd->add_option("SNAPSHOT_DEST", args->positional, "POOL/FS@SNAP DEST (DEST is '-', [user@]host:POOL/FS, or s3://bucket/prefix, gs://bucket/prefix); with --send-cmd only DEST");
   cmd->add_option("-i", args->incremental, "Incremental from this snapshot (@snap or POOL/FS@snap)");
   cmd->add_option("-I", args->intermediate, "Incremental with all intermediate snapshots");
   cmd->add_flag("-R", args->replicate, "Replication stream (zfs send -R)");
@@ -57,17 +69,18 @@ void register_send(CLI::App& app, CommandFn& selected) {
   add_transfer_options(*cmd, args->transfer);
   add_remote_options(*cmd, args->remote);
   add_guard_options(*cmd, args->guard);
+  add_object_options(*cmd, args->objects, false);
   cmd->callback([args, &selected] {
     selected = [args](RunContext& ctx) -> Status {
       source::SourceSpec spec;
       std::string dest;
-      if (args->positional.size() == 2) {
-        spec.snapshot = args->positional[0];
-        dest = args->positional[1];
-      } else {
-        if (args->send_cmd.empty()) return Status(Errc::invalid_argument, "send needs SNAPSHOT and DEST (or --send-cmd CMD and DEST)");
-        dest = args->positional[0];
-      }
+      const std::size_t want = args->send_cmd.empty() ? 2 : 1;
+      if (args->positional.size() != want)
+        return word_count_error("send", want == 2 ? "a snapshot and a destination" : "a destination (the stream comes from --send-cmd)",
+                                args->positional, ctx.args);
+      if (want == 2) spec.snapshot = args->positional[0];
+      dest = args->positional.back();
+      PGM_RETURN_IF_ERROR(check_send_names(spec.snapshot, dest, args->recv_cmd));
       spec.send_cmd = args->send_cmd;
       if (!args->incremental.empty()) spec.flags.incremental = args->incremental;
       if (!args->intermediate.empty()) spec.flags.intermediate = args->intermediate;
@@ -78,6 +91,7 @@ void register_send(CLI::App& app, CommandFn& selected) {
       // Held for the whole transfer; a trip cancels it with the guard's reason.
       auto guard = start_guard(args->guard, ctx.cancel);
       if (!guard) return guard.status();
+      if (objstore::is_object_url(dest)) return send_to_objects(ctx, spec, *t, args->transfer, dest, args->objects);
       auto endpoint = parse_endpoint(dest);
       if (!endpoint) return endpoint.status();
       if (endpoint->stdio) return send_to_stdout(ctx, spec, *t, args->transfer);
@@ -87,10 +101,6 @@ void register_send(CLI::App& app, CommandFn& selected) {
       far.target = endpoint->name;
       far.flags.force = args->force;
       far.recv_cmd = args->recv_cmd;
-      if (far.recv_cmd.empty()) {
-        Status valid = far.target.find('@') == std::string::npos ? zfs::validate_dataset(far.target) : zfs::validate_snapshot(far.target);
-        if (!valid.ok()) return valid;
-      }
       return push_to_remote(ctx, spec, far, *t, args->transfer, *remote);
     };
   });

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "common/cancel.h"
 #include "common/status.h"
@@ -15,12 +17,18 @@ namespace pgm::cli {
 struct GlobalOptions {
   int verbosity = 0;  // -v, -vv
   bool quiet = false;
+  // --log-file: a bounded copy of stderr (cli/log_file.h).
+  std::string log_file;
+  std::string log_file_size = "64M";
+  unsigned log_file_keep = 4;
 };
 
 // What every command gets: the run's cancellation (signals cancel it) and global flags.
 struct RunContext {
   CancelToken& cancel;
   const GlobalOptions& global;
+  // The command line without the program name: what a usage error quotes back.
+  const std::vector<std::string>& args;
 };
 
 using CommandFn = std::function<Status(RunContext&)>;
@@ -34,5 +42,6 @@ void register_internal(CLI::App& app, CommandFn& selected);
 void register_sessions(CLI::App& app, CommandFn& selected);
 void register_migrate(CLI::App& app, CommandFn& selected);
 void register_migrate_target(CLI::App& app, CommandFn& selected);
+void register_objects(CLI::App& app, CommandFn& selected);
 
 }  // namespace pgm::cli

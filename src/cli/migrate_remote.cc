@@ -55,7 +55,7 @@ Result<std::string> run_remote(const RemoteOptions& remote, const std::string& c
   auto code = (*ch)->wait_exit();
   if (!code) return code.status();
   if (*code != 0)
-    return explain_far_exit(**ch, remote.host_label, remote.remote_bin,
+    return explain_far_exit(**ch, remote,
                             Status(errc_for_exit_code(*code), "on " + remote.host_label + ": exit status " + std::to_string(*code)));
   return out;
 }
@@ -79,8 +79,7 @@ Status probe_tls_path(const RemoteOptions& remote, const std::string& dataset, C
   }
   json j = json::parse(line.substr(0, line.find('\n')), nullptr, false);
   if (j.is_discarded() || !j.is_object())
-    return explain_far_exit(**ch, remote.host_label, remote.remote_bin,
-                            Status(Errc::protocol, "no answer from the TLS probe on " + remote.host_label));
+    return explain_far_exit(**ch, remote, Status(Errc::protocol, "no answer from the TLS probe on " + remote.host_label));
   auto key = transport::TlsKey::from_hex(transport::json_string(j, "key"));
   if (!key) return key.status();
   const int port = remote.tls_dial_port != 0 ? remote.tls_dial_port : static_cast<int>(transport::json_u64(j, "port", 0));
@@ -92,8 +91,7 @@ Status probe_tls_path(const RemoteOptions& remote, const std::string& dataset, C
   (void)(*ch)->send_eof();
   auto code = (*ch)->wait_exit();
   if (code && *code != 0)
-    return explain_far_exit(**ch, remote.host_label, remote.remote_bin,
-                            Status(errc_for_exit_code(*code), "the TLS probe on " + remote.host_label + " failed"));
+    return explain_far_exit(**ch, remote, Status(errc_for_exit_code(*code), "the TLS probe on " + remote.host_label + " failed"));
   return Status::Ok();
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "common/units.h"
+#include "transport/elevated_connector.h"
 #include "transport/ssh_config.h"
 #include "transport/ssh_connector.h"
 
@@ -11,6 +12,10 @@ namespace pgm::cli {
 void add_remote_options(CLI::App& cmd, RemoteCliOptions& o) {
   cmd.add_option("--streams", o.streams, "Data connections (each its own SSH connection)")->check(CLI::Range(1, 64))->capture_default_str();
   cmd.add_option("--remote-bin", o.remote_bin, "pgmigrate on the far host")->capture_default_str();
+  cmd.add_option("--sudo-cmd", o.sudo_cmd,
+                 "When the SSH login user is not root, run the far pgmigrate through this command (doas, a wrapper)")
+      ->capture_default_str();
+  cmd.add_flag("--no-sudo", o.no_sudo, "Run the far pgmigrate as the login user even if not root (ZFS delegated with `zfs allow`)");
   cmd.add_option("--port", o.port, "SSH port (default: the SSH configuration's, else 22)")->check(CLI::Range(1, 65535));
   cmd.add_option("--identity", o.identities, "SSH private key file (repeatable); ssh-agent is tried first");
   cmd.add_option("--known-hosts", o.known_hosts, "known_hosts file (default: the SSH configuration's, else ~/.ssh/known_hosts)");
@@ -69,6 +74,10 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
   RemoteOptions r;
   r.streams = o.streams;
   r.remote_bin = o.remote_bin;
+  if (o.sudo_cmd.find_first_not_of(" \t") == std::string::npos)
+    return Status(Errc::invalid_argument, "--sudo-cmd is empty (use --no-sudo)");
+  if (o.no_sudo && o.sudo_cmd != "sudo -n")
+    return Status(Errc::invalid_argument, "--no-sudo and --sudo-cmd contradict each other: pass one");
   r.host_label = (e.user.empty() ? "" : e.user + "@") + e.host;
   // The host may be an alias of the OpenSSH configuration: resolved by `ssh -G` itself.
   std::optional<transport::SshConfig> config;
@@ -100,9 +109,10 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
     r.reconnect_timeout = *reconnect;
   }
   r.connect_timeout = *timeout;
+  r.network_host = config ? config->hostname : e.host;
   if (o.tls_port >= 0) {
     r.tls_port = o.tls_port;
-    r.tls_dial_host = config ? config->hostname : e.host;
+    r.tls_dial_host = r.network_host;
     if (!o.tls_connect.empty()) {
       // HOST:PORT, with [brackets] around an IPv6 address.
       const auto colon = o.tls_connect.rfind(':');
@@ -138,7 +148,18 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
   target.accept_new_host_key = o.accept_new_host_key;
   target.connect_timeout = *timeout;
   if (config) PGM_RETURN_IF_ERROR(apply_ssh_config(*config, o, e.host, target));
-  r.connect = [target](const CancelToken& cancel) { return transport::SshConnector::connect(target, cancel); };
+  r.login_user = target.user.empty() ? transport::local_user_name() : target.user;
+  if (r.login_user != "root" && !o.no_sudo) r.elevation = o.sudo_cmd;
+  if (r.elevation.empty()) {
+    r.connect = [target](const CancelToken& cancel) { return transport::SshConnector::connect(target, cancel); };
+    return r;
+  }
+  r.connect = [target, wrapper = r.elevation,
+               bin = shell_quote(r.remote_bin)](const CancelToken& cancel) -> Result<std::unique_ptr<transport::Connector>> {
+    auto inner = transport::SshConnector::connect(target, cancel);
+    if (!inner) return inner.status();
+    return std::unique_ptr<transport::Connector>(new transport::ElevatedConnector(std::move(*inner), wrapper, bin));
+  };
   return r;
 }
 

@@ -14,6 +14,10 @@ namespace pgm::cli {
 struct RemoteCliOptions {
   unsigned streams = 8;  // measured best at 60 ms RTT (docs/benchmarks.md, sweep)
   std::string remote_bin = "pgmigrate";
+  // A login user other than root runs the far pgmigrate through this wrapper (syncoid's
+  // convention); --no-sudo for hosts that delegate ZFS with `zfs allow` instead.
+  bool no_sudo = false;
+  std::string sudo_cmd = "sudo -n";
   // The SSH options below default to "not given" so that the OpenSSH configuration can fill
   // them in, and an explicit flag wins over it.
   int port = 0;  // 0: the configuration's Port, else 22

@@ -23,6 +23,9 @@ struct RemoteOptions : session::Remote {
   // times a second, and the summary of a transfer that succeeded.
   std::atomic<std::uint64_t>* position = nullptr;
   TransferSummary* summary_out = nullptr;
+  // The host's network name: the configuration's HostName for an alias (`db2` means nothing to
+  // libpq or DNS), else the host as given. migrate's default standby conninfo uses it.
+  std::string network_host;
 };
 
 Status push_to_remote(RunContext& ctx, const source::SourceSpec& source, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,

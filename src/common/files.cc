@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -17,8 +18,11 @@ Status sys_error(const std::string& what) { return Status(Errc::io, what + ": " 
 }  // namespace
 
 Status write_file_atomic(const std::string& path, const std::string& text, mode_t mode) {
-  const std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+  // A name of its own per write: two processes replacing one file (two `migrate run`s racing
+  // for one migration) must not write into the same temporary file, or one could publish the
+  // other's half-written bytes. mkostemp creates it exclusively (never through a link).
+  std::string tmp = path + ".tmp.XXXXXX";
+  UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
   if (!fd.valid()) return sys_error("writing " + tmp);
   // The data reaches the disk before the rename publishes it: otherwise a crash can leave the
   // new name on an empty file, and the state (a slot, a step done) is lost with it.
@@ -39,7 +43,12 @@ Status write_file_atomic(const std::string& path, const std::string& text, mode_
     errno = err;
     return sys_error("writing " + tmp);
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return sys_error("replacing " + path);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int rename_err = errno;
+    ::unlink(tmp.c_str());
+    errno = rename_err;
+    return sys_error("replacing " + path);
+  }
   // And the rename itself is durable only once the directory is.
   const std::size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);

@@ -367,7 +367,19 @@ Result<stream::Digest> sums_prefix_digest(const std::string& sums_path, std::uin
 
 Status remove_files(const std::string& json_path) {
   Status s;
-  for (const std::string& p : {json_path, sums_path_for(json_path), json_path + ".tmp"})
+  std::vector<std::string> paths = {json_path, sums_path_for(json_path)};
+  // A crash inside write_file_atomic leaves its temporary file (<name>.tmp.XXXXXX) behind.
+  const std::size_t slash = json_path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : json_path.substr(0, slash);
+  const std::string prefix = json_path.substr(slash == std::string::npos ? 0 : slash + 1) + ".tmp.";
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): one directory stream per call
+      const std::string name = e->d_name;
+      if (name.rfind(prefix, 0) == 0) paths.push_back(std::string(dir).append("/").append(name));
+    }
+    ::closedir(d);
+  }
+  for (const std::string& p : paths)
     if (::unlink(p.c_str()) != 0 && errno != ENOENT && s.ok()) s = sys_error("removing " + p);
   return s;
 }

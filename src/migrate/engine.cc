@@ -1,5 +1,7 @@
 #include "migrate/engine.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +11,8 @@
 #include <cstdio>
 #include <random>
 
+#include "common/errno_text.h"
+#include "common/fd.h"
 #include "common/process.h"
 #include "common/units.h"
 #include "journal/journal.h"
@@ -91,6 +95,21 @@ class RunGuard {
   std::unique_ptr<pg::SlotGuard> guard_;
 };
 
+// Held while a command decides which migration it is and claims it: without it, two `migrate
+// run`s started together both find no running owner (or no migration at all) and go on side
+// by side, each creating slots and snapshots. The sections it guards are short local file work,
+// so a plain blocking flock is enough.
+Result<UniqueFd> lock_migrations(const std::string& dir) {
+  const std::string path = dir + "/.lock";
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return Status(Errc::io, "opening " + path + ": " + errno_text(errno));
+  int rc = 0;
+  while ((rc = ::flock(fd.get(), LOCK_EX)) != 0 && errno == EINTR) {
+  }
+  if (rc != 0) return Status(Errc::io, "locking " + path + ": " + errno_text(errno));
+  return fd;
+}
+
 }  // namespace
 
 pg::GuardOptions guard_options(const Spec& spec) {
@@ -136,6 +155,8 @@ Result<StateFile> open(const Spec& spec) {
   if (!base) return base.status();
   const std::string dir = *base + "/migrations";
   PGM_RETURN_IF_ERROR(journal::make_private_dir(dir));
+  auto lock = lock_migrations(dir);
+  if (!lock) return lock.status();
   auto all = list(spec.state_dir);
   if (!all) return all.status();
   for (auto& m : *all) {
@@ -169,6 +190,14 @@ Result<StateFile> open(const Spec& spec) {
 }
 
 Status claim(StateFile& state) {
+  const std::string& path = state.path();
+  auto lock = lock_migrations(path.substr(0, path.rfind('/')));
+  if (!lock) return lock.status();
+  // Decide on the file as it is now, not as this process read it: another run may have
+  // claimed it, or finished steps, since.
+  auto fresh = StateFile::load(path);
+  if (!fresh) return fresh.status();
+  state = std::move(*fresh);
   if (const State st = state.snapshot();
       st.pid.value_or(0) != static_cast<int>(::getpid()) && st.state == "running" && journal::process_alive(run_process(st)))
     return Status(Errc::exists, "migration " + st.id + " is already running (pid " + std::to_string(st.pid.value_or(0)) + ")");
@@ -193,7 +222,10 @@ Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Obser
   auto p = run_preflight(c, &state);
   if (!p) return record_failure(state, cancel, p.status());
   for (const auto& n : p->notes) c.say("preflight", "note: " + n);
-  state.change([&](State& st) { st.referenced = p->referenced; });
+  state.change([&](State& st) {
+    st.referenced = p->referenced;
+    st.logical = p->logical;
+  });
   state.end_step("preflight");
 
   RunGuard guard(spec, cancel, observer);

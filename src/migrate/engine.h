@@ -52,8 +52,9 @@ struct Spec {
   pg::Fence fence = pg::Fence::stop;
   std::string primary_pgdata, stop_cmd, start_cmd, pre_fence_hook, post_hook;
   bool keep_snapshots = false;
-  bool keep_old_as_standby = false;  // pg::SwitchoverOptions::keep_old_as_standby
-  std::string target_cluster;        // VER/NAME for a Debian primary's new cluster (default: the source's)
+  bool keep_old_as_standby = false;    // pg::SwitchoverOptions::keep_old_as_standby
+  bool abandon_logical_slots = false;  // switch over although logical slots stay behind
+  std::string target_cluster;          // VER/NAME for a Debian primary's new cluster (default: the source's)
   // The slot guard (--wal-warn, --wal-limit, --drop-slot-on-limit): from the slot's creation up
   // to the switchover, a trip ends the run. None when both sizes are 0.
   std::uint64_t wal_warn = 0, wal_limit = 0;
@@ -89,6 +90,10 @@ struct DebianPlan {
 // What the preflight found (and `plan` prints).
 struct Preflight {  // NOLINT(bugprone-exception-escape): nlohmann::json's members may throw
   std::uint64_t referenced = 0;
+  // The data before ZFS compression: what the stream carries, and what the target holds if it
+  // does not compress (zfs::logical_size), with how it was found.
+  std::uint64_t logical = 0;
+  std::string logical_basis;
   std::string mountpoint, data_directory, relative_pgdata;
   int pg_major = 0;
   nlohmann::json target;  // the far probe
@@ -111,6 +116,8 @@ Status claim(StateFile& state);
 // How a catch-up timeout names its setting ("... or raise the catch-up timeout"); the caller
 // words it with its flag.
 inline constexpr const char* kCatchupTimeoutSetting = "the catch-up timeout";
+// How the refusal to leave logical slots behind names the setting that accepts it.
+inline constexpr const char* kAbandonLogicalSlotsSetting = "the setting to abandon logical slots";
 
 enum class Outcome : std::uint8_t { done, ready };
 // Runs (or continues) the migration. A failure is recorded in the state ("failed", or

@@ -17,6 +17,7 @@
 #include "pg/debian_cluster.h"
 #include "pg/lag.h"
 #include "pg/layout_check.h"
+#include "pg/replication_features.h"
 #include "pg/slot.h"
 #include "pg/switchover.h"
 #include "zfs/zfs.h"
@@ -149,6 +150,19 @@ Status plan_debian(Context& c, pg::Connection& primary, Preflight& p, bool stand
 
 namespace {
 Status check_fence(const Context& c, const Preflight& p);  // with the switchover step, below
+
+// What else replicates from the primary: said in plan, and logical slots refused before a run
+// that would switch over (their consumers would stop silently), not at the switchover itself.
+Status check_replication(const Context& c, pg::Connection& primary, const std::string& slot, Preflight& p) {
+  auto features = pg::inspect_replication(primary);
+  if (!features) return features.status();
+  const std::string standby_name = !slot.empty() ? slot : "pgmigrate_" + (c.spec.id.empty() ? std::string("<id>") : c.spec.id);
+  for (auto& line : pg::describe_replication(*features, standby_name)) p.notes.push_back(std::move(line));
+  if (c.spec.run.want_switchover)
+    if (std::string why = pg::logical_slots_refusal(*features, c.spec.abandon_logical_slots, kAbandonLogicalSlotsSetting); !why.empty())
+      return Status(Errc::invalid_argument, why);
+  return Status::Ok();
+}
 }  // namespace
 
 Result<Preflight> run_preflight(Context& c, const StateFile* m) {
@@ -160,6 +174,10 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   auto ref = zfs.referenced(c.spec.source);
   if (!ref) return ref.status();
   p.referenced = *ref;
+  auto logical = zfs.logical_referenced(c.spec.source, *ref);
+  if (!logical) return logical.status();
+  p.logical = logical->bytes;
+  p.logical_basis = logical->basis;
   auto mp = zfs.get("mountpoint", c.spec.source);
   if (!mp) return mp.status();
   p.mountpoint = *mp;
@@ -206,6 +224,7 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   auto free_senders = primary->scalar("SELECT current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_stat_replication)");
   if (!free_senders) return free_senders.status();
   if (std::atoi(free_senders->c_str()) < 1) return Status(Errc::invalid_argument, "no free WAL sender on the primary (max_wal_senders)");
+  PGM_RETURN_IF_ERROR(check_replication(c, *primary, slot, p));
 
   auto probe =
       run_remote_json(c.remote, probe_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset, p.pg_major, c.spec.bindir),
@@ -222,6 +241,11 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   if (!started && avail < p.referenced)
     return Status(Errc::no_space, "the target pool has " + format_bytes(static_cast<double>(avail)) + " available, the source references " +
                                       format_bytes(static_cast<double>(p.referenced)));
+  if (!started && avail < p.logical)
+    p.notes.push_back("the target pool has " + format_bytes(static_cast<double>(avail)) +
+                      " available: enough for the data as stored here (" + format_bytes(static_cast<double>(p.referenced)) +
+                      "), not for its logical size (" + format_bytes(static_cast<double>(p.logical)) +
+                      "); it fits only if the target compresses as well as the source");
   if (!p.target.value("pg_major_ok", false))
     return Status(Errc::not_found, "Postgres " + std::to_string(p.pg_major) + " server binaries were not found on " +
                                        c.remote.host_label() + " (looked for " + p.target.value("pg_ctl", std::string("pg_ctl")) + ")");

@@ -49,6 +49,7 @@ void state_fields(St& s, Fn&& fn) {
   fn("rounds_done", s.rounds_done);
   fn("last_round_bytes", s.last_round_bytes);
   fn("referenced", s.referenced);
+  fn("logical", s.logical);
   fn("slot_retained", s.slot_retained);
   fn("peak_retained", s.peak_retained);
   fn("lag_bytes", s.lag_bytes);

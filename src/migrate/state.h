@@ -57,6 +57,8 @@ struct State {
   std::optional<std::string> fallback_pgdata, fallback_new_primary;
   std::optional<int> pid;
   std::optional<std::uint64_t> pid_start, rounds_done, last_round_bytes, referenced, slot_retained, peak_retained, lag_bytes;
+  // The source's size before ZFS compression (Preflight::logical): what the bulk send carries.
+  std::optional<std::uint64_t> logical;
   std::optional<double> write_window_s;
   std::optional<bool> switched, slot_created, standby_started;
   std::vector<std::string> holds;

@@ -59,6 +59,7 @@ constexpr Field kStateFields[] = {
     {"rounds_done", Type::unsigned_int},
     {"last_round_bytes", Type::unsigned_int},
     {"referenced", Type::unsigned_int},
+    {"logical", Type::unsigned_int},
     {"slot_retained", Type::unsigned_int},
     {"peak_retained", Type::unsigned_int},
     {"lag_bytes", Type::unsigned_int},

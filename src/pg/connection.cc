@@ -46,6 +46,9 @@ const std::optional<std::string>& QueryResult::get(std::size_t row, const std::s
 }
 
 Result<Connection> Connection::connect(const std::string& conninfo, const std::string& role) {
+  // Before any socket: libpq's reason, not "<unparseable conninfo>" and then a connection error.
+  if (Status valid = validate_conninfo(conninfo); !valid.ok())
+    return Status(valid.code(), "the " + role + "'s " + valid.message() + "; check --" + role);
   Connection c;
   c.conn_ = connect_with_defaults(conninfo);
   const std::string who = role + " (" + describe_conninfo(conninfo) + ")";

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -50,6 +51,51 @@ std::string quote_conninfo_value(const std::string& value) {
   return out + "'";
 }
 
+namespace {
+
+// libpq quotes the offending token ("missing \"=\" after \"x\""); a token inside a password or a
+// URI (whose userinfo may hold one) is not repeated.
+std::string redact_quoted(const std::string& message, const std::string& conninfo) {
+  const auto pw = conninfo.find("password");
+  const std::string secret_part = conninfo.find("://") != std::string::npos ? conninfo
+                                  : pw != std::string::npos                 ? conninfo.substr(pw)
+                                                                            : std::string();
+  std::string out;
+  std::size_t i = 0;
+  while (i < message.size()) {
+    const auto open = message.find('"', i);
+    const auto close = open == std::string::npos ? std::string::npos : message.find('"', open + 1);
+    if (close == std::string::npos) break;
+    const std::string token = message.substr(open + 1, close - open - 1);
+    const bool secret = token.find('@') != std::string::npos || (!token.empty() && secret_part.find(token) != std::string::npos &&
+                                                                 token != "=" && conninfo.find(token + "=") == std::string::npos);
+    out += message.substr(i, open - i) + "\"" + (secret ? "..." : token) + "\"";
+    i = close + 1;
+  }
+  out += message.substr(std::min(i, message.size()));
+  return out;
+}
+
+}  // namespace
+
+Status validate_conninfo(const std::string& conninfo) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+  if (opts != nullptr) {
+    PQconninfoFree(opts);
+    if (err != nullptr) PQfreemem(err);
+    return Status::Ok();
+  }
+  std::string reason = err != nullptr ? err : "libpq cannot parse it";
+  if (err != nullptr) PQfreemem(err);
+  while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+  for (auto& c : reason)
+    if (c == '\n') c = ' ';
+  return Status(Errc::invalid_argument, "not a valid connection string: " + redact_quoted(reason, conninfo) +
+                                            " (expected key=value pairs such as 'host=db1 port=5432 user=postgres', or a "
+                                            "postgresql:// URI)");
+}
+
 std::string redact_conninfo(const std::string& conninfo) {
   std::vector<Option> opts;
   if (!parse(conninfo, opts)) return "<unparseable conninfo>";
@@ -89,6 +135,14 @@ std::string conninfo_with(const std::string& conninfo, const std::string& key, c
   }
   out.push_back({key, value});
   return join(out);
+}
+
+std::string conninfo_with_default(const std::string& conninfo, const std::string& key, const std::string& value) {
+  std::vector<Option> opts;
+  if (parse(conninfo, opts))
+    for (const auto& o : opts)
+      if (o.key == key) return conninfo;
+  return conninfo_with(conninfo, key, value);
 }
 
 }  // namespace pgm::pg

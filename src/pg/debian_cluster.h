@@ -177,6 +177,18 @@ struct ClusterCommand {
 ClusterCommand cluster_command(const ClusterId& id, ClusterAction action, bool use_systemd, std::chrono::seconds timeout);
 Status control_cluster(const ClusterId& id, ClusterAction action, std::chrono::milliseconds timeout, const CancelToken* cancel = nullptr);
 
+// start.conf: "auto" (started at boot and by `systemctl start postgresql`), "manual" (only by
+// hand) or "disabled". After a switchover the old primary is set to manual so that nothing
+// (a reboot, `systemctl restart postgresql`) starts a second primary behind our back.
+// The mode a start.conf text says: its first word outside comments; "auto" when it says none.
+std::string parse_start_mode(const std::string& text);
+// `text` with its mode line set to `mode`, comments kept (a text without one gets it appended).
+std::string with_start_mode(const std::string& text, const std::string& mode);
+// CONF_ROOT/VER/NAME/start.conf read ("auto" when it does not exist, as postgresql-common reads
+// it) and written atomically with its owner and mode kept.
+Result<std::string> read_start_mode(const ClusterId& id, const std::string& conf_root = kDebianConfRoot);
+Status write_start_mode(const ClusterId& id, const std::string& mode, const std::string& conf_root = kDebianConfRoot);
+
 // postgresql-common's log for the cluster, for error messages.
 std::string cluster_log_file(const ClusterId& id);
 

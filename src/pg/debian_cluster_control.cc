@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/errno_text.h"
+#include "common/files.h"
 #include "pg/auto_conf.h"
 
 namespace pgm::pg {
@@ -207,6 +209,72 @@ Status control_cluster(const ClusterId& id, ClusterAction action, std::chrono::m
   if (!use_systemd && action == ClusterAction::stop && WIFEXITED(run->wait_status) && WEXITSTATUS(run->wait_status) == 2)
     return Status::Ok();
   return Status(run->timed_out ? Errc::timeout : Errc::child_failed, c.describe + " " + run->describe() + "; see " + cluster_log_file(id));
+}
+
+// ---- start.conf --------------------------------------------------------------------------
+
+namespace {
+
+bool start_mode_line(const std::string& line, std::string* word) {
+  const auto b = line.find_first_not_of(" \t\r");
+  if (b == std::string::npos || line[b] == '#') return false;
+  const auto e = line.find_first_of(" \t\r#", b);
+  if (word) *word = line.substr(b, e == std::string::npos ? std::string::npos : e - b);
+  return true;
+}
+
+std::string start_conf_path(const ClusterId& id, const std::string& conf_root) {
+  return conf_root + "/" + std::to_string(id.major) + "/" + id.name + "/start.conf";
+}
+
+}  // namespace
+
+std::string parse_start_mode(const std::string& text) {
+  std::istringstream in(text);
+  std::string line, word;
+  while (std::getline(in, line))
+    if (start_mode_line(line, &word)) return word;
+  return "auto";
+}
+
+std::string with_start_mode(const std::string& text, const std::string& mode) {
+  std::istringstream in(text);
+  std::string line, out;
+  bool replaced = false;
+  while (std::getline(in, line)) {
+    if (!replaced && start_mode_line(line, nullptr)) {
+      out += mode + "\n";
+      replaced = true;
+      continue;
+    }
+    out += line + "\n";
+  }
+  if (!replaced) out += mode + "\n";
+  return out;
+}
+
+Result<std::string> read_start_mode(const ClusterId& id, const std::string& conf_root) {
+  const std::string path = start_conf_path(id, conf_root);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) return std::string("auto");
+  auto text = read_file(path);
+  if (!text) return text.status().context(path);
+  return parse_start_mode(*text);
+}
+
+Status write_start_mode(const ClusterId& id, const std::string& mode, const std::string& conf_root) {
+  const std::string path = start_conf_path(id, conf_root);
+  struct stat st {};
+  const bool existed = ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  std::string text;
+  if (existed) {
+    auto t = read_file(path);
+    if (!t) return t.status().context(path);
+    text = *t;
+  }
+  PGM_RETURN_IF_ERROR(write_file_atomic(path, with_start_mode(text, mode), existed ? (st.st_mode & 0777) : 0644).context(path));
+  if (existed && ::chown(path.c_str(), st.st_uid, st.st_gid) != 0) return Status(Errc::io, "chown " + path + ": " + errno_text(errno));
+  return Status::Ok();
 }
 
 }  // namespace pgm::pg

@@ -107,6 +107,7 @@ class Switchover {
   Status fence_stop();
   Status fence_connections();
   Status stop_old_primary(std::chrono::milliseconds budget);
+  void keep_old_cluster_down();
   Result<std::optional<ClusterId>> primary_debian_cluster();
   Status wait_catch_up();
   Status promote();
@@ -137,7 +138,8 @@ class Switchover {
   std::string primary_db_, helper_db_;
   std::string our_pids_;  // "123,456": backends the fence must not terminate
   std::optional<DataDir> primary_dir_;
-  std::optional<ClusterId> primary_cluster_;  // the old primary is this Debian cluster
+  std::optional<ClusterId> primary_cluster_;       // the old primary is this Debian cluster
+  std::optional<std::string> primary_start_mode_;  // its start.conf before the fence set it to manual
   std::string system_identifier_;
   bool pre_hook_ran_ = false;
   std::string old_host_, old_port_, new_host_, new_port_;  // for the hooks' PGM_*_HOST/PORT

@@ -70,6 +70,21 @@ Status Switchover::fence_stop() {
                                     : "--stop-cmd finished but the old primary still answers at --primary: it did not stop");
 }
 
+// The stopped old cluster's start.conf goes to manual: a reboot or `systemctl restart postgresql`
+// must not bring back a second primary. Not a reason to undo the stop if it cannot be written.
+void Switchover::keep_old_cluster_down() {
+  auto mode = read_start_mode(*primary_cluster_);
+  if (mode && *mode == "auto") {
+    Status w = write_start_mode(*primary_cluster_, "manual");
+    if (w.ok()) primary_start_mode_ = *mode;
+    step("fence", w.ok(),
+         w.ok() ? "start.conf of " + primary_cluster_->str() + " set to manual (was auto): nothing starts it again; rollback restores it"
+                : "could not set start.conf of " + primary_cluster_->str() + " to manual (" + w.message() + "): set it by hand");
+  } else if (!mode) {
+    step("fence", false, "could not read start.conf of " + primary_cluster_->str() + " (" + mode.status().message() + ")");
+  }
+}
+
 Status Switchover::stop_old_primary(std::chrono::milliseconds budget) {
   const auto secs = std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(budget).count());
   if (primary_cluster_) {
@@ -79,7 +94,9 @@ Status Switchover::stop_old_primary(std::chrono::milliseconds budget) {
          "stopping the old primary (" +
              cluster_command(*primary_cluster_, ClusterAction::stop, systemd, std::chrono::seconds(secs)).describe +
              (systemd ? ", or systemctl stop when its unit is active" : "") + ")");
-    return control_cluster(*primary_cluster_, ClusterAction::stop, budget, &cancel_);
+    PGM_RETURN_IF_ERROR(control_cluster(*primary_cluster_, ClusterAction::stop, budget, &cancel_));
+    keep_old_cluster_down();
+    return Status::Ok();
   }
   step("fence", true, "stopping the old primary (pg_ctl stop -m fast, up to " + std::to_string(secs) + "s)");
   return pg_ctl_stop(*primary_dir_, opt_.bindir, std::chrono::seconds(secs), &cancel_);
@@ -215,6 +232,11 @@ Status Switchover::restart_old_primary() {
       step("rollback", stop && stop->success(), "finished the interrupted shutdown with an immediate stop");
     }
     if (primary_cluster_) {
+      if (primary_start_mode_) {
+        PGM_RETURN_IF_ERROR(write_start_mode(*primary_cluster_, *primary_start_mode_));
+        step("rollback", true, "start.conf of " + primary_cluster_->str() + " back to " + *primary_start_mode_);
+        primary_start_mode_.reset();
+      }
       PGM_RETURN_IF_ERROR(control_cluster(*primary_cluster_, ClusterAction::start, 60s));
       step("rollback", true,
            "restarted the old primary as Debian cluster " + primary_cluster_->str() + " (" +

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/cancel.h"
+#include "session/session.h"
 #include "transport/control.h"
 #include "transport/lane_socket.h"
 #include "transport/tls.h"
@@ -27,19 +28,37 @@ inline constexpr std::chrono::milliseconds kTick(100);
 // How long either half waits for the other's first message.
 inline constexpr std::chrono::milliseconds kHandshakeTimeout(120'000);
 
+// A far command that the privilege wrapper (`sudo -n`, --sudo-cmd) refused to start: the wrapper
+// spoke on stderr and pgmigrate never ran. Says who was refused where, and the two ways out.
+inline std::optional<Status> explain_refused_elevation(const Remote& remote, const std::string& err) {
+  // The far pgmigrate's own last word starts a line ("sudo: pgmigrate: command not found" is sudo's).
+  if (remote.elevation.empty() || err.empty() || err.starts_with("pgmigrate: ") || err.find("\npgmigrate: ") != std::string::npos)
+    return std::nullopt;
+  const std::string wrapper = remote.elevation.substr(0, remote.elevation.find(' '));
+  std::string line = err.substr(err.rfind('\n') == std::string::npos ? 0 : err.rfind('\n') + 1);
+  if (line.find("command not found") != std::string::npos || line.find("No such file") != std::string::npos)
+    return Status(Errc::not_found, "'" + remote.remote_bin + "' was not found by " + wrapper + " on " + remote.host_label +
+                                       " (install pgmigrate in its secure_path, or pass --remote-bin with an absolute path): " + line);
+  return Status(Errc::auth, "on " + remote.host_label + ", '" + remote.elevation + "' refused to run " + remote.remote_bin + " for " +
+                                remote.login_user + " (" + line + "): allow " + remote.login_user + " to run it without a password (" +
+                                "a sudoers line: docs/usage.md), or delegate ZFS with `zfs allow` and pass --no-sudo");
+}
+
 // A far command ended (or died before it could speak): say why in operator terms, from its
 // exit code and the "pgmigrate: <message>" line the far pgmigrate prints last. `fallback` is
 // the local symptom, used when the far side said nothing.
-inline Status explain_far_exit(transport::Channel& ch, const std::string& host_label, const std::string& remote_bin, Status fallback) {
+inline Status explain_far_exit(transport::Channel& ch, const Remote& remote, Status fallback) {
   auto code = ch.wait_exit();
   std::string err = ch.stderr_text();
   while (!err.empty() && err.back() == '\n') err.pop_back();
   if (code && *code == 127)
-    return Status(Errc::not_found, "'" + remote_bin + "' was not found on " + host_label +
+    return Status(Errc::not_found, "'" + remote.remote_bin + "' was not found on " + remote.host_label +
                                        " (install pgmigrate there, or pass --remote-bin PATH)" + (err.empty() ? "" : ": " + err));
   if (err.empty()) return fallback;
+  if (code && *code != 0)
+    if (auto refused = explain_refused_elevation(remote, err)) return *refused;
   std::size_t pos = err.rfind("pgmigrate: ");
-  return Status(fallback.code(), "on " + host_label + ": " + (pos == std::string::npos ? err : err.substr(pos + 11)));
+  return Status(fallback.code(), "on " + remote.host_label + ": " + (pos == std::string::npos ? err : err.substr(pos + 11)));
 }
 
 // Chunks the receiving pipeline refused, waiting to be asked for again on the control

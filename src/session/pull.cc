@@ -55,7 +55,7 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
   auto ready = ctl.expect("ready", kHandshakeTimeout, cancel);
   if (!ready) {
     Status why = ready.status();
-    if (why.code() == Errc::network || why.code() == Errc::io) why = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, why);
+    if (why.code() == Errc::network || why.code() == Errc::io) why = explain_far_exit(**ctl_ch, remote, why);
     return abandon(why);
   }
   if (!(*ready).contains("header") || !(*ready)["header"].is_string())
@@ -104,8 +104,7 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
     outcome = control.report(ctl);
     if (!outcome.ok()) break;
     ControlTurn turn = control.turn(ctl);
-    outcome = turn.kind == ControlTurn::Kind::channel_lost ? explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, turn.status)
-                                                           : turn.status;
+    outcome = turn.kind == ControlTurn::Kind::channel_lost ? explain_far_exit(**ctl_ch, remote, turn.status) : turn.status;
   }
   if (!outcome.ok()) {
     cancel.cancel(outcome);

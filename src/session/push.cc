@@ -116,7 +116,7 @@ Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec&
       return abandon(why);
     }
     if (why.code() == Errc::timeout && !cancel.cancelled()) end = AttemptEnd::lost;  // a link that went silent
-    if (why.code() == Errc::network || why.code() == Errc::io) why = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, why);
+    if (why.code() == Errc::network || why.code() == Errc::io) why = explain_far_exit(**ctl_ch, remote, why);
     return abandon(why);
   }
   if (transport::json_string(*ready, "type") == "result") {
@@ -193,7 +193,7 @@ Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec&
       break;
     }
     if (turn.kind == ControlTurn::Kind::channel_lost) {
-      outcome = explain_far_exit(**ctl_ch, remote.host_label, remote.remote_bin, turn.status);
+      outcome = explain_far_exit(**ctl_ch, remote, turn.status);
       if (!cancel.cancelled() && transient(outcome)) end = AttemptEnd::lost;
       break;
     }

@@ -84,7 +84,11 @@ struct Remote {
   ConnectFn connect;
   std::string remote_bin = "pgmigrate";
   unsigned streams = 8;
-  std::string host_label;                                // "user@host" for messages
+  std::string host_label;  // "user@host" for messages
+  // Non-root logins: the far pgmigrate runs under this wrapper ("sudo -n", --sudo-cmd); empty
+  // when it runs as the login user (root, or --no-sudo). Both are named in refusals.
+  std::string elevation;
+  std::string login_user;
   std::chrono::milliseconds reconnect_timeout{600'000};  // a dropped data connection is retried this long
   std::optional<std::uint64_t> inject_corrupt_chunk;     // testing aid (--inject-corrupt-chunk)
   std::chrono::milliseconds connect_timeout{30'000};

@@ -1,7 +1,15 @@
 #include "zfs/zfs.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <utility>
 
 #include "common/process.h"
 
@@ -21,7 +29,33 @@ bool valid_component(std::string_view c) {
   return c.front() != '-';
 }
 
+// The user and host a refusal names: messages travel back from a far host.
+std::string user_at_host() {
+  std::string user = "uid " + std::to_string(::geteuid());
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr && pw.pw_name) user = pw.pw_name;
+  std::array<char, 256> host{};
+  if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  return user + " on " + (host[0] ? std::string(host.data()) : std::string("this host"));
+}
+
 }  // namespace
+
+bool is_refusal(const std::string& output) {
+  return output.find("ermission denied") != std::string::npos || output.find("not permitted") != std::string::npos ||
+         output.find("failed to initialize ZFS library") != std::string::npos;
+}
+
+Status refusal_or_failure(const std::string& what, const std::string& output) {
+  std::string first = output.substr(0, output.find('\n'));
+  if (is_refusal(output))
+    return Status(Errc::auth, "'" + what + "' was refused to " + user_at_host() + " (" + first +
+                                  "): run pgmigrate as root or through sudo (the default for a non-root SSH login), or delegate the "
+                                  "ZFS permissions with `zfs allow` (docs/usage.md)");
+  return Status(Errc::unsupported, "'" + what + "' did not print its usage" + (first.empty() ? "" : ": " + first));
+}
 
 Status validate_dataset(std::string_view name) {
   if (name.empty()) return Status(Errc::invalid_argument, "empty dataset name");
@@ -174,7 +208,19 @@ Zfs::Zfs(std::string zfs_bin) : bin_(std::move(zfs_bin)) {}
 
 std::string Zfs::default_binary() {
   const char* env = std::getenv("PGMIGRATE_ZFS");  // NOLINT(concurrency-mt-unsafe): read once at start-up
-  return env && *env ? env : "zfs";
+  if (env && *env) return env;
+  // A normal user's PATH (a non-root login with --no-sudo) often lacks the sbin directories
+  // where Debian and Ubuntu install zfs: look there before giving up on it.
+  const char* path = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe): as above
+  std::string_view dirs = path ? path : "";
+  while (!dirs.empty()) {
+    const std::string dir(dirs.substr(0, dirs.find(':')));
+    if (!dir.empty() && ::access((dir + "/zfs").c_str(), X_OK) == 0) return "zfs";
+    dirs.remove_prefix(std::min(dirs.size(), dir.size() + 1));
+  }
+  for (const char* sbin : {"/usr/sbin/zfs", "/sbin/zfs", "/usr/local/sbin/zfs"})
+    if (::access(sbin, X_OK) == 0) return sbin;
+  return "zfs";
 }
 
 Result<Capabilities> Zfs::capabilities() const {
@@ -185,8 +231,7 @@ Result<Capabilities> Zfs::capabilities() const {
   if (!recv) return recv.status();
   const std::string s = send->out + send->err;
   const std::string r = recv->out + recv->err;
-  if (s.find("send") == std::string::npos)
-    return Status(Errc::unsupported, "'" + bin_ + " send' did not print its usage: is ZFS installed?");
+  if (s.find("send") == std::string::npos) return refusal_or_failure(bin_ + " send", s);
   return parse_capabilities(s, r);
 }
 
@@ -195,6 +240,7 @@ Result<bool> Zfs::exists(const std::string& name) const {
   if (!out) return out.status();
   if (out->success()) return true;
   if (out->err.find("does not exist") != std::string::npos) return false;
+  if (is_refusal(out->err)) return refusal_or_failure("zfs list " + name, out->err);
   return Status(Errc::child_failed, "'zfs list " + name + "' failed: " + out->err);
 }
 
@@ -203,6 +249,7 @@ Result<std::string> Zfs::get(const std::string& property, const std::string& nam
   if (!out) return out.status();
   if (!out->success()) {
     if (out->err.find("does not exist") != std::string::npos) return Status(Errc::not_found, "'" + name + "' does not exist");
+    if (is_refusal(out->err)) return refusal_or_failure("zfs get " + property + " " + name, out->err);
     return Status(Errc::child_failed, "'zfs get " + property + " " + name + "' failed: " + out->err);
   }
   return parse_get_value(out->out);
@@ -218,6 +265,51 @@ Result<std::uint64_t> Zfs::referenced(const std::string& name) const {
   auto v = get("referenced", name);
   if (!v) return v.status();
   return parse_u64_value(*v, "size", name);
+}
+
+namespace {
+
+// A compression ratio as zfs prints it: "1.52x", or "1.52" with -p on OpenZFS.
+std::optional<double> parse_ratio(const std::string& text) {
+  if (text.empty() || text == "-") return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || (*end != '\0' && std::string_view(end) != "x") || !(v >= 1.0) || v > 1000.0) return std::nullopt;
+  return v;
+}
+
+std::string ratio_text(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", r);
+  return buf;
+}
+
+}  // namespace
+
+LogicalSize logical_size(std::uint64_t referenced, const std::string& logicalreferenced, const std::string& refcompressratio,
+                         const std::string& compressratio) {
+  if (!logicalreferenced.empty() && logicalreferenced != "-") {
+    auto v = parse_u64_value(logicalreferenced, "size", "logicalreferenced");
+    if (v) return {*v, "logicalreferenced"};
+  }
+  for (const auto& [name, text] : {std::pair<const char*, const std::string&>{"refcompressratio", refcompressratio},
+                                   std::pair<const char*, const std::string&>{"compressratio", compressratio}}) {
+    if (auto r = parse_ratio(text))
+      return {static_cast<std::uint64_t>(static_cast<double>(referenced) * *r), std::string("referenced x ") + name + " " + ratio_text(*r)};
+  }
+  return {referenced, "referenced; this ZFS reports no compression ratio, so 1.00 is assumed"};
+}
+
+Result<LogicalSize> Zfs::logical_referenced(const std::string& name, std::uint64_t referenced) const {
+  // A property this ZFS does not know fails `zfs get`: that is "absent", not an error.
+  std::string values[3];
+  const char* props[3] = {"logicalreferenced", "refcompressratio", "compressratio"};
+  for (int i = 0; i < 3; ++i) {
+    auto v = get(props[i], name);
+    if (v) values[i] = *v;
+    else if (v.status().code() == Errc::not_found) return v.status();
+  }
+  return logical_size(referenced, values[0], values[1], values[2]);
 }
 
 Result<std::uint64_t> Zfs::estimate_send_size(const std::vector<std::string>& args) const {

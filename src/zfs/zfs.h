@@ -76,6 +76,25 @@ Result<TokenInfo> parse_token_description(const std::string& text);
 // nullopt when there is none.
 std::optional<std::uint64_t> parse_send_size(const std::string& out);
 
+// What a full stream of a dataset carries: its data before ZFS compression. A stream is
+// logical, and the target may not compress, so time and space are estimated from this, not
+// from `referenced` (the size after compression).
+struct LogicalSize {
+  std::uint64_t bytes = 0;
+  std::string basis;  // how it was found, for the plan: "logicalreferenced", "referenced x compressratio 1.52", ...
+};
+// From `referenced` and the raw `zfs get -Hp` values of logicalreferenced, refcompressratio and
+// compressratio, each "" or "-" when this ZFS lacks it (zfs-fuse has only compressratio). The
+// first that parses wins, in that order; with none, the ratio is taken as 1 and said so.
+LogicalSize logical_size(std::uint64_t referenced, const std::string& logicalreferenced, const std::string& refcompressratio,
+                         const std::string& compressratio);
+// What to say when `what` (a zfs command line) printed `output` instead of what was expected:
+// a refusal (the user may not use ZFS here) names the user, the host and the two ways to fix
+// it; anything else quotes the first line.
+Status refusal_or_failure(const std::string& what, const std::string& output);
+// Whether zfs's output says the user may not do that (not that the thing failed).
+bool is_refusal(const std::string& output);
+
 class Zfs {
  public:
   // `zfs_bin` is "zfs" unless PGMIGRATE_ZFS names another (tests use it for a labelled fake).
@@ -88,6 +107,8 @@ class Zfs {
   Result<std::string> get(const std::string& property, const std::string& name) const;
   Result<std::uint64_t> guid(const std::string& name) const;
   Result<std::uint64_t> referenced(const std::string& name) const;
+  // logical_size() of `name`, asking this ZFS for the properties it has.
+  Result<LogicalSize> logical_referenced(const std::string& name, std::uint64_t referenced) const;
   // Estimated stream size: `send -nP` where supported, else the snapshot's referenced size.
   Result<std::uint64_t> estimate_send_size(const std::vector<std::string>& send_args) const;
   Result<std::string> pool_of(const std::string& dataset) const { return dataset.substr(0, dataset.find('/')); }

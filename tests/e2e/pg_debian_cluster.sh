@@ -4,8 +4,9 @@
 # writers; bulk send, slot, incremental send; `pg cluster export` on the source and
 # `pg standby --debian-cluster` on the received data directory, which registers a second cluster
 # that pg_lsclusters lists and pg_ctlcluster starts; `pg switchover` fences the old primary with
-# pg_ctlcluster. Zero acknowledged commits lost; the new cluster is online and primary, the old
-# one down. Bad input first: a bundle of another major version and a taken cluster name are
+# pg_ctlcluster and sets its start.conf to manual (a rollback after the stop puts it back to auto
+# and starts it again). Zero acknowledged commits lost; the new cluster is online and primary, the
+# old one down. Bad input first: a bundle of another major version and a taken cluster name are
 # refused in one line each, leaving nothing behind.
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
@@ -59,6 +60,33 @@ pass "pg_lsclusters lists both; the new one streams, started by pg_ctlcluster"
 
 writers_progress 20 "the primary"
 
+start_mode() { grep -v '^[[:space:]]*#' "/etc/postgresql/$VER/$SRC_NAME/start.conf" | tr -d '[:space:]'; }
+[ "$(start_mode)" = auto ] || fail "the source cluster's start.conf is not auto to begin with"
+
+# A switchover that rolls back after the fence stopped the cluster (the standby's startup process
+# frozen, so replay cannot reach the final position; a paused replay would be refused up front):
+# start.conf went to manual with the stop and is back to auto, and the cluster runs again as
+# pg_ctlcluster started it.
+startup=$(pg_q "$P2" "SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'")
+[ -n "$startup" ] || fail "no startup process on the standby"
+kill -STOP "$startup"
+on_cleanup "kill -CONT $startup"
+rc=0
+"$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --primary-pgdata "$PRIMARY_DIR" --max-lag 1G \
+  --timeout 30s > "$PGM_TEST_ROOT/rollback.txt" 2> "$PGM_TEST_ROOT/rollback.err" || rc=$?
+kill -CONT "$startup"
+cat "$PGM_TEST_ROOT/rollback.txt" "$PGM_TEST_ROOT/rollback.err"
+[ $rc -ne 0 ] || fail "the switchover with replay frozen succeeded"
+grep -q "result: rolled back" "$PGM_TEST_ROOT/rollback.txt" || fail "no rollback reported"
+grep -q "start.conf of $VER/$SRC_NAME set to manual (was auto)" "$PGM_TEST_ROOT/rollback.txt" || fail "the fence did not set start.conf to manual"
+grep -q "start.conf of $VER/$SRC_NAME back to auto" "$PGM_TEST_ROOT/rollback.txt" || fail "the rollback did not restore start.conf"
+[ "$(start_mode)" = auto ] || fail "start.conf is $(start_mode) after the rollback"
+pg_lsclusters -h | grep -Eq "^$VER +$SRC_NAME +$P1 +online " || { pg_lsclusters; fail "the old cluster is not online after the rollback"; }
+assert_accepts_writes "$P1"
+writers_progress 10 "the old primary after the rollback"
+"$PGMIGRATE" -q pg lag --primary "$PRIMARY" --standby "$STANDBY" --wait 2M --timeout 90s || fail "the standby does not catch up again"
+pass "Debian rollback: start.conf manual during the fence, auto again, cluster online and writable"
+
 # --primary-pgdata of a Debian cluster: the fence finds the cluster by itself (migrate's path).
 "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --primary-pgdata "$PRIMARY_DIR" \
   --timeout 90s --post-hook "echo \$PGM_NEW_PRIMARY_PORT > '$PORTFILE'" | tee "$PGM_TEST_ROOT/switchover.txt" \
@@ -70,4 +98,5 @@ assert_switched_over "$P2" "$P1"
 pg_lsclusters -h > "$PGM_TEST_ROOT/ls.txt"
 grep -Eq "^$VER +$DST_NAME +$P2 +online +postgres " "$PGM_TEST_ROOT/ls.txt" || { cat "$PGM_TEST_ROOT/ls.txt"; fail "the new cluster is not an online primary"; }
 grep -Eq "^$VER +$SRC_NAME +$P1 +down " "$PGM_TEST_ROOT/ls.txt" || { cat "$PGM_TEST_ROOT/ls.txt"; fail "the old cluster is not down"; }
-pass "switchover with the pg_ctlcluster fence: zero acknowledged commits lost; new cluster online and primary, old one down"
+[ "$(start_mode)" = manual ] || fail "the old cluster's start.conf is $(start_mode), not manual: a reboot would start it again"
+pass "switchover with the pg_ctlcluster fence: zero acknowledged commits lost; new cluster online and primary, old one down with start.conf manual"

@@ -41,7 +41,10 @@ TEST(StateFiles, WriteFileAtomicReplacesWholly) {
   ASSERT_TRUE(write_file_atomic(path, "one\n").ok());
   ASSERT_TRUE(write_file_atomic(path, "two\n").ok());
   EXPECT_EQ(slurp(path), "two\n");
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  // Only the file itself: no temporary left beside it.
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  EXPECT_EQ(names, std::vector<std::string>{"a.json"});
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);

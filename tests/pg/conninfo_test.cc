@@ -60,5 +60,34 @@ TEST(Conninfo, WithReplacesOneKeyAndKeepsPassword) {
   EXPECT_NE(d.find("dbname='other db'"), std::string::npos) << d;
 }
 
+TEST(Conninfo, WithDefaultKeepsWhatTheUserSet) {
+  EXPECT_EQ(conninfo_with_default("host=db1 application_name=mine", "application_name", "pgmigrate_x"), "host=db1 application_name=mine");
+  EXPECT_EQ(conninfo_with_default("postgresql://rep@db1/?application_name=mine", "application_name", "pgmigrate_x"),
+            "postgresql://rep@db1/?application_name=mine");
+  const std::string c = conninfo_with_default("host=db1 user=rep", "application_name", "pgmigrate_x");
+  EXPECT_NE(c.find("application_name=pgmigrate_x"), std::string::npos) << c;
+  EXPECT_NE(c.find("user=rep"), std::string::npos) << c;
+}
+
+TEST(Conninfo, ValidatesWithLibpqsReason) {
+  EXPECT_TRUE(validate_conninfo("host=db1 port=5433 user=app").ok());
+  EXPECT_TRUE(validate_conninfo("postgresql://app:s3cr3t@db1/prod").ok());
+  const Status garbage = validate_conninfo("garbage");
+  EXPECT_EQ(garbage.code(), Errc::invalid_argument);
+  EXPECT_NE(garbage.message().find("missing \"=\" after \"garbage\""), std::string::npos) << garbage.message();
+  EXPECT_EQ(garbage.message().find('\n'), std::string::npos);
+  const Status unknown = validate_conninfo("host=db1 nosuchkey=1");
+  EXPECT_NE(unknown.message().find("nosuchkey"), std::string::npos) << unknown.message();
+}
+
+TEST(Conninfo, ValidationNeverEchoesAPassword) {
+  for (const char* bad : {"host=db1 password=a s3cr3t", "host=db1 password='unterminated s3cr3t", "postgresql://app:s3cr3t@[::1/prod",
+                          "postgresql://app:s3cr3t@db1/prod?x=%zz"}) {
+    const Status s = validate_conninfo(bad);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.message().find("s3cr3t"), std::string::npos) << bad << " -> " << s.message();
+  }
+}
+
 }  // namespace
 }  // namespace pgm::pg

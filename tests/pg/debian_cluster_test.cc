@@ -309,5 +309,29 @@ TEST_F(DebianConf, RemovingAClusterFollowsNoLink) {
   EXPECT_TRUE(remove_cluster_config({15, "absent"}, dst_root_.string()).ok());
 }
 
+TEST(StartConf, ModeAndRewriteKeepComments) {
+  const std::string stock = "# Automatic startup configuration\n#   auto: automatically start the cluster\n\nauto\n";
+  EXPECT_EQ(parse_start_mode(stock), "auto");
+  EXPECT_EQ(parse_start_mode("# only comments\n"), "auto");
+  EXPECT_EQ(parse_start_mode("  manual  # by hand\n"), "manual");
+  EXPECT_EQ(with_start_mode(stock, "manual"), "# Automatic startup configuration\n#   auto: automatically start the cluster\n\nmanual\n");
+  EXPECT_EQ(with_start_mode("# none\n", "manual"), "# none\nmanual\n");
+}
+
+TEST_F(DebianConf, StartModeIsWrittenInPlaceKeepingItsMode) {
+  const ClusterId id{15, "main"};
+  auto before = read_start_mode(id, src_root_.string());
+  ASSERT_TRUE(before.ok()) << before.status().message();
+  EXPECT_EQ(*before, "auto");
+  const fs::path file = src_root_ / "15" / "main" / "start.conf";
+  ::chmod(file.c_str(), 0640);
+  ASSERT_TRUE(write_start_mode(id, "manual", src_root_.string()).ok());
+  EXPECT_EQ(*read_start_mode(id, src_root_.string()), "manual");
+  EXPECT_EQ(fs::status(file).permissions() & fs::perms::all, fs::perms(0640));
+  ASSERT_TRUE(write_start_mode(id, "auto", src_root_.string()).ok());
+  EXPECT_EQ(*read_start_mode(id, src_root_.string()), "auto");
+  EXPECT_EQ(*read_start_mode({15, "absent"}, src_root_.string()), "auto") << "postgresql-common's default";
+}
+
 }  // namespace
 }  // namespace pgm::pg

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "pg/auto_conf.h"
+#include "pg/conninfo.h"
 #include "pg/server_tools.h"
 #include "pg/test_files.h"
 
@@ -64,8 +65,11 @@ TEST_F(CopiedDataDir, PreparesAStandby) {
   EXPECT_EQ(prep->removed.size(), 5u);
 
   std::string conf = read(root_ / "postgresql.auto.conf");
-  EXPECT_EQ(get_auto_conf(conf, "primary_conninfo"), spec.primary_conninfo);
+  // The walreceiver is named after the slot (the primary's pg_stat_replication shows it, and
+  // synchronous_standby_names that name other standbys never select it).
+  EXPECT_EQ(get_auto_conf(conf, "primary_conninfo"), conninfo_with(spec.primary_conninfo, "application_name", "pgmigrate"));
   EXPECT_EQ(get_auto_conf(conf, "primary_slot_name"), "pgmigrate");
+  EXPECT_NE(conf.find("synchronous_standby_names = ''\n"), std::string::npos) << conf;
   EXPECT_EQ(get_auto_conf(conf, "port"), "5433");
   EXPECT_EQ(get_auto_conf(conf, "work_mem"), "64MB");
   EXPECT_EQ(conf.find("host=stale"), std::string::npos);

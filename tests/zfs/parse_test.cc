@@ -148,5 +148,49 @@ TEST(ZfsParse, SendSize) {
   EXPECT_EQ(zfs::parse_send_size("size"), 0U);
 }
 
+TEST(ZfsLogicalSize, PrefersLogicalreferenced) {
+  const auto l = zfs::logical_size(1000, "2500", "2.00", "1.50x");
+  EXPECT_EQ(l.bytes, 2500U);
+  EXPECT_EQ(l.basis, "logicalreferenced");
+}
+
+TEST(ZfsLogicalSize, ScalesByTheMeasuredRatio) {
+  // OpenZFS without logicalreferenced (older): refcompressratio, printed bare with -p.
+  auto l = zfs::logical_size(1000, "", "2.00", "1.50x");
+  EXPECT_EQ(l.bytes, 2000U);
+  EXPECT_EQ(l.basis, "referenced x refcompressratio 2.00");
+  // zfs-fuse 0.7: only compressratio, printed "1.52x" even with -p.
+  l = zfs::logical_size(1000, "", "", "1.52x");
+  EXPECT_EQ(l.bytes, 1520U);
+  EXPECT_EQ(l.basis, "referenced x compressratio 1.52");
+}
+
+TEST(ZfsLogicalSize, StatesTheRatioItAssumes) {
+  for (const char* ratio : {"", "-", "garbage", "0.5x", "1.5y"}) {
+    const auto l = zfs::logical_size(1000, "-", "", ratio);
+    EXPECT_EQ(l.bytes, 1000U) << ratio;
+    EXPECT_NE(l.basis.find("1.00 is assumed"), std::string::npos) << ratio;
+  }
+}
+
+// What zfs-fuse prints to a user who may not open its socket (/var/run/zfs/zfs_socket is root's):
+// a refusal naming the user and the ways out, never "is ZFS installed?".
+TEST(ZfsParse, RefusalNamesTheUserAndTheFixes) {
+  const std::string fuse_denied = "connect: Permission denied\ninternal error: failed to initialize ZFS library\n";
+  EXPECT_TRUE(zfs::is_refusal(fuse_denied));
+  EXPECT_TRUE(zfs::is_refusal("cannot receive new filesystem stream: permission denied\n"));
+  EXPECT_FALSE(zfs::is_refusal("cannot open 'tank/x': dataset does not exist\n"));
+  const Status refused = zfs::refusal_or_failure("zfs send", fuse_denied);
+  EXPECT_EQ(refused.code(), Errc::auth);
+  EXPECT_NE(refused.message().find("'zfs send' was refused to "), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("(connect: Permission denied)"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("sudo"), std::string::npos);
+  EXPECT_NE(refused.message().find("zfs allow"), std::string::npos);
+  EXPECT_EQ(refused.message().find("installed"), std::string::npos);
+  const Status other = zfs::refusal_or_failure("zfs send", "zfs: something else\n");
+  EXPECT_EQ(other.code(), Errc::unsupported);
+  EXPECT_EQ(other.message(), "'zfs send' did not print its usage: zfs: something else");
+}
+
 }  // namespace
 }  // namespace pgm

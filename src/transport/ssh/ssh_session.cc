@@ -100,6 +100,8 @@ std::string hostkey_preference(const std::vector<std::string>& files, const std:
 
 }  // namespace
 
+std::string local_user_name() { return local_user(); }
+
 SshSession::SshSession(LIBSSH2_SESSION* session, UniqueFd sock, const CancelToken& cancel, std::string where)
     : session_(session), sock_(std::move(sock)), cancel_(cancel), where_(std::move(where)) {}
 

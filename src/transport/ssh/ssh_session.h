@@ -28,6 +28,9 @@ namespace pgm::transport {
 
 class SshChannel;
 
+// The name SSH logs in as when a target names no user: the effective local user's.
+std::string local_user_name();
+
 struct SshTarget {
   std::string host;  // name, IPv4 or IPv6 literal (without brackets)
   int port = 22;

@@ -1,0 +1,38 @@
+// The object-store ends of `send` and `recv` (s3://, gs://): the stream that `send -` would
+// write goes through a pipe to objstore's uploader, and recv feeds what objstore's downloader
+// writes back into the same verifying receive pipeline as `recv -`. Also the flags they share
+// with `pgmigrate objects`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "cli/command.h"
+#include "cli/transfer_options.h"
+#include "objstore/location.h"
+#include "objstore/relay.h"
+#include "sink/sink.h"
+#include "source/source.h"
+
+namespace pgm::cli {
+
+struct ObjectCliOptions {
+  std::string endpoint;  // --s3-endpoint
+  std::string sse, storage_class;
+  std::string object_size = "32M";
+  unsigned concurrency = objstore::kDefaultConcurrency;
+  std::string retry_time = "2m";
+  bool follow = false;
+  std::string follow_timeout = "10m";
+};
+void add_object_options(CLI::App& cmd, ObjectCliOptions& o, bool with_follow);
+// The location and how to reach it (endpoint, region, credentials from the environment).
+Result<objstore::ClientConfig> object_config(const ObjectCliOptions& o, const objstore::Location& at);
+
+Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts,
+                       const std::string& url, const ObjectCliOptions& o);
+Status recv_from_objects(RunContext& ctx, const std::string& url, const sink::SinkSpec& spec, const ResolvedTransfer& t,
+                         const TransferOptions& topts, const ObjectCliOptions& o);
+
+}  // namespace pgm::cli
