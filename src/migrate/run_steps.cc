@@ -165,6 +165,23 @@ Status check_replication(const Context& c, pg::Connection& primary, const std::s
 }
 }  // namespace
 
+namespace {
+
+// The layout check's notes, worded for migrate, which guards its own slot when asked.
+void add_layout_notes(const Spec& spec, const std::vector<std::string>& notes, std::vector<std::string>& out) {
+  for (const auto& n : notes) {
+    if (n.rfind("max_slot_wal_keep_size is -1", 0) != 0) {
+      out.push_back(n);
+    } else if (spec.wal_limit == 0) {
+      out.push_back(
+          "max_slot_wal_keep_size is -1 (unlimited): the migration's slot can fill the primary's disk; give 'migrate run' --wal-limit "
+          "SIZE, and keep 'pgmigrate migrate watch ID --wal-limit SIZE' running between runs (docs/runbook.md)");
+    }
+  }
+}
+
+}  // namespace
+
 Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   Preflight p;
   zfs::Zfs zfs;
@@ -196,17 +213,7 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
     return Status(Errc::invalid_argument,
                   "refusing to migrate: a snapshot of '" + c.spec.source + "' would not hold a consistent database: " + all);
   }
-  for (const auto& n : layout->notes) {
-    // Worded for migrate, which guards its own slot when asked.
-    if (n.rfind("max_slot_wal_keep_size is -1", 0) == 0) {
-      if (c.spec.wal_limit == 0)
-        p.notes.push_back(
-            "max_slot_wal_keep_size is -1 (unlimited): the migration's slot can fill the primary's disk; give 'migrate run' --wal-limit "
-            "SIZE, and keep 'pgmigrate migrate watch ID --wal-limit SIZE' running between runs (docs/runbook.md)");
-      continue;
-    }
-    p.notes.push_back(n);
-  }
+  add_layout_notes(c.spec, layout->notes, p.notes);
   if (p.data_directory.rfind(p.mountpoint + "/", 0) == 0) p.relative_pgdata = p.data_directory.substr(p.mountpoint.size() + 1);
   else if (p.data_directory == p.mountpoint) p.relative_pgdata = "";
   else return Status(Errc::invalid_argument, "the data directory " + p.data_directory + " is not under " + p.mountpoint);

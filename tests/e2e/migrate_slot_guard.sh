@@ -69,12 +69,14 @@ pass "the run continues to ready once the standby is back"
 
 # 3. Between runs: migrate watch trips, warns first, and drops the slot.
 pg_stop "$TDIR"
-( make_wal 48 ) &
-writer=$!
-rc=0
+# The watch first, then the WAL: its first sample must come before the warning threshold.
 timeout 120 "$PGMIGRATE" migrate watch "$ID" --primary "$PRIMARY" --wal-warn 4M --wal-limit 16M --drop-slot-on-limit \
-  --guard-interval 200ms 2> "$PGM_TEST_ROOT/watch.err" || rc=$?
-wait $writer
+  --guard-interval 200ms 2> "$PGM_TEST_ROOT/watch.err" &
+watcher=$!
+for _ in $(seq 1 300); do grep -q "guarding slot" "$PGM_TEST_ROOT/watch.err" && break; kill -0 $watcher 2>/dev/null || break; sleep 0.1; done
+make_wal 48
+rc=0
+wait $watcher || rc=$?
 cat "$PGM_TEST_ROOT/watch.err"
 [ "$(slots)" = "0" ] || fail "watch (exit $rc): the slot was not dropped"
 [ $rc -eq 9 ] || fail "migrate watch: exit $rc, expected 9"
