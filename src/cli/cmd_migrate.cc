@@ -5,14 +5,17 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/exit.h"
 #include "cli/metrics_file.h"
+#include "cli/hook_options.h"
 #include "cli/migrate_remote.h"
 #include "cli/remote_options.h"
 #include "cli/transfer_options.h"
@@ -30,14 +33,18 @@ namespace {
 using nlohmann::json;
 
 struct MigrateArgs {
-  std::string source, target, primary, standby_primary, standby, id, state_dir, post_hook,
+  std::string source, target, primary, standby_primary, standby, id, state_dir,
       fence = "stop", primary_pgdata, stop_cmd, start_cmd, bindir, max_lag = "16M", switch_timeout = "2m", delta_target = "1G",
       catchup_timeout = "30m", assume_rate = "100M", pause_before, target_cluster;
+  std::string wal_warn, wal_limit, guard_interval = "5s";
+  bool drop_slot_on_limit = false;
   int standby_port = 0;
   unsigned rounds = 1;
-  bool switchover = false, no_switchover = false, keep_snapshots = false, json = false, abandon_logical_slots = false;
+  bool switchover = false, no_switchover = false, keep_snapshots = false, keep_old_as_standby = false, json = false,
+       abandon_logical_slots = false;
   TransferOptions transfer;
   RemoteCliOptions remote;
+  HookCliOptions hooks;
 };
 
 void print_report(const migrate::StateFile& m, bool quiet) {
@@ -62,6 +69,26 @@ struct Prepared {
   migrate::Spec spec;
   std::unique_ptr<migrate::Remote> remote;
 };
+
+// --wal-warn, --wal-limit, --drop-slot-on-limit, --guard-interval (run's guard, and watch's).
+Status guard_settings(const MigrateArgs& a, migrate::Spec& s) {
+  for (auto [text, flag, out] :
+       {std::tuple{&a.wal_warn, "--wal-warn", &s.wal_warn}, std::tuple{&a.wal_limit, "--wal-limit", &s.wal_limit}}) {
+    if (text->empty()) continue;
+    auto v = parse_size(*text);
+    if (!v) return v.status().context(flag);
+    *out = *v;
+  }
+  if (a.drop_slot_on_limit && s.wal_limit == 0)
+    return Status(Errc::invalid_argument, "--drop-slot-on-limit needs --wal-limit SIZE (the retention at which to drop the slot)");
+  s.drop_slot_on_limit = a.drop_slot_on_limit;
+  auto interval = parse_duration(a.guard_interval);
+  if (!interval) return interval.status().context("--guard-interval");
+  if (interval->count() < 100) return Status(Errc::invalid_argument, "--guard-interval must be at least 100ms");
+  s.guard_interval = *interval;
+  return Status::Ok();
+}
+
 
 // `metrics`: the run's metrics file, which its transfers write too (null for plan).
 Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, MetricsFile* metrics = nullptr) {
@@ -98,12 +125,15 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, MetricsFile* met
   s.primary_pgdata = a.primary_pgdata;
   s.stop_cmd = a.stop_cmd;
   s.start_cmd = a.start_cmd;
-  s.post_hook = a.post_hook;
+  s.pre_fence_hook = a.hooks.pre_fence_hook;
+  s.post_hook = a.hooks.post_hook;
   s.keep_snapshots = a.keep_snapshots;
+  s.keep_old_as_standby = a.keep_old_as_standby;
   s.abandon_logical_slots = a.abandon_logical_slots;
   if (!a.target_cluster.empty()) PGM_RETURN_IF_ERROR(pg::parse_cluster_id(a.target_cluster).status().context("--target-cluster"));
   s.target_cluster = a.target_cluster;
   s.run.want_switchover = a.switchover && !a.no_switchover;
+  PGM_RETURN_IF_ERROR(guard_settings(a, s));
   out.remote = make_migrate_remote(ctx, *remote, *t, a.transfer);
   return out;
 }
@@ -136,6 +166,10 @@ class Reporter final : public migrate::Observer {
     }
     std::size_t n = 0;
     while (n < migrate::kStepNames.size() && migrate::kStepNames[n] != step) ++n;
+    if (n == migrate::kStepNames.size()) {  // not a step: the slot guard
+      std::fprintf(stderr, "migrate [%.*s] %s\n", static_cast<int>(step.size()), step.data(), text.c_str());
+      return;
+    }
     std::fprintf(stderr, "migrate [%zu/%zu %.*s] %s\n", n + 1, migrate::kStepNames.size(), static_cast<int>(step.size()), step.data(),
                  text.c_str());
   }
@@ -224,7 +258,7 @@ Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
   std::printf("  5. standby: prepare and start a streaming standby on %s, port %d\n", c->remote->host_label().c_str(), a.standby_port);
   if (p->debian) print_debian_plan(*p->debian, c->remote->host_label());
   std::printf("  6. catchup: wait until replay lag is under %s\n", a.max_lag.c_str());
-  std::printf("  7. switchover: %s\n", a.switchover ? ("fence " + a.fence + ", promote, post-hook").c_str()
+  std::printf("  7. switchover: %s\n", a.switchover ? ("pre-fence hook, fence " + a.fence + ", promote, post-hook").c_str()
                                                     : "not requested (stops ready; rerun with --switchover)");
   std::printf("  8. cleanup: release holds, drop the slot where possible, %s the migration snapshots\n",
               a.keep_snapshots ? "keep" : "destroy");
@@ -280,21 +314,78 @@ Status status_migrations(const MigrateArgs& a) {
   return Status::Ok();
 }
 
-Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
-  // The target as the migration's state names it; the other flags of `run` are not needed.
-  auto target = [&ctx, &a](const migrate::State& st) -> Result<migrate::AbortTarget> {
+Status watch_migration(RunContext& ctx, const MigrateArgs& a) {
+  migrate::Spec s;
+  PGM_RETURN_IF_ERROR(guard_settings(a, s));
+  if (s.wal_warn == 0 && s.wal_limit == 0)
+    return Status(Errc::invalid_argument, "migrate watch needs --wal-limit SIZE (and/or --wal-warn SIZE): the retention to act on");
+  s.primary = a.primary;
+  const bool quiet = ctx.global.quiet;
+  return migrate::watch(a.state_dir, a.id, migrate::guard_options(s), ctx.cancel, [quiet](const std::string& line) {
+    if (quiet && line.rfind("warning: ", 0) != 0) return;
+    std::fprintf(stderr, "migrate watch: %s\n", line.c_str());
+  });
+}
+
+// The target as a migration's state names it (abort, finish); the other flags of `run` are not
+// needed.
+std::function<Result<migrate::AbortTarget>(const migrate::State&)> state_target(RunContext& ctx, const MigrateArgs& a) {
+  return [&ctx, &a](const migrate::State& st) -> Result<migrate::AbortTarget> {
     MigrateArgs args = a;
     args.source = st.source.value_or("");
     args.target = st.target.value_or("");
-    if (args.standby_port <= 0 && args.standby.empty()) args.standby_port = 1;  // not used by abort
+    if (args.standby_port <= 0 && args.standby.empty()) args.standby_port = 1;  // not used here
     auto p = prepare(ctx, args);
     if (!p) return p.status();
     return migrate::AbortTarget{std::move(p->remote), p->spec.target_dataset};
   };
-  auto done = migrate::abort(a.state_dir, a.id, a.primary, target, ctx.cancel);
+}
+
+Status print_lines(const Result<std::vector<std::string>>& done) {
   if (!done) return done.status();
   for (const auto& d : *done) std::printf("%s\n", d.c_str());
   return Status::Ok();
+}
+
+Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
+  return print_lines(migrate::abort(a.state_dir, a.id, a.primary, state_target(ctx, a), ctx.cancel));
+}
+
+Status fallback_migration(RunContext& ctx, const MigrateArgs& a) {
+  auto timeout = parse_duration(a.switch_timeout);
+  if (!timeout) return timeout.status().context("--timeout");
+  auto out = migrate::fallback(a.state_dir, a.id, a.standby_primary.empty() ? a.primary : a.standby_primary, a.standby, *timeout,
+                               state_target(ctx, a), ctx.cancel);
+  if (!out) return out.status();
+  std::printf("%s", out->c_str());
+  return Status::Ok();
+}
+
+Status finish_migration(RunContext& ctx, const MigrateArgs& a) {
+  return print_lines(migrate::finish(a.state_dir, a.id, a.standby, a.bindir, state_target(ctx, a), ctx.cancel));
+}
+
+// A subcommand on one migration that runs `fn`: its ID, --state-dir, and --primary when it needs
+// the (old) primary.
+using MigrationFn = Status (*)(RunContext&, const MigrateArgs&);
+CLI::App* migration_command(CLI::App* migrate, const char* name, const std::string& what, const std::shared_ptr<MigrateArgs>& a,
+                            CommandFn& selected, MigrationFn fn, bool primary) {
+  CLI::App* cmd = migrate->add_subcommand(name, what);
+  cmd->add_option("ID", a->id, "The migration id (pgmigrate migrate status)")->required();
+  if (primary) cmd->add_option("--primary", a->primary, "Connection string of the (old) primary")->envname("PGMIGRATE_PRIMARY")->required();
+  cmd->add_option("--state-dir", a->state_dir, "Where migration state lives");
+  cmd->callback([a, &selected, fn] { selected = [a, fn](RunContext& ctx) { return fn(ctx, *a); }; });
+  return cmd;
+}
+
+void add_migrate_guard_options(CLI::App& cmd, MigrateArgs& a) {
+  const char* group = "Replication slot guard (from the slot's creation to the switchover)";
+  cmd.add_option("--wal-warn", a.wal_warn, "Warn once the migration's slot retains this much WAL")->group(group);
+  cmd.add_option("--wal-limit", a.wal_limit, "Stop when the slot retains this much WAL (or its wal_status is unreserved/lost)")
+      ->group(group);
+  cmd.add_flag("--drop-slot-on-limit", a.drop_slot_on_limit, "At the limit, also drop the slot to protect the primary's disk")
+      ->group(group);
+  cmd.add_option("--guard-interval", a.guard_interval, "Time between slot samples")->capture_default_str()->group(group);
 }
 
 }  // namespace
@@ -335,7 +426,11 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
     cmd->add_option("--target-cluster", a->target_cluster,
                     "For a Debian/Ubuntu primary: the cluster (VER/NAME) to create on the target (default: the primary's)");
     cmd->add_option("--timeout", a->switch_timeout, "Bound on the switchover")->capture_default_str();
-    cmd->add_option("--post-hook", a->post_hook, "Command run after promotion (PGM_NEW_PRIMARY_* in its environment)");
+    add_hook_options(*cmd, a->hooks);
+    cmd->add_flag("--keep-old-as-standby", a->keep_old_as_standby,
+                  "After the switchover, make the cleanly stopped old primary a standby of the new one (fallback window; the "
+                  "snapshots are kept)");
+    add_migrate_guard_options(*cmd, *a);
     cmd->add_flag("--keep-snapshots", a->keep_snapshots, "Keep the migration snapshots on both sides at clean-up");
     cmd->add_flag("--abandon-logical-slots", a->abandon_logical_slots,
                   "Switch over although the primary has logical replication slots (they stay behind on the old primary)");
@@ -367,6 +462,33 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   status->add_option("--state-dir", a->state_dir, kStateDirHelp);
   status->add_flag("--json", a->json, "JSON, for monitoring");
   status->callback([a, &selected] { selected = [a](RunContext&) { return status_migrations(*a); }; });
+
+  // The commands on one migration (its ID).
+  const std::string watch_help =
+      "Guard a migration's slot between runs (run it under systemd): trip at --wal-limit (exit 9), end once the migration has "
+      "switched over or was aborted";
+  const std::string fallback_help =
+      "Switch back to the old primary that the switchover kept as a standby (--keep-old-as-standby): pg switchover on the target "
+      "host, with the clean-stop fence of the new primary and every check";
+  const std::string finish_help =
+      "End the fallback window of a migration whose switchover kept the old primary as a standby: stop it, drop its slot on the new "
+      "primary, destroy the migration snapshots on both sides";
+  CLI::App* watch = migration_command(migrate, "watch", watch_help, a, selected, watch_migration, true);
+  add_migrate_guard_options(*watch, *a);
+
+  CLI::App* fallback = migration_command(migrate, "fallback", fallback_help, a, selected, fallback_migration, true);
+  fallback->add_option("--standby-primary", a->standby_primary, "How the target host reaches the old primary (default: --primary)")
+      ->envname("PGMIGRATE_STANDBY_PRIMARY");
+  fallback->add_option("--standby", a->standby, "How the target host reaches the new primary (default: the one the migration recorded)")
+      ->envname("PGMIGRATE_STANDBY");
+  fallback->add_option("--timeout", a->switch_timeout, "Bound on the switchover")->capture_default_str();
+  add_remote_options(*fallback, a->remote);
+
+  CLI::App* finish = migration_command(migrate, "finish", finish_help, a, selected, finish_migration, false);
+  finish->add_option("--standby", a->standby, "Connection string of the new primary (default: the one the migration recorded)")
+      ->envname("PGMIGRATE_STANDBY");
+  finish->add_option("--pg-bindir", a->bindir, "Directory holding pg_ctl");
+  add_remote_options(*finish, a->remote);
 
   CLI::App* abort =
       migrate->add_subcommand("abort", "Undo a migration: its slot, holds, snapshots and the partial target (never the source data)");

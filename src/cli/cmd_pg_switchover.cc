@@ -1,9 +1,11 @@
 // `pgmigrate pg switchover`: fence the old primary, wait for the standby to replay the final
-// position, promote it, check it takes writes, run the post-hook. Prints a timeline of the steps.
+// position, promote it, check it takes writes, run the hooks around that window. Prints a
+// timeline of the steps.
 #include <cstdio>
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/hook_options.h"
 #include "common/units.h"
 #include "pg/switchover.h"
 
@@ -12,7 +14,10 @@ namespace {
 
 struct SwitchoverArgs {
   std::string primary, standby, slot = pg::kDefaultSlot, fence = "stop";
-  std::string primary_pgdata, primary_cluster, stop_cmd, start_cmd, primary_log, bindir, post_hook;
+  bool keep_old_as_standby = false;
+  std::string fallback_slot = "pgmigrate_fallback";
+  std::string primary_pgdata, primary_cluster, stop_cmd, start_cmd, primary_log, bindir;
+  HookCliOptions hooks;
   std::string max_lag = "16M", timeout = "2m", stop_timeout = "60s", hook_timeout = "60s";
 };
 
@@ -23,7 +28,7 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
   CLI::App* cmd = pg.add_subcommand(
       "switchover",
       "Fence the old primary (clean stop, or refuse all sessions), wait until the standby replayed its final WAL, promote it, "
-      "check it takes writes, run --post-hook. Before promotion every failure undoes the fence.");
+      "check it takes writes, run --post-hook (--pre-fence-hook before the fence). Before promotion every failure undoes the fence.");
   cmd->add_option("--primary", a->primary, "Connection string of the old primary")->required();
   cmd->add_option("--standby", a->standby, "Connection string of the standby to promote")->required();
   cmd->add_option("--slot", a->slot, "Slot the standby streams through")->capture_default_str();
@@ -42,10 +47,13 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
   cmd->add_option("--max-lag", a->max_lag, "Refuse to start while the standby's replay lag exceeds this")->capture_default_str();
   cmd->add_option("--timeout", a->timeout, "Bound on the whole switchover up to promotion")->capture_default_str();
   cmd->add_option("--stop-timeout", a->stop_timeout, "Bound on the fence (the stop, or terminating sessions)")->capture_default_str();
-  cmd->add_option("--post-hook", a->post_hook,
-                  "Shell command run after promotion, with PGM_NEW_PRIMARY_HOST, PGM_NEW_PRIMARY_PORT, PGM_NEW_PRIMARY_CONNINFO "
-                  "(no password), PGM_NEW_TIMELINE, PGM_SWITCH_LSN in its environment");
-  cmd->add_option("--hook-timeout", a->hook_timeout, "Bound on --post-hook")->capture_default_str();
+  cmd->add_flag("--keep-old-as-standby", a->keep_old_as_standby,
+                "After promotion, make the cleanly stopped old primary (--primary-pgdata/--primary-cluster) a streaming standby of the "
+                "new one through --fallback-slot, and prove it follows the new timeline: a fallback is then one more switchover");
+  cmd->add_option("--fallback-slot", a->fallback_slot, "The slot on the new primary that the old one streams through")
+      ->capture_default_str();
+  add_hook_options(*cmd, a->hooks);
+  cmd->add_option("--hook-timeout", a->hook_timeout, "Bound on each hook")->capture_default_str();
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
       pg::SwitchoverOptions o;
@@ -61,7 +69,10 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
       o.start_cmd = a->start_cmd;
       o.primary_log = a->primary_log;
       o.bindir = a->bindir;
-      o.post_hook = a->post_hook;
+      o.keep_old_as_standby = a->keep_old_as_standby;
+      o.fallback_slot = a->fallback_slot;
+      o.pre_fence_hook = a->hooks.pre_fence_hook;
+      o.post_hook = a->hooks.post_hook;
       auto max_lag = parse_size(a->max_lag);
       if (!max_lag) return max_lag.status().context("--max-lag");
       o.max_lag = *max_lag;
@@ -85,10 +96,11 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
       if (rep.write_window_s)
         std::printf("write-unavailability window: %.3fs (%s)\n", *rep.write_window_s,
                     rep.promoted ? "fence to first write on the new primary" : "fence to the old primary writable again after rollback");
-      std::printf("result: %s\n", rep.promoted      ? "promoted"
-                                  : rep.rolled_back ? "rolled back; old primary writable, standby not promoted"
-                                  : rep.fenced      ? "NOT promoted; fence NOT undone: see the error"
-                                                    : "refused; nothing changed");
+      std::printf("result: %s\n", rep.old_is_standby ? "promoted; the old primary follows it as a standby (fallback ready)"
+                                  : rep.promoted     ? "promoted"
+                                  : rep.rolled_back  ? "rolled back; old primary writable, standby not promoted"
+                                  : rep.fenced       ? "NOT promoted; fence NOT undone: see the error"
+                                                     : "refused; nothing changed");
       std::fflush(stdout);
       return st;
     };

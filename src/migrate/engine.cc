@@ -14,11 +14,13 @@
 #include "common/errno_text.h"
 #include "common/fd.h"
 #include "common/process.h"
+#include "common/units.h"
 #include "journal/journal.h"
 #include "migrate/run_steps.h"
 #include "migrate/target.h"
 #include "pg/connection.h"
 #include "pg/debian_cluster.h"
+#include "pg/server_tools.h"
 #include "pg/slot.h"
 #include "zfs/zfs.h"
 
@@ -39,13 +41,59 @@ journal::Record run_process(const State& s) {
 }
 
 // Records a failed (or, cancelled, stopped) run and passes its error on.
-Status record_failure(StateFile& state, const CancelToken& cancel, const Status& s) {
+Status record_failure(StateFile& state, const CancelToken& cancel, const Status& s, bool failed = false) {
   (void)state.update([&](State& st) {
-    st.state = cancel.cancelled() ? "stopped" : "failed";
+    st.state = cancel.cancelled() && !failed ? "stopped" : "failed";
     st.error = s.message();
   });
   return s;
 }
+
+// A run's slot guard: started once the slot exists (step_final, or a run that finds it made),
+// stopped before the switchover (the fence stops the primary it samples; the switchover is
+// bounded by its own --timeout). A trip cancels the run's token, which ends the step under way.
+class RunGuard {
+ public:
+  RunGuard(const Spec& spec, CancelToken& cancel, Observer& observer) : spec_(spec), cancel_(cancel), observer_(observer) {}
+  RunGuard(const RunGuard&) = delete;
+  RunGuard& operator=(const RunGuard&) = delete;
+  ~RunGuard() { stop(); }
+
+  Status start(const std::string& slot) {
+    if (guard_ || (spec_.wal_warn == 0 && spec_.wal_limit == 0)) return Status::Ok();
+    pg::GuardOptions g = guard_options(spec_);
+    g.slot = slot;
+    guard_ = std::make_unique<pg::SlotGuard>(g, cancel_, [this](pg::GuardEvent ev, const pg::SlotStatus&, const std::string& msg) {
+      if (ev == pg::GuardEvent::warn) observer_.say("guard", "warning: " + msg);
+      if (ev == pg::GuardEvent::unreachable) observer_.say("guard", "cannot sample the slot: " + msg + " (retrying)");
+    });
+    Status s = guard_->start();
+    if (!s.ok()) {
+      guard_.reset();
+      if (s.code() == Errc::not_found)
+        return Status(Errc::postgres, s.message() +
+                                          "; the migration cannot continue without its slot: 'pgmigrate migrate abort' it and "
+                                          "start again");
+      return s;
+    }
+    observer_.say("guard", "guarding slot '" + slot + "'" +
+                               (spec_.wal_warn > 0 ? ", warning at " + format_bytes(static_cast<double>(spec_.wal_warn)) : "") +
+                               (spec_.wal_limit > 0 ? ", stopping at " + format_bytes(static_cast<double>(spec_.wal_limit)) : "") +
+                               (spec_.drop_slot_on_limit ? " and dropping the slot" : ""));
+    return Status::Ok();
+  }
+  void stop() {
+    if (guard_) guard_->stop();
+  }
+  // The trip, if the guard tripped.
+  Status tripped() const { return guard_ ? guard_->tripped() : Status::Ok(); }
+
+ private:
+  const Spec& spec_;
+  CancelToken& cancel_;
+  Observer& observer_;
+  std::unique_ptr<pg::SlotGuard> guard_;
+};
 
 // Held while a command decides which migration it is and claims it: without it, two `migrate
 // run`s started together both find no running owner (or no migration at all) and go on side
@@ -63,6 +111,15 @@ Result<UniqueFd> lock_migrations(const std::string& dir) {
 }
 
 }  // namespace
+
+pg::GuardOptions guard_options(const Spec& spec) {
+  return pg::GuardOptions{.primary_conninfo = spec.primary,
+                          .slot = pg::kDefaultSlot,
+                          .warn_bytes = spec.wal_warn,
+                          .limit_bytes = spec.wal_limit,
+                          .drop_on_limit = spec.drop_slot_on_limit,
+                          .interval = spec.guard_interval};
+}
 
 bool runner_alive(const State& s) { return journal::process_alive(run_process(s)); }
 
@@ -154,12 +211,12 @@ Status claim(StateFile& state) {
 }
 
 Result<Preflight> preflight(const Spec& spec, Remote& remote, CancelToken& cancel, const StateFile* state) {
-  Context c{spec, remote, cancel, nullptr};
+  Context c{spec, remote, cancel, nullptr, nullptr};
   return run_preflight(c, state);
 }
 
 Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Observer& observer, StateFile& state) {
-  Context c{spec, remote, cancel, &observer};
+  Context c{spec, remote, cancel, &observer, nullptr};
   state.change([](State& st) { st.steps["preflight"] = {}; });  // checked again on every run
   state.begin_step("preflight");
   auto p = run_preflight(c, &state);
@@ -171,6 +228,8 @@ Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Obser
   });
   state.end_step("preflight");
 
+  RunGuard guard(spec, cancel, observer);
+  c.guard_slot = [&] { return guard.start(state.slot()); };
   StepContext sc{c, state, *p};
   while (auto next = next_step(state.snapshot(), spec.run)) {
     if (next->action == Action::stop_ready) {
@@ -181,10 +240,18 @@ Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Obser
       return Outcome::ready;
     }
     const std::string step(next->step);
-    if (Status s = observer.before_step(step); !s.ok()) return record_failure(state, cancel, s);
+    if (step == "switchover" || step == "cleanup") guard.stop();
+    else if (state.read([](const State& st) { return st.slot_created.value_or(false); }))
+      if (Status s = guard.start(state.slot()); !s.ok()) return record_failure(state, cancel, s, true);
+    if (Status s = observer.before_step(step); !s.ok()) {
+      if (!guard.tripped().ok()) return record_failure(state, cancel, guard.tripped(), true);
+      return record_failure(state, cancel, s);
+    }
     state.begin_step(step);
     const auto* entry = find_run_step(next->step);
     Status s = entry != nullptr ? entry->run(sc) : Status(Errc::internal, "no step " + step);
+    // A trip ends the step through the cancel token: the trip is the reason, not the step's error.
+    if (!guard.tripped().ok()) return record_failure(state, cancel, guard.tripped(), true);
     if (!s.ok()) return record_failure(state, cancel, s);
     state.end_step(step);
   }
@@ -267,6 +334,101 @@ Result<std::vector<std::string>> abort(const std::string& state_dir, const std::
   ::unlink(path.c_str());
   done.push_back("removed " + path);
   return done;
+}
+
+namespace {
+
+// Migration `id`'s state, or Errc::not_found in one line.
+Result<StateFile> find_migration(const std::string& state_dir, const std::string& id) {
+  auto listed = list(state_dir);
+  if (!listed) return listed.status();
+  for (auto& m : *listed)
+    if (m.id() == id) return std::move(m);
+  return Status(Errc::not_found, "no migration '" + id + "' in " + migrations_dir(state_dir) + " (see pgmigrate migrate status)");
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> finish(const std::string& state_dir, const std::string& id, const std::string& new_primary,
+                                        const std::string& bindir, const std::function<Result<AbortTarget>(const State&)>& target,
+                                        CancelToken& cancel) {
+  auto found = find_migration(state_dir, id);
+  if (!found) return found.status();
+  const State st = found->snapshot();
+  if (!st.fallback_slot || !st.fallback_pgdata)
+    return Status(Errc::invalid_argument, "migration " + id +
+                                              " has no fallback window open: its switchover did not keep the old primary as a standby "
+                                              "(migrate run --keep-old-as-standby), or it fell back, or migrate finish closed it");
+  std::vector<std::string> done;
+  // The old server: still the new primary's standby, or already stopped. A primary means a
+  // fallback happened: the window is not this command's to end.
+  auto dir = pg::inspect_data_dir(*st.fallback_pgdata);
+  if (!dir) return dir.status().context("the old primary's data directory");
+  auto cd = pg::read_controldata(*dir, bindir);
+  if (!cd) return cd.status();
+  if (cd->state == "in production" || cd->state == "shut down")
+    return Status(Errc::invalid_argument, "the old primary in " + dir->path + " is '" + cd->state +
+                                              "', not a standby: after a fallback it is the primary again; finish refuses to stop it "
+                                              "(drop slot '" +
+                                              *st.fallback_slot + "' and the snapshots by hand if the migration is over)");
+  if (pg::read_postmaster_pid(dir->path)) {
+    PGM_RETURN_IF_ERROR(pg::pg_ctl_stop(*dir, bindir, std::chrono::seconds(60), &cancel));
+    done.push_back("stopped the old primary's server (the standby in " + dir->path + ")");
+  }
+  {
+    const std::string conninfo = new_primary.empty() ? st.fallback_new_primary.value_or("") : new_primary;
+    auto c = pg::Connection::connect(conninfo, "new primary");
+    if (!c) return c.status().context("dropping the fallback slot (pass --standby CONNINFO)");
+    Status s = pg::drop_slot(*c, *st.fallback_slot);
+    if (!s.ok() && s.code() != Errc::not_found) return s;
+    done.push_back("dropped slot '" + *st.fallback_slot + "' on the new primary");
+  }
+  auto t = target(st);
+  if (!t) return t.status();
+  zfs::Zfs zfs;
+  for (const auto& full : migration_snapshots(st, st.source.value_or(""))) {
+    (void)zfs.release(st.tag(), full);
+    PGM_RETURN_IF_ERROR(zfs.destroy(full));
+    done.push_back("destroyed " + full);
+  }
+  auto far = run_remote_json(*t->remote, destroy_snapshots_command(shell_quote, t->remote->remote_bin(), t->dataset, st.snap("")), cancel);
+  if (!far) return far.status().context("destroying the target's migration snapshots");
+  if ((*far).contains("destroyed") && (*far)["destroyed"].is_array())
+    for (const auto& s : (*far)["destroyed"]) done.push_back("destroyed " + s.get<std::string>() + " on " + t->remote->host_label());
+  PGM_RETURN_IF_ERROR(found->update([](State& s) {
+    s.fallback_slot.reset();
+    s.fallback_pgdata.reset();
+    s.fallback_new_primary.reset();
+  }));
+  done.push_back("the fallback window of migration " + id + " is closed");
+  return done;
+}
+
+Result<std::string> fallback(const std::string& state_dir, const std::string& id, const std::string& old_primary,
+                             const std::string& new_primary, std::chrono::milliseconds timeout,
+                             const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel) {
+  auto found = find_migration(state_dir, id);
+  if (!found) return found.status();
+  StateFile& m = *found;
+  const State st = m.snapshot();
+  if (!st.fallback_slot || !st.target_pgdata)
+    return Status(Errc::invalid_argument,
+                  "migration " + id + " has no fallback window open: nothing follows its new primary to fall back to");
+  auto t = target(st);
+  if (!t) return t.status();
+  const auto secs = std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
+  const std::string cmd = shell_quote(t->remote->remote_bin()) + " pg switchover --slot " + shell_quote(*st.fallback_slot) +
+                          " --primary-pgdata " + shell_quote(*st.target_pgdata) + " --timeout " + std::to_string(secs) + "s";
+  const std::string from_target = new_primary.empty() ? st.fallback_new_primary.value_or("") : new_primary;
+  auto out = t->remote->run(cmd, {{"--primary", from_target}, {"--standby", old_primary}}, cancel);
+  if (!out) return out.status().context("falling back on " + t->remote->host_label());
+  PGM_RETURN_IF_ERROR(m.update([](State& s) {
+    s.state = "fallen-back";
+    s.fallback_slot.reset();
+    s.fallback_pgdata.reset();
+    s.fallback_new_primary.reset();
+  }));
+  return *out;
 }
 
 }  // namespace pgm::migrate

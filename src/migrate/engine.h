@@ -31,6 +31,7 @@
 #include "migrate/state.h"
 #include "migrate/steps.h"
 #include "pg/debian_cluster.h"
+#include "pg/slot.h"
 #include "pg/switchover.h"
 
 namespace pgm::migrate {
@@ -49,10 +50,16 @@ struct Spec {
   std::uint64_t delta_target = 0, max_lag = 0;
   std::chrono::milliseconds catchup_timeout{0}, switch_timeout{0};
   pg::Fence fence = pg::Fence::stop;
-  std::string primary_pgdata, stop_cmd, start_cmd, post_hook;
+  std::string primary_pgdata, stop_cmd, start_cmd, pre_fence_hook, post_hook;
   bool keep_snapshots = false;
+  bool keep_old_as_standby = false;    // pg::SwitchoverOptions::keep_old_as_standby
   bool abandon_logical_slots = false;  // switch over although logical slots stay behind
   std::string target_cluster;          // VER/NAME for a Debian primary's new cluster (default: the source's)
+  // The slot guard (--wal-warn, --wal-limit, --drop-slot-on-limit): from the slot's creation up
+  // to the switchover, a trip ends the run. None when both sizes are 0.
+  std::uint64_t wal_warn = 0, wal_limit = 0;
+  bool drop_slot_on_limit = false;
+  std::chrono::milliseconds guard_interval{std::chrono::seconds(5)};
   RunOptions run;
 };
 
@@ -65,7 +72,7 @@ class Observer {
   Observer(Observer&&) = delete;
   Observer& operator=(Observer&&) = delete;
   virtual ~Observer() = default;
-  // A line of progress in `step`.
+  // A line of progress in `step`. The slot guard's warnings come from its own thread.
   virtual void say(std::string_view step, const std::string& text) = 0;
   // Before a step runs (after the preflight); an error stops the run there.
   virtual Status before_step(std::string_view /*step*/) { return Status::Ok(); }
@@ -127,6 +134,36 @@ struct AbortTarget {
 // what it did, one line each.
 Result<std::vector<std::string>> abort(const std::string& state_dir, const std::string& id, const std::string& primary,
                                        const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel);
+
+// The guard settings of `spec` (--wal-warn, --wal-limit, ...) for `spec.primary`; the caller
+// names the slot.
+pg::GuardOptions guard_options(const Spec& spec);
+
+// Guards migration `id`'s slot between runs (`migrate watch`, meant to run under systemd):
+// waits for the slot to exist, then samples it every g.interval with g's limits (g.slot is
+// taken from the state). Returns the guard's trip (the slot retains too much, is lost, or
+// disappeared), Ok once the migration has switched over, finished or been aborted, or the
+// cancel reason. `say` gets one line per event worth logging.
+Status watch(const std::string& state_dir, const std::string& id, pg::GuardOptions g, CancelToken& cancel,
+             const std::function<void(const std::string&)>& say);
+
+// Ends migration `id`'s fallback window (migrate run --keep-old-as-standby): stops the old
+// server on this host (it must still be a standby: after a fallback it is the primary and this
+// refuses), drops its slot on the new primary (`new_primary`: a conninfo, or "" for the one the
+// state recorded), destroys the migration's snapshots here and on the target, and records it.
+// Returns what it did, one line each.
+Result<std::vector<std::string>> finish(const std::string& state_dir, const std::string& id, const std::string& new_primary,
+                                        const std::string& bindir, const std::function<Result<AbortTarget>(const State&)>& target,
+                                        CancelToken& cancel);
+
+// Falls back from migration `id`'s new primary to its old one, kept as a standby by the
+// switchover (--keep-old-as-standby): the far `pg switchover` on the target host, where the new
+// primary's data directory is, with the clean-stop fence and every check of the switchover.
+// `old_primary`: how the target reaches the old primary; `new_primary`: how the target reaches
+// the new one ("": the conninfo the run recorded). Returns the far switchover's timeline.
+Result<std::string> fallback(const std::string& state_dir, const std::string& id, const std::string& old_primary,
+                             const std::string& new_primary, std::chrono::milliseconds timeout,
+                             const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel);
 
 // The process a state file names (pid, start time, boot id).
 bool runner_alive(const State& s);

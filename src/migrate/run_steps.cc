@@ -165,6 +165,23 @@ Status check_replication(const Context& c, pg::Connection& primary, const std::s
 }
 }  // namespace
 
+namespace {
+
+// The layout check's notes, worded for migrate, which guards its own slot when asked.
+void add_layout_notes(const Spec& spec, const std::vector<std::string>& notes, std::vector<std::string>& out) {
+  for (const auto& n : notes) {
+    if (n.rfind("max_slot_wal_keep_size is -1", 0) != 0) {
+      out.push_back(n);
+    } else if (spec.wal_limit == 0) {
+      out.push_back(
+          "max_slot_wal_keep_size is -1 (unlimited): the migration's slot can fill the primary's disk; give 'migrate run' --wal-limit "
+          "SIZE, and keep 'pgmigrate migrate watch ID --wal-limit SIZE' running between runs (docs/runbook.md)");
+    }
+  }
+}
+
+}  // namespace
+
 Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   Preflight p;
   zfs::Zfs zfs;
@@ -196,7 +213,7 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
     return Status(Errc::invalid_argument,
                   "refusing to migrate: a snapshot of '" + c.spec.source + "' would not hold a consistent database: " + all);
   }
-  for (const auto& n : layout->notes) p.notes.push_back(n);
+  add_layout_notes(c.spec, layout->notes, p.notes);
   if (p.data_directory.rfind(p.mountpoint + "/", 0) == 0) p.relative_pgdata = p.data_directory.substr(p.mountpoint.size() + 1);
   else if (p.data_directory == p.mountpoint) p.relative_pgdata = "";
   else return Status(Errc::invalid_argument, "the data directory " + p.data_directory + " is not under " + p.mountpoint);
@@ -247,7 +264,8 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   if (Status s = plan_debian(c, *primary, p, standby_started); !s.ok()) return s;
   // The fence is checked now, not at the switchover after days of copying (the Debian primary's
   // pg_ctlcluster is known only from plan_debian).
-  if (c.spec.run.want_switchover || !c.spec.primary_pgdata.empty() || !c.spec.stop_cmd.empty() || !c.spec.start_cmd.empty())
+  if (c.spec.run.want_switchover || c.spec.keep_old_as_standby || !c.spec.primary_pgdata.empty() || !c.spec.stop_cmd.empty() ||
+      !c.spec.start_cmd.empty())
     PGM_RETURN_IF_ERROR(check_fence(c, p));
   if (!p.target.value("recv_resumable", false))
     p.notes.push_back(
@@ -370,6 +388,8 @@ Status step_final(Context& c, StateFile& m) {
     }
     PGM_RETURN_IF_ERROR(m.update([](State& s) { s.slot_created = true; }));
   }
+  // Guarded from now on: the send below and the catch-up are when the slot retains WAL.
+  if (c.guard_slot) PGM_RETURN_IF_ERROR(c.guard_slot());
   PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
   Status sent = with_slot_sampling(c, m, [&] {
     Status s = send_step(c, m, "final", snap, last_sent(m), nullptr);
@@ -461,6 +481,9 @@ pg::SwitchoverOptions switchover_options(const Context& c, const std::string& sl
   o.bindir = c.spec.bindir;
   o.max_lag = c.spec.max_lag;
   o.timeout = c.spec.switch_timeout;
+  o.keep_old_as_standby = c.spec.keep_old_as_standby;
+  o.fallback_slot = slot + "_fallback";
+  o.pre_fence_hook = c.spec.pre_fence_hook;
   o.post_hook = c.spec.post_hook;
   return o;
 }
@@ -480,6 +503,10 @@ Status check_fence(const Context& c, const Preflight& p) {
     if (!o.stop_cmd.empty() && o.start_cmd.empty())
       return Status(Errc::invalid_argument, "--stop-cmd needs --start-cmd too, so that a failed switchover can restart the old primary");
   }
+  if (o.keep_old_as_standby && (o.fence != pg::Fence::stop || (o.primary_pgdata.empty() && o.primary_cluster.empty())))
+    return Status(Errc::invalid_argument,
+                  "--keep-old-as-standby needs the clean-stop fence of an old primary on this host (--fence stop with --primary-pgdata, "
+                  "or a Debian primary): pgmigrate configures and starts it here, and only a clean stop lets it follow without a rewind");
   return Status::Ok();
 }
 
@@ -499,6 +526,11 @@ Status step_switchover(Context& c, StateFile& m, const Preflight& p) {
   (void)m.update([&](State& st) {
     if (rep.write_window_s) st.write_window_s = *rep.write_window_s;
     st.switched = rep.promoted;
+    if (rep.old_is_standby) {
+      st.fallback_slot = o.fallback_slot;
+      st.fallback_pgdata = p.data_directory;
+      st.fallback_new_primary = pg::redact_conninfo(c.spec.standby_conninfo);
+    }
   });
   return s;
 }
@@ -511,13 +543,19 @@ Status step_cleanup(Context& c, StateFile& m) {
     if (zfs.release(st.tag(), h).ok()) done.push_back("released the hold on " + h);
   m.change([](State& s) { s.holds.clear(); });
   // The old primary's slot: needed no more once the standby is promoted; a stopped old primary
-  // takes it along (say so).
-  if (st.slot_created.value_or(false)) {
+  // takes it along (say so). One kept as a standby dropped its copy when it became one.
+  if (st.fallback_slot) {
+    done.push_back("the old primary follows the new one through slot '" + *st.fallback_slot +
+                   "' there: the fallback window is open (docs/runbook.md, section 6)");
+  } else if (st.slot_created.value_or(false)) {
     auto primary = pg::Connection::connect(c.spec.primary, "primary");
     if (primary && pg::drop_slot(*primary, m.slot()).ok()) done.push_back("dropped slot '" + m.slot() + "' on the old primary");
     else done.push_back("the old primary is down: its slot '" + m.slot() + "' goes with it (drop it if you ever start that server again)");
   }
-  if (!c.spec.keep_snapshots) {
+  if (st.fallback_slot) {
+    // A fallback may want them (a copy to go back to): they go when the window ends.
+    done.push_back("kept the migration snapshots (pgmigrate-" + st.id + "-*) on both sides for the fallback window");
+  } else if (!c.spec.keep_snapshots) {
     for (const auto& s : migration_snapshots(st, c.spec.source))
       if (zfs.destroy(s).ok()) done.push_back("destroyed " + s);
     auto far = run_remote_json(c.remote, destroy_snapshots_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset, st.snap("")),

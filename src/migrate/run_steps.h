@@ -1,6 +1,7 @@
 // The step bodies of the migrate engine (engine.h), internal to src/migrate/.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,8 @@ struct Context {
   Remote& remote;
   CancelToken& cancel;
   Observer* observer = nullptr;  // none: silent (plan)
+  // Starts the slot guard (if asked for) once the slot exists; none: no guard (plan).
+  std::function<Status()> guard_slot;
 
   void say(std::string_view step, const std::string& text) const {
     if (observer != nullptr) observer->say(step, text);

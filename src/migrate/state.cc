@@ -57,6 +57,9 @@ void state_fields(St& s, Fn&& fn) {
   fn("switched", s.switched);
   fn("slot_created", s.slot_created);
   fn("standby_started", s.standby_started);
+  fn("fallback_slot", s.fallback_slot);
+  fn("fallback_pgdata", s.fallback_pgdata);
+  fn("fallback_new_primary", s.fallback_new_primary);
 }
 
 bool known(const std::string& key) {

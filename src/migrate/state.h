@@ -51,6 +51,10 @@ struct State {
   std::string id;
   std::optional<double> started, updated;
   std::optional<std::string> source, target, state, current_step, slot, last_sent, target_pgdata, error, boot_id;
+  // Set once the switchover kept the old primary as a standby of the new one through this slot.
+  std::optional<std::string> fallback_slot;
+  // ... the old primary's data directory on this host, and the new primary (conninfo, no password).
+  std::optional<std::string> fallback_pgdata, fallback_new_primary;
   std::optional<int> pid;
   std::optional<std::uint64_t> pid_start, rounds_done, last_round_bytes, referenced, slot_retained, peak_retained, lag_bytes;
   // The source's size before ZFS compression (Preflight::logical): what the bulk send carries.

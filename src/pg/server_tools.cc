@@ -322,4 +322,18 @@ Status write_owned_file(const std::string& path, const std::string& content, con
   return write_owned_file_at(*dir, name, content, owner, mode);
 }
 
+Status pg_ctl_stop(const DataDir& dir, const std::string& bindir, std::chrono::seconds timeout, const CancelToken* cancel) {
+  auto prefix = run_as_owner_prefix(dir);
+  if (!prefix) return prefix.status();
+  std::vector<std::string> argv = *prefix;
+  for (const std::string& a :
+       {find_pg_program("pg_ctl", dir.major, bindir), std::string("stop"), std::string("-D"), dir.path, std::string("-m"),
+        std::string("fast"), std::string("-w"), std::string("-t"), std::to_string(timeout.count())})
+    argv.push_back(a);
+  auto run = run_bounded(argv, timeout + std::chrono::seconds(5), cancel);
+  if (!run) return run.status();
+  if (!run->success()) return Status(run->timed_out ? Errc::timeout : Errc::child_failed, "pg_ctl stop " + run->describe());
+  return Status::Ok();
+}
+
 }  // namespace pgm::pg

@@ -68,6 +68,9 @@ struct CommandRun {
 Result<CommandRun> run_bounded(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, const CancelToken* cancel = nullptr,
                                bool shell = false, const std::vector<std::string>& extra_env = {});
 
+// pg_ctl stop -m fast -w on `dir`, as its owner, bounded by `timeout`.
+Status pg_ctl_stop(const DataDir& dir, const std::string& bindir, std::chrono::seconds timeout, const CancelToken* cancel = nullptr);
+
 struct ControlData {
   std::string state;              // "shut down", "in production", "shut down in recovery", ...
   std::optional<Lsn> checkpoint;  // "Latest checkpoint location"

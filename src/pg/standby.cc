@@ -97,6 +97,7 @@ Result<PreparedStandby> prepare_standby(const DataDir& dir, const StandbySpec& s
       // operator names its own once they follow it (plan says so).
       {"synchronous_standby_names", ""}};
   if (spec.port) settings["port"] = std::to_string(*spec.port);
+  if (spec.latest_timeline) settings["recovery_target_timeline"] = "latest";
   PGM_RETURN_IF_ERROR(write_owned_file_at(*d, "postgresql.auto.conf", set_auto_conf(conf, settings), dir));
   return out;
 }

@@ -18,6 +18,9 @@ struct StandbySpec {
   std::string primary_conninfo;  // as the standby host reaches the primary
   std::string slot;
   std::optional<int> port;  // the standby's port when it differs from the primary's
+  // recovery_target_timeline = 'latest' (the default since 12, written so that a setting of the
+  // server's own does not stop it following a promotion: an old primary that becomes a standby).
+  bool latest_timeline = false;
 };
 
 struct PreparedStandby {

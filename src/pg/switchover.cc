@@ -68,6 +68,13 @@ Status Switchover::validate() const {
     return Status(Errc::invalid_argument,
                   "--fence connections does not stop the server: drop --primary-pgdata/--primary-cluster/--stop-cmd, or use --fence stop");
   }
+  if (opt_.keep_old_as_standby) {
+    if (opt_.fence != Fence::stop || (opt_.primary_pgdata.empty() && opt_.primary_cluster.empty()))
+      return Status(Errc::invalid_argument,
+                    "--keep-old-as-standby needs --fence stop with --primary-pgdata or --primary-cluster: pgmigrate configures and starts "
+                    "the old server on this host, and only a clean stop lets it follow the new timeline without a rewind");
+    PGM_RETURN_IF_ERROR(validate_slot_name(opt_.fallback_slot).context("--fallback-slot"));
+  }
   if (opt_.timeout.count() <= 0 || opt_.stop_timeout.count() <= 0)
     return Status(Errc::invalid_argument, "--timeout and --stop-timeout must be positive");
   return Status::Ok();
@@ -84,6 +91,17 @@ Status Switchover::run() {
     // The servers' state is not what a switchover needs: a Postgres-side refusal, not a usage error.
     if (s.code() == Errc::invalid_argument) s = Status(Errc::postgres, s.message());
     return s.context("switchover refused; nothing was changed and the primary stays writable");
+  }
+  if (cancelled()) return cancel_.reason();
+
+  if (!opt_.pre_fence_hook.empty()) {
+    pre_hook_ran_ = true;  // whatever it did before failing (a PAUSE) is for the post-hook to undo
+    s = run_hook("--pre-fence-hook", opt_.pre_fence_hook, "pre-fence");
+    if (!s.ok()) {
+      if (!opt_.post_hook.empty()) (void)run_hook("--post-hook", opt_.post_hook, "rolled-back");
+      return Status(Errc::child_failed, "switchover refused: " + s.message() +
+                                            "; nothing was fenced and the primary stays writable (undo what the hook did, if anything)");
+    }
   }
   if (cancelled()) return cancel_.reason();
 
@@ -114,11 +132,72 @@ Status Switchover::run() {
   }
   release_slot();
   if (!opt_.post_hook.empty()) {
-    s = run_post_hook();
-    if (!s.ok()) return s;
+    s = run_hook("--post-hook", opt_.post_hook, "promoted");
+    if (!s.ok())
+      return Status(s.code(),
+                    "the standby was promoted and accepts writes, but " + s.message() + "; run the hook's work (DNS, pooler) by hand");
+  }
+  if (opt_.keep_old_as_standby) {
+    s = keep_old_as_standby();
+    if (!s.ok()) {
+      step("fallback", false, s.message());
+      return Status(s.code(), "the standby was promoted and accepts writes, but keeping the old primary as its standby failed: " +
+                                  s.message() + "; there is no fallback to it: keep it stopped (do not start it as a primary)");
+    }
   }
   step("done", true, "switchover complete; writes were refused for " + fmt_s(report_.write_window_s.value_or(0)));
   return Status::Ok();
+}
+
+Status Switchover::keep_old_as_standby() {
+  const std::string& slot = opt_.fallback_slot;
+  auto created = create_slot(*standby_, slot);
+  if (!created && created.status().code() != Errc::exists) return created.status();
+  step("fallback", true, "slot '" + slot + "' on the new primary for the old one");
+  // The clean stop's shutdown checkpoint is exactly where the new timeline begins, so the old
+  // data directory can follow it as it is: no rewind, no copy.
+  StandbySpec spec;
+  spec.primary_conninfo = opt_.standby_conninfo;
+  spec.slot = slot;
+  spec.latest_timeline = true;
+  auto prepared = prepare_standby(*primary_dir_, spec);
+  if (!prepared) return prepared.status();
+  step("fallback", true,
+       "configured " + primary_dir_->path + " as a standby of the new primary (standby.signal, primary_conninfo, primary_slot_name '" +
+           slot + "', recovery_target_timeline = latest; removed its own copy of slot '" + opt_.slot + "')");
+  StartOptions so;
+  so.bindir = opt_.bindir;
+  if (!primary_cluster_) so.log_file = opt_.primary_log;
+  so.debian_cluster = primary_cluster_;
+  so.check_conninfo = opt_.primary_conninfo;
+  so.timeout = 2min;
+  auto started = start_standby(*primary_dir_, so, cancel_);
+  if (!started) return started.status();
+  // Proof that it follows: a write made on the new primary after the promotion, replayed there.
+  auto fresh = Connection::connect(opt_.standby_conninfo, "new primary");
+  if (!fresh) return fresh.status();
+  PGM_RETURN_IF_ERROR(try_write(*fresh));
+  auto mark = fresh->scalar_lsn("SELECT pg_current_wal_lsn()");
+  if (!mark) return mark.status();
+  auto old = Connection::connect(opt_.primary_conninfo, "old primary");
+  if (!old) return old.status();
+  std::string last = "no sample";
+  for (const auto until = Clock::now() + 60s; Clock::now() < until && !cancelled(); std::this_thread::sleep_for(100ms)) {
+    auto w = read_wal_receiver(*old);
+    if (!w) return w.status();
+    if (w->received_tli == report_.new_timeline && w->replay_lsn && *w->replay_lsn >= *mark) {
+      report_.old_is_standby = true;
+      step("fallback", true,
+           "the old primary streams from the new one on timeline " + std::to_string(w->received_tli) +
+               " and replayed a write made there (" + mark->str() +
+               "); fall back with 'pgmigrate pg switchover' in the other direction (--slot " + slot + ")");
+      return Status::Ok();
+    }
+    last = "timeline " + std::to_string(w->received_tli) + ", replayed " + (w->replay_lsn ? w->replay_lsn->str() : "-");
+  }
+  if (cancelled()) return cancel_.reason();
+  return Status(Errc::timeout, "the old primary runs as a standby but did not replay the new primary's write " + mark->str() +
+                                   " within 60s (" + last + ")");
 }
 
 // NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
@@ -129,6 +208,10 @@ Status Switchover::precheck() {
   auto s = Connection::connect(opt_.standby_conninfo, "standby");
   if (!s) return s.status();
   standby_.emplace(std::move(*s));
+  old_host_ = primary_->host();
+  old_port_ = primary_->port();
+  new_host_ = standby_->host();
+  new_port_ = standby_->port();
 
   auto prec = primary_->scalar("SELECT pg_is_in_recovery()");
   if (!prec) return prec.status();
@@ -334,6 +417,7 @@ Status Switchover::check_new_primary_writes() {
 }
 
 void Switchover::release_slot() {
+  if (opt_.fence == Fence::stop && opt_.keep_old_as_standby) return;  // its copy goes when it becomes a standby
   if (opt_.fence == Fence::stop) {
     report_.notes.push_back("slot '" + opt_.slot +
                             "' remains on the stopped old primary: do not start it as a primary; rebuild it as a standby of the new one "
@@ -357,27 +441,47 @@ void Switchover::release_slot() {
       "fence stays on the old primary only");
 }
 
-Status Switchover::run_post_hook() {
-  std::vector<std::string> env = {
-      "PGM_NEW_PRIMARY_HOST=" + standby_->host(),
-      "PGM_NEW_PRIMARY_PORT=" + standby_->port(),
-      "PGM_NEW_PRIMARY_CONNINFO=" + redact_conninfo(opt_.standby_conninfo),
-      "PGM_OLD_PRIMARY_CONNINFO=" + redact_conninfo(opt_.primary_conninfo),
-      "PGM_NEW_TIMELINE=" + std::to_string(report_.new_timeline),
-      "PGM_SWITCH_LSN=" + (report_.final_lsn ? report_.final_lsn->str() : std::string()),
-      "PGM_FENCE=" + std::string(fence_name(opt_.fence)),
+const std::vector<std::string>& hook_variable_help() {
+  static const std::vector<std::string> lines = {
+      "PGM_PHASE: pre-fence (before the fence), promoted (after promotion), rolled-back (after a rollback undid the fence)",
+      "PGM_PRIMARY_HOST, PGM_PRIMARY_PORT: the server that takes writes from now on (new primary once promoted, else the old one)",
+      "PGM_OLD_PRIMARY_HOST, PGM_OLD_PRIMARY_PORT, PGM_OLD_PRIMARY_CONNINFO: the old primary (conninfo without its password)",
+      "PGM_NEW_PRIMARY_HOST, PGM_NEW_PRIMARY_PORT, PGM_NEW_PRIMARY_CONNINFO: the standby that is (or was to be) promoted",
+      "PGM_FENCE: stop or connections",
+      "PGM_OLD_TIMELINE: the old primary's timeline",
+      "PGM_NEW_TIMELINE: the new primary's timeline (empty unless promoted)",
+      "PGM_SWITCH_LSN: the fence's final WAL position (empty before the fence)",
   };
-  step("post-hook", true, "running --post-hook");
-  auto run = run_bounded({opt_.post_hook}, opt_.hook_timeout, nullptr, true, env);
+  return lines;
+}
+
+std::vector<std::string> Switchover::hook_environment(const std::string& phase) const {
+  const bool promoted = report_.promoted;
+  return {
+      "PGM_PHASE=" + phase,
+      "PGM_PRIMARY_HOST=" + (promoted ? new_host_ : old_host_),
+      "PGM_PRIMARY_PORT=" + (promoted ? new_port_ : old_port_),
+      "PGM_OLD_PRIMARY_HOST=" + old_host_,
+      "PGM_OLD_PRIMARY_PORT=" + old_port_,
+      "PGM_OLD_PRIMARY_CONNINFO=" + redact_conninfo(opt_.primary_conninfo),
+      "PGM_NEW_PRIMARY_HOST=" + new_host_,
+      "PGM_NEW_PRIMARY_PORT=" + new_port_,
+      "PGM_NEW_PRIMARY_CONNINFO=" + redact_conninfo(opt_.standby_conninfo),
+      "PGM_FENCE=" + std::string(fence_name(opt_.fence)),
+      "PGM_OLD_TIMELINE=" + std::to_string(report_.old_timeline),
+      "PGM_NEW_TIMELINE=" + (promoted ? std::to_string(report_.new_timeline) : std::string()),
+      "PGM_SWITCH_LSN=" + (report_.final_lsn ? report_.final_lsn->str() : std::string()),
+  };
+}
+
+Status Switchover::run_hook(const std::string& flag, const std::string& cmd, const std::string& phase) {
+  const std::string name = flag.substr(2);  // "pre-fence-hook", "post-hook"
+  step(name, true, "running " + flag + " (PGM_PHASE=" + phase + ")");
+  auto run = run_bounded({cmd}, opt_.hook_timeout, nullptr, true, hook_environment(phase));
   Status s = run ? Status::Ok() : run.status();
-  if (s.ok() && !run->success()) s = Status(Errc::child_failed, "--post-hook " + run->describe());
-  if (!s.ok()) {
-    step("post-hook", false, s.message());
-    return Status(s.code(),
-                  "the standby was promoted and accepts writes, but " + s.message() + "; run the hook's work (DNS, pooler) by hand");
-  }
-  step("post-hook", true, "--post-hook succeeded");
-  return Status::Ok();
+  if (s.ok() && !run->success()) s = Status(run->timed_out ? Errc::timeout : Errc::child_failed, flag + " " + run->describe());
+  step(name, s.ok(), s.ok() ? flag + " succeeded" : s.message());
+  return s;
 }
 
 }  // namespace pgm::pg

@@ -47,9 +47,23 @@ struct SwitchoverOptions {
   std::uint64_t max_lag = 16ull << 20;
   std::chrono::milliseconds timeout{std::chrono::minutes(2)};       // the whole switchover
   std::chrono::milliseconds stop_timeout{std::chrono::minutes(1)};  // the fence itself
+  // Run before the fence (a pooler's PAUSE) and after promotion (its RESUME against the new
+  // primary), each with hook_environment(). A failing pre-hook stops the switchover before
+  // anything is fenced. After a rollback the post-hook runs again, when a pre-hook ran, with
+  // PGM_PHASE=rolled-back and PGM_PRIMARY_* naming the old primary, so that a paused pooler
+  // resumes against the server that takes writes.
+  // After a clean-stop fence of an old primary on this host (--primary-pgdata/--primary-cluster):
+  // make it a streaming standby of the new primary through `fallback_slot` there, start it and
+  // prove it follows the new timeline, so that a fallback is one more switchover.
+  bool keep_old_as_standby = false;
+  std::string fallback_slot = "pgmigrate_fallback";
+  std::string pre_fence_hook;
   std::string post_hook;
   std::chrono::milliseconds hook_timeout{std::chrono::minutes(1)};
 };
+
+// The hooks' environment variables, one line each ("NAME: meaning"), for --help and the docs.
+const std::vector<std::string>& hook_variable_help();
 
 struct SwitchoverStep {
   std::chrono::system_clock::time_point at;
@@ -64,6 +78,7 @@ struct SwitchoverReport {
   bool fenced = false;
   bool promoted = false;
   bool rolled_back = false;
+  bool old_is_standby = false;  // keep_old_as_standby succeeded
   std::optional<Lsn> final_lsn;
   unsigned old_timeline = 0, new_timeline = 0;
   // From the moment the fence began refusing writes to the moment the new primary accepted one
@@ -98,7 +113,10 @@ class Switchover {
   Status promote();
   Status check_new_primary_writes();
   void release_slot();
-  Status run_post_hook();
+  // `phase`: PGM_PHASE, "pre-fence", "promoted" or "rolled-back".
+  Status keep_old_as_standby();
+  Status run_hook(const std::string& flag, const std::string& cmd, const std::string& phase);
+  std::vector<std::string> hook_environment(const std::string& phase) const;
   // Undo the fence after a failure before promotion. Returns `why` with what the rollback did.
   Status rollback(const Status& why);
   Status restart_old_primary();
@@ -123,6 +141,8 @@ class Switchover {
   std::optional<ClusterId> primary_cluster_;       // the old primary is this Debian cluster
   std::optional<std::string> primary_start_mode_;  // its start.conf before the fence set it to manual
   std::string system_identifier_;
+  bool pre_hook_ran_ = false;
+  std::string old_host_, old_port_, new_host_, new_port_;  // for the hooks' PGM_*_HOST/PORT
   Lsn pre_fence_lsn_;
   bool final_exclusive_ = false;  // the final LSN is the start of the shutdown checkpoint record
   std::vector<std::string> disallowed_dbs_;

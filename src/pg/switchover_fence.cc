@@ -98,18 +98,8 @@ Status Switchover::stop_old_primary(std::chrono::milliseconds budget) {
     keep_old_cluster_down();
     return Status::Ok();
   }
-  auto prefix = run_as_owner_prefix(*primary_dir_);
-  if (!prefix) return prefix.status();
-  std::vector<std::string> argv = *prefix;
-  for (const std::string& a :
-       {find_pg_program("pg_ctl", primary_dir_->major, opt_.bindir), std::string("stop"), std::string("-D"), primary_dir_->path,
-        std::string("-m"), std::string("fast"), std::string("-w"), std::string("-t"), std::to_string(secs)})
-    argv.push_back(a);
   step("fence", true, "stopping the old primary (pg_ctl stop -m fast, up to " + std::to_string(secs) + "s)");
-  auto run = run_bounded(argv, budget + 5s, &cancel_);
-  if (!run) return run.status();
-  if (!run->success()) return Status(run->timed_out ? Errc::timeout : Errc::child_failed, "pg_ctl stop " + run->describe());
-  return Status::Ok();
+  return pg_ctl_stop(*primary_dir_, opt_.bindir, std::chrono::seconds(secs), &cancel_);
 }
 
 Result<std::optional<ClusterId>> Switchover::primary_debian_cluster() {
@@ -183,6 +173,7 @@ Status Switchover::fence_connections() {
 
 Status Switchover::rollback(const Status& why) {
   if (!report_.fenced) {
+    if (pre_hook_ran_ && !opt_.post_hook.empty()) (void)run_hook("--post-hook", opt_.post_hook, "rolled-back");
     return why.context("switchover aborted before the fence; the primary stays writable and the standby was not promoted");
   }
   step("rollback", true, "undoing the fence: " + why.message());
@@ -215,6 +206,8 @@ Status Switchover::rollback(const Status& why) {
   report_.rolled_back = true;
   report_.write_window_s = seconds(Clock::now() - fence_started_);
   step("rollback", true, "the old primary accepts writes again after " + fmt_s(*report_.write_window_s) + "; the standby was not promoted");
+  // A paused pooler resumes against the old primary (PGM_PHASE=rolled-back).
+  if (pre_hook_ran_ && !opt_.post_hook.empty()) (void)run_hook("--post-hook", opt_.post_hook, "rolled-back");
   return why.context(
       "switchover aborted before promotion and rolled back: the old primary is writable again, the standby was not promoted");
 }

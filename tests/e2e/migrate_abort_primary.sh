@@ -9,7 +9,8 @@
 #      was SIGKILLed (decided from pg_control and standby.signal); it restarts with every write;
 #   a. switched over by hand with `pgmigrate pg switchover`, as the "ready" hint suggests;
 #   c. `migrate run --switchover` sits in its post-hook (promoted, not yet recorded) when abort
-#      starts: abort stops the run, reads the state again and refuses.
+#      starts: abort stops the run, reads the state again and refuses. (Its --pre-fence-hook ran
+#      first, told the old primary's port.)
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
@@ -122,13 +123,16 @@ HOOK="$PGM_TEST_ROOT/hook"
 # frees the hook.
 mkfifo "$HOOK.fifo"
 on_cleanup "timeout 2 sh -c \"echo > '$HOOK.fifo'\" 2>/dev/null"
-"$PGMIGRATE" migrate run "${M[@]}" --switchover \
+# The pre-fence hook records what it was told: migrate passes it to the switchover as pg
+# switchover does.
+"$PGMIGRATE" migrate run "${M[@]}" --switchover --pre-fence-hook "echo \"\$PGM_PHASE \$PGM_PRIMARY_PORT\" > '$HOOK.pre'" \
   --post-hook "touch '$HOOK.started'; read -r _ < '$HOOK.fifo'; touch '$HOOK.done'" \
   2> "$PGM_TEST_ROOT/$C.log" &
 RUN=$!
 for _ in $(seq 1 1800); do [ -e "$HOOK.started" ] && break; kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
 [ -e "$HOOK.started" ] || { cat "$PGM_TEST_ROOT/$C.log"; fail "migrate run $C did not reach its post-hook"; }
 [ "$(pg_q "$PC" "SELECT pg_is_in_recovery()")" = "f" ] || fail "the target of $C is not promoted in the post-hook"
+[ "$(cat "$HOOK.pre" 2>/dev/null)" = "pre-fence $P1" ] || fail "migrate run's --pre-fence-hook did not run before the fence: '$(cat "$HOOK.pre" 2>/dev/null)'"
 if [ "$(state_of "$C" switched)" = "True" ] || [ -e "$HOOK.done" ] || ! kill -0 "$RUN"; then
   fail "the run of $C recorded its switchover before abort started"
 fi
