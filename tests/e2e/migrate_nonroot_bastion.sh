@@ -24,7 +24,7 @@ on_cleanup "pg_stop '$(zfs get -H -o value mountpoint "$DST_POOL")/pg/data' imme
 
 forwards() { grep -c "server_request_direct_tcpip: .*target 127.0.0.1 port $SSHD_PORT" "$B_SSHD_DIR/sshd.log" || true; }
 before=$(forwards)
-"$PGMIGRATE" migrate run --source "$SRC_POOL/pg" --target "db2:$DST_POOL/pg" --ssh-config "$NR_CONFIG" --remote-bin "$PGMIGRATE" \
+"$PGMIGRATE" migrate run --source "$SRC_POOL/pg" --target "db2:$DST_POOL/pg" --ssh-config "$NR_CONFIG" --remote-bin "$NR_BIN" \
   --primary "$PRIMARY" --primary-pgdata "$PRIMARY_DIR" --standby-port "$P2" --target-cluster "$VER/$DST_NAME" \
   --id "nr$PGM_TEST_ID" --rounds 1 --delta-target 1M --max-lag 1M --chunk-size 1M --streams 2 \
   --switchover --post-hook "echo \$PGM_NEW_PRIMARY_PORT > '$PORTFILE'" 2> "$PGM_TEST_ROOT/run.log" \
