@@ -16,9 +16,9 @@
 #include "cli/usage.h"
 #include "common/units.h"
 #include "journal/journal.h"
+#include "session/session.h"
 #include "stream/format.h"
 #include "transport/elevated_connector.h"
-#include "session/session.h"
 
 namespace pgm::cli {
 namespace {

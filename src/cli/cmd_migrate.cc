@@ -14,8 +14,8 @@
 #include "cli/command.h"
 #include "cli/endpoint.h"
 #include "cli/exit.h"
-#include "cli/metrics_file.h"
 #include "cli/hook_options.h"
+#include "cli/metrics_file.h"
 #include "cli/migrate_remote.h"
 #include "cli/remote_options.h"
 #include "cli/transfer_options.h"
@@ -88,7 +88,6 @@ Status guard_settings(const MigrateArgs& a, migrate::Spec& s) {
   s.guard_interval = *interval;
   return Status::Ok();
 }
-
 
 // `metrics`: the run's metrics file, which its transfers write too (null for plan).
 Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, MetricsFile* metrics = nullptr) {

@@ -75,7 +75,8 @@ Status check_far_version(transport::Connector& conn, const Remote& remote, const
   }
   auto code = (*ch)->wait_exit();
   if (!code || *code != 0)
-    return explain_far_exit(**ch, remote, Status(Errc::unsupported, "'" + remote.remote_bin + " --version' failed on " + remote.host_label));
+    return explain_far_exit(**ch, remote,
+                            Status(Errc::unsupported, "'" + remote.remote_bin + " --version' failed on " + remote.host_label));
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) out.pop_back();
   if (out == version_line()) return Status::Ok();
   return Status(Errc::unsupported, remote.host_label + " runs '" + out.substr(0, 200) + "', this host '" + version_line() +
