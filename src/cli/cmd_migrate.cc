@@ -394,54 +394,55 @@ constexpr const char* kStateDirHelp =
     "Where migration state lives (default: $PGMIGRATE_STATE_DIR, else /var/lib/pgmigrate for root and $XDG_STATE_HOME/pgmigrate or "
     "~/.local/state/pgmigrate for other users: run it as the user that runs the migration)";
 
+// The options of `migrate run` and `migrate plan` (plan checks everything run will need).
+void add_run_options(CLI::App& cmd, MigrateArgs& a) {
+  cmd.add_option("--source", a.source, "POOL/FS holding the primary's data directory (and pg_wal)")->required();
+  cmd.add_option("--target", a.target, "[user@]host:POOL/FS to create on the new host")->required();
+  // Connection strings may hold a password: each can come from the environment instead of
+  // the command line, where every user of this host would see it in `ps`.
+  cmd.add_option("--primary", a.primary, "Connection string of the primary (from this host)")->envname("PGMIGRATE_PRIMARY")->required();
+  cmd.add_option("--standby-port", a.standby_port, "Port for the new server on the target host");
+  cmd.add_option("--standby", a.standby, "Connection string of the new server from this host (default: target host, --standby-port)")
+      ->envname("PGMIGRATE_STANDBY");
+  cmd.add_option("--standby-primary", a.standby_primary, "Connection string the new server uses to reach the primary (default: --primary)")
+      ->envname("PGMIGRATE_STANDBY_PRIMARY");
+  cmd.add_option("--rounds", a.rounds, "Catch-up incremental sends before the slot is created")->capture_default_str();
+  cmd.add_option("--delta-target", a.delta_target, "Stop the rounds once an increment moves less than this")->capture_default_str();
+  cmd.add_option("--max-lag", a.max_lag, "Catch-up bound on the standby's replay lag (and switchover's)")->capture_default_str();
+  cmd.add_option("--catchup-timeout", a.catchup_timeout, "Give up waiting for catch-up after this long")->capture_default_str();
+  cmd.add_flag("--switchover", a.switchover, "Switch over once caught up (otherwise stop, ready, and print the command)");
+  cmd.add_flag("--no-switchover", a.no_switchover, "Stop when the standby has caught up");
+  cmd.add_option("--fence", a.fence, "Switchover fence: stop or connections")->capture_default_str();
+  cmd.add_option("--primary-pgdata", a.primary_pgdata, "The primary's data directory on this host (fence stop with pg_ctl)");
+  cmd.add_option("--stop-cmd", a.stop_cmd, "Shell command that stops the primary (fence stop elsewhere)");
+  cmd.add_option("--start-cmd", a.start_cmd, "Shell command that starts it again (rollback)");
+  cmd.add_option("--pg-bindir", a.bindir, "Directory holding pg_ctl (both hosts)");
+  cmd.add_option("--target-cluster", a.target_cluster,
+                 "For a Debian/Ubuntu primary: the cluster (VER/NAME) to create on the target (default: the primary's)");
+  cmd.add_option("--timeout", a.switch_timeout, "Bound on the switchover")->capture_default_str();
+  add_hook_options(cmd, a.hooks);
+  cmd.add_flag("--keep-old-as-standby", a.keep_old_as_standby,
+               "After the switchover, make the cleanly stopped old primary a standby of the new one (fallback window; the "
+               "snapshots are kept)");
+  add_migrate_guard_options(cmd, a);
+  cmd.add_flag("--keep-snapshots", a.keep_snapshots, "Keep the migration snapshots on both sides at clean-up");
+  cmd.add_flag("--abandon-logical-slots", a.abandon_logical_slots,
+               "Switch over although the primary has logical replication slots (they stay behind on the old primary)");
+  cmd.add_option("--id", a.id, "Name of the migration (default: a new id, or the unfinished one for the same source and target)");
+  cmd.add_option("--state-dir", a.state_dir, kStateDirHelp);
+  cmd.add_option("--assume-rate", a.assume_rate, "Rate for plan's time estimates (bytes/s)")->capture_default_str();
+  cmd.add_option("--debug-pause-before", a.pause_before, "Testing aid")->group("");
+  add_transfer_options(cmd, a.transfer);
+  add_remote_options(cmd, a.remote);
+}
+
 void register_migrate(CLI::App& app, CommandFn& selected) {
   auto a = std::make_shared<MigrateArgs>();
   CLI::App* migrate = app.add_subcommand("migrate", "The whole move as one resumable plan: bulk, increments, slot, standby, switchover");
   migrate->require_subcommand(1);
 
-  auto common = [a](CLI::App* cmd) {
-    cmd->add_option("--source", a->source, "POOL/FS holding the primary's data directory (and pg_wal)")->required();
-    cmd->add_option("--target", a->target, "[user@]host:POOL/FS to create on the new host")->required();
-    // Connection strings may hold a password: each can come from the environment instead of
-    // the command line, where every user of this host would see it in `ps`.
-    cmd->add_option("--primary", a->primary, "Connection string of the primary (from this host)")->envname("PGMIGRATE_PRIMARY")->required();
-    cmd->add_option("--standby-port", a->standby_port, "Port for the new server on the target host");
-    cmd->add_option("--standby", a->standby, "Connection string of the new server from this host (default: target host, --standby-port)")
-        ->envname("PGMIGRATE_STANDBY");
-    cmd->add_option("--standby-primary", a->standby_primary,
-                    "Connection string the new server uses to reach the primary (default: --primary)")
-        ->envname("PGMIGRATE_STANDBY_PRIMARY");
-    cmd->add_option("--rounds", a->rounds, "Catch-up incremental sends before the slot is created")->capture_default_str();
-    cmd->add_option("--delta-target", a->delta_target, "Stop the rounds once an increment moves less than this")->capture_default_str();
-    cmd->add_option("--max-lag", a->max_lag, "Catch-up bound on the standby's replay lag (and switchover's)")->capture_default_str();
-    cmd->add_option("--catchup-timeout", a->catchup_timeout, "Give up waiting for catch-up after this long")->capture_default_str();
-    cmd->add_flag("--switchover", a->switchover, "Switch over once caught up (otherwise stop, ready, and print the command)");
-    cmd->add_flag("--no-switchover", a->no_switchover, "Stop when the standby has caught up");
-    cmd->add_option("--fence", a->fence, "Switchover fence: stop or connections")->capture_default_str();
-    cmd->add_option("--primary-pgdata", a->primary_pgdata, "The primary's data directory on this host (fence stop with pg_ctl)");
-    cmd->add_option("--stop-cmd", a->stop_cmd, "Shell command that stops the primary (fence stop elsewhere)");
-    cmd->add_option("--start-cmd", a->start_cmd, "Shell command that starts it again (rollback)");
-    cmd->add_option("--pg-bindir", a->bindir, "Directory holding pg_ctl (both hosts)");
-    cmd->add_option("--target-cluster", a->target_cluster,
-                    "For a Debian/Ubuntu primary: the cluster (VER/NAME) to create on the target (default: the primary's)");
-    cmd->add_option("--timeout", a->switch_timeout, "Bound on the switchover")->capture_default_str();
-    add_hook_options(*cmd, a->hooks);
-    cmd->add_flag("--keep-old-as-standby", a->keep_old_as_standby,
-                  "After the switchover, make the cleanly stopped old primary a standby of the new one (fallback window; the "
-                  "snapshots are kept)");
-    add_migrate_guard_options(*cmd, *a);
-    cmd->add_flag("--keep-snapshots", a->keep_snapshots, "Keep the migration snapshots on both sides at clean-up");
-    cmd->add_flag("--abandon-logical-slots", a->abandon_logical_slots,
-                  "Switch over although the primary has logical replication slots (they stay behind on the old primary)");
-    cmd->add_option("--id", a->id, "Name of the migration (default: a new id, or the unfinished one for the same source and target)");
-    cmd->add_option("--state-dir", a->state_dir, kStateDirHelp);
-    cmd->add_option("--assume-rate", a->assume_rate, "Rate for plan's time estimates (bytes/s)")->capture_default_str();
-    cmd->add_option("--debug-pause-before", a->pause_before, "Testing aid")->group("");
-    add_transfer_options(*cmd, a->transfer);
-    add_remote_options(*cmd, a->remote);
-  };
   CLI::App* run = migrate->add_subcommand("run", "Run (or continue) the migration");
-  common(run);
+  add_run_options(*run, *a);
   run->callback([a, &selected] {
     selected = [a](RunContext& ctx) {
       MetricsFile metrics(a->transfer.metrics_file);  // --metrics-file: steps, slot and lag, and each transfer
@@ -451,7 +452,7 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
     };
   });
   CLI::App* plan = migrate->add_subcommand("plan", "Check everything and print the steps with sizes; changes nothing");
-  common(plan);
+  add_run_options(*plan, *a);
   plan->callback([a, &selected] { selected = [a](RunContext& ctx) { return plan_migration(ctx, *a); }; });
 
   CLI::App* status = migrate->add_subcommand("status",
