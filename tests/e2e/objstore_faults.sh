@@ -29,6 +29,14 @@ no_snapshot() {
   for _ in $(seq 1 100); do zfs list -H -o name "$D/$1" >/dev/null 2>&1 || return 0; sleep 0.1; done
   fail "$D/$1 still exists 10 s after a refused or killed receive"
 }
+# kill_mid_run PID WHAT: SIGKILL, and fail unless it was the kill that ended PID (status 137): a
+# process that had already finished would make the case prove nothing.
+kill_mid_run() {
+  local rc=0
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || rc=$?
+  [ "$rc" -eq 137 ] || fail "$2 had ended (status $rc) before the kill: the case tested nothing"
+}
 recv_ok() { # PREFIX DATASET: receive and check the guid
   "$PGMIGRATE" -q recv --s3-endpoint "$S3_ENDPOINT" "s3://pgm-f/$1" "$D/$2" || fail "recv of $1"
   [ "$(zfs get -Hp -o value guid "$D/$2@s1")" = "$GUID" ] || fail "recv of $1: guid differs"
@@ -40,8 +48,7 @@ s3_proxy --delay 0.3
 "$PGMIGRATE" -q send --s3-endpoint "$PROXY_ENDPOINT" "${SMALL[@]}" --s3-concurrency 1 "$S/fs@s1" s3://pgm-f/killed &
 SENDER=$!
 until [ "$(data_objects killed)" -ge 4 ]; do kill -0 $SENDER 2>/dev/null || fail "sender ended before it was killed"; sleep 0.1; done
-kill -KILL $SENDER
-wait $SENDER 2>/dev/null || true
+kill_mid_run $SENDER "the sender"
 expect_fail 3 "has no manifest yet" "$PGMIGRATE" -q recv --s3-endpoint "$S3_ENDPOINT" s3://pgm-f/killed "$D/a"
 no_snapshot a
 "$PGMIGRATE" send --s3-endpoint "$S3_ENDPOINT" "${SMALL[@]}" "$S/fs@s1" s3://pgm-f/killed 2> "$PGM_TEST_ROOT/resume.log" || { cat "$PGM_TEST_ROOT/resume.log"; fail "re-run send"; }
@@ -57,6 +64,7 @@ s3_stop_rgw KILL
 # Wait until the sender has seen the gateway gone (requests through the proxy that failed).
 before=$(proxy_requests)
 until [ "$(proxy_requests)" -ge $((before + 3)) ]; do kill -0 $SENDER 2>/dev/null || fail "sender gave up while the gateway was down"; sleep 0.1; done
+kill -0 $SENDER 2>/dev/null || fail "the sender ended while the gateway was down"
 s3_start_rgw
 wait $SENDER || fail "send across a gateway restart"
 recv_ok restart b
@@ -67,8 +75,7 @@ pass "gateway killed and restarted mid-upload: the send retried and finished; sa
 RECEIVER=$!
 before=$(proxy_requests)
 until [ "$(proxy_requests)" -ge $((before + 5)) ]; do kill -0 $RECEIVER 2>/dev/null || fail "receiver ended before it was killed"; sleep 0.1; done
-kill -KILL $RECEIVER
-wait $RECEIVER 2>/dev/null || true
+kill_mid_run $RECEIVER "the receiver"
 no_snapshot e
 recv_ok restart e
 pass "killed receiver: no snapshot left; the re-run received it with the same guid"
