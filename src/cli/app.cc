@@ -59,10 +59,7 @@ int run(int argc, char** argv) {
   app.set_version_flag("-V,--version", session::version_line());
   // -v and -q work after the subcommand too: options a subcommand does not know go to its parent.
   app.fallthrough();
-  // Inherited by every command's --help, where a user of `migrate run` looks for --log-file.
-  app.footer(
-      "Global options, before or after the command: -v/-vv, -q, --log-file FILE (with --log-file-size SIZE, --log-file-keep N); "
-      "see pgmigrate --help");
+  app.footer(kGlobalOptionsFooter);
   GlobalOptions global;
   app.add_flag("-v,--verbose", global.verbosity, "More log output (repeat for debug)");
   app.add_flag("-q,--quiet", global.quiet, "Print only errors");

@@ -1,5 +1,6 @@
 #include "cli/hook_options.h"
 
+#include "cli/usage.h"
 #include "pg/switchover.h"
 
 namespace pgm::cli {
@@ -12,6 +13,8 @@ void add_hook_options(CLI::App& cmd, HookCliOptions& o) {
                  "pre-fence hook ran and the switchover rolled back, it runs with PGM_PHASE=rolled-back (environment below)");
   std::string footer = "Hook environment (--pre-fence-hook, --post-hook):";
   for (const auto& line : pg::hook_variable_help()) footer += "\n  " + line;
+  footer += "\n\n";
+  footer += kGlobalOptionsFooter;  // a command's own footer replaces the inherited one
   cmd.footer(footer);
 }
 

@@ -39,4 +39,10 @@ CLI::Validator slot_check();
 // -i / -I: an incremental source is a snapshot (it has an @).
 CLI::Validator incremental_check();
 
+// The footer every command's --help inherits (a command that sets its own footer appends it):
+// where a user of `migrate run` looks for --log-file.
+inline constexpr const char* kGlobalOptionsFooter =
+    "Global options, before or after the command: -v/-vv, -q, --log-file FILE (with --log-file-size SIZE, --log-file-keep N); "
+    "see pgmigrate --help";
+
 }  // namespace pgm::cli
