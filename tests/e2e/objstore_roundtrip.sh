@@ -44,11 +44,11 @@ s3_aws s3api head-object --bucket pgm-a --key run1/data/000000000000 | grep -q '
 pass "AWS CLI lists and reads the upload"
 
 # A finished upload, received later (not following); then a bucket-to-bucket copy received.
-zfs destroy -r "$D/fs"
+destroy_received "$D/fs" || fail "could not destroy the received copy"
 "$PGMIGRATE" -q recv "${OPTS[@]}" s3://pgm-a/run1 "$D/fs" || fail "staged recv"
 assert_same_guid "$S/fs@s1" "$D/fs@s1"
 s3_aws s3 cp --recursive s3://pgm-a/run1 s3://pgm-b/copied/run1 >/dev/null
-zfs destroy -r "$D/fs"
+destroy_received "$D/fs" || fail "could not destroy the received copy"
 "$PGMIGRATE" -q recv "${OPTS[@]}" s3://pgm-b/copied/run1 "$D/fs" || fail "recv from the server-side copy"
 assert_same_guid "$S/fs@s1" "$D/fs@s1"
 pass "staged recv, and recv from a server-side copy to another bucket"
