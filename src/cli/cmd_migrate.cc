@@ -353,8 +353,13 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
 Status fallback_migration(RunContext& ctx, const MigrateArgs& a) {
   auto timeout = parse_duration(a.switch_timeout);
   if (!timeout) return timeout.status().context("--timeout");
-  auto out = migrate::fallback(a.state_dir, a.id, a.standby_primary.empty() ? a.primary : a.standby_primary, a.standby, *timeout,
-                               state_target(ctx, a), ctx.cancel);
+  migrate::FallbackSpec f;
+  f.old_primary = a.standby_primary.empty() ? a.primary : a.standby_primary;
+  f.new_primary = a.standby;
+  f.timeout = *timeout;
+  f.pre_fence_hook = a.hooks.pre_fence_hook;
+  f.post_hook = a.hooks.post_hook;
+  auto out = migrate::fallback(a.state_dir, a.id, f, state_target(ctx, a), ctx.cancel);
   if (!out) return out.status();
   std::printf("%s", out->c_str());
   return Status::Ok();
@@ -482,6 +487,9 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   fallback->add_option("--standby", a->standby, "How the target host reaches the new primary (default: the one the migration recorded)")
       ->envname("PGMIGRATE_STANDBY");
   fallback->add_option("--timeout", a->switch_timeout, "Bound on the switchover")->capture_default_str();
+  // Given again here rather than kept from the run: they run on the target host (where this
+  // switchover happens), and the way to reach the pooler from there may differ.
+  add_hook_options(*fallback, a->hooks);
   add_remote_options(*fallback, a->remote);
 
   CLI::App* finish = migration_command(migrate, "finish", finish_help, a, selected, finish_migration, false);

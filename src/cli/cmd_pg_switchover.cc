@@ -18,6 +18,7 @@ struct SwitchoverArgs {
   std::string fallback_slot = "pgmigrate_fallback";
   std::string primary_pgdata, primary_cluster, stop_cmd, start_cmd, primary_log, bindir;
   HookCliOptions hooks;
+  std::string direction = "switchover";
   std::string max_lag = "16M", timeout = "2m", stop_timeout = "60s", hook_timeout = "60s";
 };
 
@@ -54,6 +55,9 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
       ->capture_default_str();
   add_hook_options(*cmd, a->hooks);
   cmd->add_option("--hook-timeout", a->hook_timeout, "Bound on each hook")->capture_default_str();
+  cmd->add_option("--hook-direction", a->direction, "PGM_DIRECTION in the hooks' environment (migrate fallback passes fallback)")
+      ->check(CLI::IsMember({"switchover", "fallback"}))
+      ->capture_default_str();
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
       pg::SwitchoverOptions o;
@@ -73,6 +77,7 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
       o.fallback_slot = a->fallback_slot;
       o.pre_fence_hook = a->hooks.pre_fence_hook;
       o.post_hook = a->hooks.post_hook;
+      o.direction = a->direction;
       auto max_lag = parse_size(a->max_lag);
       if (!max_lag) return max_lag.status().context("--max-lag");
       o.max_lag = *max_lag;

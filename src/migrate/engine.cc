@@ -19,6 +19,7 @@
 #include "migrate/run_steps.h"
 #include "migrate/target.h"
 #include "pg/connection.h"
+#include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
 #include "pg/server_tools.h"
 #include "pg/slot.h"
@@ -108,6 +109,21 @@ Result<UniqueFd> lock_migrations(const std::string& dir) {
   }
   if (rc != 0) return Status(Errc::io, "locking " + path + ": " + errno_text(errno));
   return fd;
+}
+
+// Before abort removes the target's copy of a migration that fell back: the server `primary`
+// names must be the primary again (the fallback promoted it). Otherwise the target's server may
+// hold the only copy of the latest writes.
+Status confirm_fell_back(const State& st, const std::string& primary_conninfo) {
+  auto c = pg::Connection::connect(primary_conninfo, "primary");
+  if (!c) return c.status().context("checking that migration " + st.id + "'s old primary is the primary again");
+  auto r = c->scalar("SELECT pg_is_in_recovery()");
+  if (!r) return r.status();
+  if (*r != "f")
+    return Status(Errc::invalid_argument, "migration " + st.id + " fell back, but " + pg::describe_conninfo(primary_conninfo) +
+                                              " is in recovery, not the primary: abort removes the target's copy only once the old "
+                                              "primary takes writes again (pass it as --primary)");
+  return Status::Ok();
 }
 
 }  // namespace
@@ -278,7 +294,11 @@ Result<std::vector<std::string>> abort(const std::string& state_dir, const std::
     return Status(Errc::invalid_argument,
                   "migration " + st.id + " has switched over" + when + ": the target is the primary now; there is nothing to undo");
   };
-  if (st.switched.value_or(false)) return refuse_switched("");
+  // A migration that fell back has a primary again where it began: what is left is the
+  // target's copy, which abort removes like an unfinished migration's.
+  const bool fell_back = st.state == "fallen-back";
+  if (st.switched.value_or(false) && !fell_back) return refuse_switched("");
+  if (fell_back) PGM_RETURN_IF_ERROR(confirm_fell_back(st, primary_conninfo));
   const std::string source = st.source.value_or("");
   auto c = target(st);
   if (!c) return c.status();
@@ -299,8 +319,8 @@ Result<std::vector<std::string>> abort(const std::string& state_dir, const std::
   // refuses, before it stops anything, when the server there is no standby, whatever this state
   // says: a switchover done by hand, or a run killed between promotion and recording it, leaves
   // no trace here.
-  auto far =
-      run_remote_json(*c->remote, abort_command(shell_quote, c->remote->remote_bin(), c->dataset, st.target_pgdata.value_or("")), cancel);
+  auto far = run_remote_json(
+      *c->remote, abort_command(shell_quote, c->remote->remote_bin(), c->dataset, st.target_pgdata.value_or(""), fell_back), cancel);
   if (!far) return far.status().context("cleaning up the target");
   if ((*far).value("stopped_postgres", false)) done.push_back("stopped the standby on " + c->remote->host_label());
   for (const auto& cluster : (*far).value("removed_clusters", json::array()))
@@ -309,17 +329,21 @@ Result<std::vector<std::string>> abort(const std::string& state_dir, const std::
   for (const auto& s : (*far).value("aborted_receives", json::array())) done.push_back("aborted receive session " + s.get<std::string>());
   if ((*far).contains("destroyed") && (*far)["destroyed"].is_boolean() && (*far)["destroyed"].get<bool>())
     done.push_back("destroyed " + c->dataset + " on " + c->remote->host_label());
-  // The primary: the slot.
+  // The primary: the slot (and after a fallback, the one the fallback streamed through, which
+  // the promoted old primary may carry from the new one's data).
   {
     auto primary = pg::Connection::connect(primary_conninfo, "primary");
     if (!primary) return primary.status().context("dropping the slot");
-    const std::string slot = st.slot.value_or("");
-    auto existing = pg::slot_status(*primary, slot);
-    if (existing) {
-      PGM_RETURN_IF_ERROR(pg::drop_slot(*primary, slot));
-      done.push_back("dropped slot '" + slot + "' on the primary");
-    } else if (existing.status().code() != Errc::not_found) {
-      return existing.status();
+    std::vector<std::string> slots{st.slot.value_or("")};
+    if (fell_back) slots.push_back(st.slot.value_or("") + "_fallback");
+    for (const auto& slot : slots) {
+      auto existing = pg::slot_status(*primary, slot);
+      if (existing) {
+        PGM_RETURN_IF_ERROR(pg::drop_slot(*primary, slot));
+        done.push_back("dropped slot '" + slot + "' on the primary");
+      } else if (existing.status().code() != Errc::not_found) {
+        return existing.status();
+      }
     }
   }
   // The source: holds and the migration's snapshots (never anything else).
@@ -355,6 +379,11 @@ Result<std::vector<std::string>> finish(const std::string& state_dir, const std:
   auto found = find_migration(state_dir, id);
   if (!found) return found.status();
   const State st = found->snapshot();
+  if (st.state == "fallen-back")
+    return Status(Errc::invalid_argument, "migration " + id +
+                                              " has no fallback window open: it fell back to its old primary; end it with 'pgmigrate "
+                                              "migrate abort " +
+                                              id + " --primary CONNINFO' (removes the target's copy, the slots and the snapshots)");
   if (!st.fallback_slot || !st.fallback_pgdata)
     return Status(Errc::invalid_argument, "migration " + id +
                                               " has no fallback window open: its switchover did not keep the old primary as a standby "
@@ -404,8 +433,7 @@ Result<std::vector<std::string>> finish(const std::string& state_dir, const std:
   return done;
 }
 
-Result<std::string> fallback(const std::string& state_dir, const std::string& id, const std::string& old_primary,
-                             const std::string& new_primary, std::chrono::milliseconds timeout,
+Result<std::string> fallback(const std::string& state_dir, const std::string& id, const FallbackSpec& spec,
                              const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel) {
   auto found = find_migration(state_dir, id);
   if (!found) return found.status();
@@ -416,11 +444,15 @@ Result<std::string> fallback(const std::string& state_dir, const std::string& id
                   "migration " + id + " has no fallback window open: nothing follows its new primary to fall back to");
   auto t = target(st);
   if (!t) return t.status();
-  const auto secs = std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
+  const auto secs = std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(spec.timeout).count());
   const std::string cmd = shell_quote(t->remote->remote_bin()) + " pg switchover --slot " + shell_quote(*st.fallback_slot) +
-                          " --primary-pgdata " + shell_quote(*st.target_pgdata) + " --timeout " + std::to_string(secs) + "s";
-  const std::string from_target = new_primary.empty() ? st.fallback_new_primary.value_or("") : new_primary;
-  auto out = t->remote->run(cmd, {{"--primary", from_target}, {"--standby", old_primary}}, cancel);
+                          " --primary-pgdata " + shell_quote(*st.target_pgdata) + " --timeout " + std::to_string(secs) +
+                          "s --hook-direction fallback";
+  const std::string from_target = spec.new_primary.empty() ? st.fallback_new_primary.value_or("") : spec.new_primary;
+  Secrets secrets{{"--primary", from_target}, {"--standby", spec.old_primary}};
+  if (!spec.pre_fence_hook.empty()) secrets.emplace_back("--pre-fence-hook", spec.pre_fence_hook);
+  if (!spec.post_hook.empty()) secrets.emplace_back("--post-hook", spec.post_hook);
+  auto out = t->remote->run(cmd, secrets, cancel);
   if (!out) return out.status().context("falling back on " + t->remote->host_label());
   PGM_RETURN_IF_ERROR(m.update([](State& s) {
     s.state = "fallen-back";

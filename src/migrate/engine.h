@@ -130,8 +130,10 @@ struct AbortTarget {
   std::string dataset;
 };
 // Undoes migration `id`: stops its run, then the target's standby, receives and dataset, the
-// slot, the source's holds and snapshots, the state file. Refuses after a switchover. Returns
-// what it did, one line each.
+// slot, the source's holds and snapshots, the state file. Refuses after a switchover, unless the
+// migration fell back (`migrate fallback`): then it ends it, once `primary` (the old primary)
+// shows it is the primary again; the target's server must be stopped (the fallback's fence left
+// it so) or a standby, never a running primary. Returns what it did, one line each.
 Result<std::vector<std::string>> abort(const std::string& state_dir, const std::string& id, const std::string& primary,
                                        const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel);
 
@@ -156,13 +158,23 @@ Result<std::vector<std::string>> finish(const std::string& state_dir, const std:
                                         const std::string& bindir, const std::function<Result<AbortTarget>(const State&)>& target,
                                         CancelToken& cancel);
 
+// What `fallback` is given besides the migration: how the target host reaches each server
+// and the hooks around the fence.
+struct FallbackSpec {
+  std::string old_primary;  // how the target reaches the old primary
+  std::string new_primary;  // how the target reaches the new one ("": the conninfo the run recorded)
+  std::chrono::milliseconds timeout{std::chrono::minutes(2)};
+  // Run by the far switchover on the target host, where the fence and the promotion happen, with
+  // the same environment as the run's hooks and PGM_DIRECTION=fallback. They travel on the far
+  // command's stdin, like the conninfos (a hook may hold a pooler's password).
+  std::string pre_fence_hook, post_hook;
+};
+
 // Falls back from migration `id`'s new primary to its old one, kept as a standby by the
 // switchover (--keep-old-as-standby): the far `pg switchover` on the target host, where the new
 // primary's data directory is, with the clean-stop fence and every check of the switchover.
-// `old_primary`: how the target reaches the old primary; `new_primary`: how the target reaches
-// the new one ("": the conninfo the run recorded). Returns the far switchover's timeline.
-Result<std::string> fallback(const std::string& state_dir, const std::string& id, const std::string& old_primary,
-                             const std::string& new_primary, std::chrono::milliseconds timeout,
+// Returns the far switchover's report.
+Result<std::string> fallback(const std::string& state_dir, const std::string& id, const FallbackSpec& spec,
                              const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel);
 
 // The process a state file names (pid, start time, boot id).

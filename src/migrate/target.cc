@@ -7,6 +7,9 @@
 //                           receives into DATASET, destroys it;
 //                           refuses (before stopping anything) when the server there is not a
 //                           standby: a promoted server is the new primary
+//     --after-fallback      ... except a stopped one: the migration fell back (the near side
+//                           checked that the old primary is the primary again), and the fallback's
+//                           fence stopped this one; a running primary is still refused
 //   --probe-tls-port N      listens for one TLS data connection as a transfer's far half would
 //                           (answers {"port","key"} at once, then waits up to 30 s for it)
 #include "migrate/target.h"
@@ -122,7 +125,9 @@ Result<json> abort_target(const TargetRequest& a, CancelToken& cancel) {
     // nothing is destroyed after.
     auto role = pg::assess_server_role(a.pgdata);
     if (!role) return role.status().context("checking the server in " + a.pgdata + " before destroying " + a.dataset);
-    PGM_RETURN_IF_ERROR(refuse_unless_standby(a, *role, false));
+    // After a fallback the server here is the stopped former primary, its writes all on the old
+    // primary's new timeline; one that runs again takes writes of its own and is kept.
+    if (!a.after_fallback || role->running) PGM_RETURN_IF_ERROR(refuse_unless_standby(a, *role, false));
     if (role->running) {
       auto dir = pg::inspect_data_dir(a.pgdata);
       if (!dir) return dir.status();
@@ -207,8 +212,10 @@ std::string destroy_snapshots_command(const Quote& q, const std::string& bin, co
   return q(bin) + " " + kTargetCommand + " --dataset " + q(dataset) + " --destroy-snapshots " + q(prefix);
 }
 
-std::string abort_command(const Quote& q, const std::string& bin, const std::string& dataset, const std::string& pgdata) {
-  return q(bin) + " " + kTargetCommand + " --abort --dataset " + q(dataset) + (pgdata.empty() ? "" : " --pgdata " + q(pgdata));
+std::string abort_command(const Quote& q, const std::string& bin, const std::string& dataset, const std::string& pgdata,
+                          bool after_fallback) {
+  return q(bin) + " " + kTargetCommand + " --abort --dataset " + q(dataset) + (pgdata.empty() ? "" : " --pgdata " + q(pgdata)) +
+         (after_fallback ? " --after-fallback" : "");
 }
 
 std::string probe_tls_command(const Quote& q, const std::string& bin, const std::string& dataset, int port) {

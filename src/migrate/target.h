@@ -27,6 +27,7 @@ struct TargetRequest {
   std::string bindir;          // --pg-bindir
   std::string destroy_prefix;  // --destroy-snapshots P: DATASET's snapshots named P* (pgmigrate-*)
   bool abort = false;          // --abort: stop the standby on --pgdata, abort receives, destroy
+  bool after_fallback = false; // --after-fallback: with --abort, a stopped former primary may go too
   std::string pgdata;          // --pgdata
   int probe_tls_port = -1;     // --probe-tls-port N: take one TLS connection as a transfer would
 };
@@ -36,7 +37,8 @@ using Quote = std::function<std::string(const std::string&)>;
 std::string probe_command(const Quote& q, const std::string& bin, const std::string& dataset, int pg_major = 0,
                           const std::string& bindir = "");
 std::string destroy_snapshots_command(const Quote& q, const std::string& bin, const std::string& dataset, const std::string& prefix);
-std::string abort_command(const Quote& q, const std::string& bin, const std::string& dataset, const std::string& pgdata);
+std::string abort_command(const Quote& q, const std::string& bin, const std::string& dataset, const std::string& pgdata,
+                          bool after_fallback = false);
 std::string probe_tls_command(const Quote& q, const std::string& bin, const std::string& dataset, int port);
 
 // The far side: runs the request and returns its answer (probe_tls first hands the listener's

@@ -444,6 +444,7 @@ void Switchover::release_slot() {
 const std::vector<std::string>& hook_variable_help() {
   static const std::vector<std::string> lines = {
       "PGM_PHASE: pre-fence (before the fence), promoted (after promotion), rolled-back (after a rollback undid the fence)",
+      "PGM_DIRECTION: switchover, or fallback (migrate fallback: back to the old primary, which PGM_NEW_PRIMARY_* then name)",
       "PGM_PRIMARY_HOST, PGM_PRIMARY_PORT: the server that takes writes from now on (new primary once promoted, else the old one)",
       "PGM_OLD_PRIMARY_HOST, PGM_OLD_PRIMARY_PORT, PGM_OLD_PRIMARY_CONNINFO: the old primary (conninfo without its password)",
       "PGM_NEW_PRIMARY_HOST, PGM_NEW_PRIMARY_PORT, PGM_NEW_PRIMARY_CONNINFO: the standby that is (or was to be) promoted",
@@ -459,6 +460,7 @@ std::vector<std::string> Switchover::hook_environment(const std::string& phase) 
   const bool promoted = report_.promoted;
   return {
       "PGM_PHASE=" + phase,
+      "PGM_DIRECTION=" + opt_.direction,
       "PGM_PRIMARY_HOST=" + (promoted ? new_host_ : old_host_),
       "PGM_PRIMARY_PORT=" + (promoted ? new_port_ : old_port_),
       "PGM_OLD_PRIMARY_HOST=" + old_host_,

@@ -60,6 +60,9 @@ struct SwitchoverOptions {
   std::string pre_fence_hook;
   std::string post_hook;
   std::chrono::milliseconds hook_timeout{std::chrono::minutes(1)};
+  // PGM_DIRECTION for the hooks: "switchover", or "fallback" when this switches back to the
+  // primary a migration left (migrate fallback), so that one hook script serves both ways.
+  std::string direction = "switchover";
 };
 
 // The hooks' environment variables, one line each ("NAME: meaning"), for --help and the docs.
