@@ -10,8 +10,8 @@
 #     switchover writes to the new primary after it, and no acknowledged commit is lost.
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
+source "$PGM_SOURCE_DIR/tests/fixtures/pgbouncer.sh"
 
-command -v pgbouncer >/dev/null || fail "pgbouncer is not installed (scripts/install-deps)"
 pg_migration_pools
 pg_primary_on_dataset "$SRC_POOL/pg"
 pgbench_init "$P1" 5
@@ -21,46 +21,12 @@ on_cleanup "pg_stop '$STANDBY_DIR' immediate"
 "$PGMIGRATE" pg standby --pgdata "$STANDBY_DIR" --primary "$PRIMARY" --port "$P2" --standby "$STANDBY" --start --timeout 120s \
   || { tail -20 "$STANDBY_DIR/pgmigrate-postgres.log" >&2; fail "pg standby --start"; }
 
-# pgbouncer, started by hand (no systemd), as postgres: it refuses to run as root.
-PB=$(pg_free_port)
-PBDIR="$PGM_TEST_ROOT/pgbouncer"
-mkdir -p "$PBDIR" && chown postgres "$PBDIR"
-echo '"postgres" ""' > "$PBDIR/userlist.txt"
-cat > "$PBDIR/pgbouncer.ini" <<INI
-[databases]
-postgres = host=127.0.0.1 port=$P1 dbname=postgres user=postgres
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $PB
-unix_socket_dir =
-auth_type = trust
-auth_file = $PBDIR/userlist.txt
-admin_users = postgres
-pool_mode = transaction
-default_pool_size = 10
-logfile = $PBDIR/pgbouncer.log
-pidfile = $PBDIR/pgbouncer.pid
-INI
-runuser -u postgres -- pgbouncer -d "$PBDIR/pgbouncer.ini" || fail "pgbouncer did not start"
-on_cleanup "kill \$(cat '$PBDIR/pgbouncer.pid') 2>/dev/null || true"
-ADMIN="host=127.0.0.1 port=$PB user=postgres dbname=pgbouncer"
-pg_wait_up "$PB" || { cat "$PBDIR/pgbouncer.log" >&2; fail "pgbouncer does not answer"; }
-server_port() { pg_q "$PB" "SELECT inet_server_port()"; }
-[ "$(server_port)" = "$P1" ] || fail "pgbouncer does not lead to the primary"
+pgbouncer_start "$P1"
+server_port() { pgbouncer_server_port; }
 
 # The hooks, as an operator would write them; each logs what it was told.
 HOOKLOG="$PGM_TEST_ROOT/hooks.log"
-cat > "$PBDIR/pre-fence.sh" <<HOOK
-set -e
-echo "\$PGM_PHASE \$PGM_PRIMARY_PORT \$PGM_OLD_PRIMARY_PORT \$PGM_NEW_PRIMARY_PORT" >> '$HOOKLOG'
-psql '$ADMIN' -Xq -c PAUSE
-HOOK
-cat > "$PBDIR/post.sh" <<HOOK
-set -e
-echo "\$PGM_PHASE \$PGM_PRIMARY_PORT \$PGM_NEW_TIMELINE" >> '$HOOKLOG'
-sed -i "s/^postgres = .*/postgres = host=\$PGM_PRIMARY_HOST port=\$PGM_PRIMARY_PORT dbname=postgres user=postgres/" '$PBDIR/pgbouncer.ini'
-psql '$ADMIN' -Xq -c RELOAD -c RESUME
-HOOK
+pgbouncer_hooks "$HOOKLOG"
 
 # The clients, all through pgbouncer: pgbench, the three writers of pg.sh, and a loop that
 # records every error it sees.
@@ -68,21 +34,7 @@ PORTFILE="$PGM_TEST_ROOT/writer-port"
 echo "$PB" > "$PORTFILE"
 pgbench_start "$PB"
 writers_start "$PORTFILE"
-counting_client() {
-  local i=0
-  while [ ! -e "$WRITERS_DIR/stop" ]; do
-    i=$((i + 1))
-    if psql "$(pg_conninfo "$PB")" -XAtq -v ON_ERROR_STOP=1 -c "INSERT INTO acks (writer, seq) VALUES (4, $i)" \
-         >/dev/null 2>> "$PGM_TEST_ROOT/client4.err"; then
-      echo "4,$i" >> "$WRITERS_DIR/acks.4"
-    else
-      echo "$i" >> "$PGM_TEST_ROOT/client4.failed"
-    fi
-  done
-}
-counting_client &
-client4=$!
-on_cleanup "touch '$WRITERS_DIR/stop'; wait $client4 2>/dev/null || true"
+counting_client_start
 writers_progress 20 "clients through pgbouncer"
 "$PGMIGRATE" pg lag --primary "$PRIMARY" --standby "$STANDBY" --wait 2M --timeout 120s || fail "standby did not catch up"
 pass "standby streams; clients write through pgbouncer"
@@ -99,8 +51,8 @@ cat "$PGM_TEST_ROOT/r1.txt" "$PGM_TEST_ROOT/r1.err"
 [ "$(wc -l < "$PGM_TEST_ROOT/r1.err")" -eq 1 ] || fail "failing pre-fence hook: more than one error line"
 grep -q "pre-fence-hook.*pooler API said no.*nothing was fenced and the primary stays writable" "$PGM_TEST_ROOT/r1.err" || fail "failing pre-fence hook: unclear error"
 grep -q "result: refused; nothing changed" "$PGM_TEST_ROOT/r1.txt" || fail "failing pre-fence hook: result"
-grep -qx "pre-fence $P1 $P1 $P2" "$HOOKLOG" || { cat "$HOOKLOG"; fail "pre-fence hook environment"; }
-grep -qx "rolled-back $P1 " "$HOOKLOG" || { cat "$HOOKLOG"; fail "post-hook did not run with PGM_PHASE=rolled-back for the old primary"; }
+grep -qx "pre-fence switchover $P1 $P1 $P2" "$HOOKLOG" || { cat "$HOOKLOG"; fail "pre-fence hook environment"; }
+grep -qx "rolled-back switchover $P1 " "$HOOKLOG" || { cat "$HOOKLOG"; fail "post-hook did not run with PGM_PHASE=rolled-back for the old primary"; }
 assert_in_recovery "$P2"
 writers_progress 20 "clients through the resumed pooler"
 [ "$(server_port)" = "$P1" ] || fail "the pooler does not lead to the old primary after the refused switchover"
@@ -118,12 +70,10 @@ grep -q "result: promoted" "$PGM_TEST_ROOT/sw.txt" || fail "not promoted"
 # The hooks ran in order, around the fence: pre-fence before the fence step, post after promotion.
 sed -nE 's/^[^ ]+ +[+] *[0-9.]+s +([^ ]+) .*/\1/p' "$PGM_TEST_ROOT/sw.txt" | grep -E '^(pre-fence-hook|fence|promote|post-hook)$' | uniq | tr '\n' ' ' > "$PGM_TEST_ROOT/order"
 [ "$(cat "$PGM_TEST_ROOT/order")" = "pre-fence-hook fence promote post-hook " ] || fail "hook order: $(cat "$PGM_TEST_ROOT/order")"
-grep -qx "pre-fence $P1 $P1 $P2" "$HOOKLOG" || { cat "$HOOKLOG"; fail "pre-fence hook environment"; }
-grep -Eqx "promoted $P2 [0-9]+" "$HOOKLOG" || { cat "$HOOKLOG"; fail "post-hook environment"; }
+grep -qx "pre-fence switchover $P1 $P1 $P2" "$HOOKLOG" || { cat "$HOOKLOG"; fail "pre-fence hook environment"; }
+grep -Eqx "promoted switchover $P2 [0-9]+" "$HOOKLOG" || { cat "$HOOKLOG"; fail "post-hook environment"; }
 [ "$(server_port)" = "$P2" ] || fail "the pooler does not lead to the new primary"
-c4=$(wc -l < "$WRITERS_DIR/acks.4")
-for _ in $(seq 1 100); do [ "$(wc -l < "$WRITERS_DIR/acks.4")" -gt $((c4 + 3)) ] && break; sleep 0.1; done
-[ "$(wc -l < "$WRITERS_DIR/acks.4")" -gt $((c4 + 3)) ] || fail "the counting client makes no progress on the new primary"
+counting_client_progress "the new primary"
 writers_progress 20 "clients through pgbouncer to the new primary"
 # The long session of writer 3 was opened through pgbouncer before the switchover and never
 # ended (it stops at its first error): its round-1 inserts go on, on the new primary.
@@ -132,9 +82,8 @@ round1_after=$(grep -c '^3,1[0-9]\{6\}$' "$WRITERS_DIR/acks.3" || true)
 ! grep -q '^3,[2-9][0-9]\{6\}$' "$WRITERS_DIR/acks.3" || fail "writer 3's session broke (it saw an error) and reconnected"
 last3=$(grep '^3,' "$WRITERS_DIR/acks.3" | tail -1 | cut -d, -f2)
 [ "$(pg_q "$P2" "SELECT count(*) FROM acks WHERE writer = 3 AND seq = $last3")" = "1" ] || fail "writer 3's last commit is not on the new primary"
-touch "$WRITERS_DIR/stop"
-wait "$client4" || true
-[ ! -s "$PGM_TEST_ROOT/client4.failed" ] || { cat "$PGM_TEST_ROOT/client4.err"; fail "$(wc -l < "$PGM_TEST_ROOT/client4.failed") client statement(s) failed instead of waiting"; }
+counting_client_stop
+counting_client_check
 writers_stop
 pgbench_stop
 writers_check "$P2" || fail "acknowledged commits lost"
