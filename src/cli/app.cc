@@ -30,7 +30,7 @@ Result<bool> open_log_file(const CLI::App& app, const GlobalOptions& g) {
     // Best effort: a far half that cannot keep a log still transfers (its errors reach the
     // near side over the control connection).
     auto dir = journal::state_dir("");
-    return dir && LogFile::install(*dir + "/far-half.log", kFarLogSize, 2).ok();
+    return dir && LogFile::install(*dir + "/" + journal::kFarLogName, kFarLogSize, 2).ok();
   }
   if (g.log_file.empty()) return false;
   auto size = parse_size(g.log_file_size);

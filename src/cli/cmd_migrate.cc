@@ -22,6 +22,7 @@
 #include "common/units.h"
 #include "journal/journal.h"
 #include "migrate/engine.h"
+#include "migrate/target.h"
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
 #include "pg/switchover.h"
@@ -37,6 +38,7 @@ struct MigrateArgs {
       fence = "stop", primary_pgdata, stop_cmd, start_cmd, bindir, max_lag = "16M", switch_timeout = "2m", delta_target = "1G",
       catchup_timeout = "30m", assume_rate = "100M", pause_before, target_cluster;
   std::string wal_warn, wal_limit, guard_interval = "5s";
+  std::string far_log_tail = "1M";
   bool drop_slot_on_limit = false;
   int standby_port = 0;
   unsigned rounds = 1;
@@ -365,6 +367,21 @@ Status fallback_migration(RunContext& ctx, const MigrateArgs& a) {
   return Status::Ok();
 }
 
+Status far_log_migration(RunContext& ctx, const MigrateArgs& a) {
+  auto tail = parse_size(a.far_log_tail);
+  if (!tail) return tail.status().context("--tail");
+  if (*tail == 0 || *tail > migrate::kMaxFarLogTail)
+    return Status(Errc::invalid_argument, "--tail must be between 1 and " + format_bytes(static_cast<double>(migrate::kMaxFarLogTail)));
+  auto log = migrate::far_log(a.state_dir, a.id, *tail, state_target(ctx, a), ctx.cancel);
+  if (!log) return log.status();
+  if (!ctx.global.quiet)
+    std::fprintf(stderr, "far half's log on %s: %s (%s; its last %s shown, older lines in %s.1)\n", log->host.c_str(), log->path.c_str(),
+                 format_bytes(static_cast<double>(log->size)).c_str(), format_bytes(static_cast<double>(log->text.size())).c_str(),
+                 log->path.c_str());
+  std::fwrite(log->text.data(), 1, log->text.size(), stdout);
+  return Status::Ok();
+}
+
 Status finish_migration(RunContext& ctx, const MigrateArgs& a) {
   return print_lines(migrate::finish(a.state_dir, a.id, a.standby, a.bindir, state_target(ctx, a), ctx.cancel));
 }
@@ -478,6 +495,9 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   const std::string finish_help =
       "End the fallback window of a migration whose switchover kept the old primary as a standby: stop it, drop its slot on the new "
       "primary, destroy the migration snapshots on both sides";
+  const std::string far_log_help =
+      "Print the end of the log the far half of the migration's transfers keeps on its target host (far-half.log in the far "
+      "pgmigrate's state directory), read through the same SSH";
   CLI::App* watch = migration_command(migrate, "watch", watch_help, a, selected, watch_migration, true);
   add_migrate_guard_options(*watch, *a);
 
@@ -491,6 +511,10 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   // switchover happens), and the way to reach the pooler from there may differ.
   add_hook_options(*fallback, a->hooks);
   add_remote_options(*fallback, a->remote);
+
+  CLI::App* far_log = migration_command(migrate, "far-log", far_log_help, a, selected, far_log_migration, false);
+  far_log->add_option("--tail", a->far_log_tail, "How much of its end to print (whole lines)")->capture_default_str();
+  add_remote_options(*far_log, a->remote);
 
   CLI::App* finish = migration_command(migrate, "finish", finish_help, a, selected, finish_migration, false);
   finish->add_option("--standby", a->standby, "Connection string of the new primary (default: the one the migration recorded)")

@@ -11,7 +11,8 @@ namespace pgm::cli {
 
 namespace {
 void print_line(const nlohmann::json& j) {
-  std::printf("%s\n", j.dump().c_str());
+  // A log tail may hold bytes that are not UTF-8: replaced, never a throw.
+  std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   std::fflush(stdout);
 }
 }  // namespace
@@ -28,6 +29,7 @@ void register_migrate_target(CLI::App& app, CommandFn& selected) {
   cmd->add_flag("--abort", a->abort);
   cmd->add_flag("--after-fallback", a->after_fallback);
   cmd->add_option("--pgdata", a->pgdata);
+  cmd->add_option("--far-log", a->far_log);
   cmd->add_option("--probe-tls-port", a->probe_tls_port)->check(CLI::Range(0, 65535));
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {

@@ -26,6 +26,10 @@
 
 namespace pgm::journal {
 
+// The log the far half of every transfer keeps in its state directory (cli/app.cc writes it,
+// `migrate far-log` reads it back from the near side).
+inline constexpr const char* kFarLogName = "far-half.log";
+
 // --state-dir if given, else $PGMIGRATE_STATE_DIR, else /var/lib/pgmigrate for root and
 // $XDG_STATE_HOME/pgmigrate or ~/.local/state/pgmigrate for others. Created 0700.
 Result<std::string> state_dir(const std::string& override_dir);

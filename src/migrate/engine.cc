@@ -433,6 +433,18 @@ Result<std::vector<std::string>> finish(const std::string& state_dir, const std:
   return done;
 }
 
+Result<FarLog> far_log(const std::string& state_dir, const std::string& id, std::uint64_t tail,
+                       const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel) {
+  auto found = find_migration(state_dir, id);
+  if (!found) return found.status();
+  auto t = target(found->snapshot());
+  if (!t) return t.status();
+  auto far = run_remote_json(*t->remote, far_log_command(shell_quote, t->remote->remote_bin(), t->dataset, tail), cancel);
+  if (!far) return far.status().context("reading the far half's log on " + t->remote->host_label());
+  return FarLog{t->remote->host_label(), (*far).value("far_log_path", std::string()), (*far).value("far_log", std::string()),
+                (*far).value("far_log_size", std::uint64_t{0})};
+}
+
 Result<std::string> fallback(const std::string& state_dir, const std::string& id, const FallbackSpec& spec,
                              const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel) {
   auto found = find_migration(state_dir, id);

@@ -177,6 +177,15 @@ struct FallbackSpec {
 Result<std::string> fallback(const std::string& state_dir, const std::string& id, const FallbackSpec& spec,
                              const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel);
 
+// The far halves' log on migration `id`'s target host (far-half.log, in the state directory of
+// the far pgmigrate): its last `tail` bytes, whole lines, at most kMaxFarLogTail.
+struct FarLog {
+  std::string host, path, text;
+  std::uint64_t size = 0;  // the whole current file
+};
+Result<FarLog> far_log(const std::string& state_dir, const std::string& id, std::uint64_t tail,
+                       const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel);
+
 // The process a state file names (pid, start time, boot id).
 bool runner_alive(const State& s);
 

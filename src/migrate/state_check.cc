@@ -96,6 +96,10 @@ constexpr Field kReplyFields[] = {
     {"aborted_receives", Type::string_array},
     {"destroyed", Type::bool_or_array},
     {"removed_clusters", Type::string_array},
+    // --far-log
+    {"far_log_path", Type::string},
+    {"far_log_size", Type::unsigned_int},
+    {"far_log", Type::string},
     {nullptr, Type::string},
 };
 

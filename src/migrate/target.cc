@@ -10,6 +10,8 @@
 //     --after-fallback      ... except a stopped one: the migration fell back (the near side
 //                           checked that the old primary is the primary again), and the fallback's
 //                           fence stopped this one; a running primary is still refused
+//   --far-log BYTES         the last BYTES of this host's far-half.log (whole lines): the far
+//                           halves' log, for `migrate far-log` on the near side
 //   --probe-tls-port N      listens for one TLS data connection as a transfer's far half would
 //                           (answers {"port","key"} at once, then waits up to 30 s for it)
 #include "migrate/target.h"
@@ -17,9 +19,11 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -218,6 +222,10 @@ std::string abort_command(const Quote& q, const std::string& bin, const std::str
          (after_fallback ? " --after-fallback" : "");
 }
 
+std::string far_log_command(const Quote& q, const std::string& bin, const std::string& dataset, std::uint64_t tail) {
+  return q(bin) + " " + kTargetCommand + " --dataset " + q(dataset) + " --far-log " + std::to_string(tail);
+}
+
 std::string probe_tls_command(const Quote& q, const std::string& bin, const std::string& dataset, int port) {
   return q(bin) + " " + kTargetCommand + " --dataset " + q(dataset) + " --probe-tls-port " + std::to_string(port);
 }
@@ -244,11 +252,33 @@ Result<std::vector<std::string>> remove_debian_clusters(const std::string& pgdat
   return removed;
 }
 
+// The tail of the far halves' log on this host. Its current file only: a rotation moves the
+// older lines to far-half.log.1, which stays there.
+Result<json> far_log(const TargetRequest& r) {
+  const std::string path = journal::state_dir_path("") + "/" + journal::kFarLogName;
+  json out{{"far_log_path", path}, {"far_log_size", std::uint64_t{0}}, {"far_log", ""}};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return out;  // no far half has run here yet
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::uint64_t>(std::max<std::streamoff>(0, in.tellg()));
+  const std::uint64_t tail = std::min({r.far_log, size, kMaxFarLogTail});
+  in.seekg(static_cast<std::streamoff>(size - tail));
+  std::string text(tail, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(tail));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  // Whole lines: the cut falls inside one unless it is the file's start.
+  if (tail < size) text.erase(0, std::min(text.size(), text.find('\n') + 1));
+  out["far_log_size"] = size;
+  out["far_log"] = text;
+  return out;
+}
+
 Result<json> run_target(const TargetRequest& r, CancelToken& cancel, const std::function<void(const json&)>& listening) {
   PGM_RETURN_IF_ERROR(zfs::validate_dataset(r.dataset));
   if (r.probe) return probe(r);
   if (!r.destroy_prefix.empty()) return destroy_snapshots(r);
   if (r.abort) return abort_target(r, cancel);
+  if (r.far_log > 0) return far_log(r);
   if (r.probe_tls_port >= 0) {
     PGM_RETURN_IF_ERROR(probe_tls(r, cancel, listening));
     return json();

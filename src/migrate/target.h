@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -30,7 +31,11 @@ struct TargetRequest {
   bool after_fallback = false; // --after-fallback: with --abort, a stopped former primary may go too
   std::string pgdata;          // --pgdata
   int probe_tls_port = -1;     // --probe-tls-port N: take one TLS connection as a transfer would
+  std::uint64_t far_log = 0;   // --far-log BYTES: the last BYTES (whole lines) of this host's far-half.log
 };
+
+// The most of the far half's log one answer carries (the answers are bounded; common/process.h).
+inline constexpr std::uint64_t kMaxFarLogTail = std::uint64_t{8} << 20;
 
 // The near side's command lines (`bin` is the far pgmigrate, already shell-quoted by `quote`).
 using Quote = std::function<std::string(const std::string&)>;
@@ -40,6 +45,7 @@ std::string destroy_snapshots_command(const Quote& q, const std::string& bin, co
 std::string abort_command(const Quote& q, const std::string& bin, const std::string& dataset, const std::string& pgdata,
                           bool after_fallback = false);
 std::string probe_tls_command(const Quote& q, const std::string& bin, const std::string& dataset, int port);
+std::string far_log_command(const Quote& q, const std::string& bin, const std::string& dataset, std::uint64_t tail);
 
 // The far side: runs the request and returns its answer (probe_tls first hands the listener's
 // {"port","key"} to `listening`, then waits for the connection, and answers nothing more).

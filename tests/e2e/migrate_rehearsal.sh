@@ -66,6 +66,17 @@ writers_progress 20 "the primary while ready"
 nothing_lost "$P1" "ready"
 pass "run to ready: the standby streams, the primary takes every write"
 
+# The far half's log, read from this side: a far half that refuses a full stream onto the
+# migration's target dataset says why in far-half.log there; migrate far-log shows it here.
+! "$PGMIGRATE" send "${SSH[@]}" "$SRC_POOL/pg@pgmigrate-$ID-base" "$HOST:$DST_POOL/pg" 2> "$PGM_TEST_ROOT/refused.err" \
+  || fail "a full send onto the migration's target was accepted"
+"$PGMIGRATE" migrate far-log "$ID" --tail 64K "${SSH[@]}" > "$PGM_TEST_ROOT/far.log" 2> "$PGM_TEST_ROOT/far.err" \
+  || { cat "$PGM_TEST_ROOT/far.err"; fail "migrate far-log"; }
+grep -q "far half's log on $HOST: .*far-half.log" "$PGM_TEST_ROOT/far.err" || fail "far-log does not say where the log is: $(cat "$PGM_TEST_ROOT/far.err")"
+grep -F "$DST_POOL/pg" "$PGM_TEST_ROOT/far.log" | grep -q "pgmigrate: " || fail "the far half's refusal is not in migrate far-log's output"
+expect_fail 2 "tail must be between 1 and" "$PGMIGRATE" migrate far-log "$ID" --tail 0 "${SSH[@]}"
+pass "migrate far-log shows the far half's log of the target host"
+
 # 3. The window: pause → fence → promote → resume, the old primary kept as a standby.
 round1_before=$(grep -c '^3,1[0-9]\{6\}$' "$WRITERS_DIR/acks.3" || true)
 "$PGMIGRATE" migrate run "${RUN[@]}" --switchover 2> "$PGM_TEST_ROOT/switch.log" \
