@@ -21,17 +21,17 @@ inline constexpr const char* kTargetCommand = "_migrate-target";
 
 // What the near side asks (each field is a flag of the far command).
 struct TargetRequest {
-  std::string dataset;         // --dataset POOL/FS
-  bool probe = false;          // --probe: ZFS capabilities, pool space, the dataset's state
-  int pg_major = 0;            // --pg-major: with --probe, whether those Postgres binaries exist
-  std::string replication;     // --replication CONNINFO (on stdin): can this host reach the primary
-  std::string bindir;          // --pg-bindir
-  std::string destroy_prefix;  // --destroy-snapshots P: DATASET's snapshots named P* (pgmigrate-*)
-  bool abort = false;          // --abort: stop the standby on --pgdata, abort receives, destroy
-  bool after_fallback = false; // --after-fallback: with --abort, a stopped former primary may go too
-  std::string pgdata;          // --pgdata
-  int probe_tls_port = -1;     // --probe-tls-port N: take one TLS connection as a transfer would
-  std::uint64_t far_log = 0;   // --far-log BYTES: the last BYTES (whole lines) of this host's far-half.log
+  std::string dataset;          // --dataset POOL/FS
+  bool probe = false;           // --probe: ZFS capabilities, pool space, the dataset's state
+  int pg_major = 0;             // --pg-major: with --probe, whether those Postgres binaries exist
+  std::string replication;      // --replication CONNINFO (on stdin): can this host reach the primary
+  std::string bindir;           // --pg-bindir
+  std::string destroy_prefix;   // --destroy-snapshots P: DATASET's snapshots named P* (pgmigrate-*)
+  bool abort = false;           // --abort: stop the standby on --pgdata, abort receives, destroy
+  bool after_fallback = false;  // --after-fallback: with --abort, a stopped former primary may go too
+  std::string pgdata;           // --pgdata
+  int probe_tls_port = -1;      // --probe-tls-port N: take one TLS connection as a transfer would
+  std::uint64_t far_log = 0;    // --far-log BYTES: the last BYTES (whole lines) of this host's far-half.log
 };
 
 // The most of the far half's log one answer carries (the answers are bounded; common/process.h).
