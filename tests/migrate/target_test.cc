@@ -1,14 +1,18 @@
 // migrate's work on the target host (migrate/target.h) that runs without a server: abort's
-// removal of the Debian cluster configuration the standby step made.
+// removal of the Debian cluster configuration the standby step made, and the tail of the far
+// halves' log that `migrate far-log` reads.
 #include "migrate/target.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "common/cancel.h"
+#include "journal/journal.h"
 #include "pg/test_files.h"
 
 namespace pgm::migrate {
@@ -63,6 +67,47 @@ TEST_F(DebianAbort, ALinkedClusterDirectoryIsLeftAlone) {
   ASSERT_TRUE(removed.ok()) << removed.status().message();
   EXPECT_TRUE(removed->empty());
   EXPECT_TRUE(fs::exists(root_ / "elsewhere" / "moved" / "postgresql.conf"));
+}
+
+// The far pgmigrate's state directory is $PGMIGRATE_STATE_DIR here: a temporary one per test.
+class FarLogTail : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = make_temp_dir("pgm-far-log");
+    ASSERT_FALSE(dir_.empty());
+    ::setenv("PGMIGRATE_STATE_DIR", dir_.c_str(), 1);  // NOLINT(concurrency-mt-unsafe): single-threaded test
+  }
+  void TearDown() override {
+    ::unsetenv("PGMIGRATE_STATE_DIR");  // NOLINT(concurrency-mt-unsafe): single-threaded test
+    fs::remove_all(dir_);
+  }
+  Result<nlohmann::json> tail(std::uint64_t bytes) {
+    TargetRequest r;
+    r.dataset = "tank/pg";
+    r.far_log = bytes;
+    CancelToken cancel;
+    return run_target(r, cancel, nullptr);
+  }
+  fs::path dir_;
+};
+
+TEST_F(FarLogTail, GivesTheEndInWholeLines) {
+  write(dir_ / journal::kFarLogName, "first line\nsecond line\nthird\n");
+  auto j = tail(10);  // ends inside "second line": that line is left out whole
+  ASSERT_TRUE(j.ok()) << j.status().message();
+  EXPECT_EQ((*j)["far_log"], "third\n");
+  EXPECT_EQ((*j)["far_log_size"], 29U);
+  EXPECT_EQ((*j)["far_log_path"], (dir_ / journal::kFarLogName).string());
+  auto all = tail(1000);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ((*all)["far_log"], "first line\nsecond line\nthird\n");
+}
+
+TEST_F(FarLogTail, NoLogYetIsAnEmptyAnswer) {
+  auto j = tail(1000);
+  ASSERT_TRUE(j.ok()) << j.status().message();
+  EXPECT_EQ((*j)["far_log"], "");
+  EXPECT_EQ((*j)["far_log_size"], 0U);
 }
 
 }  // namespace
