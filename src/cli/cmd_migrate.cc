@@ -523,7 +523,9 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   add_remote_options(*finish, a->remote);
 
   CLI::App* abort =
-      migrate->add_subcommand("abort", "Undo a migration: its slot, holds, snapshots and the partial target (never the source data)");
+      migrate->add_subcommand("abort",
+                              "Undo a migration: its slot, holds, snapshots and the partial target (never the source data); after "
+                              "'migrate fallback', end it: the target's stopped copy goes too");
   abort->add_option("ID", a->id, "The migration id (pgmigrate migrate status)")->required();
   abort->add_option("--primary", a->primary, "Connection string of the primary")->envname("PGMIGRATE_PRIMARY")->required();
   abort->add_option("--state-dir", a->state_dir, kStateDirHelp);
