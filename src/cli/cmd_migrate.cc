@@ -491,7 +491,8 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
       "switched over or was aborted";
   const std::string fallback_help =
       "Switch back to the old primary that the switchover kept as a standby (--keep-old-as-standby): pg switchover on the target "
-      "host, with the clean-stop fence of the new primary and every check";
+      "host, with the clean-stop fence of the new primary and every check; the hooks given here run there, inside it, with "
+      "PGM_DIRECTION=fallback";
   const std::string finish_help =
       "End the fallback window of a migration whose switchover kept the old primary as a standby: stop it, drop its slot on the new "
       "primary, destroy the migration snapshots on both sides";
