@@ -16,7 +16,7 @@
 #include "cli/usage.h"
 #include "common/units.h"
 #include "journal/journal.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
 #include "stream/format.h"
 #include "transport/elevated_connector.h"
 

@@ -21,10 +21,10 @@
 #include "cli/transfer_options.h"
 #include "common/units.h"
 #include "journal/journal.h"
-#include "migrate/engine.h"
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
 #include "pg/switchover.h"
+#include "pgmigrate/migrate.h"
 #include "zfs/zfs.h"
 
 namespace pgm::cli {

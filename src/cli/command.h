@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::cli {
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::cli {
 

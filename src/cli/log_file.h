@@ -12,7 +12,7 @@
 #include <string>
 
 #include "common/rotating_file.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::cli {
 

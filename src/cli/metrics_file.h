@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "common/metrics.h"
-#include "common/status.h"
 #include "migrate/state.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::cli {
 

@@ -16,7 +16,7 @@
 #include "common/files.h"
 #include "common/io.h"
 #include "common/units.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
 
 namespace pgm::cli {
 namespace {

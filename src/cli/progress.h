@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "cli/metrics_file.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
 
 namespace pgm::cli {
 

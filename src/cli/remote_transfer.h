@@ -11,7 +11,7 @@
 #include "cli/metrics_file.h"
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
 #include "sink/sink.h"
 #include "source/source.h"
 

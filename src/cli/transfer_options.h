@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "common/status.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::cli {
 

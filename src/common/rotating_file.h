@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "common/fd.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm {
 

@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "common/status.h"
 #include "pg/connection.h"
 #include "pg/debian_cluster.h"
 #include "pg/lsn.h"
 #include "pg/server_tools.h"
 #include "pg/slot.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg {
 

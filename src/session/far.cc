@@ -11,9 +11,9 @@
 #include "engine/lanes.h"
 #include "engine/watchdog.h"
 #include "journal/journal.h"
+#include "pgmigrate/session.h"
 #include "session/control_loop.h"
 #include "session/internal.h"
-#include "session/session.h"
 #include "session/stage.h"
 #include "zfs/zfs.h"
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
 #include "transport/control.h"
 #include "transport/lane_socket.h"
 #include "transport/tls.h"

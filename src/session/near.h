@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "engine/lanes.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
 #include "transport/control.h"
 #include "transport/tls.h"
 

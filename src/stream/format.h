@@ -21,7 +21,7 @@
 #include <variant>
 #include <vector>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::stream {
 

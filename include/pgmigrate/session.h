@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 #include "sink/sink.h"
 #include "source/source.h"
 #include "stream/format.h"
