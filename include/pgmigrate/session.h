@@ -15,9 +15,9 @@
 
 #include "common/cancel.h"
 #include "pgmigrate/status.h"
+#include "pgmigrate/stream_format.h"
 #include "sink/sink.h"
 #include "source/source.h"
-#include "stream/format.h"
 #include "transport/channel.h"
 
 namespace pgm::session {

@@ -1,4 +1,4 @@
-// `pgmigrate migrate run|plan|status|abort`: flags into a migrate::Spec (src/migrate/engine.h
+// `pgmigrate migrate run|plan|status|abort`: flags into a migrate::Spec (include/pgmigrate/migrate.h
 // runs the plan), the far host bound through migrate_remote.h, and what the user sees: progress
 // lines, the plan, `status`, the report and exit codes.
 #include <spdlog/spdlog.h>

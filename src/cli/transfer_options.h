@@ -27,7 +27,7 @@ struct TransferOptions {
 
 void add_transfer_options(CLI::App& cmd, TransferOptions& opts);
 
-// The typed parameters the flags resolve to (session/session.h).
+// The typed parameters the flags resolve to (pgmigrate/session.h).
 using ResolvedTransfer = session::TransferParams;
 // Validates and converts; the memory bound becomes a chunk budget of max_memory / (2 x chunk
 // size), since a chunk in flight holds up to a raw and an encoded copy.
