@@ -15,7 +15,6 @@
 #include "cli/endpoint.h"
 #include "cli/exit.h"
 #include "cli/hook_options.h"
-#include "cli/metrics_file.h"
 #include "cli/migrate_remote.h"
 #include "cli/remote_options.h"
 #include "cli/transfer_options.h"
@@ -25,6 +24,7 @@
 #include "pg/debian_cluster.h"
 #include "pg/switchover.h"
 #include "pgmigrate/migrate.h"
+#include "session/metrics_file.h"
 #include "zfs/zfs.h"
 
 namespace pgm::cli {

@@ -6,8 +6,8 @@
 
 #include "cli/exit.h"
 #include "cli/remote_internal.h"
-#include "cli/secret_options.h"
 #include "common/process.h"
+#include "common/secret_options.h"
 #include "migrate/target.h"
 #include "transport/tls.h"
 

@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "cli/metrics_file.h"
 #include "pgmigrate/session.h"
+#include "session/metrics_file.h"
 
 namespace pgm::cli {
 

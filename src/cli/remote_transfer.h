@@ -8,10 +8,10 @@
 #include <functional>
 
 #include "cli/command.h"
-#include "cli/metrics_file.h"
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
 #include "pgmigrate/session.h"
+#include "session/metrics_file.h"
 #include "sink/sink.h"
 #include "source/source.h"
 

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli/log_file.h"
+#include "common/log_file.h"
 
 namespace pgm::cli {
 namespace {

@@ -1,5 +1,5 @@
 // Secrets on a far pgmigrate's stdin instead of its argv (cli/secret_options.h).
-#include "cli/secret_options.h"
+#include "common/secret_options.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "cli/secret_options.h"
+#include "common/secret_options.h"
 
 #include <poll.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "cli/log_file.h"
+#include "common/log_file.h"
 
 #include <unistd.h>
 

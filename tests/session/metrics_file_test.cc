@@ -1,6 +1,6 @@
 // --metrics-file (cli/metrics_file.h): what a transfer and a migration put in the textfile.
 // The format itself is checked by a real parser in tests/e2e/rate_limit.sh.
-#include "cli/metrics_file.h"
+#include "session/metrics_file.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "cli/metrics_file.h"
+#include "session/metrics_file.h"
 
 #include <spdlog/spdlog.h>
 
