@@ -20,6 +20,7 @@
 #include "cli/transfer_options.h"
 #include "common/units.h"
 #include "journal/journal.h"
+#include "migrate/metrics.h"
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
 #include "pg/switchover.h"
@@ -90,7 +91,7 @@ Status guard_settings(const MigrateArgs& a, migrate::Spec& s) {
 }
 
 // `metrics`: the run's metrics file, which its transfers write too (null for plan).
-Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, MetricsFile* metrics = nullptr) {
+Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, session::MetricsFile* metrics = nullptr) {
   auto endpoint = parse_endpoint(a.target);
   if (!endpoint) return endpoint.status();
   if (endpoint->stdio || endpoint->host.empty()) return Status(Errc::invalid_argument, "--target must be [user@]host:POOL/FS");
@@ -187,7 +188,7 @@ class Reporter final : public migrate::Observer {
   bool json_;
 };
 
-Status run_migration(RunContext& ctx, const MigrateArgs& a, MetricsFile& metrics) {
+Status run_migration(RunContext& ctx, const MigrateArgs& a, session::MetricsFile& metrics) {
   auto p = prepare(ctx, a, &metrics);
   if (!p) return p.status();
   PGM_RETURN_IF_ERROR(prepare_run(a, p->spec));
@@ -199,7 +200,7 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a, MetricsFile& metrics
   metrics.set_extra([path = m->path()]() -> std::vector<MetricFamily> {
     auto state = migrate::StateFile::load(path);
     if (!state) return {};
-    return state->read([](const migrate::State& s) { return migrate_families(s); });
+    return state->read([](const migrate::State& s) { return migrate::migrate_families(s); });
   });
   Reporter reporter(ctx, a);
   reporter.say("preflight", "migration " + m->id() + ": " + a.source + " -> " + a.target + " (state " + m->path() + ")");
@@ -445,7 +446,7 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   add_run_options(*run, *a);
   run->callback([a, &selected] {
     selected = [a](RunContext& ctx) {
-      MetricsFile metrics(a->transfer.metrics_file);  // --metrics-file: steps, slot and lag, and each transfer
+      session::MetricsFile metrics(a->transfer.metrics_file);  // --metrics-file: steps, slot and lag, and each transfer
       Status s = run_migration(ctx, *a, metrics);
       metrics.record_outcome(s);
       return s;

@@ -22,7 +22,7 @@ struct TransferOptions {
   std::string progress = "auto";
   std::string stall_timeout = "5m";
   std::string rate = "0";    // bytes per second on the wire, all lanes together; 0: no cap
-  std::string metrics_file;  // --metrics-file: the Prometheus textfile (cli/metrics_file.h)
+  std::string metrics_file;  // --metrics-file: the Prometheus textfile (session/metrics_file.h)
 };
 
 void add_transfer_options(CLI::App& cmd, TransferOptions& opts);

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <ctime>
 
-namespace pgm::cli {
+namespace pgm {
 namespace {
 
 constexpr auto kProgressEvery = std::chrono::minutes(1);
@@ -84,4 +84,4 @@ void LogFile::write_line(const std::string& line) {
   }
 }
 
-}  // namespace pgm::cli
+}  // namespace pgm

@@ -14,7 +14,7 @@
 #include "common/rotating_file.h"
 #include "pgmigrate/status.h"
 
-namespace pgm::cli {
+namespace pgm {
 
 // The far half's own log (beside its journals): big enough for days of warnings.
 inline constexpr std::uint64_t kFarLogSize = std::uint64_t{16} << 20;
@@ -42,4 +42,4 @@ class LogFile {
   bool reported_failure_ = false;
 };
 
-}  // namespace pgm::cli
+}  // namespace pgm

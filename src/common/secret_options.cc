@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace pgm::cli {
+namespace pgm {
 
 using nlohmann::json;
 
@@ -76,4 +76,4 @@ Result<std::vector<std::string>> expand_options_stdin(int argc, char** argv) {
   return args;
 }
 
-}  // namespace pgm::cli
+}  // namespace pgm

@@ -19,7 +19,7 @@ namespace pgm::migrate {
 // Options for a far command that may hold a password (conninfo): "--flag" -> value. They go on
 // the far command's stdin, never on its command line (every user there sees it in `ps`).
 using Secrets = std::vector<std::pair<std::string, std::string>>;
-// The longest line of secrets the far pgmigrate reads (cli/secret_options.h's kMaxOptionsLine;
+// The longest line of secrets the far pgmigrate reads (common/secret_options.h's kMaxOptionsLine;
 // the binding checks they agree). A Debian cluster's config bundle travels on it.
 inline constexpr std::size_t kMaxSecretsLine = std::size_t{16} << 20;
 
