@@ -1,4 +1,4 @@
-#include "cli/migrate_remote.h"
+#include "migrate/ssh_remote.h"
 
 #include <array>
 #include <chrono>
