@@ -1,6 +1,6 @@
 // What migrate needs of the target host, and nothing more: run a far pgmigrate command and
-// read its answer, try the TLS data path, push an increment. cli/migrate_remote.cc binds it to
-// the SSH control session and the transfer (the only file that does); tests may bind it to
+// read its answer, try the TLS data path, push an increment. ssh_remote.h binds it to the SSH
+// control session, with the transfer that cli/migrate_remote.cc supplies; tests may bind it to
 // anything else.
 #pragma once
 

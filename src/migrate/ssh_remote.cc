@@ -3,26 +3,28 @@
 #include <array>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <utility>
 
-#include "cli/exit.h"
-#include "cli/remote_internal.h"
+#include "common/exit_codes.h"
 #include "common/process.h"
 #include "common/secret_options.h"
 #include "migrate/target.h"
+#include "session/internal.h"
 #include "transport/tls.h"
 
-namespace pgm::cli {
+namespace pgm::migrate {
 namespace {
 
-static_assert(migrate::kMaxSecretsLine == kMaxOptionsLine, "migrate checks its secrets against what the far side reads");
+static_assert(kMaxSecretsLine == kMaxOptionsLine, "migrate checks its secrets against what the far side reads");
+
+using session::explain_far_exit;
 
 using nlohmann::json;
 using std::chrono::milliseconds;
 
 // Runs a far pgmigrate command and returns its stdout. `secrets` (conninfo that may hold a
 // password) go on its stdin, never on its command line, which every user there sees in `ps`.
-Result<std::string> run_remote(const RemoteOptions& remote, const std::string& command, CancelToken& cancel,
-                               const migrate::Secrets& secrets) {
+Result<std::string> run_remote(const session::Remote& remote, const std::string& command, CancelToken& cancel, const Secrets& secrets) {
   auto conn = remote.connect(cancel);
   if (!conn) return conn.status();
   std::string full = command;
@@ -63,10 +65,10 @@ Result<std::string> run_remote(const RemoteOptions& remote, const std::string& c
 // With --tls-port, the transfers' data goes straight to that port on the target: try it the
 // way they will (a listener there with a fresh key, a TLS handshake from here), so that a
 // firewall shows in the plan rather than at the first send.
-Status probe_tls_path(const RemoteOptions& remote, const std::string& dataset, CancelToken& cancel) {
+Status probe_tls_path(const session::Remote& remote, const std::string& dataset, CancelToken& cancel) {
   auto conn = remote.connect(cancel);
   if (!conn) return conn.status();
-  auto ch = (*conn)->exec(migrate::probe_tls_command(shell_quote, remote.remote_bin, dataset, *remote.tls_port), cancel);
+  auto ch = (*conn)->exec(probe_tls_command(shell_quote, remote.remote_bin, dataset, *remote.tls_port), cancel);
   if (!ch) return ch.status();
   std::string line;
   std::array<std::uint8_t, 4096> buf{};
@@ -95,47 +97,31 @@ Status probe_tls_path(const RemoteOptions& remote, const std::string& dataset, C
   return Status::Ok();
 }
 
-class SshRemote final : public migrate::Remote {
+class SshRemote final : public Remote {
  public:
-  SshRemote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer, TransferOptions topts)
-      : ctx_(ctx), remote_(std::move(remote)), transfer_(transfer), topts_(std::move(topts)) {}
+  SshRemote(session::Remote remote, PushFn push) : remote_(std::move(remote)), push_(std::move(push)) {}
 
   std::string host_label() const override { return remote_.host_label; }
   std::string remote_bin() const override { return remote_.remote_bin; }
   bool uses_tls() const override { return remote_.tls_port.has_value(); }
 
-  Result<std::string> run(const std::string& command, const migrate::Secrets& secrets, CancelToken& cancel) override {
+  Result<std::string> run(const std::string& command, const Secrets& secrets, CancelToken& cancel) override {
     return run_remote(remote_, command, cancel, secrets);
   }
   Status probe_tls(const std::string& dataset, CancelToken& cancel) override { return probe_tls_path(remote_, dataset, cancel); }
-
-  // The transfer runs on the command's own cancellation (ctx), which `cancel` is in migrate.
-  Result<std::uint64_t> push(const migrate::Push& p, std::atomic<std::uint64_t>& position, CancelToken& /*cancel*/) override {
-    source::SourceSpec src;
-    src.snapshot = p.snapshot;
-    if (!p.base.empty()) src.flags.incremental = p.base;
-    sink::SinkSpec dst;
-    dst.target = p.dataset;
-    TransferSummary sum;
-    RemoteOptions remote = remote_;
-    remote.position = &position;
-    remote.summary_out = &sum;
-    PGM_RETURN_IF_ERROR(push_to_remote(ctx_, src, dst, transfer_, topts_, remote));
-    return sum.logical_bytes;
+  Result<std::uint64_t> push(const Push& p, std::atomic<std::uint64_t>& position, CancelToken& cancel) override {
+    return push_(p, position, cancel);
   }
 
  private:
-  RunContext& ctx_;
-  RemoteOptions remote_;
-  ResolvedTransfer transfer_;
-  TransferOptions topts_;
+  session::Remote remote_;
+  PushFn push_;
 };
 
 }  // namespace
 
-std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
-                                                     TransferOptions topts) {
-  return std::make_unique<SshRemote>(ctx, std::move(remote), transfer, std::move(topts));
+std::unique_ptr<Remote> ssh_remote(session::Remote remote, PushFn push) {
+  return std::make_unique<SshRemote>(std::move(remote), std::move(push));
 }
 
-}  // namespace pgm::cli
+}  // namespace pgm::migrate

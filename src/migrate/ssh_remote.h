@@ -1,19 +1,23 @@
-// migrate::Remote (src/migrate/remote.h) bound to this CLI's SSH control session and its
-// remote transfer: the one file through which migrate reaches remote_transfer.h and
-// remote_internal.h.
+// migrate::Remote (remote.h) over SSH: far pgmigrate commands on the session's connections
+// (their secrets on stdin), the TLS probe, and each increment through `push`, which the caller
+// supplies (the transfer with its progress rendering: cli/migrate_remote.cc).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
 
-#include "cli/command.h"
-#include "cli/remote_transfer.h"
-#include "cli/transfer_options.h"
+#include "common/cancel.h"
 #include "migrate/remote.h"
+#include "pgmigrate/session.h"
+#include "pgmigrate/status.h"
 
-namespace pgm::cli {
+namespace pgm::migrate {
 
-// `remote`, `transfer` and `topts` as make_remote / resolve made them from the flags.
-std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
-                                                     TransferOptions topts);
+// Sends one increment; `position` follows the stream while it runs. Returns the logical bytes.
+using PushFn = std::function<Result<std::uint64_t>(const Push&, std::atomic<std::uint64_t>& position, CancelToken& cancel)>;
 
-}  // namespace pgm::cli
+std::unique_ptr<Remote> ssh_remote(session::Remote remote, PushFn push);
+
+}  // namespace pgm::migrate
