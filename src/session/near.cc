@@ -263,6 +263,16 @@ void start_lanes(LaneSet& lanes, unsigned n, const Remote& remote, const std::sh
   }
 }
 
+Movement lane_movement(LaneSet& lanes, const stream::SessionId& session, std::string idle) {
+  Movement movement;
+  movement.lane_bytes = [&lanes] { return lanes.lane_bytes(); };
+  movement.reconnects = [&lanes] { return lanes.reconnects.load(); };
+  movement.lanes_up = [&lanes] { return lanes.up.load(); };
+  movement.session = stream::to_hex(session);
+  movement.idle = std::move(idle);
+  return movement;
+}
+
 Status settle_lane_failure(transport::ControlChannel& ctl, LaneSet& lanes, const Remote& remote) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   while (std::chrono::steady_clock::now() < deadline) {
