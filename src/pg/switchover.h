@@ -103,6 +103,12 @@ class Switchover {
  private:
   Status validate() const;
   Status precheck();
+  // What the fence needs, checked before anything changes; returns how the pre-checks describe
+  // the fence (connections: a superuser and a second database; stop: the primary's data
+  // directory, or its Debian cluster).
+  Result<std::string> prepare_fence();
+  Result<std::string> prepare_connection_fence();
+  Result<std::string> prepare_stop_fence();
   Status fence();
   Status fence_stop();
   Status fence_connections();
