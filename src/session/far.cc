@@ -101,7 +101,6 @@ journal::Record receive_record(const stream::StreamHeader& header, const std::st
 // and a returning sender reach it, and its journal. `answered`: nothing more to do (the receive
 // was handed over to the process already running it, or the snapshot is here already).
 struct Setup {
-  json hello;
   stream::StreamHeader header;
   std::optional<sink::Sink> sink;
   std::optional<transport::LaneListener> listener;
@@ -141,9 +140,8 @@ Result<Setup> prepare_receive(const sink::SinkSpec& spec, const std::string& tar
 
   auto hello = read_hello(*controller->ctl, spec, cancel);
   if (!hello) return hello.status();
-  su.hello = std::move(*hello);
-  if (!su.hello.contains("hex") || !su.hello["hex"].is_string()) return fail(Status(Errc::protocol, "header message without a header"));
-  auto header = transport::header_from_hex(su.hello["hex"].get<std::string>());
+  if (!(*hello).contains("hex") || !(*hello)["hex"].is_string()) return fail(Status(Errc::protocol, "header message without a header"));
+  auto header = transport::header_from_hex((*hello)["hex"].get<std::string>());
   if (!header) return fail(header.status());
   su.header = *header;
   if (auto have = sink::already_received(spec, su.header)) {
@@ -168,7 +166,7 @@ Result<Setup> prepare_receive(const sink::SinkSpec& spec, const std::string& tar
     return fail(tls.status());
   }
   su.tls = std::move(*tls);
-  su.rec = receive_record(su.header, target, su.hello, *su.listener);
+  su.rec = receive_record(su.header, target, *hello, *su.listener);
   auto jr = journal::Journal::create(*dir, su.rec);
   if (!jr) {
     su.sink->abort();
