@@ -69,16 +69,18 @@ Status change_rate(const std::string& dir, const std::string& session, std::uint
   }
   // A receiving half passes the request to its sender, which announces its new cap back: the
   // journal shows it once it is in force.
+  const std::string ended = "session " + id + " ended before it confirmed rate cap " + shown;
+  const std::string in_force = "session " + id + ": rate cap now " + shown;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
     auto text = journal::read_file(found->path);
     if (!text) {
       // Its journal is gone: the transfer ended (a lifted cap lets a short rest go at once).
-      say("session " + id + " ended before it confirmed rate cap " + shown);
+      say(ended);
       return Status::Ok();
     }
     if (auto r = journal::parse_record(*text); r && r->rate_limit == rate) {
-      say("session " + id + ": rate cap now " + shown);
+      say(in_force);
       return Status::Ok();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
