@@ -10,13 +10,13 @@
 
 #include "cli/command.h"
 #include "cli/exit.h"
-#include "cli/log_file.h"
-#include "cli/secret_options.h"
 #include "cli/signals.h"
 #include "cli/usage.h"
+#include "common/log_file.h"
+#include "common/secret_options.h"
 #include "common/units.h"
 #include "journal/journal.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
 #include "stream/format.h"
 #include "transport/elevated_connector.h"
 

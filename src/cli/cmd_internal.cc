@@ -5,7 +5,7 @@
 #include "cli/transfer_options.h"
 #include "cli/zfs_options.h"
 #include "common/units.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
 #include "transport/lane_socket.h"
 #include "transport/tls.h"
 

@@ -1,4 +1,4 @@
-// `pgmigrate migrate run|plan|status|abort`: flags into a migrate::Spec (src/migrate/engine.h
+// `pgmigrate migrate run|plan|status|abort`: flags into a migrate::Spec (include/pgmigrate/migrate.h
 // runs the plan), the far host bound through migrate_remote.h, and what the user sees: progress
 // lines, the plan, `status`, the report and exit codes.
 #include <spdlog/spdlog.h>
@@ -15,17 +15,18 @@
 #include "cli/endpoint.h"
 #include "cli/exit.h"
 #include "cli/hook_options.h"
-#include "cli/metrics_file.h"
 #include "cli/migrate_remote.h"
 #include "cli/remote_options.h"
 #include "cli/transfer_options.h"
 #include "common/units.h"
 #include "journal/journal.h"
-#include "migrate/engine.h"
+#include "migrate/metrics.h"
 #include "migrate/target.h"
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
 #include "pg/switchover.h"
+#include "pgmigrate/migrate.h"
+#include "session/metrics_file.h"
 #include "zfs/zfs.h"
 
 namespace pgm::cli {
@@ -92,7 +93,7 @@ Status guard_settings(const MigrateArgs& a, migrate::Spec& s) {
 }
 
 // `metrics`: the run's metrics file, which its transfers write too (null for plan).
-Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, MetricsFile* metrics = nullptr) {
+Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, session::MetricsFile* metrics = nullptr) {
   auto endpoint = parse_endpoint(a.target);
   if (!endpoint) return endpoint.status();
   if (endpoint->stdio || endpoint->host.empty()) return Status(Errc::invalid_argument, "--target must be [user@]host:POOL/FS");
@@ -189,7 +190,7 @@ class Reporter final : public migrate::Observer {
   bool json_;
 };
 
-Status run_migration(RunContext& ctx, const MigrateArgs& a, MetricsFile& metrics) {
+Status run_migration(RunContext& ctx, const MigrateArgs& a, session::MetricsFile& metrics) {
   auto p = prepare(ctx, a, &metrics);
   if (!p) return p.status();
   PGM_RETURN_IF_ERROR(prepare_run(a, p->spec));
@@ -201,7 +202,7 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a, MetricsFile& metrics
   metrics.set_extra([path = m->path()]() -> std::vector<MetricFamily> {
     auto state = migrate::StateFile::load(path);
     if (!state) return {};
-    return state->read([](const migrate::State& s) { return migrate_families(s); });
+    return state->read([](const migrate::State& s) { return migrate::migrate_families(s); });
   });
   Reporter reporter(ctx, a);
   reporter.say("preflight", "migration " + m->id() + ": " + a.source + " -> " + a.target + " (state " + m->path() + ")");
@@ -467,7 +468,7 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   add_run_options(*run, *a);
   run->callback([a, &selected] {
     selected = [a](RunContext& ctx) {
-      MetricsFile metrics(a->transfer.metrics_file);  // --metrics-file: steps, slot and lag, and each transfer
+      session::MetricsFile metrics(a->transfer.metrics_file);  // --metrics-file: steps, slot and lag, and each transfer
       Status s = run_migration(ctx, *a, metrics);
       metrics.record_outcome(s);
       return s;

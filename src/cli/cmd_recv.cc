@@ -13,7 +13,7 @@
 #include "cli/transfer_options.h"
 #include "cli/usage.h"
 #include "cli/zfs_options.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
 #include "sink/sink.h"
 #include "zfs/zfs.h"
 

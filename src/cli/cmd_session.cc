@@ -1,23 +1,21 @@
 // `pgmigrate status`, `pgmigrate abort SESSION` and `pgmigrate rate SESSION RATE`: the
 // transfers this host takes part in, read from their journals (src/journal), how to end one
-// for good, and how to change its rate cap while it runs (session/rate_control.h).
+// for good, and how to change its rate cap while it runs (both: session/host_transfers.h).
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <thread>
 
 #include "cli/command.h"
 #include "common/units.h"
 #include "journal/journal.h"
-#include "session/rate_control.h"
-#include "zfs/zfs.h"
+#include "session/host_transfers.h"
 
 namespace pgm::cli {
 namespace {
+
+void print_line(const std::string& line) { std::printf("%s\n", line.c_str()); }
 
 std::string state_of(const journal::Listed& l) {
   if (!l.alive && l.record.state != "done") return "stale";
@@ -72,81 +70,15 @@ Status run_status(const std::string& dir_opt, bool as_json) {
 Status run_abort(const std::string& dir_opt, const std::string& session) {
   auto chosen = journal::choose_state_dir(dir_opt);
   if (!chosen) return chosen.status();
-  const std::string& dir = *chosen;
-  std::vector<journal::Listed> matches;
-  for (auto& l : journal::list(dir))
-    if (!session.empty() && l.record.session.rfind(session, 0) == 0) matches.push_back(l);
-  if (matches.empty()) return Status(Errc::not_found, "no transfer '" + session + "' in " + dir + " (see pgmigrate status)");
-  if (matches.size() > 1)
-    return Status(Errc::invalid_argument,
-                  "'" + session + "' matches " + std::to_string(matches.size()) + " transfers: give more of the session id");
-  const journal::Listed& l = matches.front();
-  const journal::Record& r = l.record;
-  if (l.alive) {
-    // The process aborts its own receive on SIGTERM (zfs receive discards the partial stream)
-    // and removes its journal.
-    PGM_RETURN_IF_ERROR(journal::stop_process(r, std::chrono::seconds(60)));  // signals only the process that wrote it
-    std::printf("stopped pid %d (%s into '%s'); its unfinished receive was discarded\n", r.pid, r.role.c_str(), r.target.c_str());
-  }
-  PGM_RETURN_IF_ERROR(journal::remove_files(l.path));
-  std::printf("removed the journal of session %s (%s)\n", r.session.c_str(), l.path.c_str());
-  if (r.role == "receive" && zfs::validate_dataset(r.target).ok()) {
-    // OpenZFS keeps a partially received stream (zfs receive -s) until `zfs receive -A`.
-    auto discarded = zfs::Zfs().abort_resumable_receive(r.target);
-    if (!discarded) return discarded.status().context("discarding the partial receive of '" + r.target + "'");
-    if (*discarded) std::printf("discarded the partial receive state of '%s' (zfs receive -A)\n", r.target.c_str());
-  }
-  return Status::Ok();
+  return session::abort_transfer(*chosen, session, print_line);
 }
 
-bool is_session_id(const std::string& s) { return s.size() == 32 && s.find_first_not_of("0123456789abcdef") == std::string::npos; }
-
-// A journal on this host names the session (or the unique prefix of one); else a whole
-// session id is taken as it is: the near half of a send or recv keeps no journal (it logs its
-// session id as it starts) and still reads its requests.
 Status run_rate(const std::string& dir_opt, const std::string& session, const std::string& rate_text) {
   auto rate = parse_rate(rate_text);
   if (!rate) return rate.status().context("RATE");
   auto chosen = journal::state_dir(dir_opt);
   if (!chosen) return chosen.status();
-  const std::string& dir = *chosen;
-  std::optional<journal::Listed> found;
-  for (auto& l : journal::list(dir)) {
-    if (session.empty() || l.record.session.rfind(session, 0) != 0 || !l.alive) continue;
-    if (found && found->record.session != l.record.session)
-      return Status(Errc::invalid_argument, "'" + session + "' matches more than one transfer: give more of the session id");
-    found = l;
-  }
-  if (!found && !is_session_id(session))
-    return Status(Errc::not_found, "no running transfer '" + session + "' in " + dir +
-                                       " (pgmigrate status lists them; the near half of a send or recv names its whole session id in "
-                                       "--progress json and with -v: give that)");
-  const std::string id = found ? found->record.session : session;
-  PGM_RETURN_IF_ERROR(session::request_rate(dir, id, *rate));
-  const std::string shown = *rate == 0 ? std::string("none") : format_rate(static_cast<double>(*rate));
-  if (!found) {
-    std::printf("asked session %s for rate cap %s (its processes on this host take it within a second)\n", id.c_str(), shown.c_str());
-    return Status::Ok();
-  }
-  // A receiving half passes the request to its sender, which announces its new cap back: the
-  // journal shows it once it is in force.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto text = journal::read_file(found->path);
-    if (!text) {
-      // Its journal is gone: the transfer ended (a lifted cap lets a short rest go at once).
-      std::printf("session %s ended before it confirmed rate cap %s\n", id.c_str(), shown.c_str());
-      return Status::Ok();
-    }
-    if (auto r = journal::parse_record(*text); r && r->rate_limit == *rate) {
-      std::printf("session %s: rate cap now %s\n", id.c_str(), shown.c_str());
-      return Status::Ok();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return Status(Errc::timeout, "session " + id +
-                                   " did not confirm the new rate within 15s (is its sender an older pgmigrate? 'pgmigrate "
-                                   "--version' on both hosts)");
+  return session::change_rate(*chosen, session, *rate, print_line);
 }
 
 }  // namespace

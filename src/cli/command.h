@@ -10,14 +10,14 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::cli {
 
 struct GlobalOptions {
   int verbosity = 0;  // -v, -vv
   bool quiet = false;
-  // --log-file: a bounded copy of stderr (cli/log_file.h).
+  // --log-file: a bounded copy of stderr (common/log_file.h).
   std::string log_file;
   std::string log_file_size = "64M";
   unsigned log_file_keep = 4;

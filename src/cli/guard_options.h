@@ -8,8 +8,8 @@
 #include <string>
 
 #include "common/cancel.h"
-#include "common/status.h"
 #include "pg/slot.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::cli {
 

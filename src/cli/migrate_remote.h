@@ -1,6 +1,5 @@
-// migrate::Remote (src/migrate/remote.h) bound to this CLI's SSH control session and its
-// remote transfer: the one file through which migrate reaches remote_transfer.h and
-// remote_internal.h.
+// migrate's target host for `migrate run|plan|...`: migrate/ssh_remote.h over the SSH session
+// the flags describe, its increments sent by push_to_remote (progress, metrics file, summary).
 #pragma once
 
 #include <memory>

@@ -1,22 +1,14 @@
 #include "cli/object_transfer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <optional>
-#include <thread>
 
 #include "cli/progress.h"
 #include "cli/summary.h"
-#include "common/cancel.h"
-#include "common/errno_text.h"
 #include "common/files.h"
-#include "common/io.h"
 #include "common/units.h"
-#include "session/session.h"
+#include "session/objects.h"
 
 namespace pgm::cli {
 namespace {
@@ -24,31 +16,6 @@ namespace {
 std::optional<std::string> env_lookup(const std::string& name) {
   const char* v = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): before any thread of the transfer starts
   return v ? std::optional<std::string>(v) : std::nullopt;
-}
-
-// A pipe whose ends are closed once, by whoever is done with them first.
-struct Pipe {
-  int read = -1, write = -1;
-  ~Pipe() {
-    close_read();
-    close_write();
-  }
-  void close_read() {
-    if (read >= 0) ::close(read);
-    read = -1;
-  }
-  void close_write() {
-    if (write >= 0) ::close(write);
-    write = -1;
-  }
-};
-
-Status make_pipe(Pipe& p) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Status(Errc::io, "pipe: " + errno_text(errno));
-  p.read = fds[0];
-  p.write = fds[1];
-  return Status::Ok();
 }
 
 }  // namespace
@@ -92,35 +59,18 @@ Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const Re
   if (!size) return size.status().context("--s3-object-size");
   up.object_bytes = *size;
   up.concurrency = o.concurrency;
-  Pipe pipe;
-  PGM_RETURN_IF_ERROR(make_pipe(pipe));
   ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
-  std::optional<Result<session::TransferSummary>> sent;
-  // The sending half gets its own token: a pipeline that stops cancels its token, and that
-  // must not read as a cancellation of the uploader (a signal still reaches both).
-  CancelToken send_cancel;
-  CancelLink link(ctx.cancel, send_cancel);
-  std::thread sender([&] {
-    sent = session::send_to_fd(spec, pipe.write, "the object uploader", t, view, send_cancel);
-    pipe.close_write();
-  });
-  FdReader reader(pipe.read, ctx.cancel);
-  auto stored = objstore::upload_stream(reader, *at, *cfg, up, ctx.cancel);
-  pipe.close_read();  // an uploader that stopped early ends the sender (EPIPE)
-  sender.join();
-  if (stored && stored->already_complete) {
+  auto done = session::send_to_objects(spec, t, *at, *cfg, up, view, ctx.cancel);
+  if (!done) return done.status();
+  if (!done->sent) {
     if (!ctx.global.quiet) std::fprintf(stderr, "%s already holds this stream, complete: nothing to upload\n", url.c_str());
     return Status::Ok();
   }
-  // A stream that ended early is the sender's failure (zfs send); anything else is the store's.
-  if (!*sent && (!stored.ok() && stored.status().code() == Errc::truncated)) return sent->status();
-  if (!stored) return stored.status();
-  if (!*sent) return sent->status();
-  print_summary(**sent, ctx.global.quiet);
+  print_summary(*done->sent, ctx.global.quiet);
   if (!ctx.global.quiet)
     std::fprintf(stderr, "stored %llu objects and a manifest at %s (%llu uploaded, %llu kept from an earlier run)\n",
-                 static_cast<unsigned long long>(stored->objects), url.c_str(), static_cast<unsigned long long>(stored->uploaded),
-                 static_cast<unsigned long long>(stored->kept));
+                 static_cast<unsigned long long>(done->stored.objects), url.c_str(), static_cast<unsigned long long>(done->stored.uploaded),
+                 static_cast<unsigned long long>(done->stored.kept));
   return Status::Ok();
 }
 
@@ -136,25 +86,9 @@ Status recv_from_objects(RunContext& ctx, const std::string& url, const sink::Si
   auto ft = parse_duration(o.follow_timeout);
   if (!ft) return ft.status().context("--follow-timeout");
   down.follow_timeout = *ft;
-  Pipe pipe;
-  PGM_RETURN_IF_ERROR(make_pipe(pipe));
-  Status fetched;
-  CancelToken recv_cancel;  // as in send_to_objects: the receive pipeline cancels its own token
-  CancelLink link(ctx.cancel, recv_cancel);
-  std::thread downloader([&] {
-    FdWriter writer(pipe.write, ctx.cancel);
-    fetched = objstore::download_stream(writer, *at, *cfg, down, ctx.cancel);
-    pipe.close_write();  // without the trailer the receive aborts: nothing unverified is kept
-  });
   ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
-  auto got = session::recv_from_fd(pipe.read, "the object store", spec, t, view, recv_cancel);
-  pipe.close_read();  // a receive that failed first ends the downloader (EPIPE)
-  downloader.join();
-  // The store's own failure (a missing or corrupted object, a foreign manifest) names the cause;
-  // a write error of the downloader is only the echo of a failed receive.
-  if (!fetched.ok() && fetched.code() != Errc::io) return fetched;
+  auto got = session::recv_from_objects(*at, *cfg, down, spec, t, view, ctx.cancel);
   if (!got) return got.status();
-  if (!fetched.ok()) return fetched;
   print_summary(*got, ctx.global.quiet);
   return Status::Ok();
 }

@@ -1,7 +1,6 @@
-// The object-store ends of `send` and `recv` (s3://, gs://): the stream that `send -` would
-// write goes through a pipe to objstore's uploader, and recv feeds what objstore's downloader
-// writes back into the same verifying receive pipeline as `recv -`. Also the flags they share
-// with `pgmigrate objects`.
+// The object-store ends of `send` and `recv` (s3://, gs://): their flags (shared with
+// `pgmigrate objects`), the store's configuration from them, and what the user sees; the
+// transfer itself is session/objects.h.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "cli/metrics_file.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
+#include "session/metrics_file.h"
 
 namespace pgm::cli {
 
@@ -58,13 +58,13 @@ ProgressMode parse_progress_mode(const std::string& text, bool quiet);
 // The renderer of a session's progress: a Progress for each transfer the session starts.
 class ProgressView : public session::Observer {
  public:
-  explicit ProgressView(ProgressMode mode, MetricsFile* metrics = nullptr) : mode_(mode), metrics_(metrics) {}
+  explicit ProgressView(ProgressMode mode, session::MetricsFile* metrics = nullptr) : mode_(mode), metrics_(metrics) {}
   void started(const std::string& label, const std::function<ProgressSample()>& sample, std::optional<std::uint64_t> estimate) override;
   void stopped() override;
 
  private:
   ProgressMode mode_;
-  MetricsFile* metrics_;  // --metrics-file, if any: samples the same transfer
+  session::MetricsFile* metrics_;  // --metrics-file, if any: samples the same transfer
   std::optional<Progress> progress_;
 };
 

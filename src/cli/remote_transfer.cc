@@ -10,7 +10,7 @@ namespace {
 // The progress renderer (and metrics file), plus the position a caller (migrate) watches.
 class PushView : public ProgressView {
  public:
-  PushView(ProgressMode mode, MetricsFile* metrics, std::atomic<std::uint64_t>* position)
+  PushView(ProgressMode mode, session::MetricsFile* metrics, std::atomic<std::uint64_t>* position)
       : ProgressView(mode, metrics), position_(position) {}
   void advanced(std::uint64_t logical_bytes) override {
     if (position_ != nullptr) position_->store(logical_bytes);
@@ -22,11 +22,12 @@ class PushView : public ProgressView {
 
 }  // namespace
 
-Status run_observed(RunContext& ctx, const TransferOptions& topts, MetricsFile* shared_metrics, std::atomic<std::uint64_t>* position,
-                    TransferSummary* summary_out, const std::function<Result<TransferSummary>(session::Observer&)>& transfer) {
+Status run_observed(RunContext& ctx, const TransferOptions& topts, session::MetricsFile* shared_metrics,
+                    std::atomic<std::uint64_t>* position, TransferSummary* summary_out,
+                    const std::function<Result<TransferSummary>(session::Observer&)>& transfer) {
   // A caller with a metrics file of its own (migrate) passes it; else --metrics-file is ours.
-  std::optional<MetricsFile> own;
-  MetricsFile* metrics = shared_metrics;
+  std::optional<session::MetricsFile> own;
+  session::MetricsFile* metrics = shared_metrics;
   if (metrics == nullptr) metrics = &own.emplace(topts.metrics_file);
   PushView view(parse_progress_mode(topts.progress, ctx.global.quiet), metrics, position);
   auto sum = transfer(view);

@@ -8,10 +8,10 @@
 #include <functional>
 
 #include "cli/command.h"
-#include "cli/metrics_file.h"
 #include "cli/summary.h"
 #include "cli/transfer_options.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
+#include "session/metrics_file.h"
 #include "sink/sink.h"
 #include "source/source.h"
 
@@ -29,13 +29,14 @@ struct RemoteOptions : session::Remote {
   // libpq or DNS), else the host as given. migrate's default standby conninfo uses it.
   std::string network_host;
   // A caller's own metrics file (migrate's); null: the transfer writes --metrics-file itself.
-  MetricsFile* metrics = nullptr;
+  session::MetricsFile* metrics = nullptr;
 };
 
 // Runs `transfer` with the progress renderer and the metrics file watching it, records its
 // outcome there, and prints its summary. `position`, `summary_out`: as in RemoteOptions.
-Status run_observed(RunContext& ctx, const TransferOptions& topts, MetricsFile* shared_metrics, std::atomic<std::uint64_t>* position,
-                    TransferSummary* summary_out, const std::function<Result<TransferSummary>(session::Observer&)>& transfer);
+Status run_observed(RunContext& ctx, const TransferOptions& topts, session::MetricsFile* shared_metrics,
+                    std::atomic<std::uint64_t>* position, TransferSummary* summary_out,
+                    const std::function<Result<TransferSummary>(session::Observer&)>& transfer);
 
 Status push_to_remote(RunContext& ctx, const source::SourceSpec& source, const sink::SinkSpec& remote_sink, const ResolvedTransfer& t,
                       const TransferOptions& topts, const RemoteOptions& remote);

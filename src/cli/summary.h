@@ -1,7 +1,7 @@
 // The closing summary of a transfer, printed on stderr.
 #pragma once
 
-#include "session/session.h"
+#include "pgmigrate/session.h"
 
 namespace pgm::cli {
 

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "common/status.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::cli {
 
@@ -22,12 +22,12 @@ struct TransferOptions {
   std::string progress = "auto";
   std::string stall_timeout = "5m";
   std::string rate = "0";    // bytes per second on the wire, all lanes together; 0: no cap
-  std::string metrics_file;  // --metrics-file: the Prometheus textfile (cli/metrics_file.h)
+  std::string metrics_file;  // --metrics-file: the Prometheus textfile (session/metrics_file.h)
 };
 
 void add_transfer_options(CLI::App& cmd, TransferOptions& opts);
 
-// The typed parameters the flags resolve to (session/session.h).
+// The typed parameters the flags resolve to (pgmigrate/session.h).
 using ResolvedTransfer = session::TransferParams;
 // Validates and converts; the memory bound becomes a chunk budget of max_memory / (2 x chunk
 // size), since a chunk in flight holds up to a raw and an encoded copy.

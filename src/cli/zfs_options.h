@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 #include "zfs/zfs.h"
 
 namespace pgm::cli {

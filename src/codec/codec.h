@@ -6,7 +6,7 @@
 #include <span>
 
 #include "common/buffer.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 #include "stream/format.h"
 
 struct ZSTD_CCtx_s;

@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm {
 

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "common/cancel.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm {
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm {
 

@@ -7,7 +7,7 @@
 #include <span>
 
 #include "common/cancel.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm {
 

@@ -37,6 +37,16 @@ std::string format_value(double v) {
 
 }  // namespace
 
+MetricFamily single_metric(std::string name, std::string help, MetricFamily::Type type, double value,
+                           std::vector<std::pair<std::string, std::string>> labels) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  f.samples.push_back(MetricSample{std::move(labels), value});
+  return f;
+}
+
 std::string render_metrics(const std::vector<MetricFamily>& families) {
   std::string out;
   for (const MetricFamily& f : families) {

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm {
 
@@ -24,6 +24,10 @@ struct MetricFamily {
 };
 
 // The text exposition format (version 0.0.4): # HELP, # TYPE, one line per sample.
+// A family of one sample (the common case).
+MetricFamily single_metric(std::string name, std::string help, MetricFamily::Type type, double value,
+                           std::vector<std::pair<std::string, std::string>> labels = {});
+
 std::string render_metrics(const std::vector<MetricFamily>& families);
 
 // Renders and replaces `path` atomically, mode 0644 (the collector runs as another user).

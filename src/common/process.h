@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/fd.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm {
 

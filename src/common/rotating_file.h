@@ -1,7 +1,7 @@
 // A log file that stays bounded: lines are appended to PATH; once it would pass `max_bytes` it
 // becomes PATH.1 (PATH.1 becomes PATH.2, ...) and a new PATH starts; PATH.<keep> is the
 // oldest kept. A days-long migration's history survives its terminal and fits the disk.
-// Not thread-safe: its one user (cli/log_file.h) writes under stdio's stream lock.
+// Not thread-safe: its one user (common/log_file.h) writes under stdio's stream lock.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "common/fd.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm {
 

@@ -1,4 +1,4 @@
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm {
 

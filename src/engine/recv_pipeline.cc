@@ -86,7 +86,73 @@ void RecvPipeline::decode_loop() {
   cv_.notify_all();
 }
 
-// NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
+RecvPipeline::Next RecvPipeline::take_next(Buffer& chunk, std::uint64_t& seq) {
+  std::unique_lock<std::mutex> lock(mu_);
+  bool trailer = false;
+  for (;;) {
+    if (cancel_.cancelled()) break;
+    if (ready_.count(base_) != 0) break;
+    // The trailer counts only once every accepted chunk has been verified and delivered.
+    // Lanes may still deliver chunks after the trailer arrived (it travels on the
+    // control channel): the trailer counts once every chunk it names is delivered, or
+    // once no more input can come and the next chunk is missing.
+    if (trailer_ && base_ >= trailer_->chunk_count) {
+      trailer = true;
+      break;
+    }
+    if (trailer_ && input_closed_ && accepted_.count(base_) == 0) {
+      trailer = true;  // a gap that will never fill: check_trailer reports it
+      break;
+    }
+    cv_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+  if (cancel_.cancelled()) return Next::cancelled;
+  if (trailer) return Next::trailer;
+  auto it = ready_.find(base_);
+  chunk = std::move(it->second);
+  ready_.erase(it);
+  seq = base_;
+  std::uint64_t checksum = checksums_[seq];
+  checksums_.erase(seq);
+  accepted_.erase(seq);
+  digest_.add(seq, static_cast<std::uint32_t>(chunk.size()), checksum);
+  if (options_.on_take) options_.on_take(static_cast<std::uint32_t>(chunk.size()), checksum);
+  ++base_;
+  cv_.notify_all();
+  return Next::chunk;
+}
+
+Status RecvPipeline::check_trailer(std::uint64_t verified_bytes) {
+  std::unique_lock<std::mutex> lock(mu_);
+  const stream::Trailer t = *trailer_;
+  final_digest_ = digest_.finish();
+  const bool gap = base_ != t.chunk_count || !accepted_.empty();
+  lock.unlock();
+  if (gap || t.chunk_count != base_) {
+    return Status(Errc::truncated, "stream ended after " + std::to_string(base_) + " chunks but its trailer counts " +
+                                       std::to_string(t.chunk_count) + ": chunk " + std::to_string(base_) + " (offset " +
+                                       std::to_string(base_ * header_.chunk_size) + ") is missing");
+  }
+  if (t.total_bytes != verified_bytes)
+    return Status(Errc::corrupt,
+                  "trailer: total bytes " + std::to_string(t.total_bytes) + " != " + std::to_string(verified_bytes) + " received");
+  if (t.digest != final_digest_) return Status(Errc::corrupt, "trailer: whole-stream digest mismatch");
+  return Status::Ok();
+}
+
+Status RecvPipeline::deliver(const Buffer& chunk) {
+  counters_.writing_to_sink.store(true, std::memory_order_relaxed);
+  Status s = sink_.write_all(chunk.span());
+  counters_.writing_to_sink.store(false, std::memory_order_relaxed);
+  if (s.ok()) {
+    counters_.delivered_bytes.fetch_add(chunk.size(), std::memory_order_relaxed);
+    counters_.delivered_chunks.fetch_add(1, std::memory_order_relaxed);
+  }
+  return s;
+}
+
+// One chunk is held back until the next one (or the trailer) proves the stream goes on: the
+// sink never sees the last chunk of a stream whose trailer does not check out.
 void RecvPipeline::write_loop() {
   std::optional<Buffer> held;
   std::uint64_t held_seq = 0;
@@ -95,72 +161,16 @@ void RecvPipeline::write_loop() {
   for (;;) {
     Buffer chunk;
     std::uint64_t seq = 0;
-    bool take_trailer = false;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      for (;;) {
-        if (cancel_.cancelled()) break;
-        if (ready_.count(base_) != 0) break;
-        // The trailer counts only once every accepted chunk has been verified and delivered.
-        // Lanes may still deliver chunks after the trailer arrived (it travels on the
-        // control channel): the trailer counts once every chunk it names is delivered, or
-        // once no more input can come and the next chunk is missing.
-        if (trailer_ && base_ >= trailer_->chunk_count) {
-          take_trailer = true;
-          break;
-        }
-        if (trailer_ && input_closed_ && accepted_.count(base_) == 0) {
-          take_trailer = true;  // a gap that will never fill: reported below
-          break;
-        }
-        cv_.wait_for(lock, std::chrono::milliseconds(100));
-      }
-      if (cancel_.cancelled()) {
-        result = cancel_.reason();
-        break;
-      }
-      if (!take_trailer) {
-        auto it = ready_.find(base_);
-        chunk = std::move(it->second);
-        ready_.erase(it);
-        seq = base_;
-        std::uint64_t checksum = checksums_[seq];
-        checksums_.erase(seq);
-        accepted_.erase(seq);
-        digest_.add(seq, static_cast<std::uint32_t>(chunk.size()), checksum);
-        if (options_.on_take) options_.on_take(static_cast<std::uint32_t>(chunk.size()), checksum);
-        ++base_;
-        cv_.notify_all();
-      }
-    }
-
-    if (take_trailer) {
-      std::unique_lock<std::mutex> lock(mu_);
-      const stream::Trailer t = *trailer_;
-      final_digest_ = digest_.finish();
-      const bool gap = base_ != t.chunk_count || !accepted_.empty();
-      lock.unlock();
-      if (gap || t.chunk_count != base_) {
-        result = Status(Errc::truncated, "stream ended after " + std::to_string(base_) + " chunks but its trailer counts " +
-                                             std::to_string(t.chunk_count) + ": chunk " + std::to_string(base_) + " (offset " +
-                                             std::to_string(base_ * header_.chunk_size) + ") is missing");
-      } else if (t.total_bytes != verified_bytes) {
-        result = Status(Errc::corrupt,
-                        "trailer: total bytes " + std::to_string(t.total_bytes) + " != " + std::to_string(verified_bytes) + " received");
-      } else if (t.digest != final_digest_) {
-        result = Status(Errc::corrupt, "trailer: whole-stream digest mismatch");
-      } else if (held) {
-        counters_.writing_to_sink.store(true, std::memory_order_relaxed);
-        result = sink_.write_all(held->span());
-        counters_.writing_to_sink.store(false, std::memory_order_relaxed);
-        if (result.ok()) {
-          counters_.delivered_bytes.fetch_add(held->size(), std::memory_order_relaxed);
-          counters_.delivered_chunks.fetch_add(1, std::memory_order_relaxed);
-        }
-      }
+    const Next next = take_next(chunk, seq);
+    if (next == Next::cancelled) {
+      result = cancel_.reason();
       break;
     }
-
+    if (next == Next::trailer) {
+      result = check_trailer(verified_bytes);
+      if (result.ok() && held) result = deliver(*held);
+      break;
+    }
     if (held && held->size() < header_.chunk_size) {
       result = Status(Errc::corrupt, "chunk " + std::to_string(seq) + " follows short chunk " + std::to_string(held_seq) +
                                          ": only the last chunk may be short");
@@ -168,15 +178,11 @@ void RecvPipeline::write_loop() {
     }
     verified_bytes += chunk.size();
     if (held) {
-      counters_.writing_to_sink.store(true, std::memory_order_relaxed);
-      Status s = sink_.write_all(held->span());
-      counters_.writing_to_sink.store(false, std::memory_order_relaxed);
+      Status s = deliver(*held);
       if (!s.ok()) {
         result = s.context("writing to the consumer");
         break;
       }
-      counters_.delivered_bytes.fetch_add(held->size(), std::memory_order_relaxed);
-      counters_.delivered_chunks.fetch_add(1, std::memory_order_relaxed);
     }
     held = std::move(chunk);
     held_seq = seq;

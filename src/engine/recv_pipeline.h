@@ -90,6 +90,15 @@ class RecvPipeline {
  private:
   void decode_loop();
   void write_loop();
+  // What the writer does next: write a chunk (taken in order), judge the trailer, or stop.
+  enum class Next : std::uint8_t { chunk, trailer, cancelled };
+  // Waits for the next chunk in order (or the trailer, or a cancel); a chunk is taken out of
+  // the reorder buffer and added to the digest.
+  Next take_next(Buffer& chunk, std::uint64_t& seq);
+  // The trailer against what was taken: chunk count, total bytes, whole-stream digest.
+  Status check_trailer(std::uint64_t verified_bytes);
+  // Writes a chunk to the sink and counts it.
+  Status deliver(const Buffer& chunk);
 
   stream::StreamHeader header_;
   RecvOptions options_;

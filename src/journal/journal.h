@@ -21,7 +21,7 @@
 #include "common/cancel.h"
 #include "common/fd.h"
 #include "common/files.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 #include "stream/format.h"
 
 namespace pgm::journal {

@@ -1,4 +1,4 @@
-#include "migrate/engine.h"
+#include "pgmigrate/migrate.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

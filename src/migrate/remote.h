@@ -1,6 +1,6 @@
 // What migrate needs of the target host, and nothing more: run a far pgmigrate command and
-// read its answer, try the TLS data path, push an increment. cli/migrate_remote.cc binds it to
-// the SSH control session and the transfer (the only file that does); tests may bind it to
+// read its answer, try the TLS data path, push an increment. ssh_remote.h binds it to the SSH
+// control session, with the transfer that cli/migrate_remote.cc supplies; tests may bind it to
 // anything else.
 #pragma once
 
@@ -12,14 +12,14 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::migrate {
 
 // Options for a far command that may hold a password (conninfo): "--flag" -> value. They go on
 // the far command's stdin, never on its command line (every user there sees it in `ps`).
 using Secrets = std::vector<std::pair<std::string, std::string>>;
-// The longest line of secrets the far pgmigrate reads (cli/secret_options.h's kMaxOptionsLine;
+// The longest line of secrets the far pgmigrate reads (common/secret_options.h's kMaxOptionsLine;
 // the binding checks they agree). A Debian cluster's config bundle travels on it.
 inline constexpr std::size_t kMaxSecretsLine = std::size_t{16} << 20;
 

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "migrate/engine.h"
+#include "pgmigrate/migrate.h"
 
 namespace pgm::migrate {
 

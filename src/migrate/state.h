@@ -24,7 +24,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::migrate {
 

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::migrate {
 

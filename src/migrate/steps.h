@@ -9,8 +9,8 @@
 #include <optional>
 #include <string_view>
 
-#include "common/status.h"
 #include "migrate/state.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::migrate {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::migrate {
 

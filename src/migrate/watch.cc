@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "common/units.h"
-#include "migrate/engine.h"
+#include "pgmigrate/migrate.h"
 
 namespace pgm::migrate {
 

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "common/status.h"
 #include "objstore/location.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::objstore {
 

@@ -16,8 +16,8 @@
 
 #include "common/cancel.h"
 #include "common/io.h"
-#include "common/status.h"
 #include "objstore/location.h"
+#include "pgmigrate/status.h"
 #include "stream/format.h"
 
 namespace pgm::objstore {

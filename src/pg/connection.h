@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
 #include "pg/lsn.h"
+#include "pgmigrate/status.h"
 
 struct pg_conn;
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg {
 

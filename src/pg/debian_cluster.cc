@@ -432,9 +432,10 @@ Result<ConfigBundle> read_bundle_file(const std::string& path) {
 
 bool path_exists_here(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
-// NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
-Result<RenderedConfig> render_cluster_config(const ConfigBundle& bundle, const TargetCluster& target, int data_major,
-                                             const PathExists& exists) {
+namespace {
+
+// The bundle, the target cluster and the data directory must all be one major version.
+Status check_render_versions(const ConfigBundle& bundle, const TargetCluster& target, int data_major) {
   if (bundle.cluster.major != data_major)
     return Status(Errc::invalid_argument, "the config bundle is from Postgres " + std::to_string(bundle.cluster.major) + " (cluster " +
                                               bundle.cluster.str() + ") but " + target.pgdata + " holds Postgres " +
@@ -443,6 +444,33 @@ Result<RenderedConfig> render_cluster_config(const ConfigBundle& bundle, const T
     return Status(Errc::invalid_argument, "--debian-cluster " + target.id.str() + " names version " + std::to_string(target.id.major) +
                                               " but " + target.pgdata + " holds Postgres " + std::to_string(data_major) + ": use " +
                                               std::to_string(data_major) + "/" + target.id.name);
+  return Status::Ok();
+}
+
+// The settings the target must have that postgresql.conf did not set (data_directory, port),
+// appended to it; then every file of the bundle, rewritten where its lines were.
+void finish_rendering(RenderedConfig& out, const ConfigBundle& bundle, const TargetCluster& target,
+                      std::map<std::string, std::vector<std::string>>& lines, bool has_data_dir, bool has_port) {
+  auto& main_conf = lines["postgresql.conf"];
+  if (!has_data_dir) {
+    main_conf.push_back("data_directory = " + quote_conf_value(target.pgdata) + "\t# set by pgmigrate");
+    out.changes.push_back("postgresql.conf: data_directory = " + quoted(target.pgdata) + " (added)");
+  }
+  if (!has_port) {
+    main_conf.push_back("port = " + std::to_string(out.port) + "\t# set by pgmigrate");
+    out.changes.push_back("postgresql.conf: port = " + std::to_string(out.port) + " (added)");
+  }
+  for (const auto& f : bundle.files) {
+    auto it = lines.find(f.path);
+    out.files.push_back({f.path, f.mode, it == lines.end() ? f.content : join_lines(it->second)});
+  }
+}
+
+}  // namespace
+
+Result<RenderedConfig> render_cluster_config(const ConfigBundle& bundle, const TargetCluster& target, int data_major,
+                                             const PathExists& exists) {
+  PGM_RETURN_IF_ERROR(check_render_versions(bundle, target, data_major));
   RenderedConfig out;
   out.conf_dir = target.conf_root + "/" + std::to_string(target.id.major) + "/" + target.id.name;
   out.port = target.port.value_or(bundle.port);
@@ -526,19 +554,7 @@ Result<RenderedConfig> render_cluster_config(const ConfigBundle& bundle, const T
       if (n != "unix_socket_directories" || mapped != r.s.value) set_line(r, mapped);
     }
   }
-  auto& main_conf = lines["postgresql.conf"];
-  if (!has_data_dir) {
-    main_conf.push_back("data_directory = " + quote_conf_value(target.pgdata) + "\t# set by pgmigrate");
-    out.changes.push_back("postgresql.conf: data_directory = " + quoted(target.pgdata) + " (added)");
-  }
-  if (!has_port) {
-    main_conf.push_back("port = " + std::to_string(out.port) + "\t# set by pgmigrate");
-    out.changes.push_back("postgresql.conf: port = " + std::to_string(out.port) + " (added)");
-  }
-  for (const auto& f : bundle.files) {
-    auto it = lines.find(f.path);
-    out.files.push_back({f.path, f.mode, it == lines.end() ? f.content : join_lines(it->second)});
-  }
+  finish_rendering(out, bundle, target, lines, has_data_dir, has_port);
   return out;
 }
 

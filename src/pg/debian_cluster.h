@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "common/status.h"
 #include "pg/server_tools.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg {
 

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "common/cancel.h"
-#include "common/status.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
 #include "pg/connection.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg {
 

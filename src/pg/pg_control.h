@@ -12,9 +12,9 @@
 #include <string>
 #include <string_view>
 
-#include "common/status.h"
 #include "pg/control_state.h"
 #include "pg/lsn.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg {
 

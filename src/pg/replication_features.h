@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/status.h"
 #include "pg/connection.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg {
 

@@ -16,8 +16,8 @@
 
 #include "common/cancel.h"
 #include "common/dir_fd.h"
-#include "common/status.h"
 #include "pg/lsn.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg {
 

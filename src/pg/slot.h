@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "common/cancel.h"
-#include "common/status.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg {
 

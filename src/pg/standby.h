@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "common/status.h"
 #include "pg/debian_cluster.h"
 #include "pg/lsn.h"
 #include "pg/server_tools.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg {
 

@@ -200,7 +200,6 @@ Status Switchover::keep_old_as_standby() {
                                    " within 60s (" + last + ")");
 }
 
-// NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
 Status Switchover::precheck() {
   auto p = Connection::connect(opt_.primary_conninfo, "primary");
   if (!p) return p.status();
@@ -270,66 +269,73 @@ Status Switchover::precheck() {
     return Status(Errc::invalid_argument,
                   "the standby's user may not run pg_promote: connect as a superuser or GRANT EXECUTE ON FUNCTION pg_promote TO it");
 
-  std::string fence_detail;
-  if (opt_.fence == Fence::connections) {
-    auto su = primary_->scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user");
-    if (!su) return su.status();
-    if (*su != "t")
-      return Status(Errc::invalid_argument,
-                    "--fence connections needs a superuser on the primary (ALTER DATABASE on every database, terminating every session)");
-    auto db = primary_->scalar("SELECT current_database()");
-    if (!db) return db.status();
-    primary_db_ = *db;
-    auto other = primary_->exec(
-        "SELECT datname FROM pg_database WHERE datallowconn AND datname <> current_database() "
-        "ORDER BY datname = 'template1' DESC, datname = 'postgres' DESC, datname LIMIT 1");
-    if (!other) return other.status();
-    if (other->rows() == 0)
-      return Status(Errc::invalid_argument,
-                    "--fence connections needs a second database that allows connections (template1 normally does)");
-    helper_db_ = other->get(0, 0).value_or("");
-    auto h = Connection::connect(conninfo_with(opt_.primary_conninfo, "dbname", helper_db_), "primary");
-    if (!h) return h.status().context("opening the fence's second session (database " + helper_db_ + ")");
-    helper_.emplace(std::move(*h));
-    auto p1 = primary_->scalar("SELECT pg_backend_pid()");
-    auto p2 = helper_->scalar("SELECT pg_backend_pid()");
-    if (!p1) return p1.status();
-    if (!p2) return p2.status();
-    our_pids_ = *p1 + "," + *p2;
-    fence_detail = "fence connections (sessions on " + primary_db_ + " and " + helper_db_ + ")";
-  } else if (!opt_.primary_pgdata.empty() || !opt_.primary_cluster.empty()) {
-    auto cluster = primary_debian_cluster();
-    if (!cluster) return cluster.status();
-    primary_cluster_ = *cluster;
-    std::string pgdata = opt_.primary_pgdata;
-    if (primary_cluster_ && pgdata.empty()) {
-      auto d = existing_cluster_data_dir(*primary_cluster_);
-      if (!d) return d.status();
-      if (!*d || (*d)->empty())
-        return Status(Errc::invalid_argument,
-                      "--primary-cluster " + primary_cluster_->str() + " is not a Debian cluster on this host (see pg_lsclusters)");
-      pgdata = **d;
-    }
-    auto dir = inspect_data_dir(pgdata);
-    if (!dir) return dir.status().context(opt_.primary_pgdata.empty() ? "--primary-cluster" : "--primary-pgdata");
-    auto cd = read_controldata(*dir, opt_.bindir);
-    if (!cd) return cd.status();
-    if (cd->system_identifier != system_identifier_)
-      return Status(Errc::invalid_argument, "--primary-pgdata " + dir->path + " belongs to cluster " + cd->system_identifier +
-                                                ", not to --primary (" + system_identifier_ + ")");
-    if (cd->state != "in production")
-      return Status(Errc::invalid_argument, "--primary-pgdata " + dir->path + " is '" + cd->state + "', not a running primary");
-    PGM_RETURN_IF_ERROR(run_as_owner_prefix(*dir).status());
-    primary_dir_ = *dir;
-    fence_detail = primary_cluster_ ? "fence stop of Debian cluster " + primary_cluster_->str() + " (" + dir->path + ")"
-                                    : "fence stop with pg_ctl in " + dir->path;
-  } else {
-    fence_detail = "fence stop with --stop-cmd";
-  }
+  auto fence_detail = prepare_fence();
+  if (!fence_detail) return fence_detail.status();
   step("pre-checks", true,
        "standby streams from the primary through slot '" + opt_.slot + "', system " + system_identifier_ + ", timeline " +
-           std::to_string(*tli) + ", replay lag " + format_bytes(static_cast<double>(lag)) + "; " + fence_detail);
+           std::to_string(*tli) + ", replay lag " + format_bytes(static_cast<double>(lag)) + "; " + *fence_detail);
   return Status::Ok();
+}
+
+Result<std::string> Switchover::prepare_fence() {
+  if (opt_.fence == Fence::connections) return prepare_connection_fence();
+  if (!opt_.primary_pgdata.empty() || !opt_.primary_cluster.empty()) return prepare_stop_fence();
+  return std::string("fence stop with --stop-cmd");
+}
+
+Result<std::string> Switchover::prepare_connection_fence() {
+  auto su = primary_->scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user");
+  if (!su) return su.status();
+  if (*su != "t")
+    return Status(Errc::invalid_argument,
+                  "--fence connections needs a superuser on the primary (ALTER DATABASE on every database, terminating every session)");
+  auto db = primary_->scalar("SELECT current_database()");
+  if (!db) return db.status();
+  primary_db_ = *db;
+  auto other = primary_->exec(
+      "SELECT datname FROM pg_database WHERE datallowconn AND datname <> current_database() "
+      "ORDER BY datname = 'template1' DESC, datname = 'postgres' DESC, datname LIMIT 1");
+  if (!other) return other.status();
+  if (other->rows() == 0)
+    return Status(Errc::invalid_argument, "--fence connections needs a second database that allows connections (template1 normally does)");
+  helper_db_ = other->get(0, 0).value_or("");
+  auto h = Connection::connect(conninfo_with(opt_.primary_conninfo, "dbname", helper_db_), "primary");
+  if (!h) return h.status().context("opening the fence's second session (database " + helper_db_ + ")");
+  helper_.emplace(std::move(*h));
+  auto p1 = primary_->scalar("SELECT pg_backend_pid()");
+  auto p2 = helper_->scalar("SELECT pg_backend_pid()");
+  if (!p1) return p1.status();
+  if (!p2) return p2.status();
+  our_pids_ = *p1 + "," + *p2;
+  return "fence connections (sessions on " + primary_db_ + " and " + helper_db_ + ")";
+}
+
+Result<std::string> Switchover::prepare_stop_fence() {
+  auto cluster = primary_debian_cluster();
+  if (!cluster) return cluster.status();
+  primary_cluster_ = *cluster;
+  std::string pgdata = opt_.primary_pgdata;
+  if (primary_cluster_ && pgdata.empty()) {
+    auto d = existing_cluster_data_dir(*primary_cluster_);
+    if (!d) return d.status();
+    if (!*d || (*d)->empty())
+      return Status(Errc::invalid_argument,
+                    "--primary-cluster " + primary_cluster_->str() + " is not a Debian cluster on this host (see pg_lsclusters)");
+    pgdata = **d;
+  }
+  auto dir = inspect_data_dir(pgdata);
+  if (!dir) return dir.status().context(opt_.primary_pgdata.empty() ? "--primary-cluster" : "--primary-pgdata");
+  auto cd = read_controldata(*dir, opt_.bindir);
+  if (!cd) return cd.status();
+  if (cd->system_identifier != system_identifier_)
+    return Status(Errc::invalid_argument, "--primary-pgdata " + dir->path + " belongs to cluster " + cd->system_identifier +
+                                              ", not to --primary (" + system_identifier_ + ")");
+  if (cd->state != "in production")
+    return Status(Errc::invalid_argument, "--primary-pgdata " + dir->path + " is '" + cd->state + "', not a running primary");
+  PGM_RETURN_IF_ERROR(run_as_owner_prefix(*dir).status());
+  primary_dir_ = *dir;
+  return primary_cluster_ ? "fence stop of Debian cluster " + primary_cluster_->str() + " (" + dir->path + ")"
+                          : "fence stop with pg_ctl in " + dir->path;
 }
 
 Status Switchover::wait_catch_up() {

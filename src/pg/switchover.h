@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "common/status.h"
 #include "pg/connection.h"
 #include "pg/debian_cluster.h"
 #include "pg/lsn.h"
 #include "pg/server_tools.h"
 #include "pg/slot.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg {
 
@@ -106,6 +106,12 @@ class Switchover {
  private:
   Status validate() const;
   Status precheck();
+  // What the fence needs, checked before anything changes; returns how the pre-checks describe
+  // the fence (connections: a superuser and a second database; stop: the primary's data
+  // directory, or its Debian cluster).
+  Result<std::string> prepare_fence();
+  Result<std::string> prepare_connection_fence();
+  Result<std::string> prepare_stop_fence();
   Status fence();
   Status fence_stop();
   Status fence_connections();

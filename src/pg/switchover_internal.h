@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <string>
 
-#include "common/status.h"
 #include "pg/connection.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg::switchover_detail {
 using namespace std::chrono_literals;

@@ -11,9 +11,9 @@
 #include "engine/lanes.h"
 #include "engine/watchdog.h"
 #include "journal/journal.h"
+#include "pgmigrate/session.h"
 #include "session/control_loop.h"
 #include "session/internal.h"
-#include "session/session.h"
 #include "session/stage.h"
 #include "zfs/zfs.h"
 
@@ -58,17 +58,66 @@ Result<std::optional<transport::TlsListener>> open_tls(std::optional<int> port) 
   return std::optional<transport::TlsListener>(std::move(*l));
 }
 
-}  // namespace
+// The sender's first message, its stream header. OpenZFS may have kept an interrupted receive
+// into this target (zfs receive -s): then the sender is asked for the rest of that stream
+// (zfs send -t) rather than all of a new one. A refusal is told to the sender.
+Result<json> read_hello(transport::ControlChannel& ctl, const sink::SinkSpec& spec, CancelToken& cancel) {
+  auto hello = ctl.expect("header", kHandshakeTimeout, cancel);
+  if (!hello || spec.target.empty()) return hello;
+  zfs::Zfs zfs;
+  const std::string token = zfs.resume_token(spec.target.substr(0, spec.target.find('@')));
+  if (token.empty() || transport::json_string(*hello, "resume_token") == token) return hello;
+  spdlog::info("'{}' holds a partially received stream: asking the sender for the rest", spec.target);
+  PGM_RETURN_IF_ERROR(ctl.send(json{{"type", "resume_token"}, {"token", token}}));
+  hello = ctl.expect("header", kHandshakeTimeout, cancel);
+  if (!hello) return hello;
+  if (transport::json_string(*hello, "resume_token") != token) {
+    Status refused(Errc::protocol, "the sender did not resume the partial receive into '" + spec.target + "'");
+    (void)ctl.send(transport::message_from_status(refused));
+    return refused;
+  }
+  return hello;
+}
 
-// NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
-Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseconds wait_for_sender, const std::optional<FarTls>& tls_opts,
-                  CancelToken& cancel, FarIo far_io) {
-  auto controller = std::make_unique<Controller>(far_io.control_in, far_io.control_out, cancel);
+// This receive's journal entry as it starts.
+journal::Record receive_record(const stream::StreamHeader& header, const std::string& target, const json& hello,
+                               const transport::LaneListener& listener) {
+  journal::Record rec;
+  rec.session = stream::to_hex(header.session_id);
+  rec.role = "receive";
+  rec.state = "running";
+  rec.target = target;
+  rec.snapshot = header.snapshot_name;
+  rec.snapshot_guid = header.snapshot_guid;
+  rec.chunk_size = header.chunk_size;
+  rec.estimate = transport::json_u64(hello, "estimate", 0);
+  rec.pid = static_cast<int>(::getpid());
+  rec.socket = listener.path();
+  rec.started = rec.updated = journal::unix_now();
+  return rec;
+}
+
+// What a receive holds once it is set up: the stream it takes, where it writes, where its lanes
+// and a returning sender reach it, and its journal. `answered`: nothing more to do (the receive
+// was handed over to the process already running it, or the snapshot is here already).
+struct Setup {
+  stream::StreamHeader header;
+  std::optional<sink::Sink> sink;
+  std::optional<transport::LaneListener> listener;
+  std::optional<transport::TlsListener> tls;
+  journal::Record rec;
+  std::optional<journal::Journal> journal;
+  std::optional<Status> answered;
+};
+
+// Everything up to the journal, under the target's setup lock; a failure is told to the sender.
+Result<Setup> prepare_receive(const sink::SinkSpec& spec, const std::string& target, const std::optional<FarTls>& tls_opts,
+                              std::unique_ptr<Controller>& controller, FarIo far_io, CancelToken& cancel) {
   auto fail = [&](Status s) {
     (void)controller->ctl->send(transport::message_from_status(s));
     return s;
   };
-  const std::string target = !spec.target.empty() ? spec.target : "--recv-cmd " + spec.recv_cmd;
+  Setup su;
   auto dir = journal::state_dir("");
   if (!dir) return fail(dir.status().context("transfer state directory"));
   // Until this receive's journal exists, another far half for the same target must wait:
@@ -80,7 +129,8 @@ Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseco
   if (auto waiting = journal::find_receiver(*dir, target); waiting && !waiting->record.socket.empty()) {
     setup_lock->release();
     controller.reset();
-    return transport::attach_lane(waiting->record.socket, 'C', far_io.control_in, far_io.control_out);
+    su.answered = transport::attach_lane(waiting->record.socket, 'C', far_io.control_in, far_io.control_out);
+    return su;
   }
 
   // Journals of receives into this target whose process died (a crash, a reboot) describe
@@ -88,201 +138,168 @@ Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseco
   for (const auto& l : journal::list(*dir))
     if (!l.alive && l.record.role == "receive" && l.record.target == target) (void)journal::remove_files(l.path);
 
-  auto hello = controller->ctl->expect("header", kHandshakeTimeout, cancel);
+  auto hello = read_hello(*controller->ctl, spec, cancel);
   if (!hello) return hello.status();
-  if (!spec.target.empty()) {
-    // OpenZFS kept an interrupted receive into this target (zfs receive -s): ask the sender
-    // for the rest of that stream (zfs send -t) rather than all of a new one.
-    zfs::Zfs zfs;
-    const std::string token = zfs.resume_token(spec.target.substr(0, spec.target.find('@')));
-    if (!token.empty() && transport::json_string(*hello, "resume_token") != token) {
-      spdlog::info("'{}' holds a partially received stream: asking the sender for the rest", spec.target);
-      PGM_RETURN_IF_ERROR(controller->ctl->send(json{{"type", "resume_token"}, {"token", token}}));
-      hello = controller->ctl->expect("header", kHandshakeTimeout, cancel);
-      if (!hello) return hello.status();
-      if (transport::json_string(*hello, "resume_token") != token)
-        return fail(Status(Errc::protocol, "the sender did not resume the partial receive into '" + spec.target + "'"));
-    }
-  }
   if (!(*hello).contains("hex") || !(*hello)["hex"].is_string()) return fail(Status(Errc::protocol, "header message without a header"));
   auto header = transport::header_from_hex((*hello)["hex"].get<std::string>());
   if (!header) return fail(header.status());
-  if (auto have = sink::already_received(spec, *header)) {
+  su.header = *header;
+  if (auto have = sink::already_received(spec, su.header)) {
     // An earlier transfer of this stream finished (its answer may have been lost with its
     // connection): the snapshot with the source's guid is the proof; nothing to receive.
-    spdlog::info("'{}' already holds this snapshot (guid {}): nothing to receive", *have, header->snapshot_guid);
-    return controller->ctl->send(json{{"type", "result"}, {"received", *have}, {"already", true}});
+    spdlog::info("'{}' already holds this snapshot (guid {}): nothing to receive", *have, su.header.snapshot_guid);
+    su.answered = controller->ctl->send(json{{"type", "result"}, {"received", *have}, {"already", true}});
+    return su;
   }
   auto sink = sink::open_sink(spec);
   if (!sink) return fail(sink.status());
-  auto listener = transport::LaneListener::listen(stream::to_hex(header->session_id));
+  su.sink.emplace(std::move(*sink));
+  auto listener = transport::LaneListener::listen(stream::to_hex(su.header.session_id));
   if (!listener) {
-    sink->abort();
+    su.sink->abort();
     return fail(listener.status());
   }
+  su.listener.emplace(std::move(*listener));
   auto tls = open_tls(tls_opts ? std::optional<int>(tls_opts->port) : std::nullopt);
   if (!tls) {
-    sink->abort();
+    su.sink->abort();
     return fail(tls.status());
   }
-  journal::Record rec;
-  rec.session = stream::to_hex(header->session_id);
-  rec.role = "receive";
-  rec.state = "running";
-  rec.target = target;
-  rec.snapshot = header->snapshot_name;
-  rec.snapshot_guid = header->snapshot_guid;
-  rec.chunk_size = header->chunk_size;
-  rec.estimate = transport::json_u64(*hello, "estimate", 0);
-  rec.pid = static_cast<int>(::getpid());
-  rec.socket = listener->path();
-  rec.started = rec.updated = journal::unix_now();
-  auto jr = journal::Journal::create(*dir, rec);
+  su.tls = std::move(*tls);
+  su.rec = receive_record(su.header, target, *hello, *su.listener);
+  auto jr = journal::Journal::create(*dir, su.rec);
   if (!jr) {
-    sink->abort();
+    su.sink->abort();
     return fail(jr.status().context("creating the transfer journal"));
   }
-  journal::Journal& jrn = *jr;
+  su.journal.emplace(std::move(*jr));
   setup_lock->release();  // a sender that comes back now finds this receive
+  return su;
+}
 
-  FdWriter to_consumer(sink->fd(), cancel);
-  NackQueue nacks;
-  std::atomic<std::uint64_t> taken_bytes{0};
-  engine::RecvOptions ro = recv_options(t, header->chunk_size);
-  const std::size_t window = ro.window;
-  ro.on_corrupt_chunk = [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); };
-  ro.on_take = [&jrn, &taken_bytes](std::uint32_t raw_len, std::uint64_t checksum) {
-    jrn.add_chunk(raw_len, checksum);
-    taken_bytes.fetch_add(raw_len, std::memory_order_relaxed);
-  };
-  engine::RecvPipeline pipeline(*header, ro, to_consumer, cancel);
-  std::atomic<std::uint64_t> waiting_ticks{0};
-  std::atomic<std::uint64_t> sender_rate{0};  // the sender's cap, as it announces it
-  Movement movement;
-  movement.activity = [&waiting_ticks] { return waiting_ticks.load(); };
-  movement.idle = "no data arrived from the sender";
-  Observer silent;  // a far half shows no progress
-  auto run = start_receiving(pipeline, *sink, t, silent, std::nullopt, movement, cancel);
-  std::mutex arrivals_mu;
-  std::vector<transport::LaneFds> arrivals;  // senders coming back
-  LaneAcceptor acceptor;
-  acceptor.on_control = [&](transport::LaneFds&& c) {
-    std::lock_guard<std::mutex> lock(arrivals_mu);
-    arrivals.push_back(std::move(c));
-  };
-  const LaneAcceptor::Body receive_lane = [&](ByteReader& in, ByteWriter&, unsigned id) {
-    engine::LaneCounters c;
-    Status s = engine::run_lane_receiver(in, *header, pipeline, c);
-    // A lane that breaks is the sender's to replace: it resends what was in flight.
-    if (!s.ok() && !cancel.cancelled()) spdlog::warn("data connection {} dropped: {}", id, s.message());
-    return cancel.cancelled() ? s : Status::Ok();
-  };
-  acceptor.start(*listener, cancel, receive_lane);
-  if (*tls) acceptor.start_tls(**tls, cancel, receive_lane, tls_opts->allow_from);
-  json ready = lane_routes(*listener, *tls);
-  ready["type"] = "ready";
-  ready["window"] = window;
-  ready["resumable_receive"] = sink->resumable;
-  // A sender that cannot hear `ready` lost its connection: it comes back (see below).
-  const Status ready_sent = controller->ctl->send(ready);
-  Status outcome;
-
-  ReceiverControl control(pipeline, nacks, "the sending side failed");
-  RateRequests rate_requests(rec.session);
-  control.watch_rate(&rate_requests, &sender_rate);
-  bool waiting = false;  // the sender went away; we wait for it until waiting_until
+// The receive's turns once it is set up: control messages, the journal kept up to date,
+// senders that come back after losing their connection. Everything it refers to belongs to
+// serve_recv and outlives it.
+struct ReceiveLoop {
+  std::chrono::milliseconds wait_for_sender;
+  CancelToken& cancel;
+  std::unique_ptr<Controller>& controller;
+  const stream::StreamHeader& header;
+  const std::string& target;
+  journal::Record& rec;
+  journal::Journal& jrn;
+  engine::RecvPipeline& pipeline;
+  ReceiverControl& control;
+  const transport::LaneListener& listener;
+  const std::optional<transport::TlsListener>& tls;
+  std::size_t window;
+  const std::atomic<std::uint64_t>& taken_bytes;
+  const std::atomic<std::uint64_t>& sender_rate;
+  std::atomic<std::uint64_t>& waiting_ticks;
+  std::mutex& arrivals_mu;
+  std::vector<transport::LaneFds>& arrivals;  // senders coming back
+  bool waiting = false;                       // the sender went away; we wait for it until waiting_until
   std::chrono::steady_clock::time_point waiting_until{};
-  auto last_save = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_save = std::chrono::steady_clock::now();
   std::uint64_t last_saved_bytes = 0;
-  auto save = [&](bool force) {
-    const auto now = std::chrono::steady_clock::now();
-    const double dt = std::chrono::duration<double>(now - last_save).count();
-    if (!force && dt < 1.0) return;
-    const std::uint64_t bytes = pipeline.counters().delivered_bytes.load();
-    rec.rate = dt > 0 ? static_cast<double>(bytes - last_saved_bytes) / dt : 0;
-    rec.rate_limit = sender_rate.load();
-    rec.chunks = pipeline.delivered();
-    rec.bytes = bytes;
-    rec.updated = journal::unix_now();
-    last_save = now;
-    last_saved_bytes = bytes;
-    (void)jrn.flush();
-    if (Status s = jrn.save(rec); !s.ok()) spdlog::warn("cannot update the transfer journal: {}", s.message());
-  };
-  // The sender went away: keep zfs receive alive and wait for it to run again (it
-  // re-attaches through our socket).
-  auto start_waiting = [&](const Status& why) {
-    waiting = true;
-    waiting_until = std::chrono::steady_clock::now() + wait_for_sender;
-    rec.state = "waiting";
-    rec.note =
-        why.message() + "; waiting " + format_duration(std::chrono::duration<double>(wait_for_sender).count()) + " for it to run again";
-    save(true);
-    spdlog::warn("{}; keeping the receive open for {} (run the same pgmigrate send again to resume)", why.message(),
-                 format_duration(std::chrono::duration<double>(wait_for_sender).count()));
-  };
-  // Answers a sender that came back: checks it sends the same stream, forgets what the old
-  // sender had in flight, and tells it where to go on. Refusals leave us as we were. While
-  // the old control connection still looks alive, only the same session may take over: a
-  // sender that reconnects before we saw its old connection break (a half-open TCP
-  // connection can look alive for hours).
-  auto take_over = [&](transport::LaneFds fds) -> bool {
-    auto next = std::make_unique<Controller>(std::move(fds), cancel);
-    auto again = next->ctl->expect("header", milliseconds(30'000), cancel);
-    if (!again) return false;
-    auto h = transport::header_from_hex(transport::json_string(*again, "hex"));
-    if (!h) {
-      (void)next->ctl->send(transport::message_from_status(h.status()));
-      return false;
-    }
-    if (!waiting && h->session_id != header->session_id) {
-      (void)next->ctl->send(transport::message_from_status(
-          Status(Errc::exists, "a transfer into '" + target + "' is already running (session " + rec.session + ", pid " +
-                                   std::to_string(rec.pid) + "); wait for it, or stop it with 'pgmigrate abort " + rec.session + "'")));
-      return false;
-    }
-    if (std::string why = stream_mismatch(*header, *h); !why.empty()) {
-      (void)next->ctl->send(transport::message_from_status(Status(
-          Errc::exists, "a transfer into '" + target + "' (session " + rec.session + ") is waiting for its sender, and this is not it: " +
-                            why + "; to start over, run 'pgmigrate abort " + rec.session + "' on the receiving host")));
-      return false;
-    }
-    transport::ResumePoint point;
-    point.header = *header;
-    point.chunks = pipeline.rewind_to_taken();
-    point.bytes = taken_bytes.load();
-    auto digest = jrn.prefix_digest(point.chunks);
-    if (!digest) {
-      (void)next->ctl->send(transport::message_from_status(digest.status()));
-      return false;
-    }
-    point.digest = *digest;
-    json again_ready = lane_routes(*listener, *tls);
-    again_ready["type"] = "ready";
-    again_ready["window"] = window;
-    again_ready["resume"] = transport::resume_to_json(point);
-    if (!next->ctl->send(again_ready).ok()) return false;
-    spdlog::info("the sender came back: resuming session {} after chunk {} ({})", rec.session, point.chunks,
-                 format_bytes(static_cast<double>(point.bytes)));
-    controller = std::move(next);
-    waiting = false;
-    control.forget_reports();
-    ++rec.resumes;
-    rec.state = "running";
-    rec.note.clear();
-    save(true);
-    return true;
-  };
 
+  // Until the transfer ends, either way. `ready_sent`: how sending `ready` went.
+  Status run(const Status& ready_sent);
+  void save(bool force);
+  void start_waiting(const Status& why);
+  bool take_over(transport::LaneFds fds);
+};
+
+void ReceiveLoop::save(bool force) {
+  const auto now = std::chrono::steady_clock::now();
+  const double dt = std::chrono::duration<double>(now - last_save).count();
+  if (!force && dt < 1.0) return;
+  const std::uint64_t bytes = pipeline.counters().delivered_bytes.load();
+  rec.rate = dt > 0 ? static_cast<double>(bytes - last_saved_bytes) / dt : 0;
+  rec.rate_limit = sender_rate.load();
+  rec.chunks = pipeline.delivered();
+  rec.bytes = bytes;
+  rec.updated = journal::unix_now();
+  last_save = now;
+  last_saved_bytes = bytes;
+  (void)jrn.flush();
+  if (Status s = jrn.save(rec); !s.ok()) spdlog::warn("cannot update the transfer journal: {}", s.message());
+}
+
+// The sender went away: keep zfs receive alive and wait for it to run again (it re-attaches
+// through our socket).
+void ReceiveLoop::start_waiting(const Status& why) {
+  waiting = true;
+  waiting_until = std::chrono::steady_clock::now() + wait_for_sender;
+  rec.state = "waiting";
+  rec.note =
+      why.message() + "; waiting " + format_duration(std::chrono::duration<double>(wait_for_sender).count()) + " for it to run again";
+  save(true);
+  spdlog::warn("{}; keeping the receive open for {} (run the same pgmigrate send again to resume)", why.message(),
+               format_duration(std::chrono::duration<double>(wait_for_sender).count()));
+}
+
+// Answers a sender that came back: checks it sends the same stream, forgets what the old
+// sender had in flight, and tells it where to go on. Refusals leave us as we were. While
+// the old control connection still looks alive, only the same session may take over: a
+// sender that reconnects before we saw its old connection break (a half-open TCP
+// connection can look alive for hours).
+bool ReceiveLoop::take_over(transport::LaneFds fds) {
+  auto next = std::make_unique<Controller>(std::move(fds), cancel);
+  auto again = next->ctl->expect("header", milliseconds(30'000), cancel);
+  if (!again) return false;
+  auto h = transport::header_from_hex(transport::json_string(*again, "hex"));
+  if (!h) {
+    (void)next->ctl->send(transport::message_from_status(h.status()));
+    return false;
+  }
+  if (!waiting && h->session_id != header.session_id) {
+    (void)next->ctl->send(transport::message_from_status(
+        Status(Errc::exists, "a transfer into '" + target + "' is already running (session " + rec.session + ", pid " +
+                                 std::to_string(rec.pid) + "); wait for it, or stop it with 'pgmigrate abort " + rec.session + "'")));
+    return false;
+  }
+  if (std::string why = stream_mismatch(header, *h); !why.empty()) {
+    (void)next->ctl->send(transport::message_from_status(Status(
+        Errc::exists, "a transfer into '" + target + "' (session " + rec.session + ") is waiting for its sender, and this is not it: " +
+                          why + "; to start over, run 'pgmigrate abort " + rec.session + "' on the receiving host")));
+    return false;
+  }
+  transport::ResumePoint point;
+  point.header = header;
+  point.chunks = pipeline.rewind_to_taken();
+  point.bytes = taken_bytes.load();
+  auto digest = jrn.prefix_digest(point.chunks);
+  if (!digest) {
+    (void)next->ctl->send(transport::message_from_status(digest.status()));
+    return false;
+  }
+  point.digest = *digest;
+  json again_ready = lane_routes(listener, tls);
+  again_ready["type"] = "ready";
+  again_ready["window"] = window;
+  again_ready["resume"] = transport::resume_to_json(point);
+  if (!next->ctl->send(again_ready).ok()) return false;
+  spdlog::info("the sender came back: resuming session {} after chunk {} ({})", rec.session, point.chunks,
+               format_bytes(static_cast<double>(point.bytes)));
+  controller = std::move(next);
+  waiting = false;
+  control.forget_reports();
+  ++rec.resumes;
+  rec.state = "running";
+  rec.note.clear();
+  save(true);
+  return true;
+}
+
+Status ReceiveLoop::run(const Status& ready_sent) {
+  Status outcome;
   if (!ready_sent.ok()) {
     if (wait_for_sender.count() == 0 || cancel.cancelled()) outcome = ready_sent;
     else start_waiting(Status(Errc::network, "the sending side went away before it heard 'ready' (" + ready_sent.message() + ")"));
   }
   while (outcome.ok()) {
-    if (auto end = control.ended(cancel)) {
-      outcome = *end;
-      break;
-    }
+    if (auto end = control.ended(cancel)) return *end;
     save(false);
     std::vector<transport::LaneFds> came;
     {
@@ -292,11 +309,9 @@ Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseco
     for (auto& c : came) (void)take_over(std::move(c));  // a refusal was told to that sender
     if (waiting) {
       waiting_ticks.fetch_add(1);
-      if (std::chrono::steady_clock::now() >= waiting_until) {
-        outcome = Status(Errc::timeout,
-                         "the sender did not come back within " + format_duration(std::chrono::duration<double>(wait_for_sender).count()));
-        break;
-      }
+      if (std::chrono::steady_clock::now() >= waiting_until)
+        return Status(Errc::timeout,
+                      "the sender did not come back within " + format_duration(std::chrono::duration<double>(wait_for_sender).count()));
       std::this_thread::sleep_for(kTick);
       continue;
     }
@@ -305,46 +320,128 @@ Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseco
     if (Status r = control.report(ctl); !r.ok()) spdlog::debug("ack not sent: {}", r.message());
     ControlTurn turn = control.turn(ctl);
     if (turn.kind == ControlTurn::Kind::channel_lost) {
-      if (cancel.cancelled()) {
-        outcome = cancel.reason();
-        break;
-      }
+      if (cancel.cancelled()) return cancel.reason();
       Status why = turn.status.context("the sending side went away");
-      if (wait_for_sender.count() == 0) {
-        outcome = why;
-        break;
-      }
+      if (wait_for_sender.count() == 0) return why;
       // A sender that crashed, was killed, or lost its control connection.
       start_waiting(why);
       continue;
     }
     outcome = turn.status;
   }
+  return outcome;
+}
+
+// The answer to the sender once the snapshot is received: what it is, and the stream's digest.
+json receive_result(const std::string& received, engine::RecvPipeline& pipeline) {
+  json result{{"type", "result"},
+              {"received", received},
+              {"delivered_bytes", pipeline.counters().delivered_bytes.load()},
+              {"digest", stream::to_hex(pipeline.digest())}};
+  if (!received.empty()) {
+    zfs::Zfs zfs;
+    if (auto ref = zfs.referenced(received))
+      result["sizes"] = "target '" + received + "' references " + format_bytes(static_cast<double>(*ref)) +
+                        ". Note: df/used sizes may differ from the source because ZFS rewrites and repacks blocks on receive; the guid "
+                        "and stream digest are what prove the copy";
+  }
+  return result;
+}
+
+}  // namespace
+
+Status serve_recv(const sink::SinkSpec& spec, const TransferParams& t, milliseconds wait_for_sender, const std::optional<FarTls>& tls_opts,
+                  CancelToken& cancel, FarIo far_io) {
+  auto controller = std::make_unique<Controller>(far_io.control_in, far_io.control_out, cancel);
+  auto fail = [&](Status s) {
+    (void)controller->ctl->send(transport::message_from_status(s));
+    return s;
+  };
+  const std::string target = !spec.target.empty() ? spec.target : "--recv-cmd " + spec.recv_cmd;
+  auto prepared = prepare_receive(spec, target, tls_opts, controller, far_io, cancel);
+  if (!prepared) return prepared.status();
+  if (prepared->answered) return *prepared->answered;
+  const stream::StreamHeader& header = prepared->header;
+  sink::Sink& sink = *prepared->sink;
+  journal::Record& rec = prepared->rec;
+  journal::Journal& jrn = *prepared->journal;
+
+  FdWriter to_consumer(sink.fd(), cancel);
+  NackQueue nacks;
+  std::atomic<std::uint64_t> taken_bytes{0};
+  engine::RecvOptions ro = recv_options(t, header.chunk_size);
+  const std::size_t window = ro.window;
+  ro.on_corrupt_chunk = [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); };
+  ro.on_take = [&jrn, &taken_bytes](std::uint32_t raw_len, std::uint64_t checksum) {
+    jrn.add_chunk(raw_len, checksum);
+    taken_bytes.fetch_add(raw_len, std::memory_order_relaxed);
+  };
+  engine::RecvPipeline pipeline(header, ro, to_consumer, cancel);
+  std::atomic<std::uint64_t> waiting_ticks{0};
+  std::atomic<std::uint64_t> sender_rate{0};  // the sender's cap, as it announces it
+  Movement movement;
+  movement.activity = [&waiting_ticks] { return waiting_ticks.load(); };
+  movement.idle = "no data arrived from the sender";
+  Observer silent;  // a far half shows no progress
+  auto run = start_receiving(pipeline, sink, t, silent, std::nullopt, movement, cancel);
+  std::mutex arrivals_mu;
+  std::vector<transport::LaneFds> arrivals;  // senders coming back
+  LaneAcceptor acceptor;
+  acceptor.on_control = [&](transport::LaneFds&& c) {
+    std::lock_guard<std::mutex> lock(arrivals_mu);
+    arrivals.push_back(std::move(c));
+  };
+  const LaneAcceptor::Body receive_lane = [&](ByteReader& in, ByteWriter&, unsigned id) {
+    engine::LaneCounters c;
+    Status s = engine::run_lane_receiver(in, header, pipeline, c);
+    // A lane that breaks is the sender's to replace: it resends what was in flight.
+    if (!s.ok() && !cancel.cancelled()) spdlog::warn("data connection {} dropped: {}", id, s.message());
+    return cancel.cancelled() ? s : Status::Ok();
+  };
+  acceptor.start(*prepared->listener, cancel, receive_lane);
+  if (prepared->tls) acceptor.start_tls(*prepared->tls, cancel, receive_lane, tls_opts->allow_from);
+  json ready = lane_routes(*prepared->listener, prepared->tls);
+  ready["type"] = "ready";
+  ready["window"] = window;
+  ready["resumable_receive"] = sink.resumable;
+  // A sender that cannot hear `ready` lost its connection: it comes back (see take_over).
+  const Status ready_sent = controller->ctl->send(ready);
+
+  ReceiverControl control(pipeline, nacks, "the sending side failed");
+  RateRequests rate_requests(rec.session);
+  control.watch_rate(&rate_requests, &sender_rate);
+  ReceiveLoop loop{.wait_for_sender = wait_for_sender,
+                   .cancel = cancel,
+                   .controller = controller,
+                   .header = header,
+                   .target = target,
+                   .rec = rec,
+                   .jrn = jrn,
+                   .pipeline = pipeline,
+                   .control = control,
+                   .listener = *prepared->listener,
+                   .tls = prepared->tls,
+                   .window = window,
+                   .taken_bytes = taken_bytes,
+                   .sender_rate = sender_rate,
+                   .waiting_ticks = waiting_ticks,
+                   .arrivals_mu = arrivals_mu,
+                   .arrivals = arrivals};
+  const Status outcome = loop.run(ready_sent);
   if (!outcome.ok()) {
     cancel.cancel(outcome);
     control.abandon(outcome);
     acceptor.join();
     (void)jrn.remove();
-    return fail(sink->abort_with(outcome));
+    return fail(sink.abort_with(outcome));
   }
-  auto received = sink->finish(*header);
+  auto received = sink.finish(header);
   (void)jrn.remove();
   if (!received) {
     acceptor.join();
     return fail(received.status());
   }
-  json result{{"type", "result"},
-              {"received", *received},
-              {"delivered_bytes", pipeline.counters().delivered_bytes.load()},
-              {"digest", stream::to_hex(pipeline.digest())}};
-  if (!received->empty()) {
-    zfs::Zfs zfs;
-    if (auto ref = zfs.referenced(*received))
-      result["sizes"] = "target '" + *received + "' references " + format_bytes(static_cast<double>(*ref)) +
-                        ". Note: df/used sizes may differ from the source because ZFS rewrites and repacks blocks on receive; the guid "
-                        "and stream digest are what prove the copy";
-  }
-  Status sent = controller->ctl->send(result);
+  Status sent = controller->ctl->send(receive_result(*received, pipeline));
   // The sender ends its lanes once it has the result; their threads then return.
   acceptor.join();
   return sent;

@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "session/session.h"
+#include "pgmigrate/session.h"
 
 namespace pgm::session {
 

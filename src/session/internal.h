@@ -1,6 +1,6 @@
 // Pieces shared by the near halves of remote transfers (push.cc, pull.cc) and the far
 // halves that sshd starts (far.cc). Internal to session/, except explain_far_exit, which
-// cli uses for the far commands it runs itself (migrate).
+// migrate/ssh_remote.cc uses for the far commands migrate runs itself.
 #pragma once
 
 #include <spdlog/spdlog.h>
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
 #include "transport/control.h"
 #include "transport/lane_socket.h"
 #include "transport/tls.h"

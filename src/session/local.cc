@@ -8,7 +8,7 @@
 #include "common/io.h"
 #include "common/units.h"
 #include "engine/single_lane.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
 #include "session/stage.h"
 #include "zfs/zfs.h"
 

@@ -149,118 +149,162 @@ bool transient(const Status& s) {
   }
 }
 
-// NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
+namespace {
+
+using LaneBody = std::function<Status(transport::Channel&, unsigned lane, engine::LaneCounters&)>;
+
+// Waits (in 50 ms steps) until the far half has said where the lanes go, or the transfer
+// ended. True: the lanes may go there.
+bool route_known(const std::shared_future<LaneRoute>& route, const LaneSet& lanes, const CancelToken& cancel) {
+  while (route.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+    if (cancel.cancelled() || lanes.over.load()) break;
+  return route.wait_for(std::chrono::seconds(0)) == std::future_status::ready && !route.get().socket.empty();
+}
+
+// How one connection of a lane went.
+struct LaneAttempt {
+  Status status;
+  bool unreachable = false;  // the TLS port never answered: a firewall, not an outage
+  bool ended = false;        // the transfer ended (or never started) before the lane could go
+};
+
+// A direct TLS lane to the far half's port.
+Result<std::unique_ptr<transport::Channel>> open_tls_lane(LaneSet& lanes, const Remote& remote, const LaneRoute& r, CancelToken& cancel,
+                                                          bool& unreachable) {
+  bool tcp_connected = false;
+  auto tls = transport::tls_connect(remote.tls_dial_host, r.tls_port, *r.tls_key, std::chrono::steady_clock::now() + remote.connect_timeout,
+                                    cancel, &tcp_connected);
+  if (tcp_connected) lanes.tls_reached.store(true);
+  if (tls) return std::unique_ptr<transport::Channel>(std::move(*tls));
+  Status s = tls.status();
+  // Fail fast only while no lane has ever reached the port (a firewall, a wrong
+  // port). A connection the far half took and dropped (its handshake slots full of
+  // strangers, say) is retried like any lane, instead of ending the transfer.
+  unreachable = !lanes.tls_reached.load() && s.code() != Errc::interrupted;
+  if (unreachable) s = Status(s.code(), s.message() + " (is that port reachable from here? see --tls-port, --tls-connect)");
+  return s;
+}
+
+// One connection of lane `i`: log in (SSH lanes), wait for the route, open the channel, carry
+// data with `body`, and close it the way the far end expects.
+LaneAttempt lane_attempt(LaneSet& lanes, unsigned i, const Remote& remote, const std::shared_future<LaneRoute>& route, CancelToken& cancel,
+                         std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LaneBody& body) {
+  LaneAttempt a;
+  Status& s = a.status;
+  std::unique_ptr<transport::Connector> conn;
+  std::unique_ptr<transport::Channel> ch;
+  if (!remote.tls_port) {
+    handshakes.acquire();
+    auto c = remote.connect(cancel);
+    handshakes.release();
+    if (c) conn = std::move(*c);
+    else s = c.status();
+  }
+  // Logged in (TLS lanes log in to nothing); the far half may still be starting (the
+  // control connection runs in parallel): wait for where the lanes go.
+  if (s.ok() && !route_known(route, lanes, cancel)) {
+    a.ended = true;
+    return a;
+  }
+  if (s.ok() && remote.tls_port) {
+    auto tls = open_tls_lane(lanes, remote, route.get(), cancel, a.unreachable);
+    if (tls) ch = std::move(*tls);
+    else s = tls.status();
+  } else if (s.ok()) {
+    auto e = conn->exec(q(remote.remote_bin) + " _lane --socket " + q(route.get().socket), cancel);
+    if (e) ch = std::move(*e);
+    else s = e.status();
+  }
+  if (s.ok()) {
+    lanes.up.fetch_add(1);
+    s = body(*ch, i, *lanes.counters[i]);
+    lanes.up.fetch_sub(1);
+  }
+  if (ch) {
+    (void)ch->send_eof();
+    // Wait for the far end to close: closing a TCP socket that still has unread input
+    // sends a reset, and the peer may then drop data it has not yet read.
+    if (s.ok()) {
+      auto code = ch->wait_exit();
+      if (!code) s = code.status();
+    }
+    if (!s.ok()) {
+      std::string err = ch->stderr_text();
+      if (!err.empty()) s = s.context(err);
+    }
+  }
+  return a;
+}
+
+// Lane `i`'s thread: connections one after the other until the data is through, the transfer
+// ends, or the lane gives up (then the main loop hears of it through lanes.fail()).
+void run_lane(LaneSet& lanes, unsigned i, const Remote& remote, const std::shared_future<LaneRoute>& route, CancelToken& cancel,
+              std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy, const LaneBody& body) {
+  std::optional<std::chrono::steady_clock::time_point> give_up;
+  for (unsigned attempt = 0;; ++attempt) {
+    const std::uint64_t frames_before = lanes.counters[i]->frames.load();
+    LaneAttempt a = lane_attempt(lanes, i, remote, route, cancel, handshakes, body);
+    if (a.ended) break;
+    Status s = a.status;
+    if (s.ok()) {
+      lanes.succeeded.fetch_add(1);
+      break;
+    }
+    // A lane that connects after the transfer ended (or fails then) has nothing to do.
+    if (cancel.cancelled() || lanes.over.load()) break;
+    s = s.context("data connection " + std::to_string(i));
+    if (lanes.counters[i]->frames.load() != frames_before) {
+      give_up.reset();  // it had been working: a fresh outage, a fresh allowance
+      attempt = 0;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!give_up) give_up = now + policy.reconnect_timeout;
+    if (!transient(s) || a.unreachable || policy.reconnect_timeout.count() == 0 || now >= *give_up) {
+      // Not a cancellation yet: the far half usually knows why (its zfs receive failed,
+      // say) and says so on the control channel; the main loop decides.
+      lanes.fail(
+          policy.reconnect_timeout.count() > 0 && transient(s) && !a.unreachable
+              ? s.context("gave up reconnecting after " + format_duration(std::chrono::duration<double>(policy.reconnect_timeout).count()))
+              : s);
+      break;
+    }
+    // Until the control connection is up the session may never start (a wrong port, say):
+    // then its error is the one to report, and a lane's "reconnecting" would be noise.
+    if (!route_known(route, lanes, cancel) || cancel.cancelled() || lanes.over.load()) break;
+    if (policy.on_drop) policy.on_drop(i);
+    lanes.reconnects.fetch_add(1);
+    spdlog::warn("{}; reconnecting", s.message());
+    // Backoff: 0.25 s doubling to 8 s, cancellable.
+    auto pause = std::chrono::milliseconds(250) * (1u << std::min(attempt, 5u));
+    auto until = std::min(std::chrono::steady_clock::now() + pause, *give_up);
+    while (std::chrono::steady_clock::now() < until && !cancel.cancelled() && !lanes.over.load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (lanes.over.load()) break;
+    if (attempt > 20) attempt = 5;  // keep the shift bounded
+  }
+  lanes.finished.fetch_add(1);
+}
+
+}  // namespace
+
 void start_lanes(LaneSet& lanes, unsigned n, const Remote& remote, const std::shared_future<LaneRoute>& route, CancelToken& cancel,
-                 std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy,
-                 const std::function<Status(transport::Channel&, unsigned lane, engine::LaneCounters&)>& body) {
+                 std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy, const LaneBody& body) {
   for (unsigned i = 0; i < n; ++i) lanes.counters.push_back(std::make_unique<engine::LaneCounters>());
   for (unsigned i = 0; i < n; ++i) {
-    lanes.threads.emplace_back([&, i, body, policy] {
-      std::optional<std::chrono::steady_clock::time_point> give_up;
-      for (unsigned attempt = 0;; ++attempt) {
-        Status s;
-        bool unreachable = false;  // the TLS port never answered: a firewall, not an outage
-        const std::uint64_t frames_before = lanes.counters[i]->frames.load();
-        {
-          std::unique_ptr<transport::Connector> conn;
-          std::unique_ptr<transport::Channel> ch;
-          if (!remote.tls_port) {
-            handshakes.acquire();
-            auto c = remote.connect(cancel);
-            handshakes.release();
-            if (c) conn = std::move(*c);
-            else s = c.status();
-          }
-          // Logged in (TLS lanes log in to nothing); the far half may still be starting (the
-          // control connection runs in parallel): wait for where the lanes go.
-          while (s.ok() && route.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
-            if (cancel.cancelled() || lanes.over.load()) break;
-          }
-          const bool go = route.wait_for(std::chrono::seconds(0)) == std::future_status::ready && !route.get().socket.empty();
-          if (s.ok() && !go) break;  // the transfer ended (or never started)
-          if (s.ok() && remote.tls_port) {
-            const LaneRoute& r = route.get();
-            bool tcp_connected = false;
-            auto tls = transport::tls_connect(remote.tls_dial_host, r.tls_port, *r.tls_key,
-                                              std::chrono::steady_clock::now() + remote.connect_timeout, cancel, &tcp_connected);
-            if (tcp_connected) lanes.tls_reached.store(true);
-            if (tls) {
-              ch = std::move(*tls);
-            } else {
-              s = tls.status();
-              // Fail fast only while no lane has ever reached the port (a firewall, a wrong
-              // port). A connection the far half took and dropped (its handshake slots full of
-              // strangers, say) is retried like any lane, instead of ending the transfer.
-              unreachable = !lanes.tls_reached.load() && s.code() != Errc::interrupted;
-              if (unreachable) s = Status(s.code(), s.message() + " (is that port reachable from here? see --tls-port, --tls-connect)");
-            }
-          } else if (s.ok()) {
-            auto e = conn->exec(q(remote.remote_bin) + " _lane --socket " + q(route.get().socket), cancel);
-            if (e) ch = std::move(*e);
-            else s = e.status();
-          }
-          if (s.ok()) {
-            lanes.up.fetch_add(1);
-            s = body(*ch, i, *lanes.counters[i]);
-            lanes.up.fetch_sub(1);
-          }
-          if (ch) {
-            (void)ch->send_eof();
-            // Wait for the far end to close: closing a TCP socket that still has unread input
-            // sends a reset, and the peer may then drop data it has not yet read.
-            if (s.ok()) {
-              auto code = ch->wait_exit();
-              if (!code) s = code.status();
-            }
-            if (!s.ok()) {
-              std::string err = ch->stderr_text();
-              if (!err.empty()) s = s.context(err);
-            }
-          }
-        }
-        if (s.ok()) {
-          lanes.succeeded.fetch_add(1);
-          break;
-        }
-        // A lane that connects after the transfer ended (or fails then) has nothing to do.
-        if (cancel.cancelled() || lanes.over.load()) break;
-        s = s.context("data connection " + std::to_string(i));
-        if (lanes.counters[i]->frames.load() != frames_before) {
-          give_up.reset();  // it had been working: a fresh outage, a fresh allowance
-          attempt = 0;
-        }
-        const auto now = std::chrono::steady_clock::now();
-        if (!give_up) give_up = now + policy.reconnect_timeout;
-        if (!transient(s) || unreachable || policy.reconnect_timeout.count() == 0 || now >= *give_up) {
-          // Not a cancellation yet: the far half usually knows why (its zfs receive failed,
-          // say) and says so on the control channel; the main loop decides.
-          lanes.fail(policy.reconnect_timeout.count() > 0 && transient(s) && !unreachable
-                         ? s.context("gave up reconnecting after " +
-                                     format_duration(std::chrono::duration<double>(policy.reconnect_timeout).count()))
-                         : s);
-          break;
-        }
-        // Until the control connection is up the session may never start (a wrong port, say):
-        // then its error is the one to report, and a lane's "reconnecting" would be noise.
-        while (route.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
-          if (cancel.cancelled() || lanes.over.load()) break;
-        if (cancel.cancelled() || lanes.over.load() || route.wait_for(std::chrono::seconds(0)) != std::future_status::ready ||
-            route.get().socket.empty())
-          break;
-        if (policy.on_drop) policy.on_drop(i);
-        lanes.reconnects.fetch_add(1);
-        spdlog::warn("{}; reconnecting", s.message());
-        // Backoff: 0.25 s doubling to 8 s, cancellable.
-        auto pause = std::chrono::milliseconds(250) * (1u << std::min(attempt, 5u));
-        auto until = std::min(std::chrono::steady_clock::now() + pause, *give_up);
-        while (std::chrono::steady_clock::now() < until && !cancel.cancelled() && !lanes.over.load())
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        if (lanes.over.load()) break;
-        if (attempt > 20) attempt = 5;  // keep the shift bounded
-      }
-      lanes.finished.fetch_add(1);
+    lanes.threads.emplace_back([&lanes, &remote, &route, &cancel, &handshakes, i, body, policy] {
+      run_lane(lanes, i, remote, route, cancel, handshakes, policy, body);
     });
   }
+}
+
+Movement lane_movement(LaneSet& lanes, const stream::SessionId& session, std::string idle) {
+  Movement movement;
+  movement.lane_bytes = [&lanes] { return lanes.lane_bytes(); };
+  movement.reconnects = [&lanes] { return lanes.reconnects.load(); };
+  movement.lanes_up = [&lanes] { return lanes.up.load(); };
+  movement.session = stream::to_hex(session);
+  movement.idle = std::move(idle);
+  return movement;
 }
 
 Status settle_lane_failure(transport::ControlChannel& ctl, LaneSet& lanes, const Remote& remote) {

@@ -18,7 +18,8 @@
 #include <vector>
 
 #include "engine/lanes.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
+#include "session/stage.h"
 #include "transport/control.h"
 #include "transport/tls.h"
 
@@ -101,6 +102,11 @@ struct LanePolicy {
 void start_lanes(LaneSet& lanes, unsigned n, const Remote& remote, const std::shared_future<LaneRoute>& route, CancelToken& cancel,
                  std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy,
                  const std::function<Status(transport::Channel&, unsigned lane, engine::LaneCounters&)>& body);
+
+// What every near half's progress and watchdog read of its lanes (lane bytes, reconnects, lanes
+// up), its session and what its silence means; each half adds its own activity.
+// REQUIRES: `lanes` outlives the Movement's functions.
+Movement lane_movement(LaneSet& lanes, const stream::SessionId& session, std::string idle);
 
 // A data connection failed: give the far half a moment to say why on the control channel,
 // since its reason (e.g. "zfs receive failed: out of space") is the one worth reporting.

@@ -13,18 +13,58 @@ namespace pgm::session {
 
 using nlohmann::json;
 
-// NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
+namespace {
+
+// What to ask the far half for: the requested stream, or only the rest of an interrupted
+// receive that OpenZFS kept here (zfs receive -s).
+source::SourceSpec resumed_source(const source::SourceSpec& requested, const sink::SinkSpec& sink_spec, const Remote& remote) {
+  source::SourceSpec remote_source = requested;
+  if (sink_spec.target.empty()) return remote_source;
+  zfs::Zfs zfs;
+  remote_source.resume_token = zfs.resume_token(sink_spec.target.substr(0, sink_spec.target.find('@')));
+  if (!remote_source.resume_token.empty())
+    spdlog::warn("'{}' holds a partial receive (its receive_resume_token): asking {} for only the rest", sink_spec.target,
+                 remote.host_label);
+  return remote_source;
+}
+
+// The stream header in the far sender's `ready`.
+Result<stream::StreamHeader> ready_header(const json& ready) {
+  if (!ready.contains("header") || !ready["header"].is_string()) return Status(Errc::protocol, "the far half sent no stream header");
+  return transport::header_from_hex(ready["header"].get<std::string>());
+}
+
+// This stream was received before (a pull run again): the snapshot with the source's guid is
+// the proof.
+TransferSummary already_pulled(const Remote& remote, const stream::StreamHeader& header, const std::string& have) {
+  TransferSummary sum;
+  sum.verb = "received";
+  sum.source = remote.host_label + ":" + header.snapshot_name;
+  sum.verification =
+      "already here: '" + have + "' has the source's guid " + std::to_string(header.snapshot_guid) + "; nothing was received";
+  return sum;
+}
+
+// The control channel's turns until the transfer ends, either way.
+Status receive_turns(ReceiverControl& control, transport::ControlChannel& ctl, transport::Channel& ctl_ch, LaneSet& lanes,
+                     const Remote& remote, const CancelToken& cancel) {
+  Status outcome;
+  while (outcome.ok()) {
+    if (auto end = control.ended(cancel)) return *end;
+    if (lanes.failed.load()) return settle_lane_failure(ctl, lanes, remote);
+    outcome = control.report(ctl);
+    if (!outcome.ok()) break;
+    ControlTurn turn = control.turn(ctl);
+    outcome = turn.kind == ControlTurn::Kind::channel_lost ? explain_far_exit(ctl_ch, remote, turn.status) : turn.status;
+  }
+  return outcome;
+}
+
+}  // namespace
+
 Result<TransferSummary> pull(const source::SourceSpec& requested_source, const sink::SinkSpec& sink_spec, const TransferParams& t,
                              const Remote& remote, Observer& observer, CancelToken& cancel) {
-  source::SourceSpec remote_source = requested_source;
-  if (!sink_spec.target.empty()) {
-    // OpenZFS kept an interrupted receive here (zfs receive -s): ask for the rest of it.
-    zfs::Zfs zfs;
-    remote_source.resume_token = zfs.resume_token(sink_spec.target.substr(0, sink_spec.target.find('@')));
-    if (!remote_source.resume_token.empty())
-      spdlog::warn("'{}' holds a partial receive (its receive_resume_token): asking {} for only the rest", sink_spec.target,
-                   remote.host_label);
-  }
+  const source::SourceSpec remote_source = resumed_source(requested_source, sink_spec, remote);
   // The lanes need the stream header and the pipeline, which exist only once the far half
   // answers; they log in meanwhile (see push) and wait for the socket's address,
   // which is published only after both are set.
@@ -59,9 +99,7 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
     if (why.code() == Errc::network || why.code() == Errc::io) why = explain_far_exit(**ctl_ch, remote, why);
     return abandon(why);
   }
-  if (!(*ready).contains("header") || !(*ready)["header"].is_string())
-    return abandon(Status(Errc::protocol, "the far half sent no stream header"));
-  auto decoded = transport::header_from_hex((*ready)["header"].get<std::string>());
+  auto decoded = ready_header(*ready);
   if (!decoded) return abandon(decoded.status());
   header = *decoded;
   auto lanes_go = lane_route(*ready, remote);
@@ -70,16 +108,9 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
     return abandon(lanes_go.status());
   }
   if (auto have = sink::already_received(sink_spec, *header)) {
-    // This stream was received before (a pull run again): the snapshot with the source's guid
-    // is the proof. The far sender is told it may exit.
-    (void)ctl.send(json{{"type", "done"}, {"already", true}});
+    (void)ctl.send(json{{"type", "done"}, {"already", true}});  // the far sender may exit
     (void)abandon(Status::Ok());
-    TransferSummary sum;
-    sum.verb = "received";
-    sum.source = remote.host_label + ":" + header->snapshot_name;
-    sum.verification =
-        "already here: '" + *have + "' has the source's guid " + std::to_string(header->snapshot_guid) + "; nothing was received";
-    return sum;
+    return already_pulled(remote, *header, *have);
   }
   std::optional<std::uint64_t> estimate;
   if ((*ready).contains("estimate") && (*ready)["estimate"].is_number_unsigned()) estimate = (*ready)["estimate"].get<std::uint64_t>();
@@ -94,13 +125,8 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
   engine::RecvOptions ro = recv_options(t, header->chunk_size);
   ro.on_corrupt_chunk = [&nacks](std::uint64_t seq, const Status& why) { nacks.push(seq, why); };
   pipeline.emplace(*header, ro, *to_consumer, cancel);
-  Movement movement;
-  movement.lane_bytes = [&lanes] { return lanes.lane_bytes(); };
-  movement.reconnects = [&lanes] { return lanes.reconnects.load(); };
-  movement.lanes_up = [&lanes] { return lanes.up.load(); };
-  movement.session = stream::to_hex(header->session_id);
+  Movement movement = lane_movement(lanes, header->session_id, "no data arrived from " + remote.host_label);
   movement.activity = [&lanes] { return lanes.reconnects.load(); };
-  movement.idle = "no data arrived from " + remote.host_label;
   std::atomic<std::uint64_t> sender_rate{t.rate};  // the far sender's cap, as it announces it
   movement.rate_limit = [&sender_rate] { return sender_rate.load(); };
   auto run = start_receiving(*pipeline, *sink, t, observer, estimate, movement, cancel);
@@ -113,20 +139,7 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
   control.watch_rate(&rate_requests, &sender_rate);
   spdlog::info("session {} ('pgmigrate rate {} RATE' changes its rate cap while it runs)", stream::to_hex(header->session_id),
                stream::to_hex(header->session_id));
-  while (outcome.ok()) {
-    if (auto end = control.ended(cancel)) {
-      outcome = *end;
-      break;
-    }
-    if (lanes.failed.load()) {
-      outcome = settle_lane_failure(ctl, lanes, remote);
-      break;
-    }
-    outcome = control.report(ctl);
-    if (!outcome.ok()) break;
-    ControlTurn turn = control.turn(ctl);
-    outcome = turn.kind == ControlTurn::Kind::channel_lost ? explain_far_exit(**ctl_ch, remote, turn.status) : turn.status;
-  }
+  if (outcome.ok()) outcome = receive_turns(control, ctl, **ctl_ch, lanes, remote, cancel);
   if (!outcome.ok()) {
     cancel.cancel(outcome);
     control.abandon(outcome);

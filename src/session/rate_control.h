@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::session {
 

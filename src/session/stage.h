@@ -15,7 +15,7 @@
 #include "engine/recv_pipeline.h"
 #include "engine/send_pipeline.h"
 #include "engine/watchdog.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
 
 namespace pgm::session {
 

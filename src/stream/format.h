@@ -21,20 +21,10 @@
 #include <variant>
 #include <vector>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
+#include "pgmigrate/stream_format.h"
 
 namespace pgm::stream {
-
-inline constexpr std::array<std::uint8_t, 8> kMagic = {'P', 'G', 'M', 'I', 'G', 'R', 'T', '1'};
-inline constexpr std::uint16_t kFormatVersion = 1;
-inline constexpr std::uint32_t kMinChunkSize = 64 * 1024;
-inline constexpr std::uint32_t kMaxChunkSize = 64 * 1024 * 1024;
-inline constexpr std::size_t kMaxNameLength = 1024;
-inline constexpr std::size_t kHeaderFixedSize = 42;  // everything before the name
-inline constexpr std::size_t kRecordHeaderSize = 40;
-
-enum class Codec : std::uint8_t { none = 0, zstd = 1 };
-const char* codec_name(Codec codec);
 
 using SessionId = std::array<std::uint8_t, 16>;
 using Digest = std::array<std::uint8_t, 16>;

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "common/cancel.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 #include "stream/format.h"
 #include "transport/channel.h"
 

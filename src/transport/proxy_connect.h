@@ -9,7 +9,7 @@
 
 #include "common/fd.h"
 #include "common/process.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::transport {
 

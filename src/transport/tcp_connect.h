@@ -6,7 +6,7 @@
 
 #include "common/cancel.h"
 #include "common/fd.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::transport {
 

@@ -19,7 +19,7 @@
 
 #include "common/cancel.h"
 #include "common/fd.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 #include "transport/channel.h"
 
 using SSL = struct ssl_st;

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::zfs {
 

@@ -1,5 +1,5 @@
 // What a user sees for a wrong command line (cli/usage.h) and what the log file keeps of
-// stderr (cli/log_file.h).
+// stderr (common/log_file.h).
 #include "cli/usage.h"
 
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli/log_file.h"
+#include "common/log_file.h"
 
 namespace pgm::cli {
 namespace {

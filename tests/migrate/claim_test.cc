@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "migrate/engine.h"
+#include "pgmigrate/migrate.h"
 
 namespace pgm::migrate {
 namespace {

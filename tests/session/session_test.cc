@@ -1,7 +1,7 @@
 // The session whole (near half, control loop, lanes, far half, journal) through the
 // in-process host: no sshd, but real pipelines, real lane sockets and real producer and
 // consumer processes (`cat`), with the far half's connection broken as an outage would.
-#include "session/session.h"
+#include "pgmigrate/session.h"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 typedef struct _LIBSSH2_SESSION LIBSSH2_SESSION;  // NOLINT: same typedef as <libssh2.h>
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "common/io.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 typedef struct _LIBSSH2_CHANNEL LIBSSH2_CHANNEL;  // NOLINT: same typedef as <libssh2.h>
 

@@ -20,7 +20,7 @@
 #include "common/cancel.h"
 #include "common/fd.h"
 #include "common/process.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
 typedef struct _LIBSSH2_SESSION LIBSSH2_SESSION;  // NOLINT: same typedef as <libssh2.h>
 

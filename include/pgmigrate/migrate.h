@@ -26,13 +26,13 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "common/status.h"
 #include "migrate/remote.h"
 #include "migrate/state.h"
 #include "migrate/steps.h"
 #include "pg/debian_cluster.h"
 #include "pg/slot.h"
 #include "pg/switchover.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::migrate {
 

@@ -1,20 +1,18 @@
-#include "cli/metrics_file.h"
+#include "session/metrics_file.h"
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "journal/journal.h"
 
-namespace pgm::cli {
+namespace pgm::session {
 namespace {
 
-MetricFamily one(std::string name, std::string help, MetricFamily::Type type, double value,
-                 std::vector<std::pair<std::string, std::string>> labels = {}) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  f.samples.push_back(MetricSample{std::move(labels), value});
-  return f;
+// A family of one sample; short, for the many families below.
+template <typename... Args>
+MetricFamily one(Args&&... args) {
+  return single_metric(std::forward<Args>(args)...);
 }
 
 // The `kind` label of pgmigrate_errors_total: the error class as an identifier.
@@ -80,31 +78,6 @@ std::vector<MetricFamily> transfer_families(const std::string& side, const sessi
     out.push_back(one("pgmigrate_transfer_estimated_bytes", "The stream's expected size (zfs send -n)", kGauge, d(*estimate), l));
   out.push_back(
       one("pgmigrate_transfer_start_time_seconds", "When the transfer's data started to move (unix time)", kGauge, start_time, l));
-  return out;
-}
-
-std::vector<MetricFamily> migrate_families(const migrate::State& s) {
-  std::vector<MetricFamily> out;
-  MetricFamily step{"pgmigrate_migrate_step", "1 for the step the migration is in (or stopped in), 0 for the others", kGauge, {}};
-  MetricFamily started{"pgmigrate_migrate_step_start_time_seconds", "When the current step began (unix time)", kGauge, {}};
-  const std::string current = s.current_step.value_or("");
-  for (std::string_view name : migrate::kStepNames) {
-    const std::string n(name);
-    step.samples.push_back(MetricSample{{{"step", n}}, n == current ? 1.0 : 0.0});
-    auto it = s.steps.find(n);
-    if (n == current && it != s.steps.end() && it->second.started)
-      started.samples.push_back(MetricSample{{{"step", n}}, *it->second.started});
-  }
-  out.push_back(std::move(step));
-  out.push_back(std::move(started));
-  out.push_back(one("pgmigrate_migrate_running", "1 while the migration's run is going (state running)", kGauge,
-                    s.state.value_or("") == "running" ? 1 : 0));
-  if (s.slot_retained)
-    out.push_back(one("pgmigrate_migrate_slot_retained_wal_bytes", "WAL the migration's replication slot keeps on the primary", kGauge,
-                      static_cast<double>(*s.slot_retained)));
-  if (s.lag_bytes)
-    out.push_back(one("pgmigrate_migrate_replay_lag_bytes", "How far the standby's replay is behind the primary", kGauge,
-                      static_cast<double>(*s.lag_bytes)));
   return out;
 }
 
@@ -198,4 +171,4 @@ void MetricsFile::write_now() {
   }
 }
 
-}  // namespace pgm::cli
+}  // namespace pgm::session

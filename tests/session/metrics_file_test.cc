@@ -1,6 +1,7 @@
-// --metrics-file (cli/metrics_file.h): what a transfer and a migration put in the textfile.
+// --metrics-file (session/metrics_file.h): what a transfer puts in the textfile (a migration's
+// families: tests/migrate/metrics_test.cc).
 // The format itself is checked by a real parser in tests/e2e/rate_limit.sh.
-#include "cli/metrics_file.h"
+#include "session/metrics_file.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@
 
 #include "common/files.h"
 
-namespace pgm::cli {
+namespace pgm::session {
 namespace {
 
 const MetricFamily* find(const std::vector<MetricFamily>& fs, const std::string& name) {
@@ -50,33 +51,6 @@ TEST(MetricsFile, TransferFamiliesNameEachSideAndCarryTheCap) {
   EXPECT_EQ(find(got, "pgmigrate_transfer_estimated_bytes"), nullptr);
 }
 
-TEST(MetricsFile, MigrateFamiliesMarkTheCurrentStepAndItsStart) {
-  migrate::State st;
-  st.state = "running";
-  st.current_step = "catchup";
-  st.steps["catchup"].started = 1.7e9;
-  st.steps["bulk"].started = 1.6e9;
-  st.slot_retained = 123;
-  st.lag_bytes = 45;
-  auto fs = migrate_families(st);
-  const MetricFamily* step = find(fs, "pgmigrate_migrate_step");
-  ASSERT_NE(step, nullptr);
-  double ones = 0;
-  for (const auto& s : step->samples) {
-    ones += s.value;
-    if (s.value == 1) {
-      EXPECT_EQ(s.labels[0].second, "catchup");
-    }
-  }
-  EXPECT_EQ(ones, 1);
-  const MetricFamily* started = find(fs, "pgmigrate_migrate_step_start_time_seconds");
-  ASSERT_EQ(started->samples.size(), 1u);  // only the current step's
-  EXPECT_EQ(started->samples[0].value, 1.7e9);
-  EXPECT_EQ(find(fs, "pgmigrate_migrate_slot_retained_wal_bytes")->samples[0].value, 123);
-  EXPECT_EQ(find(fs, "pgmigrate_migrate_replay_lag_bytes")->samples[0].value, 45);
-  EXPECT_EQ(find(fs, "pgmigrate_migrate_running")->samples[0].value, 1);
-}
-
 TEST(MetricsFile, WritesTheOutcomeAndKeepsTheLastNumbersAfterTheTransfer) {
   char dir[] = "/tmp/pgm-metricsfile-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
@@ -112,4 +86,4 @@ TEST(MetricsFile, NoPathWritesNothing) {
 }
 
 }  // namespace
-}  // namespace pgm::cli
+}  // namespace pgm::session

@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
-namespace pgm::cli {
+namespace pgm {
 
 inline constexpr const char* kOptionsStdinFlag = "--options-stdin";
 // The longest line the far side reads. Besides conninfo, the line carries a Debian cluster's
@@ -30,4 +30,4 @@ Result<std::vector<std::string>> expand_options_stdin(int argc, char** argv);
 // The parser behind it, for tests and fuzzing: the options of one such line.
 Result<std::vector<std::pair<std::string, std::string>>> parse_options_line(const std::string& line);
 
-}  // namespace pgm::cli
+}  // namespace pgm

@@ -12,9 +12,9 @@
 #include <string>
 
 #include "common/rotating_file.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
 
-namespace pgm::cli {
+namespace pgm {
 
 // The far half's own log (beside its journals): big enough for days of warnings.
 inline constexpr std::uint64_t kFarLogSize = std::uint64_t{16} << 20;
@@ -42,4 +42,4 @@ class LogFile {
   bool reported_failure_ = false;
 };
 
-}  // namespace pgm::cli
+}  // namespace pgm

@@ -1,5 +1,5 @@
-// Secrets on a far pgmigrate's stdin instead of its argv (cli/secret_options.h).
-#include "cli/secret_options.h"
+// Secrets on a far pgmigrate's stdin instead of its argv (common/secret_options.h).
+#include "common/secret_options.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <thread>
 
-namespace pgm::cli {
+namespace pgm {
 namespace {
 
 TEST(SecretOptions, LineRoundTrips) {
@@ -101,4 +101,4 @@ TEST(SecretOptions, RefusesALineOverTheBound) {
 }
 
 }  // namespace
-}  // namespace pgm::cli
+}  // namespace pgm

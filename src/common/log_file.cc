@@ -1,11 +1,11 @@
-#include "cli/log_file.h"
+#include "common/log_file.h"
 
 #include <unistd.h>
 
 #include <cerrno>
 #include <ctime>
 
-namespace pgm::cli {
+namespace pgm {
 namespace {
 
 constexpr auto kProgressEvery = std::chrono::minutes(1);
@@ -84,4 +84,4 @@ void LogFile::write_line(const std::string& line) {
   }
 }
 
-}  // namespace pgm::cli
+}  // namespace pgm

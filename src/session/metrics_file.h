@@ -1,4 +1,4 @@
-// --metrics-file PATH: a transfer's (and a migration's) numbers as a node_exporter
+// --metrics-file PATH: a transfer's (and, through set_extra, a migration's) numbers as a node_exporter
 // textfile-collector file (common/metrics), rewritten atomically every kPeriod while the
 // command runs and once more as it ends, so that a days-long move is on the team's
 // dashboards and alerts. Names and example alerts: docs/metrics.md.
@@ -15,19 +15,14 @@
 #include <vector>
 
 #include "common/metrics.h"
-#include "common/status.h"
-#include "migrate/state.h"
-#include "session/session.h"
+#include "pgmigrate/session.h"
+#include "pgmigrate/status.h"
 
-namespace pgm::cli {
+namespace pgm::session {
 
 // The families of one transfer from one progress sample; `side` is "send" or "recv". Pure.
 std::vector<MetricFamily> transfer_families(const std::string& side, const session::ProgressSample& s,
                                             std::optional<std::uint64_t> estimate, double start_time);
-
-// A migration's families from its state (migrate/state.h): the step it is in and when that
-// began, the slot's retained WAL, the standby's replay lag. Pure.
-std::vector<MetricFamily> migrate_families(const migrate::State& s);
 
 class MetricsFile {
  public:
@@ -74,4 +69,4 @@ class MetricsFile {
   std::thread thread_;
 };
 
-}  // namespace pgm::cli
+}  // namespace pgm::session

@@ -1,4 +1,4 @@
-#include "cli/secret_options.h"
+#include "common/secret_options.h"
 
 #include <poll.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace pgm::cli {
+namespace pgm {
 
 using nlohmann::json;
 
@@ -76,4 +76,4 @@ Result<std::vector<std::string>> expand_options_stdin(int argc, char** argv) {
   return args;
 }
 
-}  // namespace pgm::cli
+}  // namespace pgm

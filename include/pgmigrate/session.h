@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "common/cancel.h"
-#include "common/status.h"
+#include "pgmigrate/status.h"
+#include "pgmigrate/stream_format.h"
 #include "sink/sink.h"
 #include "source/source.h"
-#include "stream/format.h"
 #include "transport/channel.h"
 
 namespace pgm::session {

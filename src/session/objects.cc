@@ -1,0 +1,92 @@
+#include "session/objects.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <thread>
+
+#include "common/errno_text.h"
+#include "common/io.h"
+
+namespace pgm::session {
+namespace {
+
+// A pipe whose ends are closed once, by whoever is done with them first.
+struct Pipe {
+  int read = -1, write = -1;
+  ~Pipe() {
+    close_read();
+    close_write();
+  }
+  void close_read() {
+    if (read >= 0) ::close(read);
+    read = -1;
+  }
+  void close_write() {
+    if (write >= 0) ::close(write);
+    write = -1;
+  }
+};
+
+Status make_pipe(Pipe& p) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Status(Errc::io, "pipe: " + errno_text(errno));
+  p.read = fds[0];
+  p.write = fds[1];
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ObjectUpload> send_to_objects(const source::SourceSpec& spec, const TransferParams& t, const objstore::Location& at,
+                                     const objstore::ClientConfig& config, const objstore::UploadOptions& up, Observer& observer,
+                                     CancelToken& cancel) {
+  Pipe pipe;
+  PGM_RETURN_IF_ERROR(make_pipe(pipe));
+  std::optional<Result<TransferSummary>> sent;
+  // The sending half gets its own token: a pipeline that stops cancels its token, and that
+  // must not read as a cancellation of the uploader (a signal still reaches both).
+  CancelToken send_cancel;
+  CancelLink link(cancel, send_cancel);
+  std::thread sender([&] {
+    sent = send_to_fd(spec, pipe.write, "the object uploader", t, observer, send_cancel);
+    pipe.close_write();
+  });
+  FdReader reader(pipe.read, cancel);
+  auto stored = objstore::upload_stream(reader, at, config, up, cancel);
+  pipe.close_read();  // an uploader that stopped early ends the sender (EPIPE)
+  sender.join();
+  if (stored && stored->already_complete) return ObjectUpload{*stored, std::nullopt};
+  // A stream that ended early is the sender's failure (zfs send); anything else is the store's.
+  if (!*sent && (!stored.ok() && stored.status().code() == Errc::truncated)) return sent->status();
+  if (!stored) return stored.status();
+  if (!*sent) return sent->status();
+  return ObjectUpload{*stored, **sent};
+}
+
+Result<TransferSummary> recv_from_objects(const objstore::Location& at, const objstore::ClientConfig& config,
+                                          const objstore::DownloadOptions& down, const sink::SinkSpec& spec, const TransferParams& t,
+                                          Observer& observer, CancelToken& cancel) {
+  Pipe pipe;
+  PGM_RETURN_IF_ERROR(make_pipe(pipe));
+  Status fetched;
+  CancelToken recv_cancel;  // as in send_to_objects: the receive pipeline cancels its own token
+  CancelLink link(cancel, recv_cancel);
+  std::thread downloader([&] {
+    FdWriter writer(pipe.write, cancel);
+    fetched = objstore::download_stream(writer, at, config, down, cancel);
+    pipe.close_write();  // without the trailer the receive aborts: nothing unverified is kept
+  });
+  auto got = recv_from_fd(pipe.read, "the object store", spec, t, observer, recv_cancel);
+  pipe.close_read();  // a receive that failed first ends the downloader (EPIPE)
+  downloader.join();
+  // The store's own failure (a missing or corrupted object, a foreign manifest) names the cause;
+  // a write error of the downloader is only the echo of a failed receive.
+  if (!fetched.ok() && fetched.code() != Errc::io) return fetched;
+  if (!got) return got.status();
+  if (!fetched.ok()) return fetched;
+  return got;
+}
+
+}  // namespace pgm::session
