@@ -19,7 +19,7 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
   source::SourceSpec remote_source = requested_source;
   if (!sink_spec.target.empty()) {
     // OpenZFS kept an interrupted receive here (zfs receive -s): ask for the rest of it.
-    zfs::Zfs zfs;
+    const zfs::Zfs zfs = zfs::Zfs::with_wrapper(sink_spec.privilege_wrapper);
     remote_source.resume_token = zfs.resume_token(sink_spec.target.substr(0, sink_spec.target.find('@')));
     if (!remote_source.resume_token.empty())
       spdlog::warn("'{}' holds a partial receive (its receive_resume_token): asking {} for only the rest", sink_spec.target,
