@@ -206,8 +206,8 @@ std::optional<std::uint64_t> parse_send_size(const std::string& out) {
 
 Zfs::Zfs(std::string zfs_bin) : bin_(std::move(zfs_bin)) {}
 
-Zfs Zfs::with_wrapper(std::string wrapper) {
-  Zfs zfs;
+Zfs Zfs::with_wrapper(std::string wrapper, std::string zfs_bin) {
+  Zfs zfs(std::move(zfs_bin));
   zfs.wrapper_ = std::move(wrapper);
   return zfs;
 }

@@ -108,7 +108,7 @@ class Zfs {
   // Every command through the privilege `wrapper` ("sudo -n": a near pgmigrate that is not
   // root, common/elevation.h); "" runs them directly. A refusal by the wrapper is one
   // Errc::auth line naming the command, the user and the fixes.
-  static Zfs with_wrapper(std::string wrapper);
+  static Zfs with_wrapper(std::string wrapper, std::string zfs_bin = default_binary());
   // The argv that runs `zfs ARGS` here (wrapper first): for the long-running send and receive.
   std::vector<std::string> argv(std::vector<std::string> args) const;
   // Runs `zfs ARGS` to completion (run_command). Fails only when it could not run, or the
