@@ -46,7 +46,8 @@ void register_internal(CLI::App& app, CommandFn& selected) {
     selected = [a](RunContext& ctx) -> Status {
       auto t = resolve(a->transfer);
       if (!t) return t.status();
-      sink::SinkSpec spec{a->target, {}, a->recv_cmd};
+      // The far half runs zfs directly: sudo, if any, started this whole process.
+      sink::SinkSpec spec{a->target, {}, a->recv_cmd, {}};
       zfs::SendFlags unused;
       PGM_RETURN_IF_ERROR(apply_zfs_options(a->zfs_flags, false, !a->recv_cmd.empty(), unused, spec.flags));
       spec.flags.force = a->force;

@@ -87,6 +87,9 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       spec.flags.force = args->force;
       source::SourceSpec far;
       PGM_RETURN_IF_ERROR(apply_zfs_options(args->zfs_flags, !args->send_cmd.empty(), !args->recv_cmd.empty(), far.flags, spec.flags));
+      auto wrapper = local_privilege_wrapper(args->remote);
+      if (!wrapper) return wrapper.status();
+      spec.privilege_wrapper = *wrapper;
       auto t = resolve(args->transfer);
       if (!t) return t.status();
       // Held for the whole transfer; a trip cancels it with the guard's reason.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "common/elevation.h"
 #include "common/units.h"
 #include "transport/elevated_connector.h"
 #include "transport/ssh_config.h"
@@ -13,9 +14,11 @@ void add_remote_options(CLI::App& cmd, RemoteCliOptions& o) {
   cmd.add_option("--streams", o.streams, "Data connections (each its own SSH connection)")->check(CLI::Range(1, 64))->capture_default_str();
   cmd.add_option("--remote-bin", o.remote_bin, "pgmigrate on the far host")->capture_default_str();
   cmd.add_option("--sudo-cmd", o.sudo_cmd,
-                 "When the SSH login user is not root, run the far pgmigrate through this command (doas, a wrapper)")
+                 "When the SSH login user is not root, run the far pgmigrate through this command (doas, a wrapper); when "
+                 "pgmigrate runs here as a normal user, its zfs commands too")
       ->capture_default_str();
-  cmd.add_flag("--no-sudo", o.no_sudo, "Run the far pgmigrate as the login user even if not root (ZFS delegated with `zfs allow`)");
+  cmd.add_flag("--no-sudo", o.no_sudo,
+               "Run the far pgmigrate as the login user, and zfs here as this user, even if not root (ZFS delegated with `zfs allow`)");
   cmd.add_option("--port", o.port, "SSH port (default: the SSH configuration's, else 22)")->check(CLI::Range(1, 65535));
   cmd.add_option("--identity", o.identities, "SSH private key file (repeatable); ssh-agent is tried first");
   cmd.add_option("--known-hosts", o.known_hosts, "known_hosts file (default: the SSH configuration's, else ~/.ssh/known_hosts)");
@@ -39,6 +42,14 @@ void add_remote_options(CLI::App& cmd, RemoteCliOptions& o) {
 namespace {
 
 bool file_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+Status check_sudo_options(const RemoteCliOptions& o) {
+  if (o.sudo_cmd.find_first_not_of(" \t") == std::string::npos)
+    return Status(Errc::invalid_argument, "--sudo-cmd is empty (use --no-sudo)");
+  if (o.no_sudo && o.sudo_cmd != "sudo -n")
+    return Status(Errc::invalid_argument, "--no-sudo and --sudo-cmd contradict each other: pass one");
+  return Status::Ok();
+}
 
 // What `ssh -G` resolved, under the flags given explicitly on the command line.
 Status apply_ssh_config(const transport::SshConfig& c, const RemoteCliOptions& o, const std::string& alias, transport::SshTarget& t) {
@@ -74,10 +85,7 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
   RemoteOptions r;
   r.streams = o.streams;
   r.remote_bin = o.remote_bin;
-  if (o.sudo_cmd.find_first_not_of(" \t") == std::string::npos)
-    return Status(Errc::invalid_argument, "--sudo-cmd is empty (use --no-sudo)");
-  if (o.no_sudo && o.sudo_cmd != "sudo -n")
-    return Status(Errc::invalid_argument, "--no-sudo and --sudo-cmd contradict each other: pass one");
+  PGM_RETURN_IF_ERROR(check_sudo_options(o));
   r.host_label = (e.user.empty() ? "" : e.user + "@") + e.host;
   // The host may be an alias of the OpenSSH configuration: resolved by `ssh -G` itself.
   std::optional<transport::SshConfig> config;
@@ -149,7 +157,7 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
   target.connect_timeout = *timeout;
   if (config) PGM_RETURN_IF_ERROR(apply_ssh_config(*config, o, e.host, target));
   r.login_user = target.user.empty() ? transport::local_user_name() : target.user;
-  if (r.login_user != "root" && !o.no_sudo) r.elevation = o.sudo_cmd;
+  r.elevation = privilege_wrapper(r.login_user == "root", o.no_sudo, o.sudo_cmd);
   if (r.elevation.empty()) {
     r.connect = [target](const CancelToken& cancel) { return transport::SshConnector::connect(target, cancel); };
     return r;
@@ -161,6 +169,11 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
     return std::unique_ptr<transport::Connector>(new transport::ElevatedConnector(std::move(*inner), wrapper, bin));
   };
   return r;
+}
+
+Result<std::string> local_privilege_wrapper(const RemoteCliOptions& o) {
+  PGM_RETURN_IF_ERROR(check_sudo_options(o));
+  return privilege_wrapper(::geteuid() == 0, o.no_sudo, o.sudo_cmd);
 }
 
 }  // namespace pgm::cli

@@ -15,7 +15,8 @@ struct RemoteCliOptions {
   unsigned streams = 8;  // measured best at 60 ms RTT (docs/benchmarks.md, sweep)
   std::string remote_bin = "pgmigrate";
   // A login user other than root runs the far pgmigrate through this wrapper (syncoid's
-  // convention); --no-sudo for hosts that delegate ZFS with `zfs allow` instead.
+  // convention), and a pgmigrate started by a normal user runs its own zfs commands through it;
+  // --no-sudo for hosts that delegate ZFS with `zfs allow` instead (common/elevation.h).
   bool no_sudo = false;
   std::string sudo_cmd = "sudo -n";
   // The SSH options below default to "not given" so that the OpenSSH configuration can fill
@@ -36,5 +37,8 @@ struct RemoteCliOptions {
 
 void add_remote_options(CLI::App& cmd, RemoteCliOptions& opts);
 Result<RemoteOptions> make_remote(const RemoteCliOptions& opts, const Endpoint& endpoint);
+// The wrapper for this process's own zfs commands: --sudo-cmd when it is not root and
+// --no-sudo was not given, else "". Fails on contradictory or empty flags.
+Result<std::string> local_privilege_wrapper(const RemoteCliOptions& opts);
 
 }  // namespace pgm::cli

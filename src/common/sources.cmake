@@ -1,1 +1,1 @@
-list(APPEND PGM_SOURCES common/status.cc common/units.cc common/cancel.cc common/fd.cc common/dir_fd.cc common/files.cc common/metrics.cc common/process.cc common/io.cc common/rotating_file.cc common/log_file.cc common/exit_codes.cc common/secret_options.cc)
+list(APPEND PGM_SOURCES common/status.cc common/units.cc common/cancel.cc common/fd.cc common/dir_fd.cc common/files.cc common/metrics.cc common/process.cc common/io.cc common/rotating_file.cc common/log_file.cc common/exit_codes.cc common/secret_options.cc common/elevation.cc)

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/cancel.h"
+#include "common/elevation.h"
 #include "pgmigrate/session.h"
 #include "transport/control.h"
 #include "transport/lane_socket.h"
@@ -39,9 +40,7 @@ inline std::optional<Status> explain_refused_elevation(const Remote& remote, con
   if (line.find("command not found") != std::string::npos || line.find("No such file") != std::string::npos)
     return Status(Errc::not_found, "'" + remote.remote_bin + "' was not found by " + wrapper + " on " + remote.host_label +
                                        " (install pgmigrate in its secure_path, or pass --remote-bin with an absolute path): " + line);
-  return Status(Errc::auth, "on " + remote.host_label + ", '" + remote.elevation + "' refused to run " + remote.remote_bin + " for " +
-                                remote.login_user + " (" + line + "): allow " + remote.login_user + " to run it without a password (" +
-                                "a sudoers line: docs/usage.md), or delegate ZFS with `zfs allow` and pass --no-sudo");
+  return elevation_refused(remote.host_label, remote.elevation, remote.remote_bin, remote.login_user, line);
 }
 
 // A far command ended (or died before it could speak): say why in operator terms, from its

@@ -21,8 +21,8 @@ Status interrupted_or_self(const CancelToken& cancel, Status s) {
   return s;
 }
 
-std::string size_note(const std::string& source_name, const std::string& received) {
-  zfs::Zfs zfs;
+std::string size_note(const std::string& source_name, const std::string& received, const std::string& privilege_wrapper) {
+  const zfs::Zfs zfs = zfs::Zfs::with_wrapper(privilege_wrapper);
   auto ref = zfs.referenced(received);
   if (!ref) return {};
   return "target '" + received + "' references " + format_bytes(static_cast<double>(*ref)) + " (source '" + source_name +
@@ -96,7 +96,7 @@ Result<TransferSummary> recv_from_fd(int fd, const std::string& fd_name, const s
   if (!received->empty()) {
     sum.received = *received;
     sum.verification = "verified: '" + *received + "' has the source's guid " + std::to_string(header->snapshot_guid);
-    sum.sizes = size_note(header->snapshot_name, *received);
+    sum.sizes = size_note(header->snapshot_name, *received, sink_spec.privilege_wrapper);
   }
   return sum;
 }

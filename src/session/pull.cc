@@ -20,7 +20,8 @@ namespace {
 source::SourceSpec resumed_source(const source::SourceSpec& requested, const sink::SinkSpec& sink_spec, const Remote& remote) {
   source::SourceSpec remote_source = requested;
   if (sink_spec.target.empty()) return remote_source;
-  zfs::Zfs zfs;
+  // OpenZFS kept an interrupted receive here (zfs receive -s): ask for the rest of it.
+  const zfs::Zfs zfs = zfs::Zfs::with_wrapper(sink_spec.privilege_wrapper);
   remote_source.resume_token = zfs.resume_token(sink_spec.target.substr(0, sink_spec.target.find('@')));
   if (!remote_source.resume_token.empty())
     spdlog::warn("'{}' holds a partial receive (its receive_resume_token): asking {} for only the rest", sink_spec.target,

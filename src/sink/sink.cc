@@ -24,7 +24,7 @@ Result<Sink> open_sink(const SinkSpec& spec) {
   } else {
     PGM_RETURN_IF_ERROR(zfs::validate_dataset(spec.target));
   }
-  zfs::Zfs zfs;
+  const zfs::Zfs zfs = zfs::Zfs::with_wrapper(spec.privilege_wrapper);
   auto caps = zfs.capabilities();
   if (!caps) return caps.status();
   const std::string pool = dataset.substr(0, dataset.find('/'));
@@ -39,8 +39,7 @@ Result<Sink> open_sink(const SinkSpec& spec) {
   auto args = zfs::recv_args(dataset, flags, *caps);
   if (!args) return args.status();
   if (spec.target.find('@') != std::string::npos) args->back() = spec.target;
-  ps.argv = {zfs.binary()};
-  ps.argv.insert(ps.argv.end(), args->begin(), args->end());
+  ps.argv = zfs.argv(*args);
   sink.describe = join_command(ps.argv);
   auto p = Subprocess::spawn(ps);
   if (!p) return p.status();
@@ -89,7 +88,7 @@ Result<std::string> Sink::finish(const stream::StreamHeader& header) {
   if (!s.ok()) return classify_recv_failure(spec.target, s);
   const std::string received = received_snapshot_name(spec, header);
   if (received.empty() || header.snapshot_guid == 0) return received;
-  zfs::Zfs zfs;
+  const zfs::Zfs zfs = zfs::Zfs::with_wrapper(spec.privilege_wrapper);
   auto guid = zfs.guid(received);
   if (!guid)
     return Status(Errc::corrupt, "verification failed: received snapshot '" + received + "' not found: " + guid.status().message());
@@ -111,7 +110,7 @@ std::string received_snapshot_name(const SinkSpec& spec, const stream::StreamHea
 std::optional<std::string> already_received(const SinkSpec& spec, const stream::StreamHeader& header) {
   const std::string name = received_snapshot_name(spec, header);
   if (name.empty() || header.snapshot_guid == 0) return std::nullopt;
-  zfs::Zfs zfs;
+  const zfs::Zfs zfs = zfs::Zfs::with_wrapper(spec.privilege_wrapper);
   // A partial receive waits to be resumed there (OpenZFS): that is the answer, not this.
   if (!zfs.resume_token(name.substr(0, name.find('@'))).empty()) return std::nullopt;
   auto guid = zfs.guid(name);

@@ -17,6 +17,8 @@ struct SinkSpec {
   std::string target;  // POOL/FS (or POOL/FS@SNAP); may be empty with recv_cmd
   zfs::RecvFlags flags;
   std::string recv_cmd;  // replaces `zfs receive` when not empty
+  // As source::SourceSpec::privilege_wrapper: zfs through "sudo -n" when this pgmigrate is not root.
+  std::string privilege_wrapper;
 };
 
 struct Sink {

@@ -21,7 +21,7 @@ Result<Source> open_source(const SourceSpec& spec) {
   }
   auto snap = zfs::split_snapshot(spec.snapshot);
   if (!snap) return snap.status();
-  zfs::Zfs zfs;
+  const zfs::Zfs zfs = zfs::Zfs::with_wrapper(spec.privilege_wrapper);
   auto caps = zfs.capabilities();
   if (!caps) return caps.status();
   auto exists = zfs.exists(spec.snapshot);
@@ -62,8 +62,7 @@ Result<Source> open_source(const SourceSpec& spec) {
   } else if (!spec.flags.incremental && !spec.flags.intermediate) {
     if (auto ref = zfs.referenced(spec.snapshot)) src.estimated_size = *ref;
   }
-  ps.argv = {zfs.binary()};
-  ps.argv.insert(ps.argv.end(), args->begin(), args->end());
+  ps.argv = zfs.argv(*args);
   src.describe = join_command(ps.argv);
   auto p = Subprocess::spawn(ps);
   if (!p) return p.status();

@@ -18,6 +18,9 @@ struct SourceSpec {
   std::string send_cmd;  // replaces `zfs send` when not empty (run by /bin/sh -c)
   // Resume an interrupted OpenZFS receive: `zfs send -t TOKEN`, which must resume `snapshot`.
   std::string resume_token;
+  // Runs every zfs command through this wrapper ("sudo -n" when this pgmigrate is not root;
+  // common/elevation.h). Never crosses to the far host, whose pgmigrate decides its own.
+  std::string privilege_wrapper;
 };
 
 struct Source {

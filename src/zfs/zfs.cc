@@ -1,16 +1,15 @@
 #include "zfs/zfs.h"
 
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <utility>
 
+#include "common/elevation.h"
 #include "common/process.h"
 
 namespace pgm::zfs {
@@ -30,16 +29,7 @@ bool valid_component(std::string_view c) {
 }
 
 // The user and host a refusal names: messages travel back from a far host.
-std::string user_at_host() {
-  std::string user = "uid " + std::to_string(::geteuid());
-  passwd pw{};
-  passwd* found = nullptr;
-  std::vector<char> buf(16384);
-  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr && pw.pw_name) user = pw.pw_name;
-  std::array<char, 256> host{};
-  if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
-  return user + " on " + (host[0] ? std::string(host.data()) : std::string("this host"));
-}
+std::string user_at_host() { return effective_user_name() + " on " + this_host_name(); }
 
 }  // namespace
 
@@ -51,9 +41,11 @@ bool is_refusal(const std::string& output) {
 Status refusal_or_failure(const std::string& what, const std::string& output) {
   std::string first = output.substr(0, output.find('\n'));
   if (is_refusal(output))
-    return Status(Errc::auth, "'" + what + "' was refused to " + user_at_host() + " (" + first +
-                                  "): run pgmigrate as root or through sudo (the default for a non-root SSH login), or delegate the "
-                                  "ZFS permissions with `zfs allow` (docs/usage.md)");
+    return Status(Errc::auth,
+                  "'" + what + "' was refused to " + user_at_host() + " (" + first +
+                      "): run pgmigrate as root or through sudo (the default when it or the SSH login is not root: drop --no-sudo), or "
+                      "delegate the "
+                      "ZFS permissions with `zfs allow` (docs/usage.md)");
   return Status(Errc::unsupported, "'" + what + "' did not print its usage" + (first.empty() ? "" : ": " + first));
 }
 
@@ -214,6 +206,27 @@ std::optional<std::uint64_t> parse_send_size(const std::string& out) {
 
 Zfs::Zfs(std::string zfs_bin) : bin_(std::move(zfs_bin)) {}
 
+Zfs Zfs::with_wrapper(std::string wrapper, std::string zfs_bin) {
+  Zfs zfs(std::move(zfs_bin));
+  zfs.wrapper_ = std::move(wrapper);
+  return zfs;
+}
+
+std::vector<std::string> Zfs::argv(std::vector<std::string> args) const {
+  args.insert(args.begin(), bin_);
+  return elevated_argv(wrapper_, std::move(args));
+}
+
+Result<CommandOutput> Zfs::run(const std::vector<std::string>& args) const {
+  auto out = run_command(argv(args));
+  if (!out || out->success() || wrapper_.empty() || !is_wrapper_refusal(wrapper_, out->err)) return out;
+  // The wrapper said no (sudo wants a password, sudoers does not list this): zfs never ran, and
+  // its usage or its "does not exist" must not be looked for in sudo's words.
+  const std::string said = out->err.substr(out->err.rfind('\n') == std::string::npos ? 0 : out->err.rfind('\n') + 1);
+  return elevation_refused(this_host_name(), wrapper_, "'" + bin_ + (args.empty() ? "" : " " + args.front()) + "'", effective_user_name(),
+                           said);
+}
+
 std::string Zfs::default_binary() {
   const char* env = std::getenv("PGMIGRATE_ZFS");  // NOLINT(concurrency-mt-unsafe): read once at start-up
   if (env && *env) return env;
@@ -233,9 +246,9 @@ std::string Zfs::default_binary() {
 
 Result<Capabilities> Zfs::capabilities() const {
   // `zfs send` and `zfs receive` without arguments print their usage and exit 2.
-  auto send = run_command({bin_, "send"});
-  if (!send) return send.status().context("running '" + bin_ + "'");
-  auto recv = run_command({bin_, "receive"});
+  auto send = run({"send"});
+  if (!send) return send.status().code() == Errc::auth ? send.status() : send.status().context("running '" + bin_ + "'");
+  auto recv = run({"receive"});
   if (!recv) return recv.status();
   const std::string s = send->out + send->err;
   const std::string r = recv->out + recv->err;
@@ -244,7 +257,7 @@ Result<Capabilities> Zfs::capabilities() const {
 }
 
 Result<bool> Zfs::exists(const std::string& name) const {
-  auto out = run_command({bin_, "list", "-H", "-o", "name", "-t", "all", name});
+  auto out = run({"list", "-H", "-o", "name", "-t", "all", name});
   if (!out) return out.status();
   if (out->success()) return true;
   if (out->err.find("does not exist") != std::string::npos) return false;
@@ -253,7 +266,7 @@ Result<bool> Zfs::exists(const std::string& name) const {
 }
 
 Result<std::string> Zfs::get(const std::string& property, const std::string& name) const {
-  auto out = run_command({bin_, "get", "-Hp", "-o", "value", property, name});
+  auto out = run({"get", "-Hp", "-o", "value", property, name});
   if (!out) return out.status();
   if (!out->success()) {
     if (out->err.find("does not exist") != std::string::npos) return Status(Errc::not_found, "'" + name + "' does not exist");
@@ -322,9 +335,9 @@ Result<LogicalSize> Zfs::logical_referenced(const std::string& name, std::uint64
 
 Result<std::uint64_t> Zfs::estimate_send_size(const std::vector<std::string>& args) const {
   // args is what send_args() returned: {"send", flags..., snapshot}.
-  std::vector<std::string> argv{bin_, "send", "-nP"};
-  argv.insert(argv.end(), args.begin() + 1, args.end());
-  auto out = run_command(argv);
+  std::vector<std::string> dry_run{"send", "-nP"};
+  dry_run.insert(dry_run.end(), args.begin() + 1, args.end());
+  auto out = run(dry_run);
   if (!out) return out.status();
   if (!out->success()) return Status(Errc::child_failed, "size estimate failed: " + out->err);
   // OpenZFS prints "size\t<bytes>" as the last line.
@@ -417,32 +430,31 @@ Status validate_property_name(std::string_view name) {
 }
 
 namespace {
-Status zfs_command(const std::string& bin, std::vector<std::string> args) {
+Status zfs_command(const Zfs& zfs, const std::vector<std::string>& args) {
   std::string what = "zfs " + args.front();
-  args.insert(args.begin(), bin);
-  auto out = run_command(args);
+  auto out = zfs.run(args);
   if (!out) return out.status();
   if (!out->success()) return Status(Errc::child_failed, "'" + what + " " + args.back() + "' failed: " + out->err);
   return Status::Ok();
 }
 }  // namespace
 
-Status Zfs::snapshot(const std::string& snapshot) const { return zfs_command(bin_, {"snapshot", snapshot}); }
+Status Zfs::snapshot(const std::string& snapshot) const { return zfs_command(*this, {"snapshot", snapshot}); }
 
 Status Zfs::hold(const std::string& tag, const std::string& snapshot) const {
-  Status s = zfs_command(bin_, {"hold", tag, snapshot});
+  Status s = zfs_command(*this, {"hold", tag, snapshot});
   if (!s.ok() && s.message().find("tag already exists") != std::string::npos) return Status::Ok();
   return s;
 }
 
-Status Zfs::release(const std::string& tag, const std::string& snapshot) const { return zfs_command(bin_, {"release", tag, snapshot}); }
+Status Zfs::release(const std::string& tag, const std::string& snapshot) const { return zfs_command(*this, {"release", tag, snapshot}); }
 
 Status Zfs::destroy(const std::string& name, bool recursive) const {
-  return recursive ? zfs_command(bin_, {"destroy", "-r", name}) : zfs_command(bin_, {"destroy", name});
+  return recursive ? zfs_command(*this, {"destroy", "-r", name}) : zfs_command(*this, {"destroy", name});
 }
 
 Result<std::vector<std::string>> Zfs::snapshots(const std::string& dataset) const {
-  auto out = run_command({bin_, "list", "-H", "-o", "name", "-t", "snapshot", "-r", dataset});
+  auto out = run({"list", "-H", "-o", "name", "-t", "snapshot", "-r", dataset});
   if (!out) return out.status();
   if (!out->success()) return Status(Errc::child_failed, "'zfs list -t snapshot " + dataset + "' failed: " + out->err);
   return parse_snapshot_list(out->out, dataset);
@@ -450,19 +462,19 @@ Result<std::vector<std::string>> Zfs::snapshots(const std::string& dataset) cons
 
 Result<bool> Zfs::abort_resumable_receive(const std::string& dataset) const {
   if (resume_token(dataset).empty()) return false;
-  PGM_RETURN_IF_ERROR(zfs_command(bin_, {"receive", "-A", dataset}));
+  PGM_RETURN_IF_ERROR(zfs_command(*this, {"receive", "-A", dataset}));
   return true;
 }
 
 std::string Zfs::resume_token(const std::string& dataset) const {
   if (!validate_dataset(dataset).ok()) return {};
-  auto out = run_command({bin_, "get", "-H", "-o", "value", "receive_resume_token", dataset});
+  auto out = run({"get", "-H", "-o", "value", "receive_resume_token", dataset});
   if (!out || !out->success()) return {};  // no dataset, or a ZFS without the property
   return parse_resume_token(out->out);
 }
 
 Result<Zfs::TokenInfo> Zfs::describe_token(const std::string& token) const {
-  auto out = run_command({bin_, "send", "-nvt", token});
+  auto out = run({"send", "-nvt", token});
   if (!out) return out.status();
   if (!out->success()) return Status(Errc::invalid_argument, "cannot read the resume token: " + out->err);
   // Lines look like "\ttoname = pool/fs@snap" and "\ttoguid = 0x1234".

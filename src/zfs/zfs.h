@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/process.h"
 #include "pgmigrate/status.h"
 
 namespace pgm::zfs {
@@ -104,6 +105,15 @@ class Zfs {
   // `zfs_bin` is "zfs" unless PGMIGRATE_ZFS names another (tests use it for a labelled fake).
   explicit Zfs(std::string zfs_bin = default_binary());
   static std::string default_binary();
+  // Every command through the privilege `wrapper` ("sudo -n": a near pgmigrate that is not
+  // root, common/elevation.h); "" runs them directly. A refusal by the wrapper is one
+  // Errc::auth line naming the command, the user and the fixes.
+  static Zfs with_wrapper(std::string wrapper, std::string zfs_bin = default_binary());
+  // The argv that runs `zfs ARGS` here (wrapper first): for the long-running send and receive.
+  std::vector<std::string> argv(std::vector<std::string> args) const;
+  // Runs `zfs ARGS` to completion (run_command). Fails only when it could not run, or the
+  // wrapper refused it; zfs's own failure is in the output.
+  Result<CommandOutput> run(const std::vector<std::string>& args) const;
 
   Result<Capabilities> capabilities() const;
   Result<bool> exists(const std::string& name) const;
@@ -137,9 +147,11 @@ class Zfs {
   Result<TokenInfo> describe_token(const std::string& token) const;
 
   const std::string& binary() const { return bin_; }
+  const std::string& wrapper() const { return wrapper_; }
 
  private:
   std::string bin_;
+  std::string wrapper_;
 };
 
 struct SendFlags {
