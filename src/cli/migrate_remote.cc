@@ -113,9 +113,11 @@ class SshRemote final : public migrate::Remote {
   Result<std::uint64_t> push(const migrate::Push& p, std::atomic<std::uint64_t>& position, CancelToken& /*cancel*/) override {
     source::SourceSpec src;
     src.snapshot = p.snapshot;
+    src.flags = p.send;
     if (!p.base.empty()) src.flags.incremental = p.base;
     sink::SinkSpec dst;
     dst.target = p.dataset;
+    dst.flags = p.recv;
     TransferSummary sum;
     RemoteOptions remote = remote_;
     remote.position = &position;
