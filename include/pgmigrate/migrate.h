@@ -33,6 +33,7 @@
 #include "pg/slot.h"
 #include "pg/switchover.h"
 #include "pgmigrate/status.h"
+#include "zfs/zfs.h"
 
 namespace pgm::migrate {
 
@@ -60,6 +61,13 @@ struct Spec {
   std::uint64_t wal_warn = 0, wal_limit = 0;
   bool drop_slot_on_limit = false;
   std::chrono::milliseconds guard_interval{std::chrono::seconds(5)};
+  // The OpenZFS pass-through flags (--raw, -c, -L, -e, -u, --recv-set, --recv-exclude) of every
+  // send and receive of the migration (only those fields are used), and their words as the
+  // state records them: once the bulk send began, a later run must give the same ones (a raw
+  // increment into a dataset received decrypted fails; a property must not change between sends).
+  zfs::SendFlags send_flags;
+  zfs::RecvFlags recv_flags;
+  std::vector<std::string> zfs_flags;
   RunOptions run;
 };
 
@@ -118,6 +126,11 @@ Status claim(StateFile& state);
 inline constexpr const char* kCatchupTimeoutSetting = "the catch-up timeout";
 // How the refusal to leave logical slots behind names the setting that accepts it.
 inline constexpr const char* kAbandonLogicalSlotsSetting = "the setting to abandon logical slots";
+
+// Records spec.zfs_flags in the state until the bulk send begins; from then on a run with other
+// flags is refused (Errc::invalid_argument, one line) before it does anything. run() calls it first; a caller
+// may call it earlier, before it prints anything.
+Status record_zfs_flags(const Spec& spec, StateFile& state);
 
 enum class Outcome : std::uint8_t { done, ready };
 // Runs (or continues) the migration. A failure is recorded in the state ("failed", or

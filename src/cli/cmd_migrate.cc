@@ -18,6 +18,7 @@
 #include "cli/migrate_remote.h"
 #include "cli/remote_options.h"
 #include "cli/transfer_options.h"
+#include "cli/zfs_options.h"
 #include "common/elevation.h"
 #include "common/units.h"
 #include "journal/journal.h"
@@ -47,6 +48,7 @@ struct MigrateArgs {
   bool switchover = false, no_switchover = false, keep_snapshots = false, keep_old_as_standby = false, json = false,
        abandon_logical_slots = false;
   TransferOptions transfer;
+  ZfsOptions zfs;  // for every send and receive of the migration
   RemoteCliOptions remote;
   HookCliOptions hooks;
 };
@@ -151,6 +153,8 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, session::Metrics
   s.target_cluster = a.target_cluster;
   s.run.want_switchover = a.switchover && !a.no_switchover;
   PGM_RETURN_IF_ERROR(guard_settings(a, s));
+  PGM_RETURN_IF_ERROR(apply_zfs_options(a.zfs, false, false, s.send_flags, s.recv_flags));
+  s.zfs_flags = zfs_option_words(a.zfs);
   out.remote = make_migrate_remote(ctx, *remote, *t, a.transfer);
   return out;
 }
@@ -212,6 +216,7 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a, session::MetricsFile
   auto m = migrate::open(p->spec);
   if (!m) return m.status();
   PGM_RETURN_IF_ERROR(migrate::claim(*m));
+  PGM_RETURN_IF_ERROR(migrate::record_zfs_flags(p->spec, *m));  // a refusal, before any progress line
   // The state file is what the run's threads keep current: the metrics read it from disk, so
   // that they need nothing of this function's objects and outlive none of them.
   metrics.set_extra([path = m->path()]() -> std::vector<MetricFamily> {
@@ -471,6 +476,7 @@ void add_run_options(CLI::App& cmd, MigrateArgs& a) {
   cmd.add_option("--assume-rate", a.assume_rate, "Rate for plan's time estimates (bytes/s)")->capture_default_str();
   cmd.add_option("--debug-pause-before", a.pause_before, "Testing aid")->group("");
   add_transfer_options(cmd, a.transfer);
+  add_zfs_options(cmd, a.zfs, false);
   add_remote_options(cmd, a.remote);
 }
 

@@ -62,7 +62,8 @@ void register_recv(CLI::App& app, CommandFn& selected) {
       "SOURCE TARGET (SOURCE is '-', [user@]host:POOL/FS@SNAP, or s3://bucket/prefix, gs://bucket/prefix); with --recv-cmd only SOURCE");
   cmd->add_flag("-F", args->force, "Roll back / overwrite the target (zfs receive -F); never implied");
   cmd->add_option("--recv-cmd", args->recv_cmd, "Shell command that consumes the stream on its stdin (replaces zfs receive)");
-  cmd->add_option("-i", args->incremental, "Far side: incremental from this snapshot (@snap or POOL/FS@snap)");
+  cmd->add_option("-i", args->incremental,
+                  "Far side: incremental from this snapshot (@snap or POOL/FS@snap) or, on OpenZFS, bookmark (#bm or POOL/FS#bm)");
   cmd->add_option("-I", args->intermediate, "Far side: incremental with all intermediate snapshots");
   cmd->add_flag("-R", args->replicate, "Far side: replication stream (zfs send -R)");
   cmd->add_flag("-p", args->props, "Far side: include properties (zfs send -p)");

@@ -60,7 +60,8 @@ void register_send(CLI::App& app, CommandFn& selected) {
   cmd->add_option(
       "SNAPSHOT_DEST", args->positional,
       "POOL/FS@SNAP DEST (DEST is '-', [user@]host:POOL/FS, or s3://bucket/prefix, gs://bucket/prefix); with --send-cmd only DEST");
-  cmd->add_option("-i", args->incremental, "Incremental from this snapshot (@snap or POOL/FS@snap)");
+  cmd->add_option("-i", args->incremental,
+                  "Incremental from this snapshot (@snap or POOL/FS@snap) or, on OpenZFS, bookmark (#bm or POOL/FS#bm)");
   cmd->add_option("-I", args->intermediate, "Incremental with all intermediate snapshots");
   cmd->add_flag("-R", args->replicate, "Replication stream (zfs send -R)");
   cmd->add_flag("-p", args->props, "Include properties (zfs send -p)");

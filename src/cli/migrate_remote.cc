@@ -14,9 +14,11 @@ std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOpti
                   const migrate::Push& p, std::atomic<std::uint64_t>& position, CancelToken& /*cancel*/) -> Result<std::uint64_t> {
     source::SourceSpec src;
     src.snapshot = p.snapshot;
+    src.flags = p.send;
     if (!p.base.empty()) src.flags.incremental = p.base;
     sink::SinkSpec dst;
     dst.target = p.dataset;
+    dst.flags = p.recv;
     TransferSummary sum;
     RemoteOptions with_position = remote;
     with_position.position = &position;

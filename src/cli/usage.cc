@@ -76,7 +76,7 @@ std::string habit_hint(const std::vector<std::string>& args) {
     if (a.starts_with("-J"))
       return " (hint: pgmigrate has no -J; a jump host is -o ProxyJump=HOST, or a ProxyJump line in the file --ssh-config names)";
     if (a == "-P" || (a == "-p" && all_digits(next))) return " (hint: the SSH port is --port N; -p is zfs send's properties flag)";
-    if ((a == "-i" || a == "-I") && !next.empty() && next.find('@') == std::string::npos)
+    if ((a == "-i" || a == "-I") && !next.empty() && next.find_first_of("@#") == std::string::npos)
       return " (hint: " + a + " is zfs's incremental (@snap or POOL/FS@snap); the SSH key is --identity KEY)";
     if (a == "-F" && !next.empty() && looks_like_file(next))
       return " (hint: an OpenSSH configuration file is --ssh-config FILE; -F is zfs receive's force flag)";
@@ -127,9 +127,10 @@ CLI::Validator dataset_check() {
 CLI::Validator incremental_check() {
   return CLI::Validator(
       [](std::string& v) -> std::string {
-        if (v.find('@') != std::string::npos) return "";
+        if (v.find_first_of("@#") != std::string::npos) return "";
         return "'" + v +
-               "' is not a snapshot: -i and -I are zfs's incremental source (@snap or POOL/FS@snap); an SSH key is --identity KEY";
+               "' is not a snapshot or bookmark: -i and -I are zfs's incremental source (@snap, POOL/FS@snap, or for -i a bookmark "
+               "#bm, POOL/FS#bm); an SSH key is --identity KEY";
       },
       "", "SNAPSHOT");
 }

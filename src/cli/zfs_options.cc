@@ -17,6 +17,17 @@ void add_zfs_options(CLI::App& cmd, ZfsOptions& o, bool far_stream) {
       ->allow_extra_args(false);
 }
 
+std::vector<std::string> zfs_option_words(const ZfsOptions& o) {
+  std::vector<std::string> w;
+  for (const auto& [on, word] :
+       {std::pair{o.raw, "--raw"}, std::pair{o.compressed, "--compressed"}, std::pair{o.large_blocks, "--large-block"},
+        std::pair{o.embedded, "--embed"}, std::pair{o.no_mount, "--no-mount"}})
+    if (on) w.emplace_back(word);
+  for (const auto& kv : o.set_props) w.push_back("--recv-set=" + kv);
+  for (const auto& p : o.exclude_props) w.push_back("--recv-exclude=" + p);
+  return w;
+}
+
 Status apply_zfs_options(const ZfsOptions& o, bool send_cmd, bool recv_cmd, zfs::SendFlags& send, zfs::RecvFlags& recv) {
   const bool stream_flags = o.raw || o.compressed || o.large_blocks || o.embedded;
   const bool recv_flags = o.no_mount || !o.set_props.empty() || !o.exclude_props.empty();

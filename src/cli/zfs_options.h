@@ -26,6 +26,10 @@ struct ZfsOptions {
 // describe the far receive (send); only the help text differs.
 void add_zfs_options(CLI::App& cmd, ZfsOptions& o, bool far_stream);
 
+// The flags as words ("--raw", "--recv-set=PROP=VALUE", ...) in a fixed order: what a
+// migration's state records, and what a later run's flags are compared with.
+std::vector<std::string> zfs_option_words(const ZfsOptions& o);
+
 // Into the flags of the send and of the receive. `send_cmd`/`recv_cmd`: a command replaces
 // zfs on that side, which then takes none of its flags (Errc::invalid_argument).
 Status apply_zfs_options(const ZfsOptions& o, bool send_cmd, bool recv_cmd, zfs::SendFlags& send, zfs::RecvFlags& recv);

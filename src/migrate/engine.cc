@@ -231,8 +231,32 @@ Result<Preflight> preflight(const Spec& spec, Remote& remote, CancelToken& cance
   return run_preflight(c, state);
 }
 
+namespace {
+
+std::string words(const std::vector<std::string>& w) {
+  std::string s;
+  for (const auto& x : w) s += (s.empty() ? "" : " ") + x;
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace
+
+// Each send of a migration continues the stream of the one before (a raw increment into a
+// dataset received decrypted fails at zfs receive), and the receive's properties must not
+// change between sends. Until the bulk send begins nothing was sent, so a run may still change
+// them (e.g. drop one its preflight refused). A state from before there were any counts as none.
+Status record_zfs_flags(const Spec& spec, StateFile& state) {
+  const State st = state.snapshot();
+  if (st.step_status("bulk") == "pending") return state.update([&](State& s) { s.zfs_flags = spec.zfs_flags; });
+  const std::vector<std::string> recorded = st.zfs_flags.value_or(std::vector<std::string>{});
+  if (recorded == spec.zfs_flags) return Status::Ok();
+  return Status(Errc::invalid_argument, "migration " + st.id + " was started with the zfs flags '" + words(recorded) + "', not '" +
+                                            words(spec.zfs_flags) + "': run it again with the same ones");
+}
+
 Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Observer& observer, StateFile& state) {
   Context c{spec, remote, cancel, &observer, nullptr};
+  PGM_RETURN_IF_ERROR(record_zfs_flags(spec, state));           // a usage error: the migration did not fail
   state.change([](State& st) { st.steps["preflight"] = {}; });  // checked again on every run
   state.begin_step("preflight");
   auto p = run_preflight(c, &state);

@@ -13,6 +13,7 @@
 
 #include "common/cancel.h"
 #include "pgmigrate/status.h"
+#include "zfs/zfs.h"
 
 namespace pgm::migrate {
 
@@ -23,11 +24,14 @@ using Secrets = std::vector<std::pair<std::string, std::string>>;
 // the binding checks they agree). A Debian cluster's config bundle travels on it.
 inline constexpr std::size_t kMaxSecretsLine = std::size_t{16} << 20;
 
-// One send to the target: `snapshot` (incremental from `base` when not empty) into `dataset`.
+// One send to the target: `snapshot` (incremental from `base` when not empty) into `dataset`,
+// with the migration's OpenZFS pass-through flags (only those fields of `send` and `recv`).
 struct Push {
   std::string snapshot;
   std::string base;
   std::string dataset;
+  zfs::SendFlags send;
+  zfs::RecvFlags recv;
 };
 
 class Remote {

@@ -180,6 +180,25 @@ void add_layout_notes(const Spec& spec, const std::vector<std::string>& notes, s
   }
 }
 
+// The pass-through flags against what each side's zfs offers: the send's against this host's
+// usage, the receive's against the target's probe. The refusals are send_args'/recv_args' own
+// lines, which name the flag to drop.
+Status check_zfs_flags(const Context& c, const zfs::Zfs& zfs, const nlohmann::json& target) {
+  if (!c.spec.zfs_flags.empty()) {
+    auto caps = zfs.capabilities();
+    if (!caps) return caps.status();
+    auto send = zfs::send_args(c.spec.source + "@pgmigrate-probe", c.spec.send_flags, *caps);
+    if (!send) return send.status().context("on this host (the source)");
+  }
+  zfs::Capabilities far;
+  far.recv_no_mount = target.value("recv_no_mount", false);
+  far.recv_set_props = target.value("recv_set_props", false);
+  far.recv_exclude_props = target.value("recv_exclude_props", false);
+  auto recv = zfs::recv_args(c.spec.target_dataset, c.spec.recv_flags, far);
+  if (!recv) return recv.status().context("on " + c.remote.host_label() + " (the target)");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Preflight> run_preflight(Context& c, const StateFile* m) {
@@ -259,6 +278,7 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   if (p.target.value("replication", std::string()) != "ok")
     return Status(Errc::postgres, c.remote.host_label() + " cannot open a replication connection to the primary: " +
                                       p.target.value("replication", std::string("unknown")));
+  PGM_RETURN_IF_ERROR(check_zfs_flags(c, zfs, p.target));
   if (c.remote.uses_tls()) PGM_RETURN_IF_ERROR(c.remote.probe_tls(c.spec.target_dataset, c.cancel));
   const bool standby_started = m != nullptr && m->read([](const State& s) { return s.standby_started.value_or(false); });
   if (Status s = plan_debian(c, *primary, p, standby_started); !s.ok()) return s;
@@ -294,7 +314,7 @@ Status send_step(Context& c, StateFile& m, const std::string& step, const std::s
                   c.spec.target_dataset);
   std::atomic<std::uint64_t> position{0};
   TransferReporter reporter(m, snapshot, position);
-  auto sent = c.remote.push({snapshot, base, c.spec.target_dataset}, position, c.cancel);
+  auto sent = c.remote.push({snapshot, base, c.spec.target_dataset, c.spec.send_flags, c.spec.recv_flags}, position, c.cancel);
   reporter.finish();
   if (!sent) return sent.status();
   m.add_bytes(step, *sent);

@@ -63,7 +63,7 @@ void state_fields(St& s, Fn&& fn) {
 }
 
 bool known(const std::string& key) {
-  if (key == "id" || key == "holds" || key == "steps" || key == "transfer") return true;
+  if (key == "id" || key == "holds" || key == "zfs_flags" || key == "steps" || key == "transfer") return true;
   bool found = false;
   const State none;
   state_fields(none, [&](const char* k, const auto&) { found = found || key == k; });
@@ -94,6 +94,7 @@ json State::to_json() const {
   j["id"] = id;
   state_fields(*this, [&](const char* key, const auto& v) { put(j, key, v); });
   j["holds"] = holds;
+  if (zfs_flags) j["zfs_flags"] = *zfs_flags;
   json s = json::object();
   for (const auto& [name, rec] : steps) s[name] = step_to_json(rec);
   j["steps"] = std::move(s);
@@ -109,6 +110,7 @@ Result<State> State::from_json(const json& j) {
   state_fields(s, [&](const char* key, auto& v) { get(j, key, v); });
   if (auto it = j.find("holds"); it != j.end())
     for (const auto& h : *it) s.holds.push_back(h.get<std::string>());
+  if (auto it = j.find("zfs_flags"); it != j.end()) s.zfs_flags = it->get<std::vector<std::string>>();
   if (auto it = j.find("steps"); it != j.end())
     for (const auto& [name, rec] : it->items()) s.steps[name] = step_from_json(rec);
   if (auto it = j.find("transfer"); it != j.end()) {

@@ -62,6 +62,9 @@ struct State {
   std::optional<double> write_window_s;
   std::optional<bool> switched, slot_created, standby_started;
   std::vector<std::string> holds;
+  // The OpenZFS pass-through flags the migration was started with (Spec::zfs_flags); absent in
+  // a state written before there were any, which is read as none.
+  std::optional<std::vector<std::string>> zfs_flags;
   std::map<std::string, StepRecord> steps;
   std::optional<TransferProgress> transfer;
   nlohmann::json unknown = nlohmann::json::object();  // keys of another version, written back as read

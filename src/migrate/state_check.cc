@@ -71,6 +71,7 @@ constexpr Field kStateFields[] = {
     {"fallback_pgdata", Type::string},
     {"fallback_new_primary", Type::string},
     {"holds", Type::string_array},
+    {"zfs_flags", Type::string_array},
     {"steps", Type::object_of, kStepFields},
     {"transfer", Type::object, kTransferFields},
     {nullptr, Type::string},
@@ -82,6 +83,9 @@ constexpr Field kReplyFields[] = {
     // --probe
     {"zfs", Type::string},
     {"recv_resumable", Type::boolean},
+    {"recv_no_mount", Type::boolean},
+    {"recv_set_props", Type::boolean},
+    {"recv_exclude_props", Type::boolean},
     {"pool_exists", Type::boolean},
     {"pool_available", Type::unsigned_int},
     {"pool_mountpoint", Type::string},

@@ -48,6 +48,11 @@ Result<json> probe(const TargetRequest& a) {
   if (!caps) return caps.status();
   out["zfs"] = caps->describe();
   out["recv_resumable"] = caps->recv_resumable;
+  // What the migration's receive flags (-u, --recv-set, --recv-exclude) need: the plan refuses
+  // them here rather than at the first send.
+  out["recv_no_mount"] = caps->recv_no_mount;
+  out["recv_set_props"] = caps->recv_set_props;
+  out["recv_exclude_props"] = caps->recv_exclude_props;
   const std::string pool = a.dataset.substr(0, a.dataset.find('/'));
   auto pool_exists = zfs.exists(pool);
   out["pool_exists"] = pool_exists && *pool_exists;

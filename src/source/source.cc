@@ -49,7 +49,9 @@ Result<Source> open_source(const SourceSpec& spec) {
     auto full = zfs::resolve_incremental_base(*base, spec.snapshot);
     auto base_exists = zfs.exists(*full);
     if (!base_exists) return base_exists.status();
-    if (!*base_exists) return Status(Errc::not_found, "incremental base snapshot '" + *full + "' does not exist");
+    if (!*base_exists)
+      return Status(Errc::not_found, std::string("incremental base ") + (zfs::is_bookmark(*full) ? "bookmark" : "snapshot") + " '" + *full +
+                                         "' does not exist");
   }
   auto guid = zfs.guid(spec.snapshot);
   if (!guid) return guid.status();

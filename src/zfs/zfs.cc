@@ -78,12 +78,23 @@ Result<Snapshot> split_snapshot(std::string_view full) {
 
 Status validate_snapshot(std::string_view name) { return split_snapshot(name).status(); }
 
+bool is_bookmark(std::string_view name) { return name.find('#') != std::string_view::npos; }
+
 Result<std::string> resolve_incremental_base(std::string_view base, std::string_view snapshot) {
   auto snap = split_snapshot(snapshot);
   if (!snap) return snap.status();
-  std::string full = base.starts_with("@") ? snap->dataset + std::string(base) : std::string(base);
-  auto b = split_snapshot(full);
-  if (!b) return b.status();
+  std::string full = base.starts_with("@") || base.starts_with("#") ? snap->dataset + std::string(base) : std::string(base);
+  if (!is_bookmark(full)) {
+    auto b = split_snapshot(full);
+    if (!b) return b.status();
+    return full;
+  }
+  // A bookmark: the same checks as a snapshot, with '#' for '@' (and no '@' at all).
+  const auto hash = full.find('#');
+  std::string as_snapshot = full;
+  as_snapshot[hash] = '@';
+  if (full.find('@') != std::string::npos || full.find('#', hash + 1) != std::string::npos || !split_snapshot(as_snapshot).ok())
+    return Status(Errc::invalid_argument, "invalid bookmark name '" + full + "' (expected POOL/FS#BOOKMARK or #BOOKMARK)");
   return full;
 }
 
@@ -100,6 +111,7 @@ std::string Capabilities::describe() const {
   add(send_compressed, "send -c");
   add(send_large_blocks, "send -L");
   add(send_embedded, "send -e");
+  add(send_from_bookmark, "send -i #bookmark");
   add(recv_no_mount, "recv -u");
   add(recv_set_props, "recv -o");
   add(recv_exclude_props, "recv -x");
@@ -135,6 +147,8 @@ Capabilities parse_capabilities(const std::string& s, const std::string& r) {
   c.send_compressed = usage_has_flag(s, "send", 'c');
   c.send_large_blocks = usage_has_flag(s, "send", 'L');
   c.send_embedded = usage_has_flag(s, "send", 'e');
+  // OpenZFS's usage has a line "send [-DnVvPLecw] [-i snapshot|bookmark] ..."; zfs-fuse's none.
+  c.send_from_bookmark = s.find("bookmark") != std::string::npos;
   c.send_props = usage_has_flag(s, "send", 'p');
   c.send_replicate = usage_has_flag(s, "send", 'R');
   c.recv_resumable = usage_has_flag(r, "receive", 's') || usage_has_flag(r, "recv", 's');
@@ -379,6 +393,13 @@ Result<std::vector<std::string>> send_args(const std::string& snapshot, const Se
     if (!base) continue;
     auto full = resolve_incremental_base(*base, snapshot);
     if (!full) return full.status();
+    if (is_bookmark(*full)) {
+      if (flags.intermediate)
+        return Status(Errc::invalid_argument, "-I takes a snapshot, not the bookmark '" + *full + "': use -i " + *full);
+      if (!caps.send_from_bookmark)
+        return Status(Errc::unsupported,
+                      "this zfs cannot send from a bookmark (its usage does not offer it): use a snapshot as the -i base");
+    }
     args.emplace_back(flag);
     args.push_back(*full);
   }

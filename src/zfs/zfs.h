@@ -20,8 +20,12 @@ namespace pgm::zfs {
 Status validate_dataset(std::string_view name);
 // POOL/FS@SNAP with a valid dataset and snapshot part.
 Status validate_snapshot(std::string_view name);
-// The part after '@' of an -i/-I argument may be given as "@snap" or "pool/fs@snap".
+// An -i/-I argument: "@snap" or "pool/fs@snap", or a bookmark "#bm" or "pool/fs#bm" (OpenZFS
+// sends from a bookmark with -i only: it keeps the snapshot's guid, not its data, so the base
+// snapshot may be destroyed once bookmarked). The short forms take the dataset of `snapshot`.
 Result<std::string> resolve_incremental_base(std::string_view base, std::string_view snapshot);
+// Whether a (resolved) incremental base names a bookmark.
+bool is_bookmark(std::string_view name);
 
 struct Snapshot {
   std::string dataset;  // pool/fs
@@ -38,6 +42,7 @@ struct Capabilities {
   bool send_compressed = false;        // send -c
   bool send_large_blocks = false;      // send -L
   bool send_embedded = false;          // send -e
+  bool send_from_bookmark = false;     // send -i pool/fs#bookmark
   bool send_props = true;              // send -p
   bool send_replicate = true;          // send -R
   bool recv_resumable = false;         // recv -s

@@ -76,7 +76,7 @@ usage_error "one word" "recv takes a source and a target; got 1 word" "$PGMIGRAT
 usage_error "-p PORT" "got 3 words.*hint: the SSH port is --port" "$PGMIGRATE" send -p 2222 "$S/fs@s1" "127.0.0.1:$D/x"
 usage_error "-J HOST" "send: unknown option -J.*-o ProxyJump=HOST" "$PGMIGRATE" send -J bastion "$S/fs@s1" "127.0.0.1:$D/x"
 usage_error "-F FILE" "got 3 words.*--ssh-config FILE" "$PGMIGRATE" send -F "$SSHD_DIR/sshd_config" "$S/fs@s1" "127.0.0.1:$D/x"
-usage_error "-i KEY" "recv: -i: '$SSH_KEY' is not a snapshot: .*an SSH key is --identity KEY" \
+usage_error "-i KEY" "recv: -i: '$SSH_KEY' is not a snapshot or bookmark: .*an SSH key is --identity KEY" \
   "$PGMIGRATE" recv -i "$SSH_KEY" "127.0.0.1:$S/fs@s1" "$D/x"
 usage_error "unknown flag" "send: unknown option --frobnicate" "$PGMIGRATE" send --frobnicate "$S/fs@s1" -
 usage_error "no subcommand" "pg: name a command: slot, check" "$PGMIGRATE" pg

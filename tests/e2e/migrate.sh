@@ -88,6 +88,12 @@ pass "plan checks and changes nothing"
 CLOSED=$(pg_free_port)
 expect_fail 5 "TLS data path does not work from here: .*127.0.0.1:$CLOSED" "$PGMIGRATE" migrate plan "${M[@]}" --tls-port 0 --tls-connect "127.0.0.1:$CLOSED"
 pass "plan tries the TLS data path (--tls-port) and refuses one that cannot be reached"
+# The OpenZFS pass-through flags: zfs-fuse has none, on either host; plan names the host and the flag.
+expect_fail 1 "on this host \(the source\): this zfs cannot 'send -w'.*drop --raw" "$PGMIGRATE" migrate plan "${M[@]}" --raw
+expect_fail 1 "on .* \(the target\): this zfs cannot 'receive -u'.*drop -u" "$PGMIGRATE" migrate plan "${M[@]}" -u
+expect_fail 1 "on .* \(the target\): this zfs cannot 'receive -o'.*drop --recv-set" \
+  "$PGMIGRATE" migrate plan "${M[@]}" --recv-set mountpoint=/srv/pg
+pass "plan refuses the OpenZFS flags the source's or the target's zfs lacks, in one line naming the host"
 
 # expect_refusal NAME PATTERN CMD...: CMD exits 1 with one line matching PATTERN.
 expect_refusal() {
@@ -148,6 +154,10 @@ metrics_show_all || { cat "$PGM_TEST_ROOT/migrate.parsed"; fail "migrate metrics
 pass "migrate --metrics-file parses and shows the step, its start, the slot's WAL and the sends"
 kill -9 "$RUN"; wait "$RUN" 2>/dev/null || true
 [ "$(pg_q "$P1" "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgmigrate_$AB'")" = "1" ] || fail "no slot after the final step"
+# The migration recorded its (no) zfs flags: a later run with others is refused before it does anything.
+expect_fail 2 "migration $AB was started with the zfs flags 'none', not '--no-mount': run it again with the same ones" \
+  "$PGMIGRATE" migrate run "${M[@]}" -u
+pass "a run with other zfs flags than the migration was started with is refused"
 "$PGMIGRATE" migrate abort "$AB" --primary "$PRIMARY" --port "$SSHD_PORT" --identity "$SSH_KEY" --known-hosts "$SSH_KNOWN_HOSTS" \
   --remote-bin "$PGMIGRATE" > "$PGM_TEST_ROOT/abort.txt" || { cat "$PGM_TEST_ROOT/abort.txt"; fail "migrate abort"; }
 [ "$(pg_q "$P1" "SELECT count(*) FROM pg_replication_slots")" = "0" ] || fail "abort left a slot"

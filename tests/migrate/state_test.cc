@@ -47,6 +47,19 @@ TEST(MigrateStateRoundTrip, AbsentKeysStayAbsent) {
   EXPECT_EQ(s->to_json(), fresh);
 }
 
+TEST(MigrateStateRoundTrip, ZfsFlagsAreKeptAndAbsentStaysAbsent) {
+  json j = full_state();
+  EXPECT_FALSE(State::from_json(j)->zfs_flags);  // a state from before there were any
+  j["zfs_flags"] = json::array({"--raw", "--recv-set=mountpoint=/srv/pg"});
+  auto s = State::from_json(j);
+  ASSERT_TRUE(s) << s.status().message();
+  ASSERT_TRUE(s->zfs_flags);
+  EXPECT_EQ(*s->zfs_flags, (std::vector<std::string>{"--raw", "--recv-set=mountpoint=/srv/pg"}));
+  EXPECT_EQ(s->to_json(), j);
+  j["zfs_flags"] = "--raw";
+  EXPECT_FALSE(State::from_json(j));
+}
+
 TEST(MigrateStateRoundTrip, RefusesAKnownKeyOfAnotherType) {
   json j = full_state();
   j["peak_retained"] = "a lot";

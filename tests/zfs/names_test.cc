@@ -32,6 +32,33 @@ TEST(ZfsNames, IncrementalBase) {
   EXPECT_FALSE(zfs::resolve_incremental_base("@a;b", "tank/fs@b").ok());
 }
 
+TEST(ZfsNames, BookmarkBase) {
+  EXPECT_EQ(*zfs::resolve_incremental_base("#a", "tank/fs@b"), "tank/fs#a");
+  EXPECT_EQ(*zfs::resolve_incremental_base("tank/fs#a", "tank/fs@b"), "tank/fs#a");
+  EXPECT_TRUE(zfs::is_bookmark("tank/fs#a"));
+  EXPECT_FALSE(zfs::is_bookmark("tank/fs@a"));
+  for (const char* bad : {"#", "#a#b", "tank/fs#a@b", "#$(id)", "#-x", "tank/f;s#a", "tank@x#a"})
+    EXPECT_FALSE(zfs::resolve_incremental_base(bad, "tank/fs@b").ok()) << bad;
+}
+
+TEST(ZfsArgs, BookmarkBaseOnlyWithDashIAndWhereZfsHasIt) {
+  zfs::Capabilities openzfs;
+  openzfs.send_from_bookmark = true;
+  zfs::SendFlags f;
+  f.incremental = "#a";
+  EXPECT_EQ(*zfs::send_args("tank/fs@b", f, openzfs), (std::vector<std::string>{"send", "-i", "tank/fs#a", "tank/fs@b"}));
+  auto fuse = zfs::send_args("tank/fs@b", f, zfs::Capabilities{});
+  ASSERT_FALSE(fuse.ok());
+  EXPECT_EQ(fuse.status().code(), Errc::unsupported);
+  EXPECT_NE(fuse.status().message().find("cannot send from a bookmark"), std::string::npos) << fuse.status().message();
+  zfs::SendFlags big_i;
+  big_i.intermediate = "tank/fs#a";
+  auto no = zfs::send_args("tank/fs@b", big_i, openzfs);
+  ASSERT_FALSE(no.ok());
+  EXPECT_EQ(no.status().code(), Errc::invalid_argument);
+  EXPECT_NE(no.status().message().find("use -i tank/fs#a"), std::string::npos) << no.status().message();
+}
+
 TEST(ZfsArgs, SendAndRecvArgv) {
   zfs::Capabilities caps;
   zfs::SendFlags f;

@@ -31,6 +31,7 @@ constexpr const char* kOpenZfsSendUsage =
     "usage:\n"
     "\tsend [-DLPbcehnpsvw] [-i|-I snapshot] <snapshot>\n"
     "\tsend [-PVenv] -t <receive_resume_token>\n"
+    "\tsend [-Lcew] [-i snapshot|bookmark] <snapshot>\n"
     "\n"
     "(fake-openzfs) FAKE OpenZFS for tests: not ZFS\n";
 constexpr const char* kOpenZfsRecvUsage =
@@ -54,6 +55,7 @@ TEST(ZfsParse, CapabilitiesOfZfsFuse) {
   EXPECT_FALSE(c.send_embedded);
   EXPECT_FALSE(c.recv_set_props);
   EXPECT_FALSE(c.recv_exclude_props);
+  EXPECT_FALSE(c.send_from_bookmark);
 }
 
 TEST(ZfsParse, CapabilitiesOfOpenZfs) {
@@ -70,6 +72,7 @@ TEST(ZfsParse, CapabilitiesOfOpenZfs) {
   EXPECT_TRUE(c.send_embedded);
   EXPECT_TRUE(c.recv_set_props);
   EXPECT_TRUE(c.recv_exclude_props);
+  EXPECT_TRUE(c.send_from_bookmark);
   // "recv" is accepted as the verb too.
   EXPECT_TRUE(zfs::parse_capabilities("", "\trecv [-su] <fs>\n").recv_resumable);
 }
