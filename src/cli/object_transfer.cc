@@ -1,8 +1,10 @@
 #include "cli/object_transfer.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -51,6 +53,39 @@ Status make_pipe(Pipe& p) {
   return Status::Ok();
 }
 
+// Cancels `cancel` once stdin ends (--until-stdin-closes), for as long as it lives. Under sshd,
+// stdin ends when the near side closes it or its connection drops (a killed `migrate run`).
+class StdinWatch {
+ public:
+  explicit StdinWatch(CancelToken& cancel) : thread_([this, &cancel] { watch(cancel); }) {}
+  ~StdinWatch() {
+    stop_.cancel(Status(Errc::interrupted, "the receive ended"));
+    thread_.join();
+  }
+  StdinWatch(const StdinWatch&) = delete;
+  StdinWatch& operator=(const StdinWatch&) = delete;
+
+ private:
+  void watch(CancelToken& cancel) {
+    std::array<char, 256> buf{};
+    while (true) {
+      std::array<pollfd, 2> fds{{{0, POLLIN, 0}, {stop_.fd(), POLLIN, 0}}};
+      if (::poll(fds.data(), fds.size(), -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (fds[1].revents != 0) return;
+      if (fds[0].revents == 0) continue;
+      const ssize_t n = ::read(0, buf.data(), buf.size());
+      if (n > 0 || (n < 0 && (errno == EINTR || errno == EAGAIN))) continue;
+      cancel.cancel(Status(Errc::interrupted, "stdin closed: whoever started this receive (migrate run --bulk-via) went away"));
+      return;
+    }
+  }
+  CancelToken stop_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 void add_object_options(CLI::App& cmd, ObjectCliOptions& o, bool with_follow) {
@@ -64,6 +99,7 @@ void add_object_options(CLI::App& cmd, ObjectCliOptions& o, bool with_follow) {
     cmd.add_flag("--follow", o.follow, "Read an upload while it runs: wait for each object until the manifest says the end");
     cmd.add_option("--follow-timeout", o.follow_timeout, "With --follow: give up when nothing new appears for this long")
         ->capture_default_str();
+    cmd.add_flag("--until-stdin-closes", o.until_stdin_closes, "Stop when stdin closes (migrate run --bulk-via)")->group("");
   }
 }
 
@@ -81,8 +117,9 @@ Result<objstore::ClientConfig> object_config(const ObjectCliOptions& o, const ob
   return cfg;
 }
 
-Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts,
-                       const std::string& url, const ObjectCliOptions& o) {
+Result<session::TransferSummary> upload_to_objects(const source::SourceSpec& spec, const ResolvedTransfer& t, const std::string& url,
+                                                   const ObjectCliOptions& o, session::Observer& view, CancelToken& cancel,
+                                                   objstore::UploadSummary* stored_out) {
   auto at = objstore::parse_location(url);
   if (!at) return at.status();
   auto cfg = object_config(o, *at);
@@ -94,33 +131,42 @@ Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const Re
   up.concurrency = o.concurrency;
   Pipe pipe;
   PGM_RETURN_IF_ERROR(make_pipe(pipe));
-  ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
   std::optional<Result<session::TransferSummary>> sent;
   // The sending half gets its own token: a pipeline that stops cancels its token, and that
   // must not read as a cancellation of the uploader (a signal still reaches both).
   CancelToken send_cancel;
-  CancelLink link(ctx.cancel, send_cancel);
+  CancelLink link(cancel, send_cancel);
   std::thread sender([&] {
     sent = session::send_to_fd(spec, pipe.write, "the object uploader", t, view, send_cancel);
     pipe.close_write();
   });
-  FdReader reader(pipe.read, ctx.cancel);
-  auto stored = objstore::upload_stream(reader, *at, *cfg, up, ctx.cancel);
+  FdReader reader(pipe.read, cancel);
+  auto stored = objstore::upload_stream(reader, *at, *cfg, up, cancel);
   pipe.close_read();  // an uploader that stopped early ends the sender (EPIPE)
   sender.join();
-  if (stored && stored->already_complete) {
-    if (!ctx.global.quiet) std::fprintf(stderr, "%s already holds this stream, complete: nothing to upload\n", url.c_str());
-    return Status::Ok();
-  }
+  if (stored && stored_out != nullptr) *stored_out = *stored;
+  if (stored && stored->already_complete) return session::TransferSummary{};
   // A stream that ended early is the sender's failure (zfs send); anything else is the store's.
   if (!*sent && (!stored.ok() && stored.status().code() == Errc::truncated)) return sent->status();
   if (!stored) return stored.status();
-  if (!*sent) return sent->status();
-  print_summary(**sent, ctx.global.quiet);
+  return std::move(*sent);
+}
+
+Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts,
+                       const std::string& url, const ObjectCliOptions& o) {
+  ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
+  objstore::UploadSummary stored;
+  auto sent = upload_to_objects(spec, t, url, o, view, ctx.cancel, &stored);
+  if (!sent) return sent.status();
+  if (stored.already_complete) {
+    if (!ctx.global.quiet) std::fprintf(stderr, "%s already holds this stream, complete: nothing to upload\n", url.c_str());
+    return Status::Ok();
+  }
+  print_summary(*sent, ctx.global.quiet);
   if (!ctx.global.quiet)
     std::fprintf(stderr, "stored %llu objects and a manifest at %s (%llu uploaded, %llu kept from an earlier run)\n",
-                 static_cast<unsigned long long>(stored->objects), url.c_str(), static_cast<unsigned long long>(stored->uploaded),
-                 static_cast<unsigned long long>(stored->kept));
+                 static_cast<unsigned long long>(stored.objects), url.c_str(), static_cast<unsigned long long>(stored.uploaded),
+                 static_cast<unsigned long long>(stored.kept));
   return Status::Ok();
 }
 
@@ -136,6 +182,8 @@ Status recv_from_objects(RunContext& ctx, const std::string& url, const sink::Si
   auto ft = parse_duration(o.follow_timeout);
   if (!ft) return ft.status().context("--follow-timeout");
   down.follow_timeout = *ft;
+  std::optional<StdinWatch> watch;
+  if (o.until_stdin_closes) watch.emplace(ctx.cancel);
   Pipe pipe;
   PGM_RETURN_IF_ERROR(make_pipe(pipe));
   Status fetched;
@@ -147,7 +195,9 @@ Status recv_from_objects(RunContext& ctx, const std::string& url, const sink::Si
     pipe.close_write();  // without the trailer the receive aborts: nothing unverified is kept
   });
   ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
-  auto got = session::recv_from_fd(pipe.read, "the object store", spec, t, view, recv_cancel);
+  sink::SinkSpec into = spec;
+  into.keep_partial = false;  // a re-run reads the store from the first object (sink.h)
+  auto got = session::recv_from_fd(pipe.read, "the object store", into, t, view, recv_cancel);
   pipe.close_read();  // a receive that failed first ends the downloader (EPIPE)
   downloader.join();
   // The store's own failure (a missing or corrupted object, a foreign manifest) names the cause;

@@ -17,6 +17,11 @@ struct SinkSpec {
   std::string target;  // POOL/FS (or POOL/FS@SNAP); may be empty with recv_cmd
   zfs::RecvFlags flags;
   std::string recv_cmd;  // replaces `zfs receive` when not empty
+  // Where ZFS can keep an interrupted receive (OpenZFS), ask it to (zfs receive -s). False for a
+  // stream that can never continue from a resume token (one read back from object storage: the
+  // token's `zfs send -t` needs the source), so that an interruption leaves nothing behind that
+  // would refuse the re-run.
+  bool keep_partial = true;
 };
 
 struct Sink {
