@@ -17,11 +17,13 @@
 #include "cli/hook_options.h"
 #include "cli/metrics_file.h"
 #include "cli/migrate_remote.h"
+#include "cli/object_transfer.h"
 #include "cli/remote_options.h"
 #include "cli/transfer_options.h"
 #include "common/units.h"
 #include "journal/journal.h"
 #include "migrate/engine.h"
+#include "objstore/location.h"
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
 #include "pg/switchover.h"
@@ -45,6 +47,8 @@ struct MigrateArgs {
   TransferOptions transfer;
   RemoteCliOptions remote;
   HookCliOptions hooks;
+  std::string bulk_via;  // --bulk-via URL
+  ObjectCliOptions objects;
 };
 
 void print_report(const migrate::StateFile& m, bool quiet) {
@@ -133,7 +137,12 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, MetricsFile* met
   s.target_cluster = a.target_cluster;
   s.run.want_switchover = a.switchover && !a.no_switchover;
   PGM_RETURN_IF_ERROR(guard_settings(a, s));
-  out.remote = make_migrate_remote(ctx, *remote, *t, a.transfer);
+  if (!a.bulk_via.empty()) {
+    auto at = objstore::parse_location(a.bulk_via);
+    if (!at) return at.status().context("--bulk-via");
+    s.bulk_via = at->url();
+  }
+  out.remote = make_migrate_remote(ctx, *remote, *t, a.transfer, a.objects);
   return out;
 }
 
@@ -434,6 +443,10 @@ void add_run_options(CLI::App& cmd, MigrateArgs& a) {
   cmd.add_option("--debug-pause-before", a.pause_before, "Testing aid")->group("");
   add_transfer_options(cmd, a.transfer);
   add_remote_options(cmd, a.remote);
+  cmd.add_option("--bulk-via", a.bulk_via,
+                 "s3://bucket/prefix or gs://...: send the base snapshot through object storage (the target reads it as it "
+                 "arrives, with its own credentials); the rest goes over SSH");
+  add_object_options(cmd, a.objects, false);
 }
 
 void register_migrate(CLI::App& app, CommandFn& selected) {

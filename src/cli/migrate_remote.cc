@@ -1,14 +1,19 @@
 #include "cli/migrate_remote.h"
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
 
 #include "cli/exit.h"
+#include "cli/progress.h"
 #include "cli/remote_internal.h"
 #include "cli/secret_options.h"
 #include "common/process.h"
 #include "migrate/target.h"
+#include "objstore/client.h"
 #include "transport/tls.h"
 
 namespace pgm::cli {
@@ -97,8 +102,8 @@ Status probe_tls_path(const RemoteOptions& remote, const std::string& dataset, C
 
 class SshRemote final : public migrate::Remote {
  public:
-  SshRemote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer, TransferOptions topts)
-      : ctx_(ctx), remote_(std::move(remote)), transfer_(transfer), topts_(std::move(topts)) {}
+  SshRemote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer, TransferOptions topts, ObjectCliOptions objects)
+      : ctx_(ctx), remote_(std::move(remote)), transfer_(transfer), topts_(std::move(topts)), objects_(std::move(objects)) {}
 
   std::string host_label() const override { return remote_.host_label; }
   std::string remote_bin() const override { return remote_.remote_bin; }
@@ -124,18 +129,91 @@ class SshRemote final : public migrate::Remote {
     return sum.logical_bytes;
   }
 
+  Status probe_objects(const std::string& url, CancelToken& cancel) override {
+    // From here, with this host's credentials: the bucket answers a listing of the prefix.
+    auto at = objstore::parse_location(url);
+    if (!at) return at.status();
+    auto cfg = object_config(objects_, *at);
+    if (!cfg) return cfg.status().context("on this host");
+    objstore::Client client(*cfg, at->bucket, cancel);
+    if (auto listed = client.list(at->prefix.empty() ? "" : at->prefix + "/"); !listed) return listed.status().context("from this host");
+    // From the target, with its own credentials (its environment, its user's ~/.aws).
+    auto there = run_remote(remote_, far_objects_command("objects ls", url), cancel, {});
+    return there.status();  // its message names the host
+  }
+
+  // The far receive follows the upload (recv --follow); its stdin stays open while this side
+  // uploads, and closing it (an upload that failed, this process killed) ends it at once.
+  Result<std::uint64_t> relay(const migrate::Push& p, const std::string& url, CancelToken& /*cancel*/) override {
+    auto conn = remote_.connect(ctx_.cancel);
+    if (!conn) return conn.status();
+    auto ch = (*conn)->exec(far_objects_command("recv --follow --until-stdin-closes --progress none", url) + " " + shell_quote(p.dataset),
+                            ctx_.cancel);
+    if (!ch) return ch.status();
+    CancelToken upload_cancel;
+    CancelLink link(ctx_.cancel, upload_cancel);
+    source::SourceSpec src;
+    src.snapshot = p.snapshot;
+    std::optional<Result<TransferSummary>> sent;
+    std::atomic<bool> upload_ended{false};
+    ProgressView view(parse_progress_mode(topts_.progress, ctx_.global.quiet));
+    std::thread uploader([&] {
+      sent = upload_to_objects(src, transfer_, url, objects_, view, upload_cancel);
+      upload_ended.store(true, std::memory_order_release);
+    });
+    bool closed = false;
+    Status read_failure;
+    std::array<std::uint8_t, 4096> buf{};
+    while (!(*ch)->eof()) {
+      if (!closed && upload_ended.load(std::memory_order_acquire) && !*sent) {
+        (void)(*ch)->send_eof();
+        closed = true;
+      }
+      auto n = (*ch)->read_some(buf, milliseconds(200));
+      if (!n) {
+        read_failure = n.status();
+        break;
+      }
+    }
+    const bool far_first = !upload_ended.load(std::memory_order_acquire);
+    if (far_first) upload_cancel.cancel(Status(Errc::interrupted, "the receive on " + remote_.host_label + " ended first"));
+    uploader.join();
+    if (!read_failure.ok()) return *sent ? read_failure : sent->status();
+    auto code = (*ch)->wait_exit();
+    if (!code) return code.status();
+    Status far = *code == 0 ? Status::Ok()
+                            : explain_far_exit(**ch, remote_,
+                                               Status(errc_for_exit_code(*code), "the receive from " + url + " on " + remote_.host_label +
+                                                                                     ": exit status " + std::to_string(*code)));
+    // The first failure is the cause; the other end's is its echo.
+    if (!far.ok() && (far_first || *sent)) return far;
+    if (!*sent) return sent->status();
+    if (!far.ok()) return far;
+    return (*sent)->logical_bytes;
+  }
+
  private:
+  // `pgmigrate VERB [--s3-* flags] URL` for the target (the bucket's endpoint and request limits
+  // as given here; credentials are the target's own).
+  std::string far_objects_command(const std::string& verb, const std::string& url) const {
+    std::string cmd = shell_quote(remote_.remote_bin) + " " + verb;
+    if (!objects_.endpoint.empty()) cmd += " --s3-endpoint " + shell_quote(objects_.endpoint);
+    cmd += " --s3-concurrency " + std::to_string(objects_.concurrency) + " --s3-retry-time " + shell_quote(objects_.retry_time);
+    return cmd + " " + shell_quote(url);
+  }
+
   RunContext& ctx_;
   RemoteOptions remote_;
   ResolvedTransfer transfer_;
   TransferOptions topts_;
+  ObjectCliOptions objects_;
 };
 
 }  // namespace
 
 std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
-                                                     TransferOptions topts) {
-  return std::make_unique<SshRemote>(ctx, std::move(remote), transfer, std::move(topts));
+                                                     TransferOptions topts, ObjectCliOptions objects) {
+  return std::make_unique<SshRemote>(ctx, std::move(remote), transfer, std::move(topts), std::move(objects));
 }
 
 }  // namespace pgm::cli
