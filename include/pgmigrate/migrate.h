@@ -53,6 +53,9 @@ struct Spec {
   pg::Fence fence = pg::Fence::stop;
   std::string primary_pgdata, stop_cmd, start_cmd, pre_fence_hook, post_hook;
   bool keep_snapshots = false;
+  // --bulk-via URL: the base snapshot goes through object storage, under URL/<its snapshot
+  // name> (uploaded from here, downloaded by the target as it arrives); "" sends it over SSH.
+  std::string bulk_via;
   bool keep_old_as_standby = false;    // pg::SwitchoverOptions::keep_old_as_standby
   bool abandon_logical_slots = false;  // switch over although logical slots stay behind
   std::string target_cluster;          // VER/NAME for a Debian primary's new cluster (default: the source's)

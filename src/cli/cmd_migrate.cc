@@ -16,6 +16,7 @@
 #include "cli/exit.h"
 #include "cli/hook_options.h"
 #include "cli/migrate_remote.h"
+#include "cli/object_transfer.h"
 #include "cli/remote_options.h"
 #include "cli/transfer_options.h"
 #include "cli/zfs_options.h"
@@ -24,6 +25,7 @@
 #include "journal/journal.h"
 #include "migrate/metrics.h"
 #include "migrate/target.h"
+#include "objstore/location.h"
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
 #include "pg/switchover.h"
@@ -51,6 +53,8 @@ struct MigrateArgs {
   ZfsOptions zfs;  // for every send and receive of the migration
   RemoteCliOptions remote;
   HookCliOptions hooks;
+  std::string bulk_via;  // --bulk-via URL
+  ObjectCliOptions objects;
 };
 
 void print_report(const migrate::StateFile& m, bool quiet) {
@@ -155,7 +159,12 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, session::Metrics
   PGM_RETURN_IF_ERROR(guard_settings(a, s));
   PGM_RETURN_IF_ERROR(apply_zfs_options(a.zfs, false, false, s.send_flags, s.recv_flags));
   s.zfs_flags = zfs_option_words(a.zfs);
-  out.remote = make_migrate_remote(ctx, *remote, *t, a.transfer);
+  if (!a.bulk_via.empty()) {
+    auto at = objstore::parse_location(a.bulk_via);
+    if (!at) return at.status().context("--bulk-via");
+    s.bulk_via = at->url();
+  }
+  out.remote = make_migrate_remote(ctx, *remote, *t, a.transfer, a.objects);
   return out;
 }
 
@@ -478,6 +487,10 @@ void add_run_options(CLI::App& cmd, MigrateArgs& a) {
   add_transfer_options(cmd, a.transfer);
   add_zfs_options(cmd, a.zfs, false);
   add_remote_options(cmd, a.remote);
+  cmd.add_option("--bulk-via", a.bulk_via,
+                 "s3://bucket/prefix or gs://...: send the base snapshot through object storage (the target reads it as it "
+                 "arrives, with its own credentials); the rest goes over SSH");
+  add_object_options(cmd, a.objects, false);
 }
 
 void register_migrate(CLI::App& app, CommandFn& selected) {

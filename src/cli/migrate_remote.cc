@@ -2,12 +2,44 @@
 
 #include <utility>
 
+#include "cli/progress.h"
 #include "migrate/ssh_remote.h"
+#include "objstore/client.h"
 
 namespace pgm::cli {
 
+namespace {
+
+// --bulk-via's side of the object store: this host's credentials, flags and upload progress.
+migrate::ObjectRelay object_relay(RunContext& ctx, const ResolvedTransfer& transfer, const TransferOptions& topts, ObjectCliOptions objects) {
+  migrate::ObjectRelay r;
+  if (!objects.endpoint.empty()) r.far_flags += " --s3-endpoint " + shell_quote(objects.endpoint);
+  r.far_flags += " --s3-concurrency " + std::to_string(objects.concurrency) + " --s3-retry-time " + shell_quote(objects.retry_time);
+  r.probe_here = [objects](const std::string& url, CancelToken& cancel) -> Status {
+    auto at = objstore::parse_location(url);
+    if (!at) return at.status();
+    auto cfg = object_config(objects, *at);
+    if (!cfg) return cfg.status().context("on this host");
+    objstore::Client client(*cfg, at->bucket, cancel);
+    return client.list(at->prefix.empty() ? "" : at->prefix + "/").status().context("from this host");
+  };
+  r.upload = [&ctx, transfer, topts, objects](const migrate::Push& p, const std::string& url, CancelToken& cancel) -> Result<std::uint64_t> {
+    source::SourceSpec src;
+    src.snapshot = p.snapshot;
+    src.flags = p.send;
+    ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
+    auto sent = upload_to_objects(src, transfer, url, objects, view, cancel);
+    if (!sent) return sent.status();
+    return sent->logical_bytes;
+  };
+  return r;
+}
+
+}  // namespace
+
 std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
-                                                     TransferOptions topts) {
+                                                     TransferOptions topts, ObjectCliOptions objects) {
+  migrate::ObjectRelay relay = object_relay(ctx, transfer, topts, std::move(objects));
   session::Remote far = remote;
   // The transfer runs on the command's own cancellation (ctx), which `cancel` is in migrate.
   auto push = [&ctx, remote = std::move(remote), transfer, topts = std::move(topts)](
@@ -26,7 +58,7 @@ std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOpti
     PGM_RETURN_IF_ERROR(push_to_remote(ctx, src, dst, transfer, topts, with_position));
     return sum.logical_bytes;
   };
-  return migrate::ssh_remote(std::move(far), std::move(push));
+  return migrate::ssh_remote(std::move(far), std::move(push), std::move(relay));
 }
 
 }  // namespace pgm::cli

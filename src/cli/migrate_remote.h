@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/object_transfer.h"
 #include "cli/remote_transfer.h"
 #include "cli/transfer_options.h"
 #include "migrate/remote.h"
@@ -12,7 +13,8 @@
 namespace pgm::cli {
 
 // `remote`, `transfer` and `topts` as make_remote / resolve made them from the flags.
+// `objects`: how --bulk-via reaches object storage (the --s3-* flags).
 std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
-                                                     TransferOptions topts);
+                                                     TransferOptions topts, ObjectCliOptions objects);
 
 }  // namespace pgm::cli

@@ -1,8 +1,14 @@
 #include "cli/object_transfer.h"
 
+#include <poll.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <thread>
 
 #include "cli/progress.h"
 #include "cli/summary.h"
@@ -17,6 +23,39 @@ std::optional<std::string> env_lookup(const std::string& name) {
   const char* v = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): before any thread of the transfer starts
   return v ? std::optional<std::string>(v) : std::nullopt;
 }
+
+// Cancels `cancel` once stdin ends (--until-stdin-closes), for as long as it lives. Under sshd,
+// stdin ends when the near side closes it or its connection drops (a killed `migrate run`).
+class StdinWatch {
+ public:
+  explicit StdinWatch(CancelToken& cancel) : thread_([this, &cancel] { watch(cancel); }) {}
+  ~StdinWatch() {
+    stop_.cancel(Status(Errc::interrupted, "the receive ended"));
+    thread_.join();
+  }
+  StdinWatch(const StdinWatch&) = delete;
+  StdinWatch& operator=(const StdinWatch&) = delete;
+
+ private:
+  void watch(CancelToken& cancel) {
+    std::array<char, 256> buf{};
+    while (true) {
+      std::array<pollfd, 2> fds{{{0, POLLIN, 0}, {stop_.fd(), POLLIN, 0}}};
+      if (::poll(fds.data(), fds.size(), -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (fds[1].revents != 0) return;
+      if (fds[0].revents == 0) continue;
+      const ssize_t n = ::read(0, buf.data(), buf.size());
+      if (n > 0 || (n < 0 && (errno == EINTR || errno == EAGAIN))) continue;
+      cancel.cancel(Status(Errc::interrupted, "stdin closed: whoever started this receive (migrate run --bulk-via) went away"));
+      return;
+    }
+  }
+  CancelToken stop_;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -48,8 +87,9 @@ Result<objstore::ClientConfig> object_config(const ObjectCliOptions& o, const ob
   return cfg;
 }
 
-Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts,
-                       const std::string& url, const ObjectCliOptions& o) {
+Result<session::TransferSummary> upload_to_objects(const source::SourceSpec& spec, const ResolvedTransfer& t, const std::string& url,
+                                                   const ObjectCliOptions& o, session::Observer& view, CancelToken& cancel,
+                                                   objstore::UploadSummary* stored_out) {
   auto at = objstore::parse_location(url);
   if (!at) return at.status();
   auto cfg = object_config(o, *at);
@@ -59,18 +99,27 @@ Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const Re
   if (!size) return size.status().context("--s3-object-size");
   up.object_bytes = *size;
   up.concurrency = o.concurrency;
-  ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
-  auto done = session::send_to_objects(spec, t, *at, *cfg, up, view, ctx.cancel);
+  auto done = session::send_to_objects(spec, t, *at, *cfg, up, view, cancel);
   if (!done) return done.status();
-  if (!done->sent) {
+  if (stored_out != nullptr) *stored_out = done->stored;
+  return done->sent ? *done->sent : session::TransferSummary{};
+}
+
+Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts,
+                       const std::string& url, const ObjectCliOptions& o) {
+  ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
+  objstore::UploadSummary stored;
+  auto sent = upload_to_objects(spec, t, url, o, view, ctx.cancel, &stored);
+  if (!sent) return sent.status();
+  if (stored.already_complete) {
     if (!ctx.global.quiet) std::fprintf(stderr, "%s already holds this stream, complete: nothing to upload\n", url.c_str());
     return Status::Ok();
   }
-  print_summary(*done->sent, ctx.global.quiet);
+  print_summary(*sent, ctx.global.quiet);
   if (!ctx.global.quiet)
     std::fprintf(stderr, "stored %llu objects and a manifest at %s (%llu uploaded, %llu kept from an earlier run)\n",
-                 static_cast<unsigned long long>(done->stored.objects), url.c_str(), static_cast<unsigned long long>(done->stored.uploaded),
-                 static_cast<unsigned long long>(done->stored.kept));
+                 static_cast<unsigned long long>(stored.objects), url.c_str(), static_cast<unsigned long long>(stored.uploaded),
+                 static_cast<unsigned long long>(stored.kept));
   return Status::Ok();
 }
 
@@ -86,6 +135,8 @@ Status recv_from_objects(RunContext& ctx, const std::string& url, const sink::Si
   auto ft = parse_duration(o.follow_timeout);
   if (!ft) return ft.status().context("--follow-timeout");
   down.follow_timeout = *ft;
+  std::optional<StdinWatch> watch;
+  if (o.until_stdin_closes) watch.emplace(ctx.cancel);
   ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
   auto got = session::recv_from_objects(*at, *cfg, down, spec, t, view, ctx.cancel);
   if (!got) return got.status();

@@ -58,6 +58,11 @@ class Remote {
   // Sends `p`; `position` follows the stream (about ten times a second) while it runs.
   // Returns the logical bytes sent.
   virtual Result<std::uint64_t> push(const Push& p, std::atomic<std::uint64_t>& position, CancelToken& cancel) = 0;
+  // --bulk-via: both hosts reach object storage at `url` with their own credentials.
+  virtual Status probe_objects(const std::string& url, CancelToken& cancel) = 0;
+  // Sends `p` (a full stream) through object storage at `url`: uploaded from here while the
+  // target receives it as it arrives. Returns the logical bytes sent (0: `url` held it already).
+  virtual Result<std::uint64_t> relay(const Push& p, const std::string& url, CancelToken& cancel) = 0;
 };
 
 }  // namespace pgm::migrate

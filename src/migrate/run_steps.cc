@@ -280,6 +280,9 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
                                       p.target.value("replication", std::string("unknown")));
   PGM_RETURN_IF_ERROR(check_zfs_flags(c, zfs, p.target));
   if (c.remote.uses_tls()) PGM_RETURN_IF_ERROR(c.remote.probe_tls(c.spec.target_dataset, c.cancel));
+  // --bulk-via: both ends must reach the store now, not hours into the bulk step.
+  if (!c.spec.bulk_via.empty() && (m == nullptr || m->step_status("bulk") != "done"))
+    PGM_RETURN_IF_ERROR(c.remote.probe_objects(c.spec.bulk_via, c.cancel).context("--bulk-via"));
   const bool standby_started = m != nullptr && m->read([](const State& s) { return s.standby_started.value_or(false); });
   if (Status s = plan_debian(c, *primary, p, standby_started); !s.ok()) return s;
   // The fence is checked now, not at the switchover after days of copying (the Debian primary's
@@ -297,9 +300,10 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
 
 namespace {
 
-// Sends `snapshot` (incremental from `base` when not empty) unless the target already has it.
+// Sends `snapshot` (incremental from `base` when not empty) unless the target already has it;
+// through object storage at `via` when that is not empty.
 Status send_step(Context& c, StateFile& m, const std::string& step, const std::string& snapshot, const std::string& base,
-                 std::uint64_t* bytes_out) {
+                 std::uint64_t* bytes_out, const std::string& via = "") {
   const std::string short_name = snapshot.substr(snapshot.find('@') + 1);
   auto probe = run_remote_json(c.remote, probe_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset), c.cancel);
   if (!probe) return probe.status();
@@ -310,6 +314,16 @@ Status send_step(Context& c, StateFile& m, const std::string& step, const std::s
         if (bytes_out) *bytes_out = 0;
         return Status::Ok();
       }
+  if (!via.empty()) {
+    c.say(step, "sending " + snapshot + " to " + c.remote.host_label() + ":" + c.spec.target_dataset + " through " + via +
+                    " (the target receives it as it arrives)");
+    auto sent = c.remote.relay({snapshot, base, c.spec.target_dataset, c.spec.send_flags, c.spec.recv_flags}, via, c.cancel);
+    if (!sent) return sent.status();
+    c.say(step, "the objects stay at " + via + " (a copy of the base snapshot); 'pgmigrate objects rm " + via + "' removes them");
+    m.add_bytes(step, *sent);
+    if (bytes_out) *bytes_out = *sent;
+    return m.save();
+  }
   c.say(step, "sending " + snapshot + (base.empty() ? "" : " (incremental from " + base + ")") + " to " + c.remote.host_label() + ":" +
                   c.spec.target_dataset);
   std::atomic<std::uint64_t> position{0};
@@ -354,7 +368,8 @@ bool in_recovery(const std::string& conninfo, bool* reachable) {
 Status step_bulk(Context& c, StateFile& m) {
   const std::string snap = c.spec.source + "@" + m.snap("base");
   PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
-  PGM_RETURN_IF_ERROR(send_step(c, m, "bulk", snap, "", nullptr));
+  const std::string via = c.spec.bulk_via.empty() ? "" : c.spec.bulk_via + "/" + m.snap("base");
+  PGM_RETURN_IF_ERROR(send_step(c, m, "bulk", snap, "", nullptr, via));
   m.change([&](State& s) { s.last_sent = snap; });
   return Status::Ok();
 }

@@ -3,6 +3,8 @@
 #include <array>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
 #include <utility>
 
 #include "common/exit_codes.h"
@@ -99,7 +101,8 @@ Status probe_tls_path(const session::Remote& remote, const std::string& dataset,
 
 class SshRemote final : public Remote {
  public:
-  SshRemote(session::Remote remote, PushFn push) : remote_(std::move(remote)), push_(std::move(push)) {}
+  SshRemote(session::Remote remote, PushFn push, ObjectRelay objects)
+      : remote_(std::move(remote)), push_(std::move(push)), objects_(std::move(objects)) {}
 
   std::string host_label() const override { return remote_.host_label; }
   std::string remote_bin() const override { return remote_.remote_bin; }
@@ -113,15 +116,79 @@ class SshRemote final : public Remote {
     return push_(p, position, cancel);
   }
 
+  Status probe_objects(const std::string& url, CancelToken& cancel) override {
+    PGM_RETURN_IF_ERROR(objects_.probe_here(url, cancel));
+    // From the target, with its own credentials (its environment, its user's ~/.aws).
+    return run_remote(remote_, far_objects_command("objects ls", url), cancel, {}).status();  // its message names the host
+  }
+
+  // The far receive follows the upload (recv --follow); its stdin stays open while this side
+  // uploads, and closing it (an upload that failed, this process killed) ends it at once.
+  Result<std::uint64_t> relay(const Push& p, const std::string& url, CancelToken& cancel) override;
+
  private:
+  std::string far_objects_command(const std::string& verb, const std::string& url) const {
+    return shell_quote(remote_.remote_bin) + " " + verb + objects_.far_flags + " " + shell_quote(url);
+  }
+
   session::Remote remote_;
   PushFn push_;
+  ObjectRelay objects_;
 };
+
+Result<std::uint64_t> SshRemote::relay(const Push& p, const std::string& url, CancelToken& cancel) {
+  auto conn = remote_.connect(cancel);
+  if (!conn) return conn.status();
+  // The migration's receive flags (-u, -o, -x) as the far `recv` spells them.
+  std::string recv_flags = p.recv.no_mount ? " --no-mount" : "";
+  for (const auto& [prop, value] : p.recv.set_props) recv_flags += " " + shell_quote("--recv-set=" + prop + "=" + value);
+  for (const auto& prop : p.recv.exclude_props) recv_flags += " " + shell_quote("--recv-exclude=" + prop);
+  auto ch = (*conn)->exec(
+      far_objects_command("recv --follow --until-stdin-closes --progress none" + recv_flags, url) + " " + shell_quote(p.dataset), cancel);
+  if (!ch) return ch.status();
+  CancelToken upload_cancel;
+  CancelLink link(cancel, upload_cancel);
+  std::optional<Result<std::uint64_t>> sent;
+  std::atomic<bool> upload_ended{false};
+  std::thread uploader([&] {
+    sent = objects_.upload(p, url, upload_cancel);
+    upload_ended.store(true, std::memory_order_release);
+  });
+  bool closed = false;
+  Status read_failure;
+  std::array<std::uint8_t, 4096> buf{};
+  while (!(*ch)->eof()) {
+    if (!closed && upload_ended.load(std::memory_order_acquire) && !*sent) {
+      (void)(*ch)->send_eof();
+      closed = true;
+    }
+    auto n = (*ch)->read_some(buf, milliseconds(200));
+    if (!n) {
+      read_failure = n.status();
+      break;
+    }
+  }
+  const bool far_first = !upload_ended.load(std::memory_order_acquire);
+  if (far_first) upload_cancel.cancel(Status(Errc::interrupted, "the receive on " + remote_.host_label + " ended first"));
+  uploader.join();
+  if (!read_failure.ok()) return *sent ? read_failure : sent->status();
+  auto code = (*ch)->wait_exit();
+  if (!code) return code.status();
+  Status far = *code == 0 ? Status::Ok()
+                          : explain_far_exit(**ch, remote_,
+                                             Status(errc_for_exit_code(*code), "the receive from " + url + " on " + remote_.host_label +
+                                                                                   ": exit status " + std::to_string(*code)));
+  // The first failure is the cause; the other end's is its echo.
+  if (!far.ok() && (far_first || *sent)) return far;
+  if (!*sent) return sent->status();
+  if (!far.ok()) return far;
+  return **sent;
+}
 
 }  // namespace
 
-std::unique_ptr<Remote> ssh_remote(session::Remote remote, PushFn push) {
-  return std::make_unique<SshRemote>(std::move(remote), std::move(push));
+std::unique_ptr<Remote> ssh_remote(session::Remote remote, PushFn push, ObjectRelay objects) {
+  return std::make_unique<SshRemote>(std::move(remote), std::move(push), std::move(objects));
 }
 
 }  // namespace pgm::migrate

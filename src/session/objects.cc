@@ -78,7 +78,9 @@ Result<TransferSummary> recv_from_objects(const objstore::Location& at, const ob
     fetched = objstore::download_stream(writer, at, config, down, cancel);
     pipe.close_write();  // without the trailer the receive aborts: nothing unverified is kept
   });
-  auto got = recv_from_fd(pipe.read, "the object store", spec, t, observer, recv_cancel);
+  sink::SinkSpec into = spec;
+  into.keep_partial = false;  // a re-run reads the store from the first object (sink.h)
+  auto got = recv_from_fd(pipe.read, "the object store", into, t, observer, recv_cancel);
   pipe.close_read();  // a receive that failed first ends the downloader (EPIPE)
   downloader.join();
   // The store's own failure (a missing or corrupted object, a foreign manifest) names the cause;

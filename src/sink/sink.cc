@@ -34,8 +34,8 @@ Result<Sink> open_sink(const SinkSpec& spec) {
   zfs::RecvFlags flags = spec.flags;
   // Where ZFS can keep an interrupted receive (OpenZFS), always ask it to: a crash of either
   // host then resumes from the target's receive_resume_token instead of starting over.
-  flags.resumable = caps->recv_resumable;
-  sink.resumable = caps->recv_resumable;
+  flags.resumable = caps->recv_resumable && spec.keep_partial;
+  sink.resumable = flags.resumable;
   auto args = zfs::recv_args(dataset, flags, *caps);
   if (!args) return args.status();
   if (spec.target.find('@') != std::string::npos) args->back() = spec.target;

@@ -19,6 +19,11 @@ struct SinkSpec {
   std::string recv_cmd;  // replaces `zfs receive` when not empty
   // As source::SourceSpec::privilege_wrapper: zfs through "sudo -n" when this pgmigrate is not root.
   std::string privilege_wrapper;
+  // Where ZFS can keep an interrupted receive (OpenZFS), ask it to (zfs receive -s). False for a
+  // stream that can never continue from a resume token (one read back from object storage: the
+  // token's `zfs send -t` needs the source), so that an interruption leaves nothing behind that
+  // would refuse the re-run.
+  bool keep_partial = true;
 };
 
 struct Sink {

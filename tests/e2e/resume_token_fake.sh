@@ -7,10 +7,14 @@
 #      reconnects, finds the target's resume token and sends only the rest (zfs send -t).
 #   2. pull: the local receiver is SIGKILLed; running it again resumes from the token.
 #   3. pgmigrate abort on a dead session discards the partial receive (zfs receive -A).
+#   4. recv from object storage (a real Ceph RGW, tests/fixtures/s3.sh) killed mid-download:
+#      its stream cannot continue from a token, so it never asks for `receive -s`; the kill
+#      leaves no partial state and the re-run (which such state would refuse) receives it.
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/sshd.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/relay.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/fake_zfs.sh"
+source "$PGM_SOURCE_DIR/tests/fixtures/s3.sh"
 
 P=pgmt_tok$PGM_TEST_ID
 fake_source "$P" 96
@@ -87,3 +91,24 @@ grep -q "discarded the partial receive state" "$PGM_TEST_ROOT/abort.txt" || { ca
 [ "$(dst_zfs "$FAKE" get -H -o value receive_resume_token "$P/gone" 2>/dev/null || echo -)" = "-" ] || fail "the token survived abort"
 [ ! -e "$J" ] || fail "abort left the journal"
 pass "abort discarded the dead session's partial receive: $(tr '\n' ' ' < "$PGM_TEST_ROOT/abort.txt")"
+
+# 4. From object storage: a killed receive leaves no partial state in the way of its re-run.
+s3_start
+s3_mb pgm-tok
+src_zfs "$PGMIGRATE" -q send --chunk-size 1M --s3-object-size 1M --s3-endpoint "$S3_ENDPOINT" "$P/fs@s1" s3://pgm-tok/s1 || fail "upload"
+s3_proxy --delay 0.3  # one request at a time, 0.3 s each: the kill lands mid-download
+"${DST_ENV[@]}" "$PGMIGRATE" -q recv --s3-endpoint "$PROXY_ENDPOINT" --s3-concurrency 1 s3://pgm-tok/s1 "$P/objs" &
+RECEIVER=$!
+until [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['requests'])" "$PROXY_STATS" 2>/dev/null || echo 0)" -ge 12 ]; do
+  kill -0 "$RECEIVER" 2>/dev/null || fail "the receiver ended before it was killed"
+  sleep 0.1
+done
+rc=0
+kill -KILL "$RECEIVER"
+wait "$RECEIVER" 2>/dev/null || rc=$?
+[ "$rc" -eq 137 ] || fail "the receiver had ended (status $rc) before the kill: the case tested nothing"
+dst_zfs "$PGMIGRATE" -q recv --s3-endpoint "$S3_ENDPOINT" s3://pgm-tok/s1 "$P/objs" 2> "$PGM_TEST_ROOT/objs.log" \
+  || { cat "$PGM_TEST_ROOT/objs.log"; fail "the re-run of the killed receive from object storage"; }
+check dst_zfs "$P/objs@s1"
+[ "$(dst_zfs "$FAKE" get -H -o value receive_resume_token "$P/objs")" = "-" ] || fail "a resume token was left on $P/objs"
+pass "recv from object storage killed mid-download (status 137): no partial state kept; the re-run received it"
