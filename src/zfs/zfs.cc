@@ -166,6 +166,19 @@ std::vector<std::string> parse_snapshot_list(const std::string& out, const std::
   return names;
 }
 
+std::vector<std::string> parse_filesystem_tree(const std::string& out, const std::string& dataset) {
+  std::vector<std::string> names;
+  std::size_t pos = 0;
+  while (pos < out.size()) {
+    std::size_t end = out.find('\n', pos);
+    if (end == std::string::npos) end = out.size();
+    std::string name = out.substr(pos, end - pos);
+    if (name == dataset || name.rfind(dataset + "/", 0) == 0) names.push_back(std::move(name));
+    pos = end + 1;
+  }
+  return names;
+}
+
 std::string parse_get_value(const std::string& out) {
   std::string v = out;
   while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
@@ -429,6 +442,8 @@ Status zfs_command(const std::string& bin, std::vector<std::string> args) {
 
 Status Zfs::snapshot(const std::string& snapshot) const { return zfs_command(bin_, {"snapshot", snapshot}); }
 
+Status Zfs::snapshot_recursive(const std::string& snapshot) const { return zfs_command(bin_, {"snapshot", "-r", snapshot}); }
+
 Status Zfs::hold(const std::string& tag, const std::string& snapshot) const {
   Status s = zfs_command(bin_, {"hold", tag, snapshot});
   if (!s.ok() && s.message().find("tag already exists") != std::string::npos) return Status::Ok();
@@ -439,6 +454,13 @@ Status Zfs::release(const std::string& tag, const std::string& snapshot) const {
 
 Status Zfs::destroy(const std::string& name, bool recursive) const {
   return recursive ? zfs_command(bin_, {"destroy", "-r", name}) : zfs_command(bin_, {"destroy", name});
+}
+
+Result<std::vector<std::string>> Zfs::filesystems(const std::string& dataset) const {
+  auto out = run_command({bin_, "list", "-H", "-o", "name", "-t", "filesystem", "-r", dataset});
+  if (!out) return out.status();
+  if (!out->success()) return Status(Errc::child_failed, "'zfs list -r " + dataset + "' failed: " + out->err);
+  return parse_filesystem_tree(out->out, dataset);
 }
 
 Result<std::vector<std::string>> Zfs::snapshots(const std::string& dataset) const {
