@@ -116,6 +116,7 @@ class SshRemote final : public migrate::Remote {
     if (!p.base.empty()) src.flags.incremental = p.base;
     sink::SinkSpec dst;
     dst.target = p.dataset;
+    dst.flags.force = p.force;
     TransferSummary sum;
     RemoteOptions remote = remote_;
     remote.position = &position;

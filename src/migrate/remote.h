@@ -28,6 +28,11 @@ struct Push {
   std::string snapshot;
   std::string base;
   std::string dataset;
+  // zfs receive -F: rolls `dataset` back to its last snapshot first. For an incremental into a
+  // dataset with children: mounting a child changes its parent on zfs-fuse, which then refuses
+  // the increment as "modified since most recent snapshot". Nothing else writes the target
+  // before the standby starts, and nothing is sent after.
+  bool force = false;
 };
 
 class Remote {

@@ -53,28 +53,48 @@ Result<json> run_remote_json(Remote& remote, const std::string& command, CancelT
 
 // The migration's own snapshots of `dataset` (named pgmigrate-<id>-*): nothing else is ever
 // released or destroyed.
+// Those of its descendants too: a cluster on a tree of datasets is snapshotted with -r.
 std::vector<std::string> migration_snapshots(const State& m, const std::string& dataset) {
   std::vector<std::string> out;
   zfs::Zfs zfs;
-  if (auto all = zfs.snapshots(dataset))
-    for (const auto& s : *all)
-      if (s.rfind(dataset + "@" + m.snap(""), 0) == 0) out.push_back(s);
+  auto tree = zfs.filesystems(dataset);
+  if (!tree) return out;
+  for (const auto& fs : *tree)
+    if (auto all = zfs.snapshots(fs))
+      for (const auto& s : *all)
+        if (s.rfind(fs + "@" + m.snap(""), 0) == 0) out.push_back(s);
   return out;
 }
 
 namespace {
 
-// Creates the snapshot unless it exists, and holds it (so a retention job cannot destroy it
-// while the migration still needs it).
-Status ensure_held_snapshot(StateFile& m, const std::string& snapshot) {
+// Creates snapshot `name` of the source tree unless it exists, and holds it on every dataset of
+// the tree (so a retention job cannot destroy it while the migration still needs it). A tree is
+// snapshotted with -r: one atomic command, so pg_wal and the tablespaces on their own datasets
+// are crash-consistent with the data directory.
+Status ensure_held_snapshot(StateFile& m, const std::string& source, const std::vector<std::string>& tree, const std::string& name) {
   zfs::Zfs zfs;
-  auto exists = zfs.exists(snapshot);
+  const std::string root = source + "@" + name;
+  auto exists = zfs.exists(root);
   if (!exists) return exists.status();
-  if (!*exists) PGM_RETURN_IF_ERROR(zfs.snapshot(snapshot));
-  const bool held = m.read([&](const State& s) { return std::ranges::find(s.holds, snapshot) != s.holds.end(); });
-  if (held) return Status::Ok();
-  PGM_RETURN_IF_ERROR(zfs.hold(m.tag(), snapshot));
-  return m.update([&](State& s) { s.holds.push_back(snapshot); });
+  if (!*exists) PGM_RETURN_IF_ERROR(tree.size() > 1 ? zfs.snapshot_recursive(root) : zfs.snapshot(root));
+  for (const auto& fs : tree) {
+    const std::string snapshot = fs + "@" + name;
+    auto here = zfs.exists(snapshot);
+    if (!here) return here.status();
+    if (!*here) {
+      std::string why = "dataset ";
+      why.append(fs).append(" was created after ").append(root);
+      why.append(" was taken: the tree must not change during a migration; abort it (pgmigrate migrate abort ");
+      why.append(m.snapshot().id).append(") and start again");
+      return Status(Errc::invalid_argument, why);
+    }
+    const bool held = m.read([&](const State& s) { return std::ranges::find(s.holds, snapshot) != s.holds.end(); });
+    if (held) continue;
+    PGM_RETURN_IF_ERROR(zfs.hold(m.tag(), snapshot));
+    PGM_RETURN_IF_ERROR(m.update([&](State& s) { s.holds.push_back(snapshot); }));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -170,6 +190,7 @@ namespace {
 // The layout check's notes, worded for migrate, which guards its own slot when asked.
 void add_layout_notes(const Spec& spec, const std::vector<std::string>& notes, std::vector<std::string>& out) {
   for (const auto& n : notes) {
+    if (n.rfind("the cluster spans datasets", 0) == 0) continue;  // migrate snapshots the tree with -r itself (run_preflight says so)
     if (n.rfind("max_slot_wal_keep_size is -1", 0) != 0) {
       out.push_back(n);
     } else if (spec.wal_limit == 0) {
@@ -182,19 +203,33 @@ void add_layout_notes(const Spec& spec, const std::vector<std::string>& notes, s
 
 }  // namespace
 
+namespace {
+// The source tree (spec.source and its descendants) and its sizes, summed over the tree.
+Status read_source_tree(const std::string& source, Preflight& p) {
+  zfs::Zfs zfs;
+  auto exists = zfs.exists(source);
+  if (!exists) return exists.status();
+  if (!*exists) return Status(Errc::not_found, "source dataset '" + source + "' does not exist");
+  auto tree = zfs.filesystems(source);
+  if (!tree) return tree.status();
+  p.datasets = std::move(*tree);
+  for (const auto& fs : p.datasets) {
+    auto ref = zfs.referenced(fs);
+    if (!ref) return ref.status();
+    p.referenced += *ref;
+    auto logical = zfs.logical_referenced(fs, *ref);
+    if (!logical) return logical.status();
+    p.logical += logical->bytes;
+    if (p.logical_basis.empty()) p.logical_basis = logical->basis;  // the root's basis (the same zfs for all)
+  }
+  return Status::Ok();
+}
+}  // namespace
+
 Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   Preflight p;
   zfs::Zfs zfs;
-  auto exists = zfs.exists(c.spec.source);
-  if (!exists) return exists.status();
-  if (!*exists) return Status(Errc::not_found, "source dataset '" + c.spec.source + "' does not exist");
-  auto ref = zfs.referenced(c.spec.source);
-  if (!ref) return ref.status();
-  p.referenced = *ref;
-  auto logical = zfs.logical_referenced(c.spec.source, *ref);
-  if (!logical) return logical.status();
-  p.logical = logical->bytes;
-  p.logical_basis = logical->basis;
+  PGM_RETURN_IF_ERROR(read_source_tree(c.spec.source, p));
   auto mp = zfs.get("mountpoint", c.spec.source);
   if (!mp) return mp.status();
   p.mountpoint = *mp;
@@ -205,7 +240,7 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   auto dd = primary->scalar("SHOW data_directory");
   if (!dd) return dd.status();
   p.data_directory = *dd;
-  auto layout = pg::check_layout(*primary, {c.spec.source});
+  auto layout = pg::check_layout(*primary, p.datasets);
   if (!layout) return layout.status();
   if (!layout->ok()) {
     std::string all;
@@ -214,6 +249,14 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
                   "refusing to migrate: a snapshot of '" + c.spec.source + "' would not hold a consistent database: " + all);
   }
   add_layout_notes(c.spec, layout->notes, p.notes);
+  if (p.datasets.size() > 1) {
+    std::string list;
+    for (const auto& fs : p.datasets) list += (list.empty() ? "" : ", ") + fs;
+    p.notes.push_back("the source is a tree of " + std::to_string(p.datasets.size()) + " datasets (" + list +
+                      "): every snapshot is one 'zfs snapshot -r' of " + c.spec.source +
+                      " (atomic), every send moves each dataset into the same place under the target, and the standby's pg_wal and "
+                      "pg_tblspc links are pointed at the received mountpoints");
+  }
   if (p.data_directory.rfind(p.mountpoint + "/", 0) == 0) p.relative_pgdata = p.data_directory.substr(p.mountpoint.size() + 1);
   else if (p.data_directory == p.mountpoint) p.relative_pgdata = "";
   else return Status(Errc::invalid_argument, "the data directory " + p.data_directory + " is not under " + p.mountpoint);
@@ -277,29 +320,64 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
 
 namespace {
 
-// Sends `snapshot` (incremental from `base` when not empty) unless the target already has it.
-Status send_step(Context& c, StateFile& m, const std::string& step, const std::string& snapshot, const std::string& base,
-                 std::uint64_t* bytes_out) {
-  const std::string short_name = snapshot.substr(snapshot.find('@') + 1);
-  auto probe = run_remote_json(c.remote, probe_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset), c.cancel);
+// Sends `snapshot` (incremental from `base` when not empty) of one dataset into `target`
+// unless the target already has it. `force`: receive -F (Push::force).
+Status send_one(Context& c, StateFile& m, const std::string& step, const Push& push, std::uint64_t* bytes_out) {
+  const std::string short_name = push.snapshot.substr(push.snapshot.find('@') + 1);
+  auto probe = run_remote_json(c.remote, probe_command(shell_quote, c.remote.remote_bin(), push.dataset), c.cancel);
   if (!probe) return probe.status();
   if ((*probe).contains("snapshots"))
     for (const auto& s : (*probe)["snapshots"])
-      if (s == c.spec.target_dataset + "@" + short_name) {
-        c.say(step, short_name + " is already on the target");
-        if (bytes_out) *bytes_out = 0;
+      if (s == push.dataset + "@" + short_name) {
+        c.say(step, short_name + " of " + push.dataset + " is already on the target");
         return Status::Ok();
       }
-  c.say(step, "sending " + snapshot + (base.empty() ? "" : " (incremental from " + base + ")") + " to " + c.remote.host_label() + ":" +
-                  c.spec.target_dataset);
+  c.say(step, "sending " + push.snapshot + (push.base.empty() ? "" : " (incremental from " + push.base + ")") + " to " +
+                  c.remote.host_label() + ":" + push.dataset);
   std::atomic<std::uint64_t> position{0};
-  TransferReporter reporter(m, snapshot, position);
-  auto sent = c.remote.push({snapshot, base, c.spec.target_dataset}, position, c.cancel);
+  TransferReporter reporter(m, push.snapshot, position);
+  auto sent = c.remote.push(push, position, c.cancel);
   reporter.finish();
   if (!sent) return sent.status();
   m.add_bytes(step, *sent);
-  if (bytes_out) *bytes_out = *sent;
+  *bytes_out += *sent;
   return m.save();
+}
+
+// Mounts every dataset of the target tree that is not (parents first).
+Status mount_target_tree(Context& c) {
+  auto far = run_remote_json(c.remote, tree_mounts_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset, true), c.cancel);
+  if (!far) return far.status().context("mounting " + c.spec.target_dataset + "'s tree on " + c.remote.host_label());
+  return Status::Ok();
+}
+
+// Sends snapshot `name` (incremental from `base`, a snapshot name, when not empty) of every
+// dataset of the source tree into the same place under the target dataset, parents first (a
+// child is received into its received parent). Each is one verified transfer.
+Status send_step(Context& c, StateFile& m, const std::vector<std::string>& tree, const std::string& step, const std::string& name,
+                 const std::string& base, std::uint64_t* bytes_out) {
+  std::uint64_t total = 0;
+  for (const auto& fs : tree) {
+    const std::string rel = fs.substr(c.spec.source.size());  // "" for the root, "/wal" for a child
+    Push push{fs + "@" + name, base.empty() ? "" : fs + "@" + base, c.spec.target_dataset + rel};
+    push.force = !base.empty() && std::ranges::any_of(tree, [&](const std::string& o) { return o.rfind(fs + "/", 0) == 0; });
+    // zfs-fuse: a receive into a parent whose children are mounted leaves their mounts hidden
+    // or gone; they are unmounted first and mounted again below.
+    if (push.force) {
+      auto far = run_remote_json(c.remote, tree_mounts_command(shell_quote, c.remote.remote_bin(), push.dataset, false), c.cancel);
+      if (!far) return far.status().context("unmounting the children of " + push.dataset + " on " + c.remote.host_label());
+    }
+    PGM_RETURN_IF_ERROR(send_one(c, m, step, push, &total));
+  }
+  if (tree.size() > 1) PGM_RETURN_IF_ERROR(mount_target_tree(c));
+  if (bytes_out) *bytes_out = total;
+  return Status::Ok();
+}
+
+// The snapshot name (after '@') of the last one sent, "" before the first.
+std::string short_name(const std::string& snapshot) {
+  const std::size_t at = snapshot.find('@');
+  return at == std::string::npos ? std::string() : snapshot.substr(at + 1);
 }
 
 // Samples the slot's retained WAL into the state while `fn` runs; keeps the peak.
@@ -331,15 +409,15 @@ bool in_recovery(const std::string& conninfo, bool* reachable) {
   return r && *r == "t";
 }
 
-Status step_bulk(Context& c, StateFile& m) {
+Status step_bulk(Context& c, StateFile& m, const Preflight& p) {
   const std::string snap = c.spec.source + "@" + m.snap("base");
-  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
-  PGM_RETURN_IF_ERROR(send_step(c, m, "bulk", snap, "", nullptr));
+  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, c.spec.source, p.datasets, m.snap("base")));
+  PGM_RETURN_IF_ERROR(send_step(c, m, p.datasets, "bulk", m.snap("base"), "", nullptr));
   m.change([&](State& s) { s.last_sent = snap; });
   return Status::Ok();
 }
 
-Status step_rounds(Context& c, StateFile& m) {
+Status step_rounds(Context& c, StateFile& m, const Preflight& p) {
   const std::uint64_t delta = c.spec.delta_target;
   auto [done_rounds, last_round_bytes] = m.read([](const State& s) {
     return std::pair{static_cast<unsigned>(s.rounds_done.value_or(0)), s.last_round_bytes.value_or(UINT64_MAX)};
@@ -347,10 +425,11 @@ Status step_rounds(Context& c, StateFile& m) {
   while (done_rounds < c.spec.rounds) {
     if (done_rounds > 0 && last_round_bytes < delta) break;
     const unsigned r = done_rounds + 1;
-    const std::string snap = c.spec.source + "@" + m.snap("r" + std::to_string(r));
-    PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
+    const std::string name = m.snap("r" + std::to_string(r));
+    const std::string snap = c.spec.source + "@" + name;
+    PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, c.spec.source, p.datasets, name));
     std::uint64_t bytes = 0;
-    PGM_RETURN_IF_ERROR(send_step(c, m, "rounds", snap, last_sent(m), &bytes));
+    PGM_RETURN_IF_ERROR(send_step(c, m, p.datasets, "rounds", name, short_name(last_sent(m)), &bytes));
     done_rounds = r;
     last_round_bytes = bytes;
     PGM_RETURN_IF_ERROR(m.update([&](State& s) {
@@ -364,7 +443,7 @@ Status step_rounds(Context& c, StateFile& m) {
   return Status::Ok();
 }
 
-Status step_final(Context& c, StateFile& m) {
+Status step_final(Context& c, StateFile& m, const Preflight& p) {
   const std::string snap = c.spec.source + "@" + m.snap("final");
   zfs::Zfs zfs;
   auto snap_exists = zfs.exists(snap);
@@ -390,9 +469,9 @@ Status step_final(Context& c, StateFile& m) {
   }
   // Guarded from now on: the send below and the catch-up are when the slot retains WAL.
   if (c.guard_slot) PGM_RETURN_IF_ERROR(c.guard_slot());
-  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
+  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, c.spec.source, p.datasets, m.snap("final")));
   Status sent = with_slot_sampling(c, m, [&] {
-    Status s = send_step(c, m, "final", snap, last_sent(m), nullptr);
+    Status s = send_step(c, m, p.datasets, "final", m.snap("final"), short_name(last_sent(m)), nullptr);
     if (s.ok()) m.change([&](State& st) { st.last_sent = snap; });
     return s;
   });
@@ -402,6 +481,30 @@ Status step_final(Context& c, StateFile& m) {
                        " (peak " + format_bytes(static_cast<double>(st.peak_retained.value_or(0))) + ")");
   }
   return sent;
+}
+
+// The far `pg standby`'s --relink FROM=TO for each dataset of the tree: its mountpoint here and
+// the received one's there, so that absolute pg_wal and pg_tblspc/* links (which name the
+// source's mountpoints) point into the received tree (pg/relink.h). `target_mountpoint`: the
+// target dataset's, already probed.
+Result<std::string> relink_args(Context& c, const std::vector<std::string>& tree, const std::string& target_mountpoint) {
+  zfs::Zfs zfs;
+  std::string out;
+  for (const auto& fs : tree) {
+    auto from = zfs.get("mountpoint", fs);
+    if (!from) return from.status();
+    const std::string rel = fs.substr(c.spec.source.size());
+    std::string to = target_mountpoint;
+    if (!rel.empty()) {
+      auto probe = run_remote_json(c.remote, probe_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset + rel), c.cancel);
+      if (!probe) return probe.status();
+      to = (*probe).value("mountpoint", std::string());
+    }
+    // A dataset mounted nowhere holds nothing the server reads (the layout check said so).
+    if (from->empty() || (*from)[0] != '/' || to.empty() || to[0] != '/') continue;
+    out.append(" --relink ").append(shell_quote(from->append("=").append(to)));
+  }
+  return out;
 }
 
 Status step_standby(Context& c, StateFile& m, const Preflight& p) {
@@ -422,6 +525,10 @@ Status step_standby(Context& c, StateFile& m, const Preflight& p) {
   std::string cmd = shell_quote(c.remote.remote_bin()) + " pg standby --pgdata " + shell_quote(pgdata) + " --slot " +
                     shell_quote(m.slot()) + " --port " + std::to_string(c.spec.standby_port) + " --start --timeout 120s";
   if (!c.spec.bindir.empty()) cmd += " --pg-bindir " + shell_quote(c.spec.bindir);
+  if (p.datasets.size() > 1) PGM_RETURN_IF_ERROR(mount_target_tree(c));
+  auto relinks = relink_args(c, p.datasets, mountpoint);
+  if (!relinks) return relinks.status();
+  cmd += *relinks;
   Secrets secrets{{"--primary", c.spec.standby_primary}, {"--standby", c.spec.standby_conninfo}};
   if (p.debian) {
     // The far side writes /etc/postgresql/VER/NAME from the bundle (replacing its own earlier
@@ -568,9 +675,10 @@ Status step_cleanup(Context& c, StateFile& m) {
 }
 
 constexpr Step<StepContext> kStepTable[] = {
-    {"bulk", [](StepContext& x) { return step_bulk(x.c, x.m); }, "release the base snapshot's hold and destroy it; destroy the target"},
-    {"rounds", [](StepContext& x) { return step_rounds(x.c, x.m); }, "release and destroy the round snapshots"},
-    {"final", [](StepContext& x) { return step_final(x.c, x.m); }, "drop the slot; release and destroy the final snapshot"},
+    {"bulk", [](StepContext& x) { return step_bulk(x.c, x.m, x.p); },
+     "release the base snapshot's hold and destroy it; destroy the target"},
+    {"rounds", [](StepContext& x) { return step_rounds(x.c, x.m, x.p); }, "release and destroy the round snapshots"},
+    {"final", [](StepContext& x) { return step_final(x.c, x.m, x.p); }, "drop the slot; release and destroy the final snapshot"},
     {"standby", [](StepContext& x) { return step_standby(x.c, x.m, x.p); }, "stop the standby on the target"},
     {"catchup", [](StepContext& x) { return step_catchup(x.c, x.m); }, "nothing"},
     {"switchover", [](StepContext& x) { return step_switchover(x.c, x.m, x.p); }, "none: the target is the primary (abort refuses)"},

@@ -96,6 +96,9 @@ constexpr Field kReplyFields[] = {
     {"aborted_receives", Type::string_array},
     {"destroyed", Type::bool_or_array},
     {"removed_clusters", Type::string_array},
+    // --tree-mounts
+    {"mounted", Type::string_array},
+    {"unmounted", Type::string_array},
     {nullptr, Type::string},
 };
 

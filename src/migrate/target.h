@@ -29,6 +29,10 @@ struct TargetRequest {
   bool abort = false;          // --abort: stop the standby on --pgdata, abort receives, destroy
   std::string pgdata;          // --pgdata
   int probe_tls_port = -1;     // --probe-tls-port N: take one TLS connection as a transfer would
+  // --tree-mounts unmount|mount: DATASET's descendants unmounted (deepest first), before an
+  // increment is received into DATASET; or DATASET's tree mounted (parents first). A receive
+  // into a parent with mounted children leaves those mounts hidden or gone on zfs-fuse.
+  std::string tree_mounts;
 };
 
 // The near side's command lines (`bin` is the far pgmigrate, already shell-quoted by `quote`).
@@ -37,6 +41,7 @@ std::string probe_command(const Quote& q, const std::string& bin, const std::str
                           const std::string& bindir = "");
 std::string destroy_snapshots_command(const Quote& q, const std::string& bin, const std::string& dataset, const std::string& prefix);
 std::string abort_command(const Quote& q, const std::string& bin, const std::string& dataset, const std::string& pgdata);
+std::string tree_mounts_command(const Quote& q, const std::string& bin, const std::string& dataset, bool mount);
 std::string probe_tls_command(const Quote& q, const std::string& bin, const std::string& dataset, int port);
 
 // The far side: runs the request and returns its answer (probe_tls first hands the listener's

@@ -456,6 +456,10 @@ Status Zfs::destroy(const std::string& name, bool recursive) const {
   return recursive ? zfs_command(bin_, {"destroy", "-r", name}) : zfs_command(bin_, {"destroy", name});
 }
 
+Status Zfs::mount(const std::string& dataset) const { return zfs_command(bin_, {"mount", dataset}); }
+
+Status Zfs::unmount(const std::string& dataset) const { return zfs_command(bin_, {"unmount", dataset}); }
+
 Result<std::vector<std::string>> Zfs::filesystems(const std::string& dataset) const {
   auto out = run_command({bin_, "list", "-H", "-o", "name", "-t", "filesystem", "-r", dataset});
   if (!out) return out.status();

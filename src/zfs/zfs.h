@@ -128,6 +128,9 @@ class Zfs {
   Status hold(const std::string& tag, const std::string& snapshot) const;     // zfs hold (an existing tag is fine)
   Status release(const std::string& tag, const std::string& snapshot) const;  // zfs release
   Status destroy(const std::string& name, bool recursive = false) const;      // zfs destroy [-r]
+  // zfs mount / zfs unmount of one filesystem.
+  Status mount(const std::string& dataset) const;
+  Status unmount(const std::string& dataset) const;
   // `dataset` and its descendant filesystems, parents first.
   Result<std::vector<std::string>> filesystems(const std::string& dataset) const;
   // Snapshots of `dataset` itself (not of its children), oldest first.
