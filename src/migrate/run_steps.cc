@@ -68,6 +68,13 @@ std::vector<std::string> migration_snapshots(const State& m, const std::string& 
 
 namespace {
 
+// DATASET@NAME.
+std::string snapshot_of(const std::string& dataset, const std::string& name) {
+  std::string s = dataset;
+  s.append("@").append(name);
+  return s;
+}
+
 // Creates snapshot `name` of the source tree unless it exists, and holds it on every dataset of
 // the tree (so a retention job cannot destroy it while the migration still needs it). A tree is
 // snapshotted with -r: one atomic command, so pg_wal and the tablespaces on their own datasets
@@ -79,7 +86,7 @@ Status ensure_held_snapshot(StateFile& m, const std::string& source, const std::
   if (!exists) return exists.status();
   if (!*exists) PGM_RETURN_IF_ERROR(tree.size() > 1 ? zfs.snapshot_recursive(root) : zfs.snapshot(root));
   for (const auto& fs : tree) {
-    const std::string snapshot = fs + "@" + name;
+    const std::string snapshot = snapshot_of(fs, name);
     auto here = zfs.exists(snapshot);
     if (!here) return here.status();
     if (!*here) {
@@ -359,7 +366,7 @@ Status send_step(Context& c, StateFile& m, const std::vector<std::string>& tree,
   std::uint64_t total = 0;
   for (const auto& fs : tree) {
     const std::string rel = fs.substr(c.spec.source.size());  // "" for the root, "/wal" for a child
-    Push push{fs + "@" + name, base.empty() ? "" : fs + "@" + base, c.spec.target_dataset + rel};
+    Push push{snapshot_of(fs, name), base.empty() ? "" : snapshot_of(fs, base), c.spec.target_dataset + rel};
     push.force = !base.empty() && std::ranges::any_of(tree, [&](const std::string& o) { return o.rfind(fs + "/", 0) == 0; });
     // zfs-fuse: a receive into a parent whose children are mounted leaves their mounts hidden
     // or gone; they are unmounted first and mounted again below.
