@@ -106,6 +106,9 @@ struct Preflight {  // NOLINT(bugprone-exception-escape): nlohmann::json's membe
   std::uint64_t logical = 0;
   std::string logical_basis;
   std::string mountpoint, data_directory, relative_pgdata;
+  // The source dataset and its descendants, parent first: the tree every snapshot (zfs snapshot
+  // -r) and every send covers. One entry for a cluster on a single dataset.
+  std::vector<std::string> datasets;
   int pg_major = 0;
   nlohmann::json target;  // the far probe
   std::optional<DebianPlan> debian;

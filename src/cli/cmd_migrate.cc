@@ -273,7 +273,14 @@ Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
   // The stream carries the data before ZFS compression: time and space come from that.
   const double bulk_s = static_cast<double>(p->logical) / rate;
   std::printf("migration plan: %s -> %s (nothing has been changed)\n", a.source.c_str(), a.target.c_str());
-  std::printf("  data directory %s (Postgres %d), all of it on %s\n", p->data_directory.c_str(), p->pg_major, a.source.c_str());
+  if (p->datasets.size() > 1) {
+    std::string tree;
+    for (const auto& fs : p->datasets) tree += (tree.empty() ? "" : ", ") + fs;
+    std::printf("  data directory %s (Postgres %d), on the tree %s: snapshotted together (zfs snapshot -r), each dataset sent\n",
+                p->data_directory.c_str(), p->pg_major, tree.c_str());
+  } else {
+    std::printf("  data directory %s (Postgres %d), all of it on %s\n", p->data_directory.c_str(), p->pg_major, a.source.c_str());
+  }
   std::printf("  size: %s logical (%s), %s as stored on the source\n", format_bytes(static_cast<double>(p->logical)).c_str(),
               p->logical_basis.c_str(), format_bytes(static_cast<double>(p->referenced)).c_str());
   std::printf("  target: %s; pool has %s available; needs up to %s (less if the target compresses)\n",

@@ -17,6 +17,7 @@
 #include "pg/debian_cluster.h"
 #include "pg/lag.h"
 #include "pg/layout_check.h"
+#include "pg/relink.h"
 #include "pg/slot.h"
 #include "pg/standby.h"
 
@@ -303,6 +304,7 @@ Result<std::optional<DebianTarget>> plan_debian_target(const std::string& cluste
 struct StandbyArgs {
   std::string pgdata, primary, slot = pg::kDefaultSlot, standby, log, bindir, timeout = "5m", debian_cluster, config_bundle,
                                config_bundle_json;
+  std::vector<std::string> relink;
   int port = 0;
   bool start = false;
 };
@@ -328,8 +330,17 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
   cmd->add_option("--config-bundle", a->config_bundle, "The source cluster's config bundle (`pgmigrate pg cluster export` there)");
   cmd->add_option("--config-bundle-json", a->config_bundle_json,
                   "The config bundle's JSON text itself (for --options-stdin's line, as migrate passes it)");
+  cmd->add_option("--relink", a->relink,
+                  "FROM=TO: point pg_wal and pg_tblspc/* links under the source mountpoint FROM at the received dataset's mountpoint "
+                  "TO (repeatable; migrate passes one per dataset of the tree)");
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
+      std::vector<pg::Relocation> moves;
+      for (const auto& r : a->relink) {
+        auto m = pg::parse_relocation(r);
+        if (!m) return m.status();
+        moves.push_back(std::move(*m));
+      }
       auto dir = pg::inspect_data_dir(a->pgdata);
       if (!dir) return dir.status();
       auto timeout = duration_option(a->timeout, "--timeout");
@@ -348,6 +359,13 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
                                                   pg::cluster_log_file((*debian)->target.id));
       auto prep = pg::prepare_standby(*dir, spec);
       if (!prep) return prep.status();
+      if (!moves.empty()) {
+        auto relinked = pg::relink_data_dir(*dir, moves);
+        if (!relinked) return relinked.status();
+        // On stdout: migrate relays this output.
+        if (!ctx.global.quiet)
+          for (const auto& line : *relinked) std::printf("relinked %s\n", line.c_str());
+      }
       if (*debian) {
         auto written = pg::write_cluster_config((*debian)->rendered, (*debian)->target, *dir);
         if (!written) return written.status();

@@ -30,6 +30,7 @@ void register_migrate_target(CLI::App& app, CommandFn& selected) {
   cmd->add_flag("--after-fallback", a->after_fallback);
   cmd->add_option("--pgdata", a->pgdata);
   cmd->add_option("--far-log", a->far_log);
+  cmd->add_option("--tree-mounts", a->tree_mounts);
   cmd->add_option("--probe-tls-port", a->probe_tls_port)->check(CLI::Range(0, 65535));
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {

@@ -12,6 +12,7 @@
 #include "migrate/sampler.h"
 #include "migrate/state_check.h"
 #include "migrate/target.h"
+#include "migrate/tree.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
@@ -53,31 +54,18 @@ Result<json> run_remote_json(Remote& remote, const std::string& command, CancelT
 
 // The migration's own snapshots of `dataset` (named pgmigrate-<id>-*): nothing else is ever
 // released or destroyed.
+// Those of its descendants too: a cluster on a tree of datasets is snapshotted with -r.
 std::vector<std::string> migration_snapshots(const State& m, const std::string& dataset) {
   std::vector<std::string> out;
   zfs::Zfs zfs;
-  if (auto all = zfs.snapshots(dataset))
-    for (const auto& s : *all)
-      if (s.rfind(dataset + "@" + m.snap(""), 0) == 0) out.push_back(s);
+  auto tree = zfs.filesystems(dataset);
+  if (!tree) return out;
+  for (const auto& fs : *tree)
+    if (auto all = zfs.snapshots(fs))
+      for (const auto& s : *all)
+        if (s.rfind(fs + "@" + m.snap(""), 0) == 0) out.push_back(s);
   return out;
 }
-
-namespace {
-
-// Creates the snapshot unless it exists, and holds it (so a retention job cannot destroy it
-// while the migration still needs it).
-Status ensure_held_snapshot(StateFile& m, const std::string& snapshot) {
-  zfs::Zfs zfs;
-  auto exists = zfs.exists(snapshot);
-  if (!exists) return exists.status();
-  if (!*exists) PGM_RETURN_IF_ERROR(zfs.snapshot(snapshot));
-  const bool held = m.read([&](const State& s) { return std::ranges::find(s.holds, snapshot) != s.holds.end(); });
-  if (held) return Status::Ok();
-  PGM_RETURN_IF_ERROR(zfs.hold(m.tag(), snapshot));
-  return m.update([&](State& s) { s.holds.push_back(snapshot); });
-}
-
-}  // namespace
 
 namespace {
 
@@ -170,6 +158,7 @@ namespace {
 // The layout check's notes, worded for migrate, which guards its own slot when asked.
 void add_layout_notes(const Spec& spec, const std::vector<std::string>& notes, std::vector<std::string>& out) {
   for (const auto& n : notes) {
+    if (n.rfind("the cluster spans datasets", 0) == 0) continue;  // migrate snapshots the tree with -r itself (run_preflight says so)
     if (n.rfind("max_slot_wal_keep_size is -1", 0) != 0) {
       out.push_back(n);
     } else if (spec.wal_limit == 0) {
@@ -204,16 +193,7 @@ Status check_zfs_flags(const Context& c, const zfs::Zfs& zfs, const nlohmann::js
 Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   Preflight p;
   zfs::Zfs zfs;
-  auto exists = zfs.exists(c.spec.source);
-  if (!exists) return exists.status();
-  if (!*exists) return Status(Errc::not_found, "source dataset '" + c.spec.source + "' does not exist");
-  auto ref = zfs.referenced(c.spec.source);
-  if (!ref) return ref.status();
-  p.referenced = *ref;
-  auto logical = zfs.logical_referenced(c.spec.source, *ref);
-  if (!logical) return logical.status();
-  p.logical = logical->bytes;
-  p.logical_basis = logical->basis;
+  PGM_RETURN_IF_ERROR(read_source_tree(c.spec.source, p));
   auto mp = zfs.get("mountpoint", c.spec.source);
   if (!mp) return mp.status();
   p.mountpoint = *mp;
@@ -224,7 +204,7 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   auto dd = primary->scalar("SHOW data_directory");
   if (!dd) return dd.status();
   p.data_directory = *dd;
-  auto layout = pg::check_layout(*primary, {c.spec.source});
+  auto layout = pg::check_layout(*primary, p.datasets);
   if (!layout) return layout.status();
   if (!layout->ok()) {
     std::string all;
@@ -233,6 +213,14 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
                   "refusing to migrate: a snapshot of '" + c.spec.source + "' would not hold a consistent database: " + all);
   }
   add_layout_notes(c.spec, layout->notes, p.notes);
+  if (p.datasets.size() > 1) {
+    std::string list;
+    for (const auto& fs : p.datasets) list += (list.empty() ? "" : ", ") + fs;
+    p.notes.push_back("the source is a tree of " + std::to_string(p.datasets.size()) + " datasets (" + list +
+                      "): every snapshot is one 'zfs snapshot -r' of " + c.spec.source +
+                      " (atomic), every send moves each dataset into the same place under the target, and the standby's pg_wal and "
+                      "pg_tblspc links are pointed at the received mountpoints");
+  }
   if (p.data_directory.rfind(p.mountpoint + "/", 0) == 0) p.relative_pgdata = p.data_directory.substr(p.mountpoint.size() + 1);
   else if (p.data_directory == p.mountpoint) p.relative_pgdata = "";
   else return Status(Errc::invalid_argument, "the data directory " + p.data_directory + " is not under " + p.mountpoint);
@@ -300,42 +288,6 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
 
 namespace {
 
-// Sends `snapshot` (incremental from `base` when not empty) unless the target already has it;
-// through object storage at `via` when that is not empty.
-Status send_step(Context& c, StateFile& m, const std::string& step, const std::string& snapshot, const std::string& base,
-                 std::uint64_t* bytes_out, const std::string& via = "") {
-  const std::string short_name = snapshot.substr(snapshot.find('@') + 1);
-  auto probe = run_remote_json(c.remote, probe_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset), c.cancel);
-  if (!probe) return probe.status();
-  if ((*probe).contains("snapshots"))
-    for (const auto& s : (*probe)["snapshots"])
-      if (s == c.spec.target_dataset + "@" + short_name) {
-        c.say(step, short_name + " is already on the target");
-        if (bytes_out) *bytes_out = 0;
-        return Status::Ok();
-      }
-  if (!via.empty()) {
-    c.say(step, "sending " + snapshot + " to " + c.remote.host_label() + ":" + c.spec.target_dataset + " through " + via +
-                    " (the target receives it as it arrives)");
-    auto sent = c.remote.relay({snapshot, base, c.spec.target_dataset, c.spec.send_flags, c.spec.recv_flags}, via, c.cancel);
-    if (!sent) return sent.status();
-    c.say(step, "the objects stay at " + via + " (a copy of the base snapshot); 'pgmigrate objects rm " + via + "' removes them");
-    m.add_bytes(step, *sent);
-    if (bytes_out) *bytes_out = *sent;
-    return m.save();
-  }
-  c.say(step, "sending " + snapshot + (base.empty() ? "" : " (incremental from " + base + ")") + " to " + c.remote.host_label() + ":" +
-                  c.spec.target_dataset);
-  std::atomic<std::uint64_t> position{0};
-  TransferReporter reporter(m, snapshot, position);
-  auto sent = c.remote.push({snapshot, base, c.spec.target_dataset, c.spec.send_flags, c.spec.recv_flags}, position, c.cancel);
-  reporter.finish();
-  if (!sent) return sent.status();
-  m.add_bytes(step, *sent);
-  if (bytes_out) *bytes_out = *sent;
-  return m.save();
-}
-
 // Samples the slot's retained WAL into the state while `fn` runs; keeps the peak.
 template <typename Fn>
 Status with_slot_sampling(Context& c, StateFile& m, Fn fn) {
@@ -365,16 +317,16 @@ bool in_recovery(const std::string& conninfo, bool* reachable) {
   return r && *r == "t";
 }
 
-Status step_bulk(Context& c, StateFile& m) {
+Status step_bulk(Context& c, StateFile& m, const Preflight& p) {
   const std::string snap = c.spec.source + "@" + m.snap("base");
-  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
+  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, c.spec.source, p.datasets, m.snap("base")));
   const std::string via = c.spec.bulk_via.empty() ? "" : c.spec.bulk_via + "/" + m.snap("base");
-  PGM_RETURN_IF_ERROR(send_step(c, m, "bulk", snap, "", nullptr, via));
+  PGM_RETURN_IF_ERROR(send_step(c, m, p.datasets, "bulk", m.snap("base"), "", nullptr, via));
   m.change([&](State& s) { s.last_sent = snap; });
   return Status::Ok();
 }
 
-Status step_rounds(Context& c, StateFile& m) {
+Status step_rounds(Context& c, StateFile& m, const Preflight& p) {
   const std::uint64_t delta = c.spec.delta_target;
   auto [done_rounds, last_round_bytes] = m.read([](const State& s) {
     return std::pair{static_cast<unsigned>(s.rounds_done.value_or(0)), s.last_round_bytes.value_or(UINT64_MAX)};
@@ -382,10 +334,11 @@ Status step_rounds(Context& c, StateFile& m) {
   while (done_rounds < c.spec.rounds) {
     if (done_rounds > 0 && last_round_bytes < delta) break;
     const unsigned r = done_rounds + 1;
-    const std::string snap = c.spec.source + "@" + m.snap("r" + std::to_string(r));
-    PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
+    const std::string name = m.snap("r" + std::to_string(r));
+    const std::string snap = c.spec.source + "@" + name;
+    PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, c.spec.source, p.datasets, name));
     std::uint64_t bytes = 0;
-    PGM_RETURN_IF_ERROR(send_step(c, m, "rounds", snap, last_sent(m), &bytes));
+    PGM_RETURN_IF_ERROR(send_step(c, m, p.datasets, "rounds", name, short_name(last_sent(m)), &bytes));
     done_rounds = r;
     last_round_bytes = bytes;
     PGM_RETURN_IF_ERROR(m.update([&](State& s) {
@@ -399,7 +352,7 @@ Status step_rounds(Context& c, StateFile& m) {
   return Status::Ok();
 }
 
-Status step_final(Context& c, StateFile& m) {
+Status step_final(Context& c, StateFile& m, const Preflight& p) {
   const std::string snap = c.spec.source + "@" + m.snap("final");
   zfs::Zfs zfs;
   auto snap_exists = zfs.exists(snap);
@@ -425,9 +378,9 @@ Status step_final(Context& c, StateFile& m) {
   }
   // Guarded from now on: the send below and the catch-up are when the slot retains WAL.
   if (c.guard_slot) PGM_RETURN_IF_ERROR(c.guard_slot());
-  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, snap));
+  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, c.spec.source, p.datasets, m.snap("final")));
   Status sent = with_slot_sampling(c, m, [&] {
-    Status s = send_step(c, m, "final", snap, last_sent(m), nullptr);
+    Status s = send_step(c, m, p.datasets, "final", m.snap("final"), short_name(last_sent(m)), nullptr);
     if (s.ok()) m.change([&](State& st) { st.last_sent = snap; });
     return s;
   });
@@ -457,6 +410,10 @@ Status step_standby(Context& c, StateFile& m, const Preflight& p) {
   std::string cmd = shell_quote(c.remote.remote_bin()) + " pg standby --pgdata " + shell_quote(pgdata) + " --slot " +
                     shell_quote(m.slot()) + " --port " + std::to_string(c.spec.standby_port) + " --start --timeout 120s";
   if (!c.spec.bindir.empty()) cmd += " --pg-bindir " + shell_quote(c.spec.bindir);
+  if (p.datasets.size() > 1) PGM_RETURN_IF_ERROR(mount_target_tree(c));
+  auto relinks = relink_args(c, p.datasets, mountpoint);
+  if (!relinks) return relinks.status();
+  cmd += *relinks;
   Secrets secrets{{"--primary", c.spec.standby_primary}, {"--standby", c.spec.standby_conninfo}};
   if (p.debian) {
     // The far side writes /etc/postgresql/VER/NAME from the bundle (replacing its own earlier
@@ -603,9 +560,10 @@ Status step_cleanup(Context& c, StateFile& m) {
 }
 
 constexpr Step<StepContext> kStepTable[] = {
-    {"bulk", [](StepContext& x) { return step_bulk(x.c, x.m); }, "release the base snapshot's hold and destroy it; destroy the target"},
-    {"rounds", [](StepContext& x) { return step_rounds(x.c, x.m); }, "release and destroy the round snapshots"},
-    {"final", [](StepContext& x) { return step_final(x.c, x.m); }, "drop the slot; release and destroy the final snapshot"},
+    {"bulk", [](StepContext& x) { return step_bulk(x.c, x.m, x.p); },
+     "release the base snapshot's hold and destroy it; destroy the target"},
+    {"rounds", [](StepContext& x) { return step_rounds(x.c, x.m, x.p); }, "release and destroy the round snapshots"},
+    {"final", [](StepContext& x) { return step_final(x.c, x.m, x.p); }, "drop the slot; release and destroy the final snapshot"},
     {"standby", [](StepContext& x) { return step_standby(x.c, x.m, x.p); }, "stop the standby on the target"},
     {"catchup", [](StepContext& x) { return step_catchup(x.c, x.m); }, "nothing"},
     {"switchover", [](StepContext& x) { return step_switchover(x.c, x.m, x.p); }, "none: the target is the primary (abort refuses)"},

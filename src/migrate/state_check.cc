@@ -104,6 +104,9 @@ constexpr Field kReplyFields[] = {
     {"far_log_path", Type::string},
     {"far_log_size", Type::unsigned_int},
     {"far_log", Type::string},
+    // --tree-mounts
+    {"mounted", Type::string_array},
+    {"unmounted", Type::string_array},
     {nullptr, Type::string},
 };
 

@@ -84,20 +84,74 @@ Result<json> probe(const TargetRequest& a) {
   return out;
 }
 
+// --tree-mounts: see TargetRequest. Answers the datasets it changed, {"mounted": [...]} or
+// {"unmounted": [...]}.
+Result<json> tree_mounts(const TargetRequest& a) {
+  if (a.tree_mounts != "mount" && a.tree_mounts != "unmount") return Status(Errc::invalid_argument, "--tree-mounts takes mount or unmount");
+  const bool mount = a.tree_mounts == "mount";
+  zfs::Zfs zfs;
+  auto tree = zfs.filesystems(a.dataset);
+  if (!tree) return tree.status();
+  json changed = json::array();
+  auto is_mounted = [&](const std::string& fs) -> Result<bool> {
+    auto v = zfs.get("mounted", fs);
+    if (!v) return v.status();
+    return *v == "yes";
+  };
+  // Unmounts what is mounted below DATASET (and DATASET itself when `root`), deepest first.
+  auto unmount_all = [&](bool root) -> Status {
+    for (auto it = tree->rbegin(); it != tree->rend(); ++it) {
+      if (*it == a.dataset && !root) continue;
+      auto m = is_mounted(*it);
+      if (!m) return m.status();
+      if (!*m) continue;
+      PGM_RETURN_IF_ERROR(zfs.unmount(*it));
+      changed.push_back(*it);
+    }
+    return Status::Ok();
+  };
+  if (!mount) {
+    PGM_RETURN_IF_ERROR(unmount_all(false));
+    return json{{"unmounted", changed}};
+  }
+  bool all = true;
+  for (const auto& fs : *tree) {
+    auto m = is_mounted(fs);
+    if (!m) return m.status();
+    all = all && *m;
+  }
+  if (all) return json{{"mounted", changed}};
+  // After a receive into the parent, its mount holds stale entries where the children's
+  // mountpoints were ("failed to create mountpoint"): the whole tree is mounted afresh.
+  PGM_RETURN_IF_ERROR(unmount_all(true));
+  changed = json::array();
+  for (const auto& fs : *tree) {
+    PGM_RETURN_IF_ERROR(zfs.mount(fs));
+    changed.push_back(fs);
+  }
+  return json{{"mounted", changed}};
+}
+
 Result<json> destroy_snapshots(const TargetRequest& a) {
   // Only snapshots this tool named: never anything else on the target.
   if (a.destroy_prefix.rfind("pgmigrate-", 0) != 0)
     return Status(Errc::invalid_argument, "refusing to destroy snapshots not named pgmigrate-*");
   zfs::Zfs zfs;
   json destroyed = json::array();
-  auto snaps = zfs.snapshots(a.dataset);
-  if (!snaps) return snaps.status();
+  // The dataset and its descendants: a cluster on a tree of datasets (pg_wal, tablespaces) was
+  // received as the same tree.
+  auto tree = zfs.filesystems(a.dataset);
+  if (!tree) return tree.status();
   const std::string tag = a.destroy_prefix.substr(0, a.destroy_prefix.size() - 1);  // pgmigrate-<id>
-  for (const auto& snap : *snaps) {
-    if (snap.rfind(a.dataset + "@" + a.destroy_prefix, 0) != 0) continue;
-    (void)zfs.release(tag, snap);  // received snapshots carry no hold; this is for safety
-    PGM_RETURN_IF_ERROR(zfs.destroy(snap));
-    destroyed.push_back(snap);
+  for (const auto& fs : *tree) {
+    auto snaps = zfs.snapshots(fs);
+    if (!snaps) return snaps.status();
+    for (const auto& snap : *snaps) {
+      if (snap.rfind(fs + "@" + a.destroy_prefix, 0) != 0) continue;
+      (void)zfs.release(tag, snap);  // received snapshots carry no hold; this is for safety
+      PGM_RETURN_IF_ERROR(zfs.destroy(snap));
+      destroyed.push_back(snap);
+    }
   }
   return json{{"destroyed", destroyed}};
 }
@@ -231,6 +285,10 @@ std::string far_log_command(const Quote& q, const std::string& bin, const std::s
   return q(bin) + " " + kTargetCommand + " --dataset " + q(dataset) + " --far-log " + std::to_string(tail);
 }
 
+std::string tree_mounts_command(const Quote& q, const std::string& bin, const std::string& dataset, bool mount) {
+  return q(bin) + " " + kTargetCommand + " --dataset " + q(dataset) + " --tree-mounts " + (mount ? "mount" : "unmount");
+}
+
 std::string probe_tls_command(const Quote& q, const std::string& bin, const std::string& dataset, int port) {
   return q(bin) + " " + kTargetCommand + " --dataset " + q(dataset) + " --probe-tls-port " + std::to_string(port);
 }
@@ -284,6 +342,7 @@ Result<json> run_target(const TargetRequest& r, CancelToken& cancel, const std::
   if (!r.destroy_prefix.empty()) return destroy_snapshots(r);
   if (r.abort) return abort_target(r, cancel);
   if (r.far_log > 0) return far_log(r);
+  if (!r.tree_mounts.empty()) return tree_mounts(r);
   if (r.probe_tls_port >= 0) {
     PGM_RETURN_IF_ERROR(probe_tls(r, cancel, listening));
     return json();

@@ -32,6 +32,10 @@ struct TargetRequest {
   std::string pgdata;           // --pgdata
   int probe_tls_port = -1;      // --probe-tls-port N: take one TLS connection as a transfer would
   std::uint64_t far_log = 0;    // --far-log BYTES: the last BYTES (whole lines) of this host's far-half.log
+  // --tree-mounts unmount|mount: DATASET's descendants unmounted (deepest first), before an
+  // increment is received into DATASET; or DATASET's tree mounted (parents first). A receive
+  // into a parent with mounted children leaves those mounts hidden or gone on zfs-fuse.
+  std::string tree_mounts;
 };
 
 // The most of the far half's log one answer carries (the answers are bounded; common/process.h).
@@ -44,6 +48,7 @@ std::string probe_command(const Quote& q, const std::string& bin, const std::str
 std::string destroy_snapshots_command(const Quote& q, const std::string& bin, const std::string& dataset, const std::string& prefix);
 std::string abort_command(const Quote& q, const std::string& bin, const std::string& dataset, const std::string& pgdata,
                           bool after_fallback = false);
+std::string tree_mounts_command(const Quote& q, const std::string& bin, const std::string& dataset, bool mount);
 std::string probe_tls_command(const Quote& q, const std::string& bin, const std::string& dataset, int port);
 std::string far_log_command(const Quote& q, const std::string& bin, const std::string& dataset, std::uint64_t tail);
 

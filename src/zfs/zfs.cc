@@ -172,6 +172,19 @@ std::vector<std::string> parse_snapshot_list(const std::string& out, const std::
   return names;
 }
 
+std::vector<std::string> parse_filesystem_tree(const std::string& out, const std::string& dataset) {
+  std::vector<std::string> names;
+  std::size_t pos = 0;
+  while (pos < out.size()) {
+    std::size_t end = out.find('\n', pos);
+    if (end == std::string::npos) end = out.size();
+    std::string name = out.substr(pos, end - pos);
+    if (name == dataset || name.rfind(dataset + "/", 0) == 0) names.push_back(std::move(name));
+    pos = end + 1;
+  }
+  return names;
+}
+
 std::string parse_get_value(const std::string& out) {
   std::string v = out;
   while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
@@ -462,6 +475,8 @@ Status zfs_command(const Zfs& zfs, const std::vector<std::string>& args) {
 
 Status Zfs::snapshot(const std::string& snapshot) const { return zfs_command(*this, {"snapshot", snapshot}); }
 
+Status Zfs::snapshot_recursive(const std::string& snapshot) const { return zfs_command(*this, {"snapshot", "-r", snapshot}); }
+
 Status Zfs::hold(const std::string& tag, const std::string& snapshot) const {
   Status s = zfs_command(*this, {"hold", tag, snapshot});
   if (!s.ok() && s.message().find("tag already exists") != std::string::npos) return Status::Ok();
@@ -472,6 +487,17 @@ Status Zfs::release(const std::string& tag, const std::string& snapshot) const {
 
 Status Zfs::destroy(const std::string& name, bool recursive) const {
   return recursive ? zfs_command(*this, {"destroy", "-r", name}) : zfs_command(*this, {"destroy", name});
+}
+
+Status Zfs::mount(const std::string& dataset) const { return zfs_command(*this, {"mount", dataset}); }
+
+Status Zfs::unmount(const std::string& dataset) const { return zfs_command(*this, {"unmount", dataset}); }
+
+Result<std::vector<std::string>> Zfs::filesystems(const std::string& dataset) const {
+  auto out = run({"list", "-H", "-o", "name", "-t", "filesystem", "-r", dataset});
+  if (!out) return out.status();
+  if (!out->success()) return Status(Errc::child_failed, "'zfs list -r " + dataset + "' failed: " + out->err);
+  return parse_filesystem_tree(out->out, dataset);
 }
 
 Result<std::vector<std::string>> Zfs::snapshots(const std::string& dataset) const {

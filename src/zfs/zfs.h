@@ -72,6 +72,9 @@ Capabilities parse_capabilities(const std::string& send_usage, const std::string
 // `zfs list -H -o name -t snapshot -r DATASET` output: the snapshots of `dataset` itself
 // (every returned name starts with DATASET@), in the order listed; the children's are left out.
 std::vector<std::string> parse_snapshot_list(const std::string& out, const std::string& dataset);
+// `zfs list -H -o name -t filesystem -r DATASET` output: DATASET and its descendants (names
+// equal to DATASET or below DATASET/), in the order listed (zfs sorts by name: parents first).
+std::vector<std::string> parse_filesystem_tree(const std::string& out, const std::string& dataset);
 // `zfs get -Hp -o value` output: the value without its trailing newlines.
 std::string parse_get_value(const std::string& out);
 // A numeric property value (guid, referenced): decimal, as strtoull reads it, nothing after
@@ -133,10 +136,18 @@ class Zfs {
   Result<std::string> pool_of(const std::string& dataset) const { return dataset.substr(0, dataset.find('/')); }
 
   // The small administrative commands migrate needs. Each fails with zfs's own message.
-  Status snapshot(const std::string& snapshot) const;                         // zfs snapshot
+  Status snapshot(const std::string& snapshot) const;  // zfs snapshot
+  // zfs snapshot -r: the dataset and every descendant, in one atomic transaction group, so a
+  // database spread over a tree of datasets (pg_wal, tablespaces) is crash-consistent.
+  Status snapshot_recursive(const std::string& snapshot) const;
   Status hold(const std::string& tag, const std::string& snapshot) const;     // zfs hold (an existing tag is fine)
   Status release(const std::string& tag, const std::string& snapshot) const;  // zfs release
   Status destroy(const std::string& name, bool recursive = false) const;      // zfs destroy [-r]
+  // zfs mount / zfs unmount of one filesystem.
+  Status mount(const std::string& dataset) const;
+  Status unmount(const std::string& dataset) const;
+  // `dataset` and its descendant filesystems, parents first.
+  Result<std::vector<std::string>> filesystems(const std::string& dataset) const;
   // Snapshots of `dataset` itself (not of its children), oldest first.
   Result<std::vector<std::string>> snapshots(const std::string& dataset) const;
   // Discards an interrupted resumable receive into `dataset` (zfs receive -A). True if there

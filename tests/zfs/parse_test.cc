@@ -89,6 +89,17 @@ TEST(ZfsParse, UsageFlags) {
   EXPECT_FALSE(zfs::usage_has_flag("send -", "send", 'n'));
 }
 
+TEST(ZfsParse, FilesystemTree) {
+  // `zfs list -H -o name -t filesystem -r h6pool/pg`: the dataset, then its descendants.
+  const std::string out = "h6pool/pg\nh6pool/pg/ts1\nh6pool/pg/wal\nh6pool/pg/wal/x\n";
+  EXPECT_EQ(zfs::parse_filesystem_tree(out, "h6pool/pg"),
+            (std::vector<std::string>{"h6pool/pg", "h6pool/pg/ts1", "h6pool/pg/wal", "h6pool/pg/wal/x"}));
+  EXPECT_EQ(zfs::parse_filesystem_tree(out, "h6pool/pg/wal"), (std::vector<std::string>{"h6pool/pg/wal", "h6pool/pg/wal/x"}));
+  // Not "h6pool/pg2" for "h6pool/pg"; a last line without '\n' counts.
+  EXPECT_EQ(zfs::parse_filesystem_tree("h6pool/pg2\nh6pool/pg", "h6pool/pg"), (std::vector<std::string>{"h6pool/pg"}));
+  EXPECT_TRUE(zfs::parse_filesystem_tree("", "h6pool/pg").empty());
+}
+
 TEST(ZfsParse, SnapshotList) {
   // `zfs list -H -o name -t snapshot -r h6pool/fs` on zfs-fuse: the child's snapshot is listed too.
   const std::string out = "h6pool/fs@a\nh6pool/fs@b\nh6pool/fs/child@c\n";
