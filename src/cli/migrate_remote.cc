@@ -11,7 +11,8 @@ namespace pgm::cli {
 namespace {
 
 // --bulk-via's side of the object store: this host's credentials, flags and upload progress.
-migrate::ObjectRelay object_relay(RunContext& ctx, const ResolvedTransfer& transfer, const TransferOptions& topts, ObjectCliOptions objects) {
+migrate::ObjectRelay object_relay(RunContext& ctx, const ResolvedTransfer& transfer, const TransferOptions& topts,
+                                  ObjectCliOptions objects) {
   migrate::ObjectRelay r;
   if (!objects.endpoint.empty()) r.far_flags += " --s3-endpoint " + shell_quote(objects.endpoint);
   r.far_flags += " --s3-concurrency " + std::to_string(objects.concurrency) + " --s3-retry-time " + shell_quote(objects.retry_time);
@@ -23,7 +24,8 @@ migrate::ObjectRelay object_relay(RunContext& ctx, const ResolvedTransfer& trans
     objstore::Client client(*cfg, at->bucket, cancel);
     return client.list(at->prefix.empty() ? "" : at->prefix + "/").status().context("from this host");
   };
-  r.upload = [&ctx, transfer, topts, objects](const migrate::Push& p, const std::string& url, CancelToken& cancel) -> Result<std::uint64_t> {
+  r.upload = [&ctx, transfer, topts, objects](const migrate::Push& p, const std::string& url,
+                                              CancelToken& cancel) -> Result<std::uint64_t> {
     source::SourceSpec src;
     src.snapshot = p.snapshot;
     src.flags = p.send;

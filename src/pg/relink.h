@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "pgmigrate/status.h"
 #include "pg/server_tools.h"
+#include "pgmigrate/status.h"
 
 namespace pgm::pg {
 
