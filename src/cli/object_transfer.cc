@@ -70,6 +70,7 @@ void add_object_options(CLI::App& cmd, ObjectCliOptions& o, bool with_follow) {
     cmd.add_flag("--follow", o.follow, "Read an upload while it runs: wait for each object until the manifest says the end");
     cmd.add_option("--follow-timeout", o.follow_timeout, "With --follow: give up when nothing new appears for this long")
         ->capture_default_str();
+    cmd.add_flag("--until-stdin-closes", o.until_stdin_closes, "Stop when stdin closes (migrate run --bulk-via)")->group("");
   }
 }
 
