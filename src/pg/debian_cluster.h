@@ -175,7 +175,11 @@ struct ClusterCommand {
 // The command that starts or (fast-)stops the cluster as its manager expects: systemctl when
 // systemd runs and (for a stop) the unit is active, pg_ctlcluster otherwise.
 ClusterCommand cluster_command(const ClusterId& id, ClusterAction action, bool use_systemd, std::chrono::seconds timeout);
-Status control_cluster(const ClusterId& id, ClusterAction action, std::chrono::milliseconds timeout, const CancelToken* cancel = nullptr);
+// Runs cluster_command. `wrapper`: the privilege wrapper (common/elevation.h) of a pgmigrate
+// that is not root ("sudo -n": pg_ctlcluster and systemctl run as root, as they expect); a
+// refusal by it is one line naming the command, the user and the fixes.
+Status control_cluster(const ClusterId& id, ClusterAction action, std::chrono::milliseconds timeout, const CancelToken* cancel = nullptr,
+                       const std::string& wrapper = "");
 
 // start.conf: "auto" (started at boot and by `systemctl start postgresql`), "manual" (only by
 // hand) or "disabled". After a switchover the old primary is set to manual so that nothing

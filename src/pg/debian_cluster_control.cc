@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/elevation.h"
 #include "common/errno_text.h"
 #include "common/files.h"
 #include "pg/auto_conf.h"
@@ -194,7 +195,8 @@ ClusterCommand cluster_command(const ClusterId& id, ClusterAction action, bool u
   return c;
 }
 
-Status control_cluster(const ClusterId& id, ClusterAction action, std::chrono::milliseconds timeout, const CancelToken* cancel) {
+Status control_cluster(const ClusterId& id, ClusterAction action, std::chrono::milliseconds timeout, const CancelToken* cancel,
+                       const std::string& wrapper) {
   bool use_systemd = systemd_runs();
   if (use_systemd && action == ClusterAction::stop) {
     // A cluster started by hand (pg_ctlcluster outside systemd) is not the unit's to stop.
@@ -202,9 +204,11 @@ Status control_cluster(const ClusterId& id, ClusterAction action, std::chrono::m
     use_systemd = active && active->success();
   }
   auto c = cluster_command(id, action, use_systemd, std::chrono::duration_cast<std::chrono::seconds>(timeout));
-  auto run = run_bounded(c.argv, timeout + std::chrono::seconds(5), cancel);
+  auto run = run_bounded(elevated_argv(wrapper, c.argv), timeout + std::chrono::seconds(5), cancel);
   if (!run) return run.status();
   if (run->success()) return Status::Ok();
+  if (const std::string said = wrapper_said(run->err); !wrapper.empty() && !run->timed_out && is_wrapper_refusal(wrapper, said))
+    return elevation_refused(this_host_name(), wrapper, "'" + c.describe + "'", effective_user_name(), said);
   // pg_ctlcluster stop says 2 ("Cluster is not running"): what a stop wants.
   if (!use_systemd && action == ClusterAction::stop && WIFEXITED(run->wait_status) && WEXITSTATUS(run->wait_status) == 2)
     return Status::Ok();
