@@ -12,7 +12,7 @@ namespace {
 
 // --bulk-via's side of the object store: this host's credentials, flags and upload progress.
 migrate::ObjectRelay object_relay(RunContext& ctx, const ResolvedTransfer& transfer, const TransferOptions& topts,
-                                  ObjectCliOptions objects, const std::string& privilege_wrapper) {
+                                  const ObjectCliOptions& objects, const std::string& privilege_wrapper) {
   migrate::ObjectRelay r;
   if (!objects.endpoint.empty()) r.far_flags += " --s3-endpoint " + shell_quote(objects.endpoint);
   r.far_flags += " --s3-concurrency " + std::to_string(objects.concurrency) + " --s3-retry-time " + shell_quote(objects.retry_time);
@@ -41,8 +41,9 @@ migrate::ObjectRelay object_relay(RunContext& ctx, const ResolvedTransfer& trans
 }  // namespace
 
 std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
-                                                     TransferOptions topts, ObjectCliOptions objects, const std::string& privilege_wrapper) {
-  migrate::ObjectRelay relay = object_relay(ctx, transfer, topts, std::move(objects), privilege_wrapper);
+                                                     TransferOptions topts, const ObjectCliOptions& objects,
+                                                     const std::string& privilege_wrapper) {
+  migrate::ObjectRelay relay = object_relay(ctx, transfer, topts, objects, privilege_wrapper);
   session::Remote far = remote;
   // The transfer runs on the command's own cancellation (ctx), which `cancel` is in migrate.
   auto push = [&ctx, remote = std::move(remote), transfer, topts = std::move(topts), privilege_wrapper](

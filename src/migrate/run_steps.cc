@@ -84,8 +84,9 @@ Status plan_debian(Context& c, pg::Connection& primary, Preflight& p, bool stand
   // Its configuration directory (pg_hba.conf is 0640 postgres) and start.conf are read and
   // written here directly, not through the privilege wrapper: refused before anything is made.
   if (!c.spec.privilege_wrapper.empty())
-    return Status(Errc::auth, "the primary is Debian cluster " + source->str() + ", whose configuration directory migrate does not read through '" +
-                                  c.spec.privilege_wrapper + "' yet, and " + effective_user_name() +
+    return Status(Errc::auth, "the primary is Debian cluster " + source->str() +
+                                  ", whose configuration directory migrate does not read through '" + c.spec.privilege_wrapper +
+                                  "' yet, and " + effective_user_name() +
                                   " is not root: run it as root (sudo pgmigrate migrate ...; pass --ssh-config ~/.ssh/config to keep your "
                                   "SSH aliases)");
   DebianPlan d;

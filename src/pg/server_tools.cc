@@ -52,8 +52,7 @@ Result<std::string> read_as_owner(const DataDir& dir, const std::string& rel, st
   if (!run) return run.status();
   if (auto refused = owner_wrapper_refusal(dir, "cat " + dir.path + "/" + rel, *run)) return *refused;
   if (!run->success()) {
-    if (run->err.find("No such file") != std::string::npos)
-      return Status(Errc::not_found, dir.path + "/" + rel + " does not exist");
+    if (run->err.find("No such file") != std::string::npos) return Status(Errc::not_found, dir.path + "/" + rel + " does not exist");
     return Status(Errc::io, "cannot read " + dir.path + "/" + rel + " as " + dir.owner_name + ": " + run->describe());
   }
   if (run->out.size() > limit) return Status(Errc::io, dir.path + "/" + rel + " is larger than " + std::to_string(limit) + " bytes");
@@ -113,7 +112,7 @@ Result<DataDir> inspect_data_dir(const std::string& path, const std::string& wra
   std::error_code ec;
   d.path = fs::absolute(path, ec).lexically_normal().string();
   while (d.path.size() > 1 && d.path.back() == '/') d.path.pop_back();
-  if (struct stat top {}; !wrapper.empty() && ::stat(d.path.c_str(), &top) == 0 && S_ISDIR(top.st_mode)) {
+  if (struct stat top{}; !wrapper.empty() && ::stat(d.path.c_str(), &top) == 0 && S_ISDIR(top.st_mode)) {
     d.owner_uid = top.st_uid;
     d.wrapper = wrapper;
     if (read_through_owner(d)) return inspect_through_owner(d, top);
