@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <optional>
 
-#include "common/elevation.h"
 #include "common/process.h"
 #include "common/units.h"
 #include "journal/journal.h"
@@ -81,14 +80,6 @@ Status plan_debian(Context& c, pg::Connection& primary, Preflight& p, bool stand
                     "--target-cluster: the primary is no Debian cluster (its config_file is " + *config_file + "); drop --target-cluster");
     return Status::Ok();
   }
-  // Its configuration directory (pg_hba.conf is 0640 postgres) and start.conf are read and
-  // written here directly, not through the privilege wrapper: refused before anything is made.
-  if (!c.spec.privilege_wrapper.empty())
-    return Status(Errc::auth, "the primary is Debian cluster " + source->str() +
-                                  ", whose configuration directory migrate does not read through '" + c.spec.privilege_wrapper +
-                                  "' yet, and " + effective_user_name() +
-                                  " is not root: run it as root (sudo pgmigrate migrate ...; pass --ssh-config ~/.ssh/config to keep your "
-                                  "SSH aliases)");
   DebianPlan d;
   d.source = *source;
   d.target = *source;
@@ -104,7 +95,7 @@ Status plan_debian(Context& c, pg::Connection& primary, Preflight& p, bool stand
     p.debian = std::move(d);
     return Status::Ok();
   }
-  auto bundle = pg::collect_bundle(*source);
+  auto bundle = pg::collect_bundle(*source, pg::kDebianConfRoot, c.spec.privilege_wrapper);
   if (!bundle) return bundle.status().context("the primary is Debian cluster " + source->str());
   d.bundle_json = pg::bundle_to_json(*bundle);
   // What the target will read, checked here so that plan refuses what the standby step would.

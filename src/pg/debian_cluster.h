@@ -97,7 +97,9 @@ inline constexpr std::size_t kMaxBundleFiles = 256;
 // Reads the configuration directory of `id` under `conf_root` (regular files, conf.d and other
 // subdirectories one level deep; links are left out and noted). Refused in one line when the
 // cluster does not exist, the files exceed the bounds or one is not UTF-8 text.
-Result<ConfigBundle> collect_bundle(const ClusterId& id, const std::string& conf_root = kDebianConfRoot);
+// `wrapper`: the privilege wrapper of a pgmigrate that is not root; a file closed to it
+// (pg_hba.conf, 0640 postgres) is read as its owner through it (server_tools.h read_file_as).
+Result<ConfigBundle> collect_bundle(const ClusterId& id, const std::string& conf_root = kDebianConfRoot, const std::string& wrapper = "");
 std::string bundle_to_json(const ConfigBundle& b);
 // Validates what another host produced: format, version, sizes, and every path relative and
 // inside the configuration directory.
@@ -191,7 +193,10 @@ std::string with_start_mode(const std::string& text, const std::string& mode);
 // CONF_ROOT/VER/NAME/start.conf read ("auto" when it does not exist, as postgresql-common reads
 // it) and written atomically with its owner and mode kept.
 Result<std::string> read_start_mode(const ClusterId& id, const std::string& conf_root = kDebianConfRoot);
-Status write_start_mode(const ClusterId& id, const std::string& mode, const std::string& conf_root = kDebianConfRoot);
+// `wrapper`: as for collect_bundle; a start.conf this user may not write is rewritten as its
+// owner through it (server_tools.h write_file_as).
+Status write_start_mode(const ClusterId& id, const std::string& mode, const std::string& conf_root = kDebianConfRoot,
+                        const std::string& wrapper = "");
 
 // postgresql-common's log for the cluster, for error messages.
 std::string cluster_log_file(const ClusterId& id);

@@ -20,6 +20,7 @@
 #include "common/errno_text.h"
 #include "common/files.h"
 #include "pg/auto_conf.h"
+#include "pg/server_tools.h"
 
 namespace pgm::pg {
 
@@ -266,7 +267,7 @@ Result<std::string> read_start_mode(const ClusterId& id, const std::string& conf
   return parse_start_mode(*text);
 }
 
-Status write_start_mode(const ClusterId& id, const std::string& mode, const std::string& conf_root) {
+Status write_start_mode(const ClusterId& id, const std::string& mode, const std::string& conf_root, const std::string& wrapper) {
   const std::string path = start_conf_path(id, conf_root);
   struct stat st {};
   const bool existed = ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -276,6 +277,8 @@ Status write_start_mode(const ClusterId& id, const std::string& mode, const std:
     if (!t) return t.status().context(path);
     text = *t;
   }
+  if (existed && !wrapper.empty() && ::geteuid() != 0 && ::geteuid() != st.st_uid && !user_name_of(st.st_uid).empty())
+    return write_file_as(wrapper, user_name_of(st.st_uid), path, with_start_mode(text, mode)).context(path);
   PGM_RETURN_IF_ERROR(write_file_atomic(path, with_start_mode(text, mode), existed ? (st.st_mode & 0777) : 0644).context(path));
   if (existed && ::chown(path.c_str(), st.st_uid, st.st_gid) != 0) return Status(Errc::io, "chown " + path + ": " + errno_text(errno));
   return Status::Ok();

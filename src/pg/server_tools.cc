@@ -40,33 +40,26 @@ bool read_through_owner(const DataDir& dir) {
   return !dir.wrapper.empty() && me != 0 && me != dir.owner_uid && ::access(dir.path.c_str(), R_OK | X_OK) != 0;
 }
 
+// The one line for a command run as `user` through `wrapper` that the wrapper refused.
+std::optional<Status> wrapper_refusal(const std::string& wrapper, const std::string& user, const std::string& what, const CommandRun& run) {
+  const std::string said = wrapper_said(run.err);
+  if (run.success() || run.timed_out || wrapper.empty() || ::geteuid() == 0 || !is_wrapper_refusal(wrapper, said)) return std::nullopt;
+  return elevation_refused(this_host_name(), wrapper + " -u " + user, "'" + what + "'", effective_user_name(), said);
+}
+
 // `rel` (a file in the data directory) read as its owner through the wrapper. `cat` follows a
 // link in the path, unlike DirFd; this is only the source's own running primary, which a link
 // there could only make its owner read its owner's files.
 Result<std::string> read_as_owner(const DataDir& dir, const std::string& rel, std::size_t limit) {
-  auto prefix = run_as_owner_prefix(dir);
-  if (!prefix) return prefix.status();
-  std::vector<std::string> argv = *prefix;
-  for (const std::string& a : {std::string("cat"), std::string("--"), dir.path + "/" + rel}) argv.push_back(a);
-  auto run = run_bounded(argv, std::chrono::seconds(30));
-  if (!run) return run.status();
-  if (auto refused = owner_wrapper_refusal(dir, "cat " + dir.path + "/" + rel, *run)) return *refused;
-  if (!run->success()) {
-    if (run->err.find("No such file") != std::string::npos) return Status(Errc::not_found, dir.path + "/" + rel + " does not exist");
-    return Status(Errc::io, "cannot read " + dir.path + "/" + rel + " as " + dir.owner_name + ": " + run->describe());
-  }
-  if (run->out.size() > limit) return Status(Errc::io, dir.path + "/" + rel + " is larger than " + std::to_string(limit) + " bytes");
-  return run->out;
+  PGM_RETURN_IF_ERROR(run_as_owner_prefix(dir).status());
+  return read_file_as(dir.wrapper, dir.owner_name, dir.path + "/" + rel, limit);
 }
 
 // The owner of `d.path` (lstat on the directory itself needs no permission on it).
 Status find_owner(DataDir& d, const struct stat& st) {
   d.owner_uid = st.st_uid;
   d.owner_gid = st.st_gid;
-  struct passwd pwd {};
-  struct passwd* pw = nullptr;
-  std::vector<char> buf(16384);
-  if (::getpwuid_r(st.st_uid, &pwd, buf.data(), buf.size(), &pw) == 0 && pw != nullptr) d.owner_name = pw->pw_name;
+  d.owner_name = user_name_of(st.st_uid);
   return Status::Ok();
 }
 
@@ -429,10 +422,48 @@ Status pg_ctl_stop(const DataDir& dir, const std::string& bindir, std::chrono::s
 }
 
 std::optional<Status> owner_wrapper_refusal(const DataDir& dir, const std::string& what, const CommandRun& run) {
-  const std::string said = wrapper_said(run.err);
-  if (run.success() || run.timed_out || dir.wrapper.empty() || ::geteuid() == 0 || !is_wrapper_refusal(dir.wrapper, said))
-    return std::nullopt;
-  return elevation_refused(this_host_name(), dir.wrapper + " -u " + dir.owner_name, "'" + what + "'", effective_user_name(), said);
+  return wrapper_refusal(dir.wrapper, dir.owner_name, what, run);
+}
+
+Result<std::string> read_file_as(const std::string& wrapper, const std::string& user, const std::string& path, std::size_t limit) {
+  auto run = run_bounded(elevated_argv(wrapper, {"-u", user, "cat", "--", path}), std::chrono::seconds(30));
+  if (!run) return run.status();
+  if (auto refused = wrapper_refusal(wrapper, user, "cat " + path, *run)) return *refused;
+  if (!run->success()) {
+    if (run->err.find("No such file") != std::string::npos) return Status(Errc::not_found, path + " does not exist");
+    return Status(Errc::io, "cannot read " + path + " as " + user + ": " + run->describe());
+  }
+  if (run->out.size() > limit) return Status(Errc::io, path + " is larger than " + std::to_string(limit) + " bytes");
+  return std::move(run->out);
+}
+
+Status write_file_as(const std::string& wrapper, const std::string& user, const std::string& path, const std::string& content) {
+  // `user` copies it from a file of ours it can read; cp rewrites `path` in place, keeping its
+  // owner and mode (start.conf: one word, read by postgresql-common only when it starts).
+  std::string tmp = (fs::temp_directory_path() / "pgmigrate-XXXXXX").string();
+  UniqueFd fd(::mkstemp(tmp.data()));
+  if (!fd.valid()) return Status(Errc::io, "cannot create a temporary file: " + errno_text(errno));
+  const bool written =
+      ::write(fd.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fchmod(fd.get(), 0644) == 0;
+  fd.reset();
+  if (!written) {
+    ::unlink(tmp.c_str());
+    return Status(Errc::io, "cannot write " + tmp + ": " + errno_text(errno));
+  }
+  auto run = run_bounded(elevated_argv(wrapper, {"-u", user, "cp", "--", tmp, path}), std::chrono::seconds(30));
+  ::unlink(tmp.c_str());
+  if (!run) return run.status();
+  if (auto refused = wrapper_refusal(wrapper, user, "cp -- " + tmp + " " + path, *run)) return *refused;
+  if (!run->success()) return Status(Errc::io, "cannot write " + path + " as " + user + ": " + run->describe());
+  return Status::Ok();
+}
+
+std::string user_name_of(uid_t uid) {
+  struct passwd pwd {};
+  struct passwd* pw = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(uid, &pwd, buf.data(), buf.size(), &pw) == 0 && pw != nullptr) return pw->pw_name;
+  return "";
 }
 
 }  // namespace pgm::pg

@@ -77,6 +77,14 @@ struct CommandRun {
   std::string describe() const;
 };
 
+// Files a normal user reaches only as their owner (a Debian cluster's pg_hba.conf, 0640
+// postgres; its start.conf): `cat -- PATH` / `cp -- TMP PATH` run as `user` through the
+// privilege `wrapper` (`sudo -n -u postgres ...`). A refusal by the wrapper is one line.
+Result<std::string> read_file_as(const std::string& wrapper, const std::string& user, const std::string& path, std::size_t limit);
+Status write_file_as(const std::string& wrapper, const std::string& user, const std::string& path, const std::string& content);
+// The name of user `uid`, "" if it has none.
+std::string user_name_of(uid_t uid);
+
 // When `run` of `what` (through run_as_owner_prefix) failed because dir.wrapper refused it
 // (sudo wants a password, sudoers lacks the line): the one line naming this host, the command,
 // the user and the fixes (common/elevation.h). nullopt for any other failure.

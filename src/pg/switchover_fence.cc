@@ -75,7 +75,7 @@ Status Switchover::fence_stop() {
 void Switchover::keep_old_cluster_down() {
   auto mode = read_start_mode(*primary_cluster_);
   if (mode && *mode == "auto") {
-    Status w = write_start_mode(*primary_cluster_, "manual");
+    Status w = write_start_mode(*primary_cluster_, "manual", kDebianConfRoot, opt_.privilege_wrapper);
     if (w.ok()) primary_start_mode_ = *mode;
     step("fence", w.ok(),
          w.ok() ? "start.conf of " + primary_cluster_->str() + " set to manual (was auto): nothing starts it again; rollback restores it"
@@ -233,7 +233,7 @@ Status Switchover::restart_old_primary() {
     }
     if (primary_cluster_) {
       if (primary_start_mode_) {
-        PGM_RETURN_IF_ERROR(write_start_mode(*primary_cluster_, *primary_start_mode_));
+        PGM_RETURN_IF_ERROR(write_start_mode(*primary_cluster_, *primary_start_mode_, kDebianConfRoot, opt_.privilege_wrapper));
         step("rollback", true, "start.conf of " + primary_cluster_->str() + " back to " + *primary_start_mode_);
         primary_start_mode_.reset();
       }
