@@ -5,6 +5,8 @@
 # subcommand; pg_ctl, cat and realpath as the data directory's owner) and the far pgmigrate binary:
 #   - a run paused before its standby step, then `migrate abort` by that user: it stops the run
 #     and leaves nothing behind (no slot, snapshot, hold, target dataset, state file);
+#   - a switchover that rolls back after its fence (the standby's replay frozen): the old primary,
+#     stopped by pg_ctl as postgres through sudo, is started again the same way and writable;
 #   - `migrate run --switchover` under pgbench and acknowledged writers, the old primary (initdb
 #     style, its data directory 0700 postgres) fenced by pg_ctl run as postgres through sudo:
 #     zero acknowledged commits lost, the old primary down, nothing logged in as root;
@@ -53,7 +55,7 @@ $NR_USER ALL=(postgres) NOPASSWD: $OWNER_RULE"
 P2=$(pg_free_port)
 mig() {
   M=(--source "$SRC_POOL/pg" --target "db2:$DST_POOL/pg" --remote-bin "$NR_BIN" --primary "$PRIMARY" --primary-pgdata "$PRIMARY_DIR"
-    --standby-port "$P2" --id "$1" --rounds 1 --delta-target 1M --max-lag 1M --chunk-size 1M --streams 2)
+    --standby-port "$P2" --id "$1" --rounds 1 --delta-target 1M --max-lag "${2:-1M}" --chunk-size 1M --streams 2)
 }
 nothing_left() {
   [ "$(pg_q "$P1" "SELECT count(*) FROM pg_replication_slots")" = "0" ] || fail "$1 left a slot"
@@ -94,9 +96,29 @@ wait "$RUN" 2>/dev/null || true
 nothing_left "abort"
 pass "abort by $NR_USER after a partial run: $(tr '\n' ';' < "$PGM_TEST_ROOT/abort.txt")"
 
-# 3. The real migration under load, switched over with the old primary stopped by pg_ctl as postgres.
+# 3. The real migration under load. First up to a streaming standby; then a switchover that must
+# roll back after its fence (the standby's startup process frozen: replay cannot reach the final
+# position), so the old primary, stopped by pg_ctl as postgres through sudo, is started again the
+# same way; then the switchover for real.
 mig "nr$PGM_TEST_ID"
 on_cleanup "pg_stop '$(zfs get -H -o value mountpoint "$DST_POOL")/pg/data' immediate"
+as_user "$NR_BIN" migrate run "${M[@]}" 2> "$PGM_TEST_ROOT/ready.log" || { cat "$PGM_TEST_ROOT/ready.log"; fail "migrate run (to ready) as $NR_USER"; }
+startup=$(pg_q "$P2" "SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'")
+[ -n "$startup" ] || fail "no startup process on the standby"
+kill -STOP "$startup"
+on_cleanup "kill -CONT $startup"
+rc=0
+mig "nr$PGM_TEST_ID" 1G   # replay is frozen: the lag check before the fence must not refuse first
+as_user "$NR_BIN" migrate run "${M[@]}" --switchover --timeout 20s 2> "$PGM_TEST_ROOT/rollback.log" || rc=$?
+kill -CONT "$startup"
+[ $rc -ne 0 ] || { cat "$PGM_TEST_ROOT/rollback.log"; fail "the switchover with replay frozen succeeded"; }
+grep -q "old primary shut down cleanly" "$PGM_TEST_ROOT/rollback.log" || { cat "$PGM_TEST_ROOT/rollback.log"; fail "the fence did not stop the old primary"; }
+grep -q "restarted the old primary with pg_ctl" "$PGM_TEST_ROOT/rollback.log" || { cat "$PGM_TEST_ROOT/rollback.log"; fail "the rollback did not restart the old primary with pg_ctl"; }
+assert_accepts_writes "$P1"
+assert_in_recovery "$P2"
+writers_progress 10 "the old primary after the rollback"
+mig "nr$PGM_TEST_ID"
+pass "a switchover by $NR_USER that rolls back: the old primary stopped and started again by pg_ctl as postgres (sudo -n -u postgres), writable"
 as_user "$NR_BIN" migrate run "${M[@]}" --switchover --post-hook "echo \$PGM_NEW_PRIMARY_PORT > '$PORTFILE'" 2> "$PGM_TEST_ROOT/run.log" \
   || { cat "$PGM_TEST_ROOT/run.log"; fail "migrate run --switchover as $NR_USER"; }
 grep -q "old primary shut down cleanly" "$PGM_TEST_ROOT/run.log" || { cat "$PGM_TEST_ROOT/run.log"; fail "the fence did not stop the old primary with pg_ctl"; }
