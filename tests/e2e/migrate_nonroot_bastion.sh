@@ -5,6 +5,8 @@
 # in /etc/postgresql) under pgbench load with one `pgmigrate migrate run --switchover`, typed by
 # a normal user on the source too (its zfs, pg_ctlcluster, the cluster's 0640 pg_hba.conf and
 # start.conf, the data directory through sudo -n, by docs/usage.md's sudoers lines):
+#   - first a switchover that rolls back after its fence (replay frozen): start.conf back to
+#     auto, the cluster started again by pg_ctlcluster through sudo, writable;
 #   - zero acknowledged commits lost, pgbench balances agree;
 #   - pg_lsclusters shows the new cluster online and primary, the old one down;
 #   - the target's sshd logged in only the normal user, and every connection went through the
@@ -42,10 +44,33 @@ on_cleanup "pg_stop '$(zfs get -H -o value mountpoint "$DST_POOL")/pg/data' imme
 
 forwards() { grep -c "server_request_direct_tcpip: .*target 127.0.0.1 port $SSHD_PORT" "$B_SSHD_DIR/sshd.log" || true; }
 before=$(forwards)
-as_user "$NR_BIN" migrate run --source "$SRC_POOL/pg" --target "db2:$DST_POOL/pg" --remote-bin "$NR_BIN" \
-  --primary "$PRIMARY" --primary-pgdata "$PRIMARY_DIR" --standby-port "$P2" --target-cluster "$VER/$DST_NAME" \
-  --id "nr$PGM_TEST_ID" --rounds 1 --delta-target 1M --max-lag 1M --chunk-size 1M --streams 2 \
-  --switchover --post-hook "echo \$PGM_NEW_PRIMARY_PORT > '$PORTFILE'" 2> "$PGM_TEST_ROOT/run.log" \
+M=(--source "$SRC_POOL/pg" --target "db2:$DST_POOL/pg" --remote-bin "$NR_BIN" --primary "$PRIMARY" --primary-pgdata "$PRIMARY_DIR"
+  --standby-port "$P2" --target-cluster "$VER/$DST_NAME" --id "nr$PGM_TEST_ID" --rounds 1 --delta-target 1M --chunk-size 1M --streams 2)
+start_mode() { grep -v '^[[:space:]]*#' "/etc/postgresql/$VER/$SRC_NAME/start.conf" | tr -d '[:space:]'; }
+# Up to a streaming standby, then a switchover that rolls back after its fence (the standby's
+# replay frozen): the normal user's fence stopped the cluster with pg_ctlcluster and set its
+# start.conf to manual, both through sudo; the rollback puts start.conf back and starts it again.
+as_user "$NR_BIN" migrate run "${M[@]}" --max-lag 1M 2> "$PGM_TEST_ROOT/ready.log" \
+  || { cat "$PGM_TEST_ROOT/ready.log"; fail "migrate run (to ready) as $NR_USER"; }
+startup=$(pg_q "$P2" "SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'")
+[ -n "$startup" ] || fail "no startup process on the standby"
+kill -STOP "$startup"
+on_cleanup "kill -CONT $startup"
+rc=0
+as_user "$NR_BIN" migrate run "${M[@]}" --max-lag 1G --switchover --timeout 20s 2> "$PGM_TEST_ROOT/rollback.log" || rc=$?
+kill -CONT "$startup"
+[ $rc -ne 0 ] || { cat "$PGM_TEST_ROOT/rollback.log"; fail "the switchover with replay frozen succeeded"; }
+for want in "start.conf of $VER/$SRC_NAME set to manual (was auto)" "start.conf of $VER/$SRC_NAME back to auto" \
+  "restarted the old primary as Debian cluster $VER/$SRC_NAME"; do
+  grep -qF "$want" "$PGM_TEST_ROOT/rollback.log" || { cat "$PGM_TEST_ROOT/rollback.log"; fail "the rollback did not say: $want"; }
+done
+[ "$(start_mode)" = auto ] || fail "start.conf is $(start_mode) after the rollback"
+pg_lsclusters -h | grep -Eq "^$VER +$SRC_NAME +$P1 +online " || { pg_lsclusters; fail "the old cluster is not online after the rollback"; }
+assert_accepts_writes "$P1"
+writers_progress 10 "the old primary after the rollback"
+pass "a switchover by $NR_USER that rolls back: pg_ctlcluster and start.conf through sudo, the old cluster online and writable again"
+
+as_user "$NR_BIN" migrate run "${M[@]}" --max-lag 1M --switchover --post-hook "echo \$PGM_NEW_PRIMARY_PORT > '$PORTFILE'" 2> "$PGM_TEST_ROOT/run.log" \
   || { cat "$PGM_TEST_ROOT/run.log"; tail -20 "/var/log/postgresql/postgresql-$VER-$DST_NAME.log" >&2; fail "migrate run as $NR_USER through the bastion"; }
 after=$(forwards)
 [ "$(cat "$PORTFILE")" = "$P2" ] || fail "post-hook did not get the new endpoint"
@@ -57,7 +82,7 @@ cat "$PGM_TEST_ROOT/ls.txt"
 grep -Eq "^$VER +$DST_NAME +$P2 +online +postgres " "$PGM_TEST_ROOT/ls.txt" || fail "the new cluster is not an online primary"
 grep -Eq "^$VER +$SRC_NAME +$P1 +down " "$PGM_TEST_ROOT/ls.txt" || fail "the old cluster is not down"
 [ "$(pg_q "$P2" "SHOW config_file")" = "/etc/postgresql/$VER/$DST_NAME/postgresql.conf" ] || fail "the new server does not run from its config dir"
-[ "$(grep -v '^[[:space:]]*#' "/etc/postgresql/$VER/$SRC_NAME/start.conf" | tr -d '[:space:]')" = manual ] || { grep -E "fence|rollback" "$PGM_TEST_ROOT/run.log"; fail "the old cluster's start.conf is not manual"; }
+[ "$(start_mode)" = manual ] || { grep -E "fence|rollback" "$PGM_TEST_ROOT/run.log"; fail "the old cluster's start.conf is not manual"; }
 pass "pg_lsclusters: $VER/$DST_NAME online and primary, $VER/$SRC_NAME down (start.conf manual)"
 
 grep -q "Accepted publickey for $NR_USER from" "$SSHD_DIR/sshd.log" || fail "the target's sshd did not log in $NR_USER"
