@@ -71,6 +71,10 @@ struct Spec {
   zfs::SendFlags send_flags;
   zfs::RecvFlags recv_flags;
   std::vector<std::string> zfs_flags;
+  // How this host's privileged work is reached when pgmigrate runs here as a normal user
+  // ("sudo -n", common/elevation.h): every zfs command, pg_ctl/pg_ctlcluster of the old
+  // primary, reading its global/pg_control. "" for root or with --no-sudo.
+  std::string privilege_wrapper;
   RunOptions run;
 };
 
@@ -153,8 +157,10 @@ struct AbortTarget {
 // migration fell back (`migrate fallback`): then it ends it, once `primary` (the old primary)
 // shows it is the primary again; the target's server must be stopped (the fallback's fence left
 // it so) or a standby, never a running primary. Returns what it did, one line each.
+// `privilege_wrapper`: as Spec::privilege_wrapper, for the source's zfs release/destroy.
 Result<std::vector<std::string>> abort(const std::string& state_dir, const std::string& id, const std::string& primary,
-                                       const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel);
+                                       const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel,
+                                       const std::string& privilege_wrapper = "");
 
 // The guard settings of `spec` (--wal-warn, --wal-limit, ...) for `spec.primary`; the caller
 // names the slot.
@@ -173,9 +179,10 @@ Status watch(const std::string& state_dir, const std::string& id, pg::GuardOptio
 // refuses), drops its slot on the new primary (`new_primary`: a conninfo, or "" for the one the
 // state recorded), destroys the migration's snapshots here and on the target, and records it.
 // Returns what it did, one line each.
+// `privilege_wrapper`: as Spec::privilege_wrapper (zfs, pg_ctl as the owner, pg_control).
 Result<std::vector<std::string>> finish(const std::string& state_dir, const std::string& id, const std::string& new_primary,
                                         const std::string& bindir, const std::function<Result<AbortTarget>(const State&)>& target,
-                                        CancelToken& cancel);
+                                        CancelToken& cancel, const std::string& privilege_wrapper = "");
 
 // What `fallback` is given besides the migration: how the target host reaches each server
 // and the hooks around the fence.

@@ -99,17 +99,18 @@ Status guard_settings(const MigrateArgs& a, migrate::Spec& s) {
   return Status::Ok();
 }
 
-// migrate's work on this host (zfs snapshot/hold/release, reading the data directory, pg_ctl as
-// the cluster's owner) does not go through the privilege wrapper yet, as send's and recv's zfs
-// does: a normal user would get part way (a slot, a held snapshot) before the first refusal.
-// So it is refused before anything, in one line with the ways that work today.
-Status check_near_privilege(const RemoteCliOptions& remote) {
-  auto wrapper = local_privilege_wrapper(remote);
+// How migrate's work on this host (zfs, pg_ctl/pg_ctlcluster of the old primary, its
+// pg_control) is reached when pgmigrate runs as a normal user: through the one privilege wrapper
+// (common/elevation.h). --keep-old-as-standby writes the old primary's standby files into its
+// data directory, which that wrapper does not do: refused before anything, in one line.
+Result<std::string> near_privilege(const MigrateArgs& a) {
+  auto wrapper = local_privilege_wrapper(a.remote);
   if (!wrapper) return wrapper.status();
-  if (wrapper->empty()) return Status::Ok();
-  return Status(Errc::auth, "migrate does not run its work on this host through '" + *wrapper + "' yet, and " + effective_user_name() +
-                                " is not root: run it as root (sudo pgmigrate migrate ...; pass --ssh-config ~/.ssh/config to keep your "
-                                "SSH aliases), or as the cluster's owner with ZFS delegated by `zfs allow` and --no-sudo (docs/usage.md)");
+  if (!wrapper->empty() && a.keep_old_as_standby)
+    return Status(Errc::auth, "--keep-old-as-standby writes into the old primary's data directory, which migrate does not do through '" +
+                                  *wrapper + "', and " + effective_user_name() +
+                                  " is not root: run it as root (sudo pgmigrate migrate ...), or switch over without it");
+  return wrapper;
 }
 
 // `metrics`: the run's metrics file, which its transfers write too (null for plan).
@@ -119,7 +120,8 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, session::Metrics
   if (endpoint->stdio || endpoint->host.empty()) return Status(Errc::invalid_argument, "--target must be [user@]host:POOL/FS");
   PGM_RETURN_IF_ERROR(zfs::validate_dataset(a.source));
   PGM_RETURN_IF_ERROR(zfs::validate_dataset(endpoint->name));
-  PGM_RETURN_IF_ERROR(check_near_privilege(a.remote));
+  auto wrapper = near_privilege(a);
+  if (!wrapper) return wrapper.status();
   if (a.standby_port <= 0 && a.standby.empty()) return Status(Errc::invalid_argument, "--standby-port (or --standby CONNINFO) is required");
   for (const auto* v : {&a.max_lag, &a.delta_target, &a.assume_rate})
     if (auto s = parse_size(*v); !s) return s.status();
@@ -159,12 +161,13 @@ Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, session::Metrics
   PGM_RETURN_IF_ERROR(guard_settings(a, s));
   PGM_RETURN_IF_ERROR(apply_zfs_options(a.zfs, false, false, s.send_flags, s.recv_flags));
   s.zfs_flags = zfs_option_words(a.zfs);
+  s.privilege_wrapper = *wrapper;
   if (!a.bulk_via.empty()) {
     auto at = objstore::parse_location(a.bulk_via);
     if (!at) return at.status().context("--bulk-via");
     s.bulk_via = at->url();
   }
-  out.remote = make_migrate_remote(ctx, *remote, *t, a.transfer, a.objects);
+  out.remote = make_migrate_remote(ctx, *remote, *t, a.transfer, a.objects, *wrapper);
   return out;
 }
 
@@ -386,7 +389,9 @@ Status print_lines(const Result<std::vector<std::string>>& done) {
 }
 
 Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
-  return print_lines(migrate::abort(a.state_dir, a.id, a.primary, state_target(ctx, a), ctx.cancel));
+  auto wrapper = near_privilege(a);
+  if (!wrapper) return wrapper.status();
+  return print_lines(migrate::abort(a.state_dir, a.id, a.primary, state_target(ctx, a), ctx.cancel, *wrapper));
 }
 
 Status fallback_migration(RunContext& ctx, const MigrateArgs& a) {
@@ -420,7 +425,9 @@ Status far_log_migration(RunContext& ctx, const MigrateArgs& a) {
 }
 
 Status finish_migration(RunContext& ctx, const MigrateArgs& a) {
-  return print_lines(migrate::finish(a.state_dir, a.id, a.standby, a.bindir, state_target(ctx, a), ctx.cancel));
+  auto wrapper = local_privilege_wrapper(a.remote);
+  if (!wrapper) return wrapper.status();
+  return print_lines(migrate::finish(a.state_dir, a.id, a.standby, a.bindir, state_target(ctx, a), ctx.cancel, *wrapper));
 }
 
 // A subcommand on one migration that runs `fn`: its ID, --state-dir, and --primary when it needs

@@ -12,7 +12,7 @@ namespace {
 
 // --bulk-via's side of the object store: this host's credentials, flags and upload progress.
 migrate::ObjectRelay object_relay(RunContext& ctx, const ResolvedTransfer& transfer, const TransferOptions& topts,
-                                  ObjectCliOptions objects) {
+                                  const ObjectCliOptions& objects, const std::string& privilege_wrapper) {
   migrate::ObjectRelay r;
   if (!objects.endpoint.empty()) r.far_flags += " --s3-endpoint " + shell_quote(objects.endpoint);
   r.far_flags += " --s3-concurrency " + std::to_string(objects.concurrency) + " --s3-retry-time " + shell_quote(objects.retry_time);
@@ -24,11 +24,12 @@ migrate::ObjectRelay object_relay(RunContext& ctx, const ResolvedTransfer& trans
     objstore::Client client(*cfg, at->bucket, cancel);
     return client.list(at->prefix.empty() ? "" : at->prefix + "/").status().context("from this host");
   };
-  r.upload = [&ctx, transfer, topts, objects](const migrate::Push& p, const std::string& url,
-                                              CancelToken& cancel) -> Result<std::uint64_t> {
+  r.upload = [&ctx, transfer, topts, objects, privilege_wrapper](const migrate::Push& p, const std::string& url,
+                                                                 CancelToken& cancel) -> Result<std::uint64_t> {
     source::SourceSpec src;
     src.snapshot = p.snapshot;
     src.flags = p.send;
+    src.privilege_wrapper = privilege_wrapper;
     ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
     auto sent = upload_to_objects(src, transfer, url, objects, view, cancel);
     if (!sent) return sent.status();
@@ -40,15 +41,17 @@ migrate::ObjectRelay object_relay(RunContext& ctx, const ResolvedTransfer& trans
 }  // namespace
 
 std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
-                                                     TransferOptions topts, ObjectCliOptions objects) {
-  migrate::ObjectRelay relay = object_relay(ctx, transfer, topts, std::move(objects));
+                                                     TransferOptions topts, const ObjectCliOptions& objects,
+                                                     const std::string& privilege_wrapper) {
+  migrate::ObjectRelay relay = object_relay(ctx, transfer, topts, objects, privilege_wrapper);
   session::Remote far = remote;
   // The transfer runs on the command's own cancellation (ctx), which `cancel` is in migrate.
-  auto push = [&ctx, remote = std::move(remote), transfer, topts = std::move(topts)](
+  auto push = [&ctx, remote = std::move(remote), transfer, topts = std::move(topts), privilege_wrapper](
                   const migrate::Push& p, std::atomic<std::uint64_t>& position, CancelToken& /*cancel*/) -> Result<std::uint64_t> {
     source::SourceSpec src;
     src.snapshot = p.snapshot;
     src.flags = p.send;
+    src.privilege_wrapper = privilege_wrapper;
     if (!p.base.empty()) src.flags.incremental = p.base;
     sink::SinkSpec dst;
     dst.target = p.dataset;

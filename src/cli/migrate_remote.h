@@ -13,8 +13,10 @@
 namespace pgm::cli {
 
 // `remote`, `transfer` and `topts` as make_remote / resolve made them from the flags.
-// `objects`: how --bulk-via reaches object storage (the --s3-* flags).
+// `objects`: how --bulk-via reaches object storage (the --s3-* flags). `privilege_wrapper`: how
+// each send's zfs runs here when pgmigrate is not root (migrate::Spec::privilege_wrapper).
 std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
-                                                     TransferOptions topts, ObjectCliOptions objects);
+                                                     TransferOptions topts, const ObjectCliOptions& objects,
+                                                     const std::string& privilege_wrapper);
 
 }  // namespace pgm::cli

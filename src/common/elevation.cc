@@ -31,6 +31,12 @@ bool is_wrapper_refusal(const std::string& wrapper, const std::string& err) {
   return last.starts_with(program + ": ");
 }
 
+std::string wrapper_said(const std::string& err) {
+  std::string e = err;
+  while (!e.empty() && (e.back() == '\n' || e.back() == '\r' || e.back() == ' ')) e.pop_back();
+  return e.substr(e.rfind('\n') == std::string::npos ? 0 : e.rfind('\n') + 1);
+}
+
 Status elevation_refused(const std::string& where, const std::string& wrapper, const std::string& what, const std::string& user,
                          const std::string& said) {
   return Status(Errc::auth, "on " + where + ", '" + wrapper + "' refused to run " + what + " for " + user + " (" + said + "): allow " +

@@ -26,6 +26,9 @@ std::vector<std::string> elevated_argv(const std::string& wrapper, std::vector<s
 // required", "doas: Operation not permitted").
 bool is_wrapper_refusal(const std::string& wrapper, const std::string& err);
 
+// The wrapper's own words in a failed command's stderr: its last non-empty line.
+std::string wrapper_said(const std::string& err);
+
 // The one line for a refusal: on `where`, `wrapper` would not run `what` for `user` (`said`:
 // the wrapper's own words), and the two ways out (a sudoers line, or `zfs allow` + --no-sudo).
 Status elevation_refused(const std::string& where, const std::string& wrapper, const std::string& what, const std::string& user,

@@ -303,7 +303,8 @@ Result<Outcome> run(const Spec& spec, Remote& remote, CancelToken& cancel, Obser
 }
 
 Result<std::vector<std::string>> abort(const std::string& state_dir, const std::string& id, const std::string& primary_conninfo,
-                                       const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel) {
+                                       const std::function<Result<AbortTarget>(const State&)>& target, CancelToken& cancel,
+                                       const std::string& privilege_wrapper) {
   auto listed = list(state_dir);
   if (!listed) return listed.status();
   auto& all = *listed;
@@ -371,10 +372,10 @@ Result<std::vector<std::string>> abort(const std::string& state_dir, const std::
     }
   }
   // The source: holds and the migration's snapshots (never anything else).
-  zfs::Zfs zfs;
+  const zfs::Zfs zfs = zfs::Zfs::with_wrapper(privilege_wrapper);
   for (const auto& h : st.holds)
     if (zfs.release(st.tag(), h).ok()) done.push_back("released the hold on " + h);
-  for (const auto& full : migration_snapshots(st, source)) {
+  for (const auto& full : migration_snapshots(zfs, st, source)) {
     (void)zfs.release(st.tag(), full);  // a hold taken just before a crash is not in the state yet
     PGM_RETURN_IF_ERROR(zfs.destroy(full));
     done.push_back("destroyed " + full);
@@ -399,7 +400,7 @@ Result<StateFile> find_migration(const std::string& state_dir, const std::string
 
 Result<std::vector<std::string>> finish(const std::string& state_dir, const std::string& id, const std::string& new_primary,
                                         const std::string& bindir, const std::function<Result<AbortTarget>(const State&)>& target,
-                                        CancelToken& cancel) {
+                                        CancelToken& cancel, const std::string& privilege_wrapper) {
   auto found = find_migration(state_dir, id);
   if (!found) return found.status();
   const State st = found->snapshot();
@@ -415,7 +416,7 @@ Result<std::vector<std::string>> finish(const std::string& state_dir, const std:
   std::vector<std::string> done;
   // The old server: still the new primary's standby, or already stopped. A primary means a
   // fallback happened: the window is not this command's to end.
-  auto dir = pg::inspect_data_dir(*st.fallback_pgdata);
+  auto dir = pg::inspect_data_dir(*st.fallback_pgdata, privilege_wrapper);
   if (!dir) return dir.status().context("the old primary's data directory");
   auto cd = pg::read_controldata(*dir, bindir);
   if (!cd) return cd.status();
@@ -438,8 +439,8 @@ Result<std::vector<std::string>> finish(const std::string& state_dir, const std:
   }
   auto t = target(st);
   if (!t) return t.status();
-  zfs::Zfs zfs;
-  for (const auto& full : migration_snapshots(st, st.source.value_or(""))) {
+  const zfs::Zfs zfs = zfs::Zfs::with_wrapper(privilege_wrapper);
+  for (const auto& full : migration_snapshots(zfs, st, st.source.value_or(""))) {
     (void)zfs.release(st.tag(), full);
     PGM_RETURN_IF_ERROR(zfs.destroy(full));
     done.push_back("destroyed " + full);

@@ -55,9 +55,8 @@ Result<json> run_remote_json(Remote& remote, const std::string& command, CancelT
 // The migration's own snapshots of `dataset` (named pgmigrate-<id>-*): nothing else is ever
 // released or destroyed.
 // Those of its descendants too: a cluster on a tree of datasets is snapshotted with -r.
-std::vector<std::string> migration_snapshots(const State& m, const std::string& dataset) {
+std::vector<std::string> migration_snapshots(const zfs::Zfs& zfs, const State& m, const std::string& dataset) {
   std::vector<std::string> out;
-  zfs::Zfs zfs;
   auto tree = zfs.filesystems(dataset);
   if (!tree) return out;
   for (const auto& fs : *tree)
@@ -96,7 +95,7 @@ Status plan_debian(Context& c, pg::Connection& primary, Preflight& p, bool stand
     p.debian = std::move(d);
     return Status::Ok();
   }
-  auto bundle = pg::collect_bundle(*source);
+  auto bundle = pg::collect_bundle(*source, pg::kDebianConfRoot, c.spec.privilege_wrapper);
   if (!bundle) return bundle.status().context("the primary is Debian cluster " + source->str());
   d.bundle_json = pg::bundle_to_json(*bundle);
   // What the target will read, checked here so that plan refuses what the standby step would.
@@ -192,8 +191,8 @@ Status check_zfs_flags(const Context& c, const zfs::Zfs& zfs, const nlohmann::js
 
 Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   Preflight p;
-  zfs::Zfs zfs;
-  PGM_RETURN_IF_ERROR(read_source_tree(c.spec.source, p));
+  const zfs::Zfs zfs = local_zfs(c.spec);
+  PGM_RETURN_IF_ERROR(read_source_tree(zfs, c.spec.source, p));
   auto mp = zfs.get("mountpoint", c.spec.source);
   if (!mp) return mp.status();
   p.mountpoint = *mp;
@@ -204,7 +203,7 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m) {
   auto dd = primary->scalar("SHOW data_directory");
   if (!dd) return dd.status();
   p.data_directory = *dd;
-  auto layout = pg::check_layout(*primary, p.datasets);
+  auto layout = pg::check_layout(*primary, p.datasets, c.spec.privilege_wrapper);
   if (!layout) return layout.status();
   if (!layout->ok()) {
     std::string all;
@@ -319,7 +318,7 @@ bool in_recovery(const std::string& conninfo, bool* reachable) {
 
 Status step_bulk(Context& c, StateFile& m, const Preflight& p) {
   const std::string snap = c.spec.source + "@" + m.snap("base");
-  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, c.spec.source, p.datasets, m.snap("base")));
+  PGM_RETURN_IF_ERROR(ensure_held_snapshot(local_zfs(c.spec), m, c.spec.source, p.datasets, m.snap("base")));
   const std::string via = c.spec.bulk_via.empty() ? "" : c.spec.bulk_via + "/" + m.snap("base");
   PGM_RETURN_IF_ERROR(send_step(c, m, p.datasets, "bulk", m.snap("base"), "", nullptr, via));
   m.change([&](State& s) { s.last_sent = snap; });
@@ -336,7 +335,7 @@ Status step_rounds(Context& c, StateFile& m, const Preflight& p) {
     const unsigned r = done_rounds + 1;
     const std::string name = m.snap("r" + std::to_string(r));
     const std::string snap = c.spec.source + "@" + name;
-    PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, c.spec.source, p.datasets, name));
+    PGM_RETURN_IF_ERROR(ensure_held_snapshot(local_zfs(c.spec), m, c.spec.source, p.datasets, name));
     std::uint64_t bytes = 0;
     PGM_RETURN_IF_ERROR(send_step(c, m, p.datasets, "rounds", name, short_name(last_sent(m)), &bytes));
     done_rounds = r;
@@ -354,7 +353,7 @@ Status step_rounds(Context& c, StateFile& m, const Preflight& p) {
 
 Status step_final(Context& c, StateFile& m, const Preflight& p) {
   const std::string snap = c.spec.source + "@" + m.snap("final");
-  zfs::Zfs zfs;
+  const zfs::Zfs zfs = local_zfs(c.spec);
   auto snap_exists = zfs.exists(snap);
   if (!snap_exists) return snap_exists.status();
   if (!*snap_exists) {
@@ -378,7 +377,7 @@ Status step_final(Context& c, StateFile& m, const Preflight& p) {
   }
   // Guarded from now on: the send below and the catch-up are when the slot retains WAL.
   if (c.guard_slot) PGM_RETURN_IF_ERROR(c.guard_slot());
-  PGM_RETURN_IF_ERROR(ensure_held_snapshot(m, c.spec.source, p.datasets, m.snap("final")));
+  PGM_RETURN_IF_ERROR(ensure_held_snapshot(local_zfs(c.spec), m, c.spec.source, p.datasets, m.snap("final")));
   Status sent = with_slot_sampling(c, m, [&] {
     Status s = send_step(c, m, p.datasets, "final", m.snap("final"), short_name(last_sent(m)), nullptr);
     if (s.ok()) m.change([&](State& st) { st.last_sent = snap; });
@@ -471,6 +470,7 @@ pg::SwitchoverOptions switchover_options(const Context& c, const std::string& sl
   o.stop_cmd = c.spec.stop_cmd;
   o.start_cmd = c.spec.start_cmd;
   o.bindir = c.spec.bindir;
+  o.privilege_wrapper = c.spec.privilege_wrapper;
   o.max_lag = c.spec.max_lag;
   o.timeout = c.spec.switch_timeout;
   o.keep_old_as_standby = c.spec.keep_old_as_standby;
@@ -494,6 +494,10 @@ Status check_fence(const Context& c, const Preflight& p) {
     if (ways > 1) return Status(Errc::invalid_argument, "give one way to stop the old primary: --primary-pgdata or --stop-cmd, not both");
     if (!o.stop_cmd.empty() && o.start_cmd.empty())
       return Status(Errc::invalid_argument, "--stop-cmd needs --start-cmd too, so that a failed switchover can restart the old primary");
+    // A normal user reaches the old primary's data directory (0700) as its owner through the
+    // wrapper: that sudo allows it is found out now, before anything is made, not at the fence.
+    if (!o.primary_pgdata.empty() && !o.privilege_wrapper.empty())
+      if (auto dir = pg::inspect_data_dir(o.primary_pgdata, o.privilege_wrapper); !dir) return dir.status().context("--primary-pgdata");
   }
   if (o.keep_old_as_standby && (o.fence != pg::Fence::stop || (o.primary_pgdata.empty() && o.primary_cluster.empty())))
     return Status(Errc::invalid_argument,
@@ -529,7 +533,7 @@ Status step_switchover(Context& c, StateFile& m, const Preflight& p) {
 
 Status step_cleanup(Context& c, StateFile& m) {
   std::vector<std::string> done;
-  zfs::Zfs zfs;
+  const zfs::Zfs zfs = local_zfs(c.spec);
   const State st = m.snapshot();
   for (const auto& h : st.holds)
     if (zfs.release(st.tag(), h).ok()) done.push_back("released the hold on " + h);
@@ -548,7 +552,7 @@ Status step_cleanup(Context& c, StateFile& m) {
     // A fallback may want them (a copy to go back to): they go when the window ends.
     done.push_back("kept the migration snapshots (pgmigrate-" + st.id + "-*) on both sides for the fallback window");
   } else if (!c.spec.keep_snapshots) {
-    for (const auto& s : migration_snapshots(st, c.spec.source))
+    for (const auto& s : migration_snapshots(zfs, st, c.spec.source))
       if (zfs.destroy(s).ok()) done.push_back("destroyed " + s);
     auto far = run_remote_json(c.remote, destroy_snapshots_command(shell_quote, c.remote.remote_bin(), c.spec.target_dataset, st.snap("")),
                                c.cancel);

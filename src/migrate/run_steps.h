@@ -28,7 +28,9 @@ Result<Preflight> run_preflight(Context& c, const StateFile* m);
 // The far command's answer as JSON whose known keys have their types (state_check.h).
 Result<nlohmann::json> run_remote_json(Remote& remote, const std::string& command, CancelToken& cancel, const Secrets& secrets = {});
 // The migration's own snapshots of `dataset` (pgmigrate-<id>-*): nothing else is ever destroyed.
-std::vector<std::string> migration_snapshots(const State& m, const std::string& dataset);
+std::vector<std::string> migration_snapshots(const zfs::Zfs& zfs, const State& m, const std::string& dataset);
+// This host's zfs, through spec.privilege_wrapper.
+inline zfs::Zfs local_zfs(const Spec& spec) { return zfs::Zfs::with_wrapper(spec.privilege_wrapper); }
 
 // The step table: one entry per step after the preflight (steps.h).
 struct StepContext {

@@ -21,8 +21,8 @@ std::string snapshot_of(const std::string& dataset, const std::string& name) {
 // the tree (so a retention job cannot destroy it while the migration still needs it). A tree is
 // snapshotted with -r: one atomic command, so pg_wal and the tablespaces on their own datasets
 // are crash-consistent with the data directory.
-Status ensure_held_snapshot(StateFile& m, const std::string& source, const std::vector<std::string>& tree, const std::string& name) {
-  zfs::Zfs zfs;
+Status ensure_held_snapshot(const zfs::Zfs& zfs, StateFile& m, const std::string& source, const std::vector<std::string>& tree,
+                            const std::string& name) {
   const std::string root = source + "@" + name;
   auto exists = zfs.exists(root);
   if (!exists) return exists.status();
@@ -47,8 +47,7 @@ Status ensure_held_snapshot(StateFile& m, const std::string& source, const std::
 }
 
 // The source tree (spec.source and its descendants) and its sizes, summed over the tree.
-Status read_source_tree(const std::string& source, Preflight& p) {
-  zfs::Zfs zfs;
+Status read_source_tree(const zfs::Zfs& zfs, const std::string& source, Preflight& p) {
   auto exists = zfs.exists(source);
   if (!exists) return exists.status();
   if (!*exists) return Status(Errc::not_found, "source dataset '" + source + "' does not exist");
@@ -154,7 +153,7 @@ std::string short_name(const std::string& snapshot) {
 // source's mountpoints) point into the received tree (pg/relink.h). `target_mountpoint`: the
 // target dataset's, already probed.
 Result<std::string> relink_args(Context& c, const std::vector<std::string>& tree, const std::string& target_mountpoint) {
-  zfs::Zfs zfs;
+  const zfs::Zfs zfs = local_zfs(c.spec);
   std::string out;
   for (const auto& fs : tree) {
     auto from = zfs.get("mountpoint", fs);

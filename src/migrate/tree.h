@@ -19,9 +19,10 @@ std::string snapshot_of(const std::string& dataset, const std::string& name);
 std::string short_name(const std::string& snapshot);
 // The source tree (`source` and its descendants, parents first) into p.datasets, and its sizes,
 // summed over the tree, into p.referenced, p.logical and p.logical_basis.
-Status read_source_tree(const std::string& source, Preflight& p);
+Status read_source_tree(const zfs::Zfs& zfs, const std::string& source, Preflight& p);
 // Creates snapshot `name` of the tree unless it exists, and holds it on every dataset of it.
-Status ensure_held_snapshot(StateFile& m, const std::string& source, const std::vector<std::string>& tree, const std::string& name);
+Status ensure_held_snapshot(const zfs::Zfs& zfs, StateFile& m, const std::string& source, const std::vector<std::string>& tree,
+                            const std::string& name);
 // Sends snapshot `name` (incremental from snapshot `base` when not empty) of every dataset of
 // `tree` to the target; `bytes_out` (when given) receives the logical bytes sent. `via`: the
 // object-storage URL of a --bulk-via bulk step, "" over SSH.

@@ -14,6 +14,7 @@
 #include "common/errno_text.h"
 #include "common/text.h"
 #include "pg/auto_conf.h"
+#include "pg/server_tools.h"
 
 namespace pgm::pg {
 namespace {
@@ -270,7 +271,10 @@ std::optional<PathUse> path_setting(const std::string& name) {
 
 namespace {
 
-Status add_file(ConfigBundle& b, const DirFd& dir, const std::string& rel, const std::string& name, std::size_t& total) {
+// `wrapper`: a normal user's privilege wrapper, to read a file closed to it (pg_hba.conf is 0640
+// postgres) as that file's owner.
+Status add_file(ConfigBundle& b, const DirFd& dir, const std::string& rel, const std::string& name, std::size_t& total,
+                const std::string& wrapper) {
   // Hidden files and editors' leftovers (.postgresql.conf.swp, pg_hba.conf~) are no
   // configuration, and one appearing while an administrator edits must not stop a migration.
   if (name.starts_with('.') || name.ends_with('~')) {
@@ -293,6 +297,8 @@ Status add_file(ConfigBundle& b, const DirFd& dir, const std::string& rel, const
     return Status(Errc::invalid_argument, dir.path() + " holds more than " + std::to_string(kMaxBundleFiles) +
                                               " files: not a configuration directory pgmigrate can carry; move the others out");
   auto text = dir.read_file(name, kMaxBundleBytes);
+  if (!text && !wrapper.empty() && ::geteuid() != 0 && ::geteuid() != s.st_uid && !user_name_of(s.st_uid).empty())
+    text = read_file_as(wrapper, user_name_of(s.st_uid), dir.child(name), kMaxBundleBytes);
   if (!text) return text.status();
   total += text->size();
   if (total > kMaxBundleBytes)
@@ -315,7 +321,7 @@ std::optional<std::string> last_value(const std::vector<ConfRef>& refs, const st
 
 }  // namespace
 
-Result<ConfigBundle> collect_bundle(const ClusterId& id, const std::string& conf_root) {
+Result<ConfigBundle> collect_bundle(const ClusterId& id, const std::string& conf_root, const std::string& wrapper) {
   ConfigBundle b;
   b.cluster = id;
   b.conf_dir = conf_root + "/" + std::to_string(id.major) + "/" + id.name;
@@ -345,11 +351,11 @@ Result<ConfigBundle> collect_bundle(const ClusterId& id, const std::string& conf
           b.notes.push_back(rel + " is a directory two levels down: left out");
           continue;
         }
-        PGM_RETURN_IF_ERROR(add_file(b, *sub, rel, leaf, total));
+        PGM_RETURN_IF_ERROR(add_file(b, *sub, rel, leaf, total, wrapper));
       }
       continue;
     }
-    PGM_RETURN_IF_ERROR(add_file(b, *dir, name, name, total));
+    PGM_RETURN_IF_ERROR(add_file(b, *dir, name, name, total, wrapper));
   }
   if (std::none_of(b.files.begin(), b.files.end(), [](const BundleFile& f) { return f.path == "postgresql.conf"; }))
     return Status(Errc::not_found,

@@ -97,7 +97,9 @@ inline constexpr std::size_t kMaxBundleFiles = 256;
 // Reads the configuration directory of `id` under `conf_root` (regular files, conf.d and other
 // subdirectories one level deep; links are left out and noted). Refused in one line when the
 // cluster does not exist, the files exceed the bounds or one is not UTF-8 text.
-Result<ConfigBundle> collect_bundle(const ClusterId& id, const std::string& conf_root = kDebianConfRoot);
+// `wrapper`: the privilege wrapper of a pgmigrate that is not root; a file closed to it
+// (pg_hba.conf, 0640 postgres) is read as its owner through it (server_tools.h read_file_as).
+Result<ConfigBundle> collect_bundle(const ClusterId& id, const std::string& conf_root = kDebianConfRoot, const std::string& wrapper = "");
 std::string bundle_to_json(const ConfigBundle& b);
 // Validates what another host produced: format, version, sizes, and every path relative and
 // inside the configuration directory.
@@ -175,7 +177,11 @@ struct ClusterCommand {
 // The command that starts or (fast-)stops the cluster as its manager expects: systemctl when
 // systemd runs and (for a stop) the unit is active, pg_ctlcluster otherwise.
 ClusterCommand cluster_command(const ClusterId& id, ClusterAction action, bool use_systemd, std::chrono::seconds timeout);
-Status control_cluster(const ClusterId& id, ClusterAction action, std::chrono::milliseconds timeout, const CancelToken* cancel = nullptr);
+// Runs cluster_command. `wrapper`: the privilege wrapper (common/elevation.h) of a pgmigrate
+// that is not root ("sudo -n": pg_ctlcluster and systemctl run as root, as they expect); a
+// refusal by it is one line naming the command, the user and the fixes.
+Status control_cluster(const ClusterId& id, ClusterAction action, std::chrono::milliseconds timeout, const CancelToken* cancel = nullptr,
+                       const std::string& wrapper = "");
 
 // start.conf: "auto" (started at boot and by `systemctl start postgresql`), "manual" (only by
 // hand) or "disabled". After a switchover the old primary is set to manual so that nothing
@@ -187,7 +193,10 @@ std::string with_start_mode(const std::string& text, const std::string& mode);
 // CONF_ROOT/VER/NAME/start.conf read ("auto" when it does not exist, as postgresql-common reads
 // it) and written atomically with its owner and mode kept.
 Result<std::string> read_start_mode(const ClusterId& id, const std::string& conf_root = kDebianConfRoot);
-Status write_start_mode(const ClusterId& id, const std::string& mode, const std::string& conf_root = kDebianConfRoot);
+// `wrapper`: as for collect_bundle; a start.conf this user may not write is rewritten as its
+// owner through it (server_tools.h write_file_as).
+Status write_start_mode(const ClusterId& id, const std::string& mode, const std::string& conf_root = kDebianConfRoot,
+                        const std::string& wrapper = "");
 
 // postgresql-common's log for the cluster, for error messages.
 std::string cluster_log_file(const ClusterId& id);

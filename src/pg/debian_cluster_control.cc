@@ -16,9 +16,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/elevation.h"
 #include "common/errno_text.h"
 #include "common/files.h"
 #include "pg/auto_conf.h"
+#include "pg/server_tools.h"
 
 namespace pgm::pg {
 
@@ -194,7 +196,8 @@ ClusterCommand cluster_command(const ClusterId& id, ClusterAction action, bool u
   return c;
 }
 
-Status control_cluster(const ClusterId& id, ClusterAction action, std::chrono::milliseconds timeout, const CancelToken* cancel) {
+Status control_cluster(const ClusterId& id, ClusterAction action, std::chrono::milliseconds timeout, const CancelToken* cancel,
+                       const std::string& wrapper) {
   bool use_systemd = systemd_runs();
   if (use_systemd && action == ClusterAction::stop) {
     // A cluster started by hand (pg_ctlcluster outside systemd) is not the unit's to stop.
@@ -202,9 +205,11 @@ Status control_cluster(const ClusterId& id, ClusterAction action, std::chrono::m
     use_systemd = active && active->success();
   }
   auto c = cluster_command(id, action, use_systemd, std::chrono::duration_cast<std::chrono::seconds>(timeout));
-  auto run = run_bounded(c.argv, timeout + std::chrono::seconds(5), cancel);
+  auto run = run_bounded(elevated_argv(wrapper, c.argv), timeout + std::chrono::seconds(5), cancel);
   if (!run) return run.status();
   if (run->success()) return Status::Ok();
+  if (const std::string said = wrapper_said(run->err); !wrapper.empty() && !run->timed_out && is_wrapper_refusal(wrapper, said))
+    return elevation_refused(this_host_name(), wrapper, "'" + c.describe + "'", effective_user_name(), said);
   // pg_ctlcluster stop says 2 ("Cluster is not running"): what a stop wants.
   if (!use_systemd && action == ClusterAction::stop && WIFEXITED(run->wait_status) && WEXITSTATUS(run->wait_status) == 2)
     return Status::Ok();
@@ -262,7 +267,7 @@ Result<std::string> read_start_mode(const ClusterId& id, const std::string& conf
   return parse_start_mode(*text);
 }
 
-Status write_start_mode(const ClusterId& id, const std::string& mode, const std::string& conf_root) {
+Status write_start_mode(const ClusterId& id, const std::string& mode, const std::string& conf_root, const std::string& wrapper) {
   const std::string path = start_conf_path(id, conf_root);
   struct stat st {};
   const bool existed = ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -272,6 +277,8 @@ Status write_start_mode(const ClusterId& id, const std::string& mode, const std:
     if (!t) return t.status().context(path);
     text = *t;
   }
+  if (existed && !wrapper.empty() && ::geteuid() != 0 && ::geteuid() != st.st_uid && !user_name_of(st.st_uid).empty())
+    return write_file_as(wrapper, user_name_of(st.st_uid), path, with_start_mode(text, mode)).context(path);
   PGM_RETURN_IF_ERROR(write_file_atomic(path, with_start_mode(text, mode), existed ? (st.st_mode & 0777) : 0644).context(path));
   if (existed && ::chown(path.c_str(), st.st_uid, st.st_gid) != 0) return Status(Errc::io, "chown " + path + ": " + errno_text(errno));
   return Status::Ok();

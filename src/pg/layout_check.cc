@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "pg/server_tools.h"
+#include "zfs/zfs.h"
 
 namespace pgm::pg {
 namespace fs = std::filesystem;
@@ -58,10 +59,13 @@ LayoutReport judge_layout(const std::vector<std::pair<std::string, std::string>>
   return rep;
 }
 
-Result<std::vector<MountedDataset>> list_mounted_datasets() {
-  auto run = run_bounded({"zfs", "list", "-H", "-o", "name,mountpoint", "-t", "filesystem"}, std::chrono::seconds(60));
+Result<std::vector<MountedDataset>> list_mounted_datasets(const std::string& wrapper) {
+  auto run = zfs::Zfs::with_wrapper(wrapper).run({"list", "-H", "-o", "name,mountpoint", "-t", "filesystem"});
   if (!run) return run.status();
-  if (!run->success()) return Status(Errc::child_failed, "zfs list " + run->describe());
+  if (!run->success()) {
+    if (zfs::is_refusal(run->err)) return zfs::refusal_or_failure("zfs list", run->err);
+    return Status(Errc::child_failed, "'zfs list' failed: " + run->err.substr(0, run->err.find('\n')));
+  }
   std::vector<MountedDataset> out;
   std::istringstream in(run->out);
   std::string line;
@@ -73,11 +77,17 @@ Result<std::vector<MountedDataset>> list_mounted_datasets() {
   return out;
 }
 
-Result<LayoutReport> check_layout(Connection& primary, const std::vector<std::string>& datasets) {
+Result<LayoutReport> check_layout(Connection& primary, const std::vector<std::string>& datasets, const std::string& wrapper) {
   auto dd = primary.scalar("SELECT current_setting('data_directory')");
   if (!dd) return dd.status().context("reading data_directory (needs a superuser or pg_read_all_settings)");
   std::error_code ec;
-  if (!fs::is_directory(*dd, ec) || !fs::exists(fs::path(*dd) / "PG_VERSION", ec))
+  if (!fs::is_directory(*dd, ec))
+    return Status(Errc::invalid_argument,
+                  "the primary's data directory " + *dd + " is not on this host: run 'pgmigrate pg check' on the primary's host");
+  // A normal user sees inside the (0700) data directory only as its owner, through the wrapper.
+  auto dir = inspect_data_dir(*dd, wrapper);
+  if (!dir && dir.status().code() == Errc::auth) return dir.status();
+  if (!dir)
     return Status(Errc::invalid_argument,
                   "the primary's data directory " + *dd + " is not on this host: run 'pgmigrate pg check' on the primary's host");
   std::vector<std::pair<std::string, std::string>> paths;
@@ -87,7 +97,9 @@ Result<LayoutReport> check_layout(Connection& primary, const std::vector<std::st
     return e ? p : c.string();
   };
   paths.emplace_back("data directory", resolve(*dd));
-  paths.emplace_back("pg_wal", resolve(*dd + "/pg_wal"));
+  auto wal = real_path_in(*dir, "pg_wal");
+  if (!wal && wal.status().code() == Errc::auth) return wal.status();
+  paths.emplace_back("pg_wal", wal ? *wal : *dd + "/pg_wal");
   auto ts = primary.exec("SELECT spcname, pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global')");
   if (!ts) return ts.status();
   for (std::size_t i = 0; i < ts->rows(); ++i) {
@@ -95,7 +107,7 @@ Result<LayoutReport> check_layout(Connection& primary, const std::vector<std::st
     if (loc.empty()) continue;  // in-place tablespace (allow_in_place_tablespaces): inside the data dir
     paths.emplace_back("tablespace " + ts->get(i, 0).value_or("?"), resolve(loc));
   }
-  auto mounted = list_mounted_datasets();
+  auto mounted = list_mounted_datasets(wrapper);
   if (!mounted) return mounted.status();
   LayoutReport rep = judge_layout(paths, *mounted, datasets);
 

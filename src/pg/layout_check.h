@@ -36,11 +36,14 @@ const MountedDataset* dataset_for_path(const std::vector<MountedDataset>& datase
 LayoutReport judge_layout(const std::vector<std::pair<std::string, std::string>>& what_and_path, const std::vector<MountedDataset>& mounted,
                           const std::vector<std::string>& requested);
 
-// Lists mounted ZFS filesystems ("zfs list -H -o name,mountpoint -t filesystem").
-Result<std::vector<MountedDataset>> list_mounted_datasets();
+// Lists mounted ZFS filesystems ("zfs list -H -o name,mountpoint -t filesystem"), through the
+// privilege `wrapper` of a pgmigrate that is not root (common/elevation.h).
+Result<std::vector<MountedDataset>> list_mounted_datasets(const std::string& wrapper = "");
 
 // Asks the primary where its data directory, pg_wal and tablespaces are, resolves them here,
 // and judges them. Also notes replication prerequisites (wal_level, max_wal_senders, slots).
-Result<LayoutReport> check_layout(Connection& primary, const std::vector<std::string>& datasets);
+// `wrapper`: as for list_mounted_datasets; inside a data directory closed to a normal user,
+// PG_VERSION and pg_wal are looked at as its owner through it (server_tools.h).
+Result<LayoutReport> check_layout(Connection& primary, const std::vector<std::string>& datasets, const std::string& wrapper = "");
 
 }  // namespace pgm::pg

@@ -20,6 +20,7 @@
 #include <system_error>
 #include <thread>
 
+#include "common/elevation.h"
 #include "common/process.h"
 #include "common/units.h"
 #include "pg/control_state.h"
@@ -32,6 +33,63 @@ namespace {
 // Postgres writes global/pg_control as one 8 KiB block (PG_CONTROL_FILE_SIZE) in every major.
 constexpr std::size_t kControlFileSize = 8192;
 
+// Whether this process reaches dir's files only as its owner, through dir.wrapper: it is
+// neither root nor the owner, and the directory is closed to it (initdb makes it 0700).
+bool read_through_owner(const DataDir& dir) {
+  const uid_t me = ::geteuid();
+  return !dir.wrapper.empty() && me != 0 && me != dir.owner_uid && ::access(dir.path.c_str(), R_OK | X_OK) != 0;
+}
+
+// The one line for a command run as `user` through `wrapper` that the wrapper refused.
+std::optional<Status> wrapper_refusal(const std::string& wrapper, const std::string& user, const std::string& what, const CommandRun& run) {
+  const std::string said = wrapper_said(run.err);
+  if (run.success() || run.timed_out || wrapper.empty() || ::geteuid() == 0 || !is_wrapper_refusal(wrapper, said)) return std::nullopt;
+  return elevation_refused(this_host_name(), wrapper + " -u " + user, "'" + what + "'", effective_user_name(), said);
+}
+
+// `rel` (a file in the data directory) read as its owner through the wrapper. `cat` follows a
+// link in the path, unlike DirFd; this is only the source's own running primary, which a link
+// there could only make its owner read its owner's files.
+Result<std::string> read_as_owner(const DataDir& dir, const std::string& rel, std::size_t limit) {
+  PGM_RETURN_IF_ERROR(run_as_owner_prefix(dir).status());
+  return read_file_as(dir.wrapper, dir.owner_name, dir.path + "/" + rel, limit);
+}
+
+// The owner of `d.path` (lstat on the directory itself needs no permission on it).
+Status find_owner(DataDir& d, const struct stat& st) {
+  d.owner_uid = st.st_uid;
+  d.owner_gid = st.st_gid;
+  d.owner_name = user_name_of(st.st_uid);
+  return Status::Ok();
+}
+
+Status check_major(DataDir& d, const std::string& version_text) {
+  const std::string v = trim(version_text);
+  d.major = std::atoi(v.c_str());
+  if (d.major < 12 || d.major > 18)
+    return Status(Errc::unsupported, d.path + " holds Postgres " + printable(v, 20) + "; pgmigrate supports Postgres 12 to 18");
+  return Status::Ok();
+}
+
+// inspect_data_dir of a directory closed to us: its files read as the owner.
+Result<DataDir> inspect_through_owner(DataDir d, const struct stat& st) {
+  (void)find_owner(d, st);
+  if (d.owner_name.empty())
+    return Status(Errc::invalid_argument, d.path + " is owned by uid " + std::to_string(d.owner_uid) + " which has no user name");
+  auto ver = read_as_owner(d, "PG_VERSION", 64);
+  if (!ver) {
+    if (ver.status().code() == Errc::not_found)
+      return Status(Errc::invalid_argument, d.path + " is not a Postgres data directory (no PG_VERSION)");
+    return ver.status();
+  }
+  PGM_RETURN_IF_ERROR(check_major(d, *ver));
+  auto control = read_as_owner(d, "global/pg_control", kControlFileSize);
+  if (!control && control.status().code() == Errc::not_found)
+    return Status(Errc::invalid_argument, d.path + " has no global/pg_control: not a complete data directory");
+  if (!control) return control.status();
+  return d;
+}
+
 }  // namespace
 
 Result<std::string> read_text_file(const std::string& path) {
@@ -42,11 +100,17 @@ Result<std::string> read_text_file(const std::string& path) {
   return ss.str();
 }
 
-Result<DataDir> inspect_data_dir(const std::string& path) {
+Result<DataDir> inspect_data_dir(const std::string& path, const std::string& wrapper) {
   DataDir d;
   std::error_code ec;
   d.path = fs::absolute(path, ec).lexically_normal().string();
   while (d.path.size() > 1 && d.path.back() == '/') d.path.pop_back();
+  if (struct stat top{}; !wrapper.empty() && ::stat(d.path.c_str(), &top) == 0 && S_ISDIR(top.st_mode)) {
+    d.owner_uid = top.st_uid;
+    d.wrapper = wrapper;
+    if (read_through_owner(d)) return inspect_through_owner(d, top);
+    d.wrapper = ::geteuid() == 0 || ::geteuid() == top.st_uid ? std::string() : wrapper;
+  }
   auto dirfd = DirFd::open(d.path);
   if (!dirfd) return Status(Errc::not_found, "data directory " + d.path + " does not exist: check --pgdata");
   struct stat st {};
@@ -59,21 +123,13 @@ Result<DataDir> inspect_data_dir(const std::string& path) {
       return Status(Errc::invalid_argument, d.path + " is not a Postgres data directory (no PG_VERSION)");
     return ver.status();
   }
-  const std::string v = trim(*ver);
-  d.major = std::atoi(v.c_str());
-  if (d.major < 12 || d.major > 18)
-    return Status(Errc::unsupported, d.path + " holds Postgres " + printable(v, 20) + "; pgmigrate supports Postgres 12 to 18");
+  PGM_RETURN_IF_ERROR(check_major(d, *ver));
   auto global = dirfd->open_dir("global");
   if (!global && global.status().code() != Errc::not_found) return global.status();
   auto control = global ? global->stat("pg_control") : Result<std::optional<struct stat>>(std::optional<struct stat>());
   if (!control) return control.status();
   if (!control->has_value()) return Status(Errc::invalid_argument, d.path + " has no global/pg_control: not a complete data directory");
-  d.owner_uid = st.st_uid;
-  d.owner_gid = st.st_gid;
-  struct passwd pwd {};
-  struct passwd* pw = nullptr;
-  std::vector<char> buf(16384);
-  if (::getpwuid_r(st.st_uid, &pwd, buf.data(), buf.size(), &pw) == 0 && pw != nullptr) d.owner_name = pw->pw_name;
+  (void)find_owner(d, st);
   return d;
 }
 
@@ -133,6 +189,25 @@ std::string find_pg_program(const std::string& name, int major, const std::strin
   return name;
 }
 
+Result<std::string> real_path_in(const DataDir& dir, const std::string& rel) {
+  const std::string path = dir.path + "/" + rel;
+  if (!read_through_owner(dir)) {
+    std::error_code ec;
+    auto real = fs::canonical(path, ec);
+    if (ec) return Status(Errc::io, "cannot resolve " + path + ": " + ec.message());
+    return real.string();
+  }
+  auto prefix = run_as_owner_prefix(dir);
+  if (!prefix) return prefix.status();
+  std::vector<std::string> argv = *prefix;
+  for (const std::string& a : {std::string("realpath"), std::string("--"), path}) argv.push_back(a);
+  auto run = run_bounded(argv, std::chrono::seconds(30));
+  if (!run) return run.status();
+  if (auto refused = owner_wrapper_refusal(dir, "realpath " + path, *run)) return *refused;
+  if (!run->success()) return Status(Errc::io, "cannot resolve " + path + " as " + dir.owner_name + ": " + run->describe());
+  return trim(run->out);
+}
+
 Result<std::vector<std::string>> run_as_owner_prefix(const DataDir& dir) {
   const uid_t me = ::geteuid();
   if (me == dir.owner_uid) {
@@ -140,10 +215,11 @@ Result<std::vector<std::string>> run_as_owner_prefix(const DataDir& dir) {
       return Status(Errc::invalid_argument, dir.path + " is owned by root; Postgres refuses to run as root: chown it to the postgres user");
     return std::vector<std::string>{};
   }
-  if (me != 0)
+  if (me != 0 && (dir.wrapper.empty() || dir.owner_name.empty()))
     return Status(Errc::invalid_argument, dir.path + " belongs to " +
                                               (dir.owner_name.empty() ? std::to_string(dir.owner_uid) : dir.owner_name) +
                                               ": run pgmigrate as that user or as root");
+  if (me != 0) return elevated_argv(dir.wrapper, {"-u", dir.owner_name});
   if (dir.owner_name.empty())
     return Status(Errc::invalid_argument, dir.path + " is owned by uid " + std::to_string(dir.owner_uid) + " which has no user name");
   return std::vector<std::string>{"runuser", "-u", dir.owner_name, "--"};
@@ -257,13 +333,21 @@ Result<ControlData> read_controldata(const DataDir& dir, const std::string& /*bi
   // directory's own major reads the file right, and upstream server builds ship none. The file
   // is opened without following a link, as inspect_data_dir reads it.
   const std::string where = dir.path + "/global/pg_control";
-  auto pgdata = DirFd::open(dir.path);
-  if (!pgdata) return pgdata.status();
-  auto global = pgdata->open_dir("global");
-  if (!global) return global.status().context("reading " + where);
-  auto bytes = global->read_file("pg_control", kControlFileSize);
-  if (!bytes) return bytes.status().context("reading " + where);
-  auto cf = parse_pg_control(*bytes);
+  std::string bytes;
+  if (read_through_owner(dir)) {
+    auto read = read_as_owner(dir, "global/pg_control", kControlFileSize);
+    if (!read) return read.status().context("reading " + where);
+    bytes = std::move(*read);
+  } else {
+    auto pgdata = DirFd::open(dir.path);
+    if (!pgdata) return pgdata.status();
+    auto global = pgdata->open_dir("global");
+    if (!global) return global.status().context("reading " + where);
+    auto read = global->read_file("pg_control", kControlFileSize);
+    if (!read) return read.status().context("reading " + where);
+    bytes = std::move(*read);
+  }
+  auto cf = parse_pg_control(bytes);
   if (!cf) return cf.status().context(where);
   if (Status s = check_control_major(*cf, dir.major); !s.ok()) return s.context(where);
   ControlData cd;
@@ -332,8 +416,54 @@ Status pg_ctl_stop(const DataDir& dir, const std::string& bindir, std::chrono::s
     argv.push_back(a);
   auto run = run_bounded(argv, timeout + std::chrono::seconds(5), cancel);
   if (!run) return run.status();
+  if (auto refused = owner_wrapper_refusal(dir, "pg_ctl stop", *run)) return *refused;
   if (!run->success()) return Status(run->timed_out ? Errc::timeout : Errc::child_failed, "pg_ctl stop " + run->describe());
   return Status::Ok();
+}
+
+std::optional<Status> owner_wrapper_refusal(const DataDir& dir, const std::string& what, const CommandRun& run) {
+  return wrapper_refusal(dir.wrapper, dir.owner_name, what, run);
+}
+
+Result<std::string> read_file_as(const std::string& wrapper, const std::string& user, const std::string& path, std::size_t limit) {
+  auto run = run_bounded(elevated_argv(wrapper, {"-u", user, "cat", "--", path}), std::chrono::seconds(30));
+  if (!run) return run.status();
+  if (auto refused = wrapper_refusal(wrapper, user, "cat " + path, *run)) return *refused;
+  if (!run->success()) {
+    if (run->err.find("No such file") != std::string::npos) return Status(Errc::not_found, path + " does not exist");
+    return Status(Errc::io, "cannot read " + path + " as " + user + ": " + run->describe());
+  }
+  if (run->out.size() > limit) return Status(Errc::io, path + " is larger than " + std::to_string(limit) + " bytes");
+  return std::move(run->out);
+}
+
+Status write_file_as(const std::string& wrapper, const std::string& user, const std::string& path, const std::string& content) {
+  // `user` copies it from a file of ours it can read; cp rewrites `path` in place, keeping its
+  // owner and mode (start.conf: one word, read by postgresql-common only when it starts).
+  std::string tmp = (fs::temp_directory_path() / "pgmigrate-XXXXXX").string();
+  UniqueFd fd(::mkstemp(tmp.data()));
+  if (!fd.valid()) return Status(Errc::io, "cannot create a temporary file: " + errno_text(errno));
+  const bool written =
+      ::write(fd.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fchmod(fd.get(), 0644) == 0;
+  fd.reset();
+  if (!written) {
+    ::unlink(tmp.c_str());
+    return Status(Errc::io, "cannot write " + tmp + ": " + errno_text(errno));
+  }
+  auto run = run_bounded(elevated_argv(wrapper, {"-u", user, "cp", "--", tmp, path}), std::chrono::seconds(30));
+  ::unlink(tmp.c_str());
+  if (!run) return run.status();
+  if (auto refused = wrapper_refusal(wrapper, user, "cp -- " + tmp + " " + path, *run)) return *refused;
+  if (!run->success()) return Status(Errc::io, "cannot write " + path + " as " + user + ": " + run->describe());
+  return Status::Ok();
+}
+
+std::string user_name_of(uid_t uid) {
+  struct passwd pwd {};
+  struct passwd* pw = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(uid, &pwd, buf.data(), buf.size(), &pw) == 0 && pw != nullptr) return pw->pw_name;
+  return "";
 }
 
 }  // namespace pgm::pg

@@ -27,12 +27,20 @@ struct DataDir {
   uid_t owner_uid = 0;
   gid_t owner_gid = 0;
   std::string owner_name;
+  // How this process, neither root nor the owner (a normal user running migrate), reaches the
+  // owner: the privilege wrapper (common/elevation.h) followed by `-u OWNER` (sudo and doas
+  // both take it). "" when we are root or the owner, or with --no-sudo.
+  std::string wrapper;
 };
 
 // Checks that `path` looks like a Postgres data directory (PG_VERSION, global/pg_control) of a
 // supported major version and finds its owner. `path` itself may be a link (the operator's
 // choice; open_data_dir refuses one where it matters); nothing inside is read through one.
-Result<DataDir> inspect_data_dir(const std::string& path);
+// `wrapper`: the privilege wrapper of a pgmigrate that is neither root nor the owner; when the
+// directory is not readable to us (0700 postgres), PG_VERSION and global/pg_control are read
+// as the owner through it (`sudo -n -u OWNER cat -- FILE`), and DataDir::wrapper is set so that
+// read_controldata and run_as_owner_prefix go the same way.
+Result<DataDir> inspect_data_dir(const std::string& path, const std::string& wrapper = "");
 
 // Opens the data directory to change it: every component of dir.path is opened with O_NOFOLLOW
 // (a link anywhere is refused, saying which path to pass instead), and it must still be the
@@ -50,8 +58,14 @@ Status check_data_dir_entry(const DirFd& pgdata, const std::string& name, EntryK
 // major is 0; else `name` (looked up in PATH).
 std::string find_pg_program(const std::string& name, int major, const std::string& bindir = "");
 
+// The real path of `rel` in the data directory (pg_wal, a link to another dataset): resolved
+// here, or, when the directory is closed to us (see inspect_data_dir), by `realpath` run as the
+// owner through dir.wrapper.
+Result<std::string> real_path_in(const DataDir& dir, const std::string& rel);
+
 // The argv prefix that runs a program as the data directory's owner: empty when we already
-// are that user; runuser -u OWNER -- when we are root (pg_ctl refuses to run as root).
+// are that user; runuser -u OWNER -- when we are root (pg_ctl refuses to run as root); the
+// wrapper and -u OWNER (`sudo -n -u postgres`) when dir.wrapper is set.
 Result<std::vector<std::string>> run_as_owner_prefix(const DataDir& dir);
 
 struct CommandRun {
@@ -62,6 +76,19 @@ struct CommandRun {
   // "exited with status 1: <stderr>" / "timed out after 30s".
   std::string describe() const;
 };
+
+// Files a normal user reaches only as their owner (a Debian cluster's pg_hba.conf, 0640
+// postgres; its start.conf): `cat -- PATH` / `cp -- TMP PATH` run as `user` through the
+// privilege `wrapper` (`sudo -n -u postgres ...`). A refusal by the wrapper is one line.
+Result<std::string> read_file_as(const std::string& wrapper, const std::string& user, const std::string& path, std::size_t limit);
+Status write_file_as(const std::string& wrapper, const std::string& user, const std::string& path, const std::string& content);
+// The name of user `uid`, "" if it has none.
+std::string user_name_of(uid_t uid);
+
+// When `run` of `what` (through run_as_owner_prefix) failed because dir.wrapper refused it
+// (sudo wants a password, sudoers lacks the line): the one line naming this host, the command,
+// the user and the fixes (common/elevation.h). nullopt for any other failure.
+std::optional<Status> owner_wrapper_refusal(const DataDir& dir, const std::string& what, const CommandRun& run);
 
 // Runs argv (or, with `shell`, /bin/sh -c argv[0]) with LC_ALL=C, collecting stdout and
 // stderr, and kills its process group when `timeout` passes or `cancel` fires.

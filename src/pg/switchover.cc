@@ -323,7 +323,7 @@ Result<std::string> Switchover::prepare_stop_fence() {
                     "--primary-cluster " + primary_cluster_->str() + " is not a Debian cluster on this host (see pg_lsclusters)");
     pgdata = **d;
   }
-  auto dir = inspect_data_dir(pgdata);
+  auto dir = inspect_data_dir(pgdata, opt_.privilege_wrapper);
   if (!dir) return dir.status().context(opt_.primary_pgdata.empty() ? "--primary-cluster" : "--primary-pgdata");
   auto cd = read_controldata(*dir, opt_.bindir);
   if (!cd) return cd.status();

@@ -44,6 +44,10 @@ struct SwitchoverOptions {
   std::string start_cmd;    // restarts the old primary on rollback; required with stop_cmd
   std::string primary_log;  // pg_ctl -l when restarting locally; default <pgdata>/pgmigrate-postgres.log
   std::string bindir;       // where pg_ctl / pg_controldata live
+  // The privilege wrapper ("sudo -n", common/elevation.h) of a pgmigrate that is not root: the
+  // fence and its rollback run pg_ctl as the data directory's owner (`sudo -n -u OWNER`),
+  // pg_ctlcluster/systemctl as root, and read global/pg_control as the owner, through it.
+  std::string privilege_wrapper;
   std::uint64_t max_lag = 16ull << 20;
   std::chrono::milliseconds timeout{std::chrono::minutes(2)};       // the whole switchover
   std::chrono::milliseconds stop_timeout{std::chrono::minutes(1)};  // the fence itself

@@ -75,7 +75,7 @@ Status Switchover::fence_stop() {
 void Switchover::keep_old_cluster_down() {
   auto mode = read_start_mode(*primary_cluster_);
   if (mode && *mode == "auto") {
-    Status w = write_start_mode(*primary_cluster_, "manual");
+    Status w = write_start_mode(*primary_cluster_, "manual", kDebianConfRoot, opt_.privilege_wrapper);
     if (w.ok()) primary_start_mode_ = *mode;
     step("fence", w.ok(),
          w.ok() ? "start.conf of " + primary_cluster_->str() + " set to manual (was auto): nothing starts it again; rollback restores it"
@@ -94,7 +94,7 @@ Status Switchover::stop_old_primary(std::chrono::milliseconds budget) {
          "stopping the old primary (" +
              cluster_command(*primary_cluster_, ClusterAction::stop, systemd, std::chrono::seconds(secs)).describe +
              (systemd ? ", or systemctl stop when its unit is active" : "") + ")");
-    PGM_RETURN_IF_ERROR(control_cluster(*primary_cluster_, ClusterAction::stop, budget, &cancel_));
+    PGM_RETURN_IF_ERROR(control_cluster(*primary_cluster_, ClusterAction::stop, budget, &cancel_, opt_.privilege_wrapper));
     keep_old_cluster_down();
     return Status::Ok();
   }
@@ -233,11 +233,11 @@ Status Switchover::restart_old_primary() {
     }
     if (primary_cluster_) {
       if (primary_start_mode_) {
-        PGM_RETURN_IF_ERROR(write_start_mode(*primary_cluster_, *primary_start_mode_));
+        PGM_RETURN_IF_ERROR(write_start_mode(*primary_cluster_, *primary_start_mode_, kDebianConfRoot, opt_.privilege_wrapper));
         step("rollback", true, "start.conf of " + primary_cluster_->str() + " back to " + *primary_start_mode_);
         primary_start_mode_.reset();
       }
-      PGM_RETURN_IF_ERROR(control_cluster(*primary_cluster_, ClusterAction::start, 60s));
+      PGM_RETURN_IF_ERROR(control_cluster(*primary_cluster_, ClusterAction::start, 60s, nullptr, opt_.privilege_wrapper));
       step("rollback", true,
            "restarted the old primary as Debian cluster " + primary_cluster_->str() + " (" +
                cluster_command(*primary_cluster_, ClusterAction::start, systemd_runs(), 60s).describe + ")");
@@ -250,6 +250,7 @@ Status Switchover::restart_old_primary() {
       argv.push_back(a);
     auto run = run_bounded(argv, 70s);
     if (!run) return run.status();
+    if (auto refused = owner_wrapper_refusal(*primary_dir_, "pg_ctl start", *run)) return *refused;
     if (!run->success()) return Status(Errc::child_failed, "pg_ctl start " + run->describe() + "; see " + log);
     step("rollback", true, "restarted the old primary with pg_ctl (log " + log + ")");
     return Status::Ok();

@@ -29,6 +29,14 @@ TEST(WrapperRefusal, IsTheWrappersOwnLastLine) {
   EXPECT_FALSE(is_wrapper_refusal("", "sudo: a password is required"));
 }
 
+TEST(WrapperSaid, IsTheLastNonEmptyLine) {
+  EXPECT_EQ(wrapper_said("sudo: a password is required\n"), "sudo: a password is required");
+  EXPECT_EQ(wrapper_said("sudo: unable to resolve host x\nsudo: a password is required\r\n\n"), "sudo: a password is required");
+  EXPECT_EQ(wrapper_said(""), "");
+  // What run_as_owner_prefix's callers test: the wrapper's refusal after a trailing newline.
+  EXPECT_TRUE(is_wrapper_refusal("sudo -n", wrapper_said("sudo: a password is required\n")));
+}
+
 TEST(ElevationRefused, NamesWhereWhatWhoAndBothFixes) {
   Status s = elevation_refused("db1", "sudo -n", "'/usr/sbin/zfs send'", "alice", "sudo: a password is required");
   EXPECT_EQ(s.code(), Errc::auth);

@@ -8,8 +8,7 @@
 #     and the two ways out, a non-zero exit, and nothing left behind (no new snapshot, no hold,
 #     no dataset or process on the far side);
 #   - --no-sudo: zfs runs as the user and zfs-fuse refuses it; one line, never "is ZFS installed?".
-#   - `migrate run`/`plan` by that user: its work here (zfs snapshot/hold, the data directory,
-#     pg_ctl) is not wrapped yet, so it is refused before anything, in one line;
+#   - (migrate by that user: tests/e2e/migrate_nonroot_near.sh);
 #   - `zfs allow` delegation cannot be tested: zfs-fuse does not implement `zfs allow`, and its
 #     daemon's socket (/var/run/zfs/zfs_socket) admits root only (see nonroot_sudo.sh).
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
@@ -93,18 +92,5 @@ expect_fail 6 "'$ZFS send' was refused to $NR_USER on [^ ]+ \(connect: Permissio
   as_user "$NR_BIN" send --no-sudo --remote-bin "$NR_BIN" --progress none "$S/fs@s1" "db2:$D/nope"
 zfs list "$D/nope" >/dev/null 2>&1 && fail "the refused send left $D/nope"
 pass "--no-sudo without ZFS rights here: one line naming the user, the host and the fixes (never 'is ZFS installed?')"
-# migrate does not wrap its own work here yet (zfs snapshot/hold, the data directory, pg_ctl):
-# refused before anything (no state file, no slot, no snapshot, no far dataset), in one line.
-expect_fail 6 "^pgmigrate: migrate does not run its work on this host through 'sudo -n' yet, and $NR_USER is not root: run it as root .*--no-sudo" \
-  as_user "$NR_BIN" migrate run --source "$S/fs" --target "db2:$D/m" --primary "host=/nonexistent dbname=postgres" --standby-port 5499 \
-  --remote-bin "$NR_BIN"
-expect_fail 6 "^pgmigrate: migrate does not run its work on this host through 'sudo -n' yet" \
-  as_user "$NR_BIN" migrate plan --source "$S/fs" --target "db2:$D/m" --primary "host=/nonexistent dbname=postgres" --standby-port 5499 \
-  --remote-bin "$NR_BIN"
-[ -e "$NR_HOME/.local/state/pgmigrate" ] && fail "the refused migrate left a state directory"
-zfs list "$D/m" >/dev/null 2>&1 && fail "the refused migrate left $D/m"
-[ "$(zfs list -H -o name -t snapshot -r "$S")" = "$snapshots_before" ] || fail "the refused migrate changed the snapshots of $S"
-pass "migrate run/plan by $NR_USER: refused before anything, in one line naming the ways that work (root, or delegation)"
-
 echo "NOTE: zfs allow delegation is not exercised: zfs-fuse does not implement it, and its socket admits root only"
 pass "done"
