@@ -75,8 +75,11 @@ s3_proxy --delay 0.3
 common far-pgmigrate "$PROXY_ENDPOINT"
 "$PGMIGRATE" "${RUN[@]}" "${M[@]}" --s3-concurrency 1 2> "$PGM_TEST_ROOT/killed.log" &
 RUNNER=$!
-until [ "$(s3_aws s3 ls --recursive "$URL/data/" 2>/dev/null | wc -l)" -ge 3 ]; do
+# Bounded (60 s): the proxy's 0.3 s a request makes three objects take a few seconds.
+for ((i = 0; ; i++)); do
+  [ "$(s3_aws s3 ls --recursive "$URL/data/" 2>/dev/null | wc -l)" -ge 3 ] && break
   kill -0 $RUNNER 2>/dev/null || { cat "$PGM_TEST_ROOT/killed.log"; fail "the run ended before it was killed"; }
+  [ $i -lt 600 ] || fail "no three objects uploaded within 60 s"
   sleep 0.1
 done
 pgrep -f "until-stdin-closes.* $DST_POOL/pg" > /dev/null || fail "no far receive follows the upload"

@@ -99,8 +99,11 @@ src_zfs "$PGMIGRATE" -q send --chunk-size 1M --s3-object-size 1M --s3-endpoint "
 s3_proxy --delay 0.3  # one request at a time, 0.3 s each: the kill lands mid-download
 "${DST_ENV[@]}" "$PGMIGRATE" -q recv --s3-endpoint "$PROXY_ENDPOINT" --s3-concurrency 1 s3://pgm-tok/s1 "$P/objs" &
 RECEIVER=$!
-until [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['requests'])" "$PROXY_STATS" 2>/dev/null || echo 0)" -ge 12 ]; do
+# Bounded (60 s): the receiver must be mid-download (12 requests through the proxy) when killed.
+for ((i = 0; ; i++)); do
+  [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['requests'])" "$PROXY_STATS" 2>/dev/null || echo 0)" -ge 12 ] && break
   kill -0 "$RECEIVER" 2>/dev/null || fail "the receiver ended before it was killed"
+  [ $i -lt 600 ] || fail "the receiver made no 12 requests within 60 s"
   sleep 0.1
 done
 rc=0
