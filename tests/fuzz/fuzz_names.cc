@@ -14,18 +14,25 @@
 
 namespace {
 
-bool zfs_name_chars(std::string_view s, bool allow_at) {
+// Which separator may appear once in a word: none (a dataset), '@' (a snapshot) or either
+// '@' or '#' (an incremental base, which may be a bookmark since bookmark bases landed).
+enum class Sep { none, at, at_or_hash };
+
+bool zfs_name_chars(std::string_view s, Sep sep) {
+  int separators = 0;
   for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
-                    c == ':' || c == '/' || (allow_at && c == '@');
-    if (!ok) return false;
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+                       c == ':' || c == '/';
+    const bool separator = (sep != Sep::none && c == '@') || (sep == Sep::at_or_hash && c == '#');
+    if (!plain && !separator) return false;
+    separators += separator ? 1 : 0;
   }
-  return true;
+  return separators <= 1;
 }
 
 // The promise in zfs.h: a validated name is one harmless word.
-void check_word(std::string_view s, bool allow_at) {
-  if (s.empty() || s.size() > 255 || s.front() == '-' || s.front() == '/' || !zfs_name_chars(s, allow_at)) __builtin_trap();
+void check_word(std::string_view s, Sep sep) {
+  if (s.empty() || s.size() > 255 || s.front() == '-' || s.front() == '/' || !zfs_name_chars(s, sep)) __builtin_trap();
 }
 
 }  // namespace
@@ -47,12 +54,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (ep->stdio && a != "-") __builtin_trap();
   }
 
-  if (pgm::zfs::validate_dataset(a).ok()) check_word(a, /*allow_at=*/false);
+  if (pgm::zfs::validate_dataset(a).ok()) check_word(a, Sep::none);
   if (auto snap = pgm::zfs::split_snapshot(a)) {
-    check_word(snap->dataset, false);
+    check_word(snap->dataset, Sep::none);
     if (snap->full() != a) __builtin_trap();
   }
-  if (auto base = pgm::zfs::resolve_incremental_base(field[1], a)) check_word(*base, /*allow_at=*/true);
+  if (auto base = pgm::zfs::resolve_incremental_base(field[1], a)) check_word(*base, Sep::at_or_hash);
 
   const std::uint8_t bits = field[2].empty() ? 0 : static_cast<std::uint8_t>(field[2][0]);
   pgm::zfs::Capabilities caps;
@@ -71,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   pgm::zfs::RecvFlags rf{.force = (bits & 16) != 0, .resumable = (bits & 32) != 0, .no_mount = (bits & 64) != 0};
   if (auto args = pgm::zfs::recv_args(a, rf, caps)) {
     if (args->empty() || args->back() != a) __builtin_trap();
-    check_word(args->back(), false);
+    check_word(args->back(), Sep::none);
   }
   return 0;
 }
