@@ -33,7 +33,6 @@ sed -e "s|$SSH_KEY|$NR_HOME/.ssh/$(basename "$(dirname "$SSH_KEY")")-$(basename 
   -e "s|$SSH_KNOWN_HOSTS|$NR_HOME/.ssh/$(basename "$(dirname "$SSH_KNOWN_HOSTS")")-$(basename "$SSH_KNOWN_HOSTS")|" \
   -e "s|$B_SSH_KNOWN_HOSTS|$NR_HOME/.ssh/$(basename "$(dirname "$B_SSH_KNOWN_HOSTS")")-$(basename "$B_SSH_KNOWN_HOSTS")|" "$NR_CONFIG" > "$NR_HOME/.ssh/config"
 chown "$NR_USER" "$NR_HOME/.ssh/config"
-as_user() { (cd / && runuser -u "$NR_USER" -- env -i HOME="$NR_HOME" USER="$NR_USER" PATH=/usr/bin:/bin "$@"); }
 nonroot_sudo_rule "$NR_USER ALL=(root) NOPASSWD: $NR_BIN
 $NR_USER ALL=(root) NOPASSWD: $ZFS send, $ZFS send *, $ZFS receive, $ZFS list *, $ZFS get *, $ZFS snapshot *, $ZFS hold *, $ZFS release *, $ZFS destroy $SRC_POOL/pg@pgmigrate-*
 $NR_USER ALL=(root) NOPASSWD: $(command -v pg_ctlcluster) $VER $SRC_NAME *

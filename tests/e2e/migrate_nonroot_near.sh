@@ -28,21 +28,7 @@ ZFS=$(command -v zfs)
 CAT=$(command -v cat)
 REALPATH=$(command -v realpath)
 
-# The user's own SSH setup: a key, known_hosts and a Host alias in ~/.ssh.
-NR_HOME=$(getent passwd "$NR_USER" | cut -d: -f6)
-install -d -m 0700 -o "$NR_USER" "$NR_HOME/.ssh"
-install -m 0600 -o "$NR_USER" "$SSH_KEY" "$NR_HOME/.ssh/id_db2"
-install -m 0644 -o "$NR_USER" "$SSH_KNOWN_HOSTS" "$NR_HOME/.ssh/known_hosts"
-cat > "$NR_HOME/.ssh/config" <<CONF
-Host db2
-  HostName 127.0.0.1
-  Port $SSHD_PORT
-  User $NR_USER
-  IdentityFile ~/.ssh/id_db2
-  IdentitiesOnly yes
-CONF
-chown "$NR_USER" "$NR_HOME/.ssh/config"
-as_user() { (cd / && runuser -u "$NR_USER" -- env -i HOME="$NR_HOME" USER="$NR_USER" PATH=/usr/bin:/bin "$@"); }
+nonroot_direct_alias   # NR_HOME; ~/.ssh/config with Host db2
 STATE="$NR_HOME/.local/state/pgmigrate/migrations"
 
 # Exactly docs/usage.md's lines for the source side of migrate.

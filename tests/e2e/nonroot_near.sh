@@ -29,23 +29,7 @@ on_cleanup "pkill -f '_serve recv --target $D/'; pkill -f '_serve send --snapsho
 ZFS=$(command -v zfs)
 [ "$ZFS" = /usr/sbin/zfs ] || [ "$ZFS" = /sbin/zfs ] || fail "zfs is at $ZFS, not in an sbin directory as packages install it"
 
-# The user's own SSH setup, as on an operator's laptop or a jump host: a key, known_hosts and a
-# Host alias in ~/.ssh, all readable by that user only.
-NR_HOME=$(getent passwd "$NR_USER" | cut -d: -f6)
-install -d -m 0700 -o "$NR_USER" "$NR_HOME/.ssh"
-install -m 0600 -o "$NR_USER" "$SSH_KEY" "$NR_HOME/.ssh/id_db2"
-install -m 0644 -o "$NR_USER" "$SSH_KNOWN_HOSTS" "$NR_HOME/.ssh/known_hosts"
-cat > "$NR_HOME/.ssh/config" <<CONF
-Host db2
-  HostName 127.0.0.1
-  Port $SSHD_PORT
-  User $NR_USER
-  IdentityFile ~/.ssh/id_db2
-  IdentitiesOnly yes
-CONF
-chown "$NR_USER" "$NR_HOME/.ssh/config"
-# A normal user's environment: no sbin in PATH (pgmigrate then finds zfs in /usr/sbin itself).
-as_user() { (cd / && runuser -u "$NR_USER" -- env -i HOME="$NR_HOME" USER="$NR_USER" PATH=/usr/bin:/bin "$@"); }
+nonroot_direct_alias   # NR_HOME; ~/.ssh/config with Host db2 (the user's own SSH set-up)
 as_user "$NR_BIN" --version >/dev/null || fail "$NR_USER cannot run $NR_BIN"
 
 # Exactly docs/usage.md's sudoers lines ("sudoers lines restricted to what pgmigrate runs"): the
