@@ -140,13 +140,8 @@ Result<std::uint64_t> SshRemote::relay(const Push& p, const std::string& url, Ca
   auto conn = remote_.connect(cancel);
   if (!conn) return conn.status();
   // The migration's receive flags (-u, -o, -x) as the far `recv` spells them.
-  std::string recv_flags = p.recv.no_mount ? " --no-mount" : "";
-  for (const auto& [prop, value] : p.recv.set_props) {
-    std::string word = "--recv-set=";
-    word.append(prop).append("=").append(value);
-    recv_flags.append(" ").append(shell_quote(word));
-  }
-  for (const auto& prop : p.recv.exclude_props) recv_flags.append(" ").append(shell_quote("--recv-exclude=" + prop));
+  std::string recv_flags;
+  for (const auto& word : session::recv_flag_words(p.recv)) recv_flags.append(" ").append(shell_quote(word));
   auto ch = (*conn)->exec(
       far_objects_command("recv --follow --until-stdin-closes --progress none" + recv_flags, url) + " " + shell_quote(p.dataset), cancel);
   if (!ch) return ch.status();

@@ -1,6 +1,6 @@
 // Pieces shared by the near halves of remote transfers (push.cc, pull.cc) and the far
-// halves that sshd starts (far.cc). Internal to session/, except explain_far_exit, which
-// migrate/ssh_remote.cc uses for the far commands migrate runs itself.
+// halves that sshd starts (far.cc). Internal to session/, except explain_far_exit and
+// recv_flag_words, which migrate/ssh_remote.cc uses for the far commands migrate runs itself.
 #pragma once
 
 #include <spdlog/spdlog.h>
@@ -13,6 +13,7 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <string>
 #include <vector>
 
 #include "common/cancel.h"
@@ -21,6 +22,7 @@
 #include "transport/control.h"
 #include "transport/lane_socket.h"
 #include "transport/tls.h"
+#include "zfs/zfs.h"
 
 namespace pgm::session {
 
@@ -46,6 +48,10 @@ inline std::optional<Status> explain_refused_elevation(const Remote& remote, con
 // A far command ended (or died before it could speak): say why in operator terms, from its
 // exit code and the "pgmigrate: <message>" line the far pgmigrate prints last. `fallback` is
 // the local symptom, used when the far side said nothing.
+// The receive flags as pgmigrate's own words (--no-mount, --recv-set=P=V, --recv-exclude=P),
+// unquoted, for every far command that receives: `_serve recv` and migrate's `recv --follow`.
+std::vector<std::string> recv_flag_words(const zfs::RecvFlags& f);
+
 inline Status explain_far_exit(transport::Channel& ch, const Remote& remote, Status fallback) {
   auto code = ch.wait_exit();
   std::string err = ch.stderr_text();

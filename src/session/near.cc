@@ -84,18 +84,19 @@ Status check_far_version(transport::Connector& conn, const Remote& remote, const
                                        ", or the same .deb), or pass --remote-bin PATH to a matching pgmigrate there");
 }
 
+std::vector<std::string> recv_flag_words(const zfs::RecvFlags& f) {
+  std::vector<std::string> words;
+  if (f.no_mount) words.emplace_back("--no-mount");
+  for (const auto& [name, value] : f.set_props) words.push_back("--recv-set=" + name + "=" + value);
+  for (const auto& name : f.exclude_props) words.push_back("--recv-exclude=" + name);
+  return words;
+}
+
 std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, const TransferParams& t, const Remote& remote) {
   std::string cmd = q(bin) + " _serve recv";
   if (!s.target.empty()) cmd += " --target " + q(s.target);
   if (s.flags.force) cmd += " -F";
-  if (s.flags.no_mount) cmd += " -u";
-  for (const auto& [name, value] : s.flags.set_props) {
-    std::string assignment = name;
-    assignment += '=';
-    assignment += value;
-    cmd += " --recv-set " + q(assignment);
-  }
-  for (const auto& name : s.flags.exclude_props) cmd += " --recv-exclude " + q(name);
+  for (const auto& word : recv_flag_words(s.flags)) cmd.append(" ").append(q(word));
   if (!s.recv_cmd.empty()) cmd += " --recv-cmd " + q(s.recv_cmd);
   cmd += " --reconnect-timeout " + std::to_string(remote.reconnect_timeout.count()) + "ms";
   if (remote.tls_port) cmd += " --tls-port " + std::to_string(*remote.tls_port) + (remote.tls_dial_port != 0 ? " --tls-any-peer" : "");
