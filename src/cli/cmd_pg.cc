@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -185,9 +184,13 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
         }
       });
       PGM_RETURN_IF_ERROR(guard.start());
-      const auto until = duration ? std::chrono::steady_clock::now() + *duration : std::chrono::steady_clock::time_point::max();
-      while (!ctx.cancel.cancelled() && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      // Until --duration has passed or the run is cancelled (a signal, or the guard tripping).
+      if (duration) {
+        (void)ctx.cancel.wait_for(*duration);
+      } else {
+        while (ctx.cancel.wait_for(std::chrono::hours(1))) {
+        }
+      }
       guard.stop();
       if (!guard.tripped().ok()) return guard.tripped();
       if (ctx.cancel.cancelled()) return ctx.cancel.reason();
