@@ -8,7 +8,6 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <thread>
 #include <tuple>
 
 #include "cli/command.h"
@@ -24,6 +23,7 @@
 #include "common/units.h"
 #include "journal/journal.h"
 #include "migrate/metrics.h"
+#include "migrate/status_view.h"
 #include "migrate/target.h"
 #include "objstore/location.h"
 #include "pg/conninfo.h"
@@ -211,7 +211,7 @@ class Reporter final : public migrate::Observer {
   Status before_step(std::string_view step) override {
     if (args_.pause_before != step) return Status::Ok();
     std::fprintf(stderr, "migrate: pausing before %.*s (testing aid)\n", static_cast<int>(step.size()), step.data());
-    for (int i = 0; i < 600 && !ctx_.cancel.cancelled(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    (void)ctx_.cancel.wait_for(std::chrono::minutes(1));
     return ctx_.cancel.cancelled() ? ctx_.cancel.reason() : Status::Ok();
   }
 
@@ -308,42 +308,32 @@ Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
 }
 
 Status status_migrations(const MigrateArgs& a) {
-  auto listed = migrate::list(a.state_dir);
-  if (!listed) return listed.status();
-  auto& all = *listed;
+  auto views = migrate::status_views(a.state_dir, journal::unix_now());
+  if (!views) return views.status();
   if (a.json) {
     json out = json::array();
-    for (auto& m : all) {
-      const migrate::State st = m.snapshot();
-      json j = st.to_json();
-      j["alive"] = migrate::runner_alive(st);
+    for (const auto& v : *views) {
+      json j = v.state.to_json();
+      j["alive"] = v.alive;
       out.push_back(j);
     }
     std::printf("%s\n", out.dump(2).c_str());
     return Status::Ok();
   }
-  if (all.empty()) {
+  if (views->empty()) {
     std::printf("no migrations in %s\n", migrate::migrations_dir(a.state_dir).c_str());
     return Status::Ok();
   }
-  const double now = journal::unix_now();
-  for (auto& m : all) {
-    const migrate::State st = m.snapshot();
-    std::string state = st.state.value_or("");
-    if (state == "running" && !migrate::runner_alive(st)) state = "interrupted";
+  for (const auto& v : *views) {
+    const migrate::State& st = v.state;
     std::printf("%s  %s -> %s  %s, step %s, age %s\n", st.id.c_str(), st.source.value_or("").c_str(), st.target.value_or("").c_str(),
-                state.c_str(), st.current_step.value_or("-").c_str(), format_duration(now - st.started.value_or(now)).c_str());
+                v.phase.c_str(), st.current_step.value_or("-").c_str(), format_duration(v.age_s).c_str());
     if (st.transfer) {
       const auto& t = *st.transfer;
-      const double rate = t.rate;
       std::string line = "    sending " + t.snapshot + ": " + format_bytes(static_cast<double>(t.bytes));
-      // The stream is logical: its total is the size before ZFS compression (older states: referenced).
-      const std::uint64_t total = st.logical.value_or(st.referenced.value_or(0));
-      if (st.current_step == "bulk" && total > 0) {
-        line += " of ~" + format_bytes(static_cast<double>(total));
-        if (rate > 0 && total > t.bytes) line += ", ETA " + format_duration(static_cast<double>(total - t.bytes) / rate);
-      }
-      std::printf("%s at %s\n", line.c_str(), format_rate(rate).c_str());
+      if (v.bulk_total) line += " of ~" + format_bytes(static_cast<double>(*v.bulk_total));
+      if (v.eta_s) line += ", ETA " + format_duration(*v.eta_s);
+      std::printf("%s at %s\n", line.c_str(), format_rate(t.rate).c_str());
     }
     if (st.slot_retained)
       std::printf("    slot %s retains %s (peak %s)\n", st.slot.value_or("").c_str(),

@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -20,6 +19,7 @@
 #include "pg/relink.h"
 #include "pg/slot.h"
 #include "pg/standby.h"
+#include "pg/standby_setup.h"
 
 namespace pgm::cli {
 
@@ -185,9 +185,13 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
         }
       });
       PGM_RETURN_IF_ERROR(guard.start());
-      const auto until = duration ? std::chrono::steady_clock::now() + *duration : std::chrono::steady_clock::time_point::max();
-      while (!ctx.cancel.cancelled() && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      // Until --duration has passed or the run is cancelled (a signal, or the guard tripping).
+      if (duration) {
+        (void)ctx.cancel.wait_for(*duration);
+      } else {
+        while (ctx.cancel.wait_for(std::chrono::hours(1))) {
+        }
+      }
       guard.stop();
       if (!guard.tripped().ok()) return guard.tripped();
       if (ctx.cancel.cancelled()) return ctx.cancel.reason();
@@ -269,36 +273,47 @@ void register_cluster(CLI::App& pg, CommandFn& selected) {
   });
 }
 
-// --debian-cluster: the target's configuration directory from the bundle, checked before the
-// data directory changes; written after prepare_standby.
-struct DebianTarget {
-  pg::TargetCluster target;
-  pg::RenderedConfig rendered;
-};
-
-// The bundle comes as a file (--config-bundle) or as its JSON text (--config-bundle-json, which
-// migrate puts on --options-stdin's line: no file to leave behind on the target, nothing in argv).
-Result<std::optional<DebianTarget>> plan_debian_target(const std::string& cluster, const std::string& bundle_file,
-                                                       const std::string& bundle_json, const pg::DataDir& dir, std::optional<int> port) {
+// --debian-cluster and its bundle, which comes as a file (--config-bundle) or as its JSON text
+// (--config-bundle-json, which migrate puts on --options-stdin's line: no file to leave behind on
+// the target, nothing in argv).
+Result<std::optional<pg::DebianStandby>> debian_standby(const std::string& cluster, const std::string& bundle_file,
+                                                        const std::string& bundle_json) {
   if (!bundle_file.empty() && !bundle_json.empty())
     return Status(Errc::invalid_argument, "--config-bundle and --config-bundle-json: give the bundle one way");
   if (cluster.empty() != (bundle_file.empty() && bundle_json.empty()))
     return Status(Errc::invalid_argument,
                   "--debian-cluster and --config-bundle go together: the bundle comes from `pgmigrate pg cluster export` "
                   "on the source");
-  if (cluster.empty()) return std::optional<DebianTarget>();
+  if (cluster.empty()) return std::optional<pg::DebianStandby>();
   auto id = pg::parse_cluster_id(cluster);
   if (!id) return id.status().context("--debian-cluster");
   auto bundle = bundle_json.empty() ? pg::read_bundle_file(bundle_file) : pg::bundle_from_json(bundle_json);
   if (!bundle) return bundle_json.empty() ? bundle.status() : bundle.status().context("--config-bundle-json");
-  DebianTarget t;
-  t.target.id = *id;
-  t.target.pgdata = dir.path;
-  t.target.port = port;
-  auto rendered = pg::plan_target_cluster(*bundle, t.target, dir);
-  if (!rendered) return rendered.status();
-  t.rendered = std::move(*rendered);
-  return std::optional<DebianTarget>(std::move(t));
+  return std::optional<pg::DebianStandby>(pg::DebianStandby{*id, std::move(*bundle)});
+}
+
+// What `pg standby` did, on stdout: migrate relays this output (a far stderr is read only on
+// failure).
+void print_standby_setup(const pg::StandbySetup& done, const std::string& primary, const std::string& slot, bool quiet) {
+  if (!quiet)
+    for (const auto& line : done.relinked) std::printf("relinked %s\n", line.c_str());
+  if (done.debian) {
+    const auto& d = *done.debian;
+    if (!quiet) {
+      std::printf("%s Debian cluster %s in %s (port %d)\n", d.written.replaced ? "replaced" : "created", d.target.id.str().c_str(),
+                  d.written.conf_dir.c_str(), d.rendered.port);
+      for (const auto& c : d.rendered.changes) std::printf("  %s\n", c.c_str());
+      for (const auto& w : d.rendered.warnings) std::printf("  warning: %s\n", w.c_str());
+    } else {
+      for (const auto& w : d.rendered.warnings) spdlog::warn("{}", w);
+    }
+  }
+  if (quiet) return;
+  std::string removed;
+  for (const auto& r : done.prepared.removed) removed += (removed.empty() ? "" : ", ") + r;
+  std::printf("prepared %s as a standby of %s through slot '%s'%s\n", done.dir.path.c_str(), pg::describe_conninfo(primary).c_str(),
+              slot.c_str(), removed.empty() ? "" : ("; removed " + removed).c_str());
+  std::fflush(stdout);
 }
 
 struct StandbyArgs {
@@ -335,65 +350,38 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
                   "TO (repeatable; migrate passes one per dataset of the tree)");
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      std::vector<pg::Relocation> moves;
+      pg::StandbySetupSpec spec;
+      spec.pgdata = a->pgdata;
       for (const auto& r : a->relink) {
         auto m = pg::parse_relocation(r);
         if (!m) return m.status();
-        moves.push_back(std::move(*m));
+        spec.relink.push_back(std::move(*m));
       }
-      auto dir = pg::inspect_data_dir(a->pgdata);
-      if (!dir) return dir.status();
       auto timeout = duration_option(a->timeout, "--timeout");
       if (!timeout) return timeout.status();
-      pg::StandbySpec spec;
-      spec.primary_conninfo = a->primary;
-      spec.slot = a->slot;
+      spec.standby.primary_conninfo = a->primary;
+      spec.standby.slot = a->slot;
       if (a->port != 0) {
         if (a->port < 1 || a->port > 65535) return Status(Errc::invalid_argument, "--port must be 1..65535");
-        spec.port = a->port;
+        spec.standby.port = a->port;
       }
-      auto debian = plan_debian_target(a->debian_cluster, a->config_bundle, a->config_bundle_json, *dir, spec.port);
+      auto debian = debian_standby(a->debian_cluster, a->config_bundle, a->config_bundle_json);
       if (!debian) return debian.status();
-      if (*debian && !a->log.empty())
-        return Status(Errc::invalid_argument, "--log does not apply with --debian-cluster: postgresql-common logs to " +
-                                                  pg::cluster_log_file((*debian)->target.id));
-      auto prep = pg::prepare_standby(*dir, spec);
-      if (!prep) return prep.status();
-      if (!moves.empty()) {
-        auto relinked = pg::relink_data_dir(*dir, moves);
-        if (!relinked) return relinked.status();
-        // On stdout: migrate relays this output.
-        if (!ctx.global.quiet)
-          for (const auto& line : *relinked) std::printf("relinked %s\n", line.c_str());
-      }
-      if (*debian) {
-        auto written = pg::write_cluster_config((*debian)->rendered, (*debian)->target, *dir);
-        if (!written) return written.status();
-        if (!ctx.global.quiet) {
-          std::printf("%s Debian cluster %s in %s (port %d)\n", written->replaced ? "replaced" : "created",
-                      (*debian)->target.id.str().c_str(), written->conf_dir.c_str(), (*debian)->rendered.port);
-          for (const auto& c : (*debian)->rendered.changes) std::printf("  %s\n", c.c_str());
-          // On stdout with the rest: migrate relays this output (a far stderr is read only on failure).
-          for (const auto& w : (*debian)->rendered.warnings) std::printf("  warning: %s\n", w.c_str());
-        } else {
-          for (const auto& w : (*debian)->rendered.warnings) spdlog::warn("{}", w);
-        }
-      }
-      if (!ctx.global.quiet) {
-        std::string removed;
-        for (const auto& r : prep->removed) removed += (removed.empty() ? "" : ", ") + r;
-        std::printf("prepared %s as a standby of %s through slot '%s'%s\n", dir->path.c_str(), pg::describe_conninfo(a->primary).c_str(),
-                    a->slot.c_str(), removed.empty() ? "" : ("; removed " + removed).c_str());
-        std::fflush(stdout);
-      }
+      spec.debian = std::move(*debian);
+      if (spec.debian && !a->log.empty())
+        return Status(Errc::invalid_argument,
+                      "--log does not apply with --debian-cluster: postgresql-common logs to " + pg::cluster_log_file(spec.debian->id));
+      auto done = pg::set_up_standby(spec);
+      if (!done) return done.status();
+      print_standby_setup(*done, a->primary, a->slot, ctx.global.quiet);
       if (!a->start) return Status::Ok();
       pg::StartOptions so;
       so.bindir = a->bindir;
       so.log_file = a->log;
       so.check_conninfo = a->standby;
       so.timeout = *timeout;
-      if (*debian) so.debian_cluster = (*debian)->target.id;
-      auto started = pg::start_standby(*dir, so, ctx.cancel);
+      if (done->debian) so.debian_cluster = done->debian->target.id;
+      auto started = pg::start_standby(done->dir, so, ctx.cancel);
       if (!started) return started.status();
       if (!ctx.global.quiet) std::printf("standby started and streaming (%s)\n", pg::describe_conninfo(*started).c_str());
       return Status::Ok();

@@ -6,23 +6,16 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <thread>
 
 #include "cli/progress.h"
 #include "cli/summary.h"
-#include "common/files.h"
 #include "common/units.h"
 #include "session/objects.h"
 
 namespace pgm::cli {
 namespace {
-
-std::optional<std::string> env_lookup(const std::string& name) {
-  const char* v = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): before any thread of the transfer starts
-  return v ? std::optional<std::string>(v) : std::nullopt;
-}
 
 // Cancels `cancel` once stdin ends (--until-stdin-closes), for as long as it lives. Under sshd,
 // stdin ends when the near side closes it or its connection drops (a killed `migrate run`).
@@ -75,17 +68,11 @@ void add_object_options(CLI::App& cmd, ObjectCliOptions& o, bool with_follow) {
 }
 
 Result<objstore::ClientConfig> object_config(const ObjectCliOptions& o, const objstore::Location& at) {
-  auto cfg = objstore::resolve_config(at, o.endpoint, env_lookup, [](const std::string& path) -> std::optional<std::string> {
-    auto text = read_file(path);
-    return text ? std::optional<std::string>(*text) : std::nullopt;
-  });
-  if (!cfg) return cfg;
   auto retry = parse_duration(o.retry_time);
   if (!retry) return retry.status().context("--s3-retry-time");
-  cfg->retry_total = *retry;
-  cfg->sse = o.sse;
-  cfg->storage_class = o.storage_class;
-  return cfg;
+  // The environment is read before any thread of the transfer starts.
+  return objstore::client_config(at, {.endpoint = o.endpoint, .retry_total = *retry, .sse = o.sse, .storage_class = o.storage_class},
+                                 objstore::process_env, objstore::read_local_file);
 }
 
 Result<session::TransferSummary> upload_to_objects(const source::SourceSpec& spec, const ResolvedTransfer& t, const std::string& url,

@@ -5,8 +5,8 @@
 #include "common/elevation.h"
 #include "common/units.h"
 #include "transport/elevated_connector.h"
-#include "transport/ssh_config.h"
 #include "transport/ssh_connector.h"
+#include "transport/ssh_host.h"
 
 namespace pgm::cli {
 
@@ -41,8 +41,6 @@ void add_remote_options(CLI::App& cmd, RemoteCliOptions& o) {
 
 namespace {
 
-bool file_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
-
 Status check_sudo_options(const RemoteCliOptions& o) {
   if (o.sudo_cmd.find_first_not_of(" \t") == std::string::npos)
     return Status(Errc::invalid_argument, "--sudo-cmd is empty (use --no-sudo)");
@@ -51,31 +49,20 @@ Status check_sudo_options(const RemoteCliOptions& o) {
   return Status::Ok();
 }
 
-// What `ssh -G` resolved, under the flags given explicitly on the command line.
-Status apply_ssh_config(const transport::SshConfig& c, const RemoteCliOptions& o, const std::string& alias, transport::SshTarget& t) {
-  t.host = c.hostname;
-  if (o.port == 0) t.port = c.port;
-  if (!c.user.empty()) t.user = c.user;
-  // Files the configuration named are kept even when missing: authentication then says so.
-  if (o.identities.empty() && c.identity_files_configured) t.identity_files = c.identity_files;
-  // IdentitiesOnly: the agent's keys would be offered before the configured ones.
-  if (c.identities_only) t.use_agent = false;
-  if (o.known_hosts.empty() && !c.user_known_hosts_default && !c.user_known_hosts_files.empty()) {
-    t.known_hosts = c.user_known_hosts_files.front();
-    for (const auto& f : c.user_known_hosts_files)
-      if (file_exists(f)) {
-        t.known_hosts = f;
-        break;
-      }
+// --tls-connect HOST:PORT, with [brackets] around an IPv6 address, into `r`.
+Status parse_tls_connect(const std::string& value, RemoteOptions& r) {
+  const auto colon = value.rfind(':');
+  std::string host = colon == std::string::npos ? "" : value.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    port = colon == std::string::npos ? 0 : std::stoi(value.substr(colon + 1));
+  } catch (const std::exception&) {
+    port = 0;
   }
-  if (c.strict_host_key_checking == "accept-new") t.accept_new_host_key = true;
-  if (!c.proxy_jump.empty()) {
-    t.proxy_argv = transport::proxy_jump_argv(c.proxy_jump, t.host, t.port, o.ssh_config);
-  } else if (!c.proxy_command.empty()) {
-    auto cmd = transport::expand_proxy_command(c.proxy_command, t.host, t.port, t.user, alias);
-    if (!cmd) return cmd.status();
-    t.proxy_argv = {"/bin/sh", "-c", *cmd};
-  }
+  if (host.empty() || port < 1 || port > 65535) return Status(Errc::invalid_argument, "--tls-connect '" + value + "': expected HOST:PORT");
+  r.tls_dial_host = host;
+  r.tls_dial_port = port;
   return Status::Ok();
 }
 
@@ -87,27 +74,13 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
   r.remote_bin = o.remote_bin;
   PGM_RETURN_IF_ERROR(check_sudo_options(o));
   r.host_label = (e.user.empty() ? "" : e.user + "@") + e.host;
-  // The host may be an alias of the OpenSSH configuration: resolved by `ssh -G` itself.
-  std::optional<transport::SshConfig> config;
-  if (!o.local_exec) {
-    if (e.host.starts_with("-")) return Status(Errc::invalid_argument, "invalid host '" + e.host + "'");
-    transport::SshGRequest request{e.host, e.user, o.port, o.ssh_config, o.ssh_options};
-    auto resolved = transport::resolve_ssh_config(request, transport::home_directory());
-    if (!resolved) return resolved.status();
-    config = std::move(*resolved);
-  } else if (!o.ssh_config.empty() || !o.ssh_options.empty()) {
+  if (o.local_exec && (!o.ssh_config.empty() || !o.ssh_options.empty()))
     return Status(Errc::invalid_argument, "--ssh-config and -o need SSH (not --local-exec)");
-  }
-  if (config && (config->strict_host_key_checking == "false" || config->strict_host_key_checking == "no" ||
-                 config->strict_host_key_checking == "off"))
-    return Status(Errc::invalid_argument, "StrictHostKeyChecking no in the SSH configuration for " + e.host +
-                                              ": pgmigrate never trusts an unverified host key; use accept-new or --accept-new-host-key");
-  Result<std::chrono::milliseconds> timeout = std::chrono::milliseconds(30000);
+  std::optional<std::chrono::milliseconds> timeout;
   if (!o.connect_timeout.empty()) {
-    timeout = parse_duration(o.connect_timeout);
-    if (!timeout) return timeout.status().context("--connect-timeout");
-  } else if (config && config->connect_timeout) {
-    timeout = std::chrono::milliseconds(*config->connect_timeout);
+    auto parsed = parse_duration(o.connect_timeout);
+    if (!parsed) return parsed.status().context("--connect-timeout");
+    timeout = *parsed;
   }
   if (o.reconnect_timeout == "0") {
     r.reconnect_timeout = std::chrono::milliseconds(0);
@@ -116,46 +89,38 @@ Result<RemoteOptions> make_remote(const RemoteCliOptions& o, const Endpoint& e) 
     if (!reconnect) return reconnect.status().context("--reconnect-timeout");
     r.reconnect_timeout = *reconnect;
   }
-  r.connect_timeout = *timeout;
-  r.network_host = config ? config->hostname : e.host;
+  // The host may be an alias of the OpenSSH configuration: resolved by `ssh -G` itself.
+  std::optional<transport::SshHost> ssh;
+  if (!o.local_exec) {
+    auto resolved = transport::resolve_ssh_host({.host = e.host,
+                                                 .user = e.user,
+                                                 .port = o.port,
+                                                 .identity_files = o.identities,
+                                                 .known_hosts = o.known_hosts,
+                                                 .accept_new_host_key = o.accept_new_host_key,
+                                                 .connect_timeout = timeout,
+                                                 .config_file = o.ssh_config,
+                                                 .options = o.ssh_options});
+    if (!resolved) return resolved.status();
+    ssh = std::move(*resolved);
+  }
+  r.connect_timeout = ssh ? ssh->target.connect_timeout : timeout.value_or(transport::kDefaultSshConnectTimeout);
+  r.network_host = ssh ? ssh->network_host : e.host;
   if (o.tls_port >= 0) {
     r.tls_port = o.tls_port;
     r.tls_dial_host = r.network_host;
-    if (!o.tls_connect.empty()) {
-      // HOST:PORT, with [brackets] around an IPv6 address.
-      const auto colon = o.tls_connect.rfind(':');
-      std::string host = colon == std::string::npos ? "" : o.tls_connect.substr(0, colon);
-      if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-      int port = 0;
-      try {
-        port = colon == std::string::npos ? 0 : std::stoi(o.tls_connect.substr(colon + 1));
-      } catch (const std::exception&) {
-        port = 0;
-      }
-      if (host.empty() || port < 1 || port > 65535)
-        return Status(Errc::invalid_argument, "--tls-connect '" + o.tls_connect + "': expected HOST:PORT");
-      r.tls_dial_host = host;
-      r.tls_dial_port = port;
-    }
+    if (!o.tls_connect.empty()) PGM_RETURN_IF_ERROR(parse_tls_connect(o.tls_connect, r));
   } else if (!o.tls_connect.empty()) {
     return Status(Errc::invalid_argument, "--tls-connect needs --tls-port");
   }
   if (o.inject_corrupt_chunk >= 0) r.inject_corrupt_chunk = static_cast<std::uint64_t>(o.inject_corrupt_chunk);
-  if (o.local_exec) {
+  if (!ssh) {
     r.connect = [](const CancelToken&) -> Result<std::unique_ptr<transport::Connector>> {
       return std::unique_ptr<transport::Connector>(new transport::LocalConnector());
     };
     return r;
   }
-  transport::SshTarget target;
-  target.host = e.host;
-  target.port = o.port > 0 ? o.port : 22;
-  target.user = e.user;
-  target.identity_files = o.identities;
-  target.known_hosts = o.known_hosts;
-  target.accept_new_host_key = o.accept_new_host_key;
-  target.connect_timeout = *timeout;
-  if (config) PGM_RETURN_IF_ERROR(apply_ssh_config(*config, o, e.host, target));
+  const transport::SshTarget target = ssh->target;
   r.login_user = target.user.empty() ? transport::local_user_name() : target.user;
   r.elevation = privilege_wrapper(r.login_user == "root", o.no_sudo, o.sudo_cmd);
   if (r.elevation.empty()) {

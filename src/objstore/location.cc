@@ -1,5 +1,8 @@
 #include "objstore/location.h"
 
+#include <cstdlib>
+
+#include "common/files.h"
 #include "common/text.h"
 
 namespace pgm::objstore {
@@ -91,6 +94,25 @@ Result<ClientConfig> resolve_config(const Location& where, const std::string& en
   if (!c.endpoint.starts_with("http://") && !c.endpoint.starts_with("https://"))
     return Result<ClientConfig>(Errc::invalid_argument, "--s3-endpoint '" + endpoint + "' must start with http:// or https://");
   return c;
+}
+
+Result<ClientConfig> client_config(const Location& where, const StoreSettings& settings, const EnvFn& env, const ReadFileFn& read) {
+  auto cfg = resolve_config(where, settings.endpoint, env, read);
+  if (!cfg) return cfg;
+  cfg->retry_total = settings.retry_total;
+  cfg->sse = settings.sse;
+  cfg->storage_class = settings.storage_class;
+  return cfg;
+}
+
+std::optional<std::string> process_env(const std::string& name) {
+  const char* v = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): see the header's REQUIRES
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
+std::optional<std::string> read_local_file(const std::string& path) {
+  auto text = read_file(path);
+  return text ? std::optional<std::string>(*text) : std::nullopt;
 }
 
 }  // namespace pgm::objstore

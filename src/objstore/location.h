@@ -52,4 +52,19 @@ using ReadFileFn = std::function<std::optional<std::string>(const std::string&)>
 // https://storage.googleapis.com (gs, HMAC keys).
 Result<ClientConfig> resolve_config(const Location& where, const std::string& endpoint, const EnvFn& env, const ReadFileFn& read);
 
+// What a command names of a store beyond its URL (the `--s3-*` flags of send, recv, objects).
+struct StoreSettings {
+  std::string endpoint;  // empty: found as resolve_config finds it
+  std::chrono::milliseconds retry_total{120'000};
+  std::string sse;
+  std::string storage_class;
+};
+// resolve_config with `settings` applied: the whole configuration of a client for `where`.
+Result<ClientConfig> client_config(const Location& where, const StoreSettings& settings, const EnvFn& env, const ReadFileFn& read);
+
+// The EnvFn and ReadFileFn of this process: getenv (REQUIRES: no thread changes the environment
+// meanwhile) and a whole-file read.
+std::optional<std::string> process_env(const std::string& name);
+std::optional<std::string> read_local_file(const std::string& path);
+
 }  // namespace pgm::objstore

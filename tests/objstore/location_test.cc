@@ -79,6 +79,24 @@ TEST(Credentials, NoneIsOneLineSayingWhatToSet) {
   EXPECT_NE(c.status().message().find("AWS_ACCESS_KEY_ID"), std::string::npos);
 }
 
+TEST(Credentials, ClientConfigAppliesTheSettingsOverTheEnvironment) {
+  FakeEnv f;
+  f.vars = {{"AWS_ACCESS_KEY_ID", "K"}, {"AWS_SECRET_ACCESS_KEY", "KS"}, {"AWS_REGION", "eu-central-1"}};
+  StoreSettings s{.endpoint = "http://127.0.0.1:9000", .retry_total = std::chrono::seconds(5), .sse = "AES256", .storage_class = "GLACIER"};
+  auto c = client_config(*parse_location("s3://bucket/p"), s, f.env(), f.read());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->credentials.access_key, "K");
+  EXPECT_EQ(c->region, "eu-central-1");
+  EXPECT_EQ(c->endpoint, "http://127.0.0.1:9000");
+  EXPECT_EQ(c->retry_total, std::chrono::seconds(5));
+  EXPECT_EQ(c->sse, "AES256");
+  EXPECT_EQ(c->storage_class, "GLACIER");
+  // Without credentials the settings change nothing of the refusal.
+  auto none = client_config(*parse_location("s3://bucket"), s, FakeEnv{{{"HOME", "/h"}}, {}}.env(), f.read());
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), Errc::auth);
+}
+
 TEST(S3Xml, ErrorsAndListPages) {
   EXPECT_EQ(parse_error_xml("<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>Reduce &amp; retry</Message></Error>"),
             "SlowDown: Reduce & retry");
