@@ -220,6 +220,8 @@ Status signal_if_same(const Record& r) {
   return Status::Ok();
 }
 
+// Waits for another process to exit. No token in reach (its callers stop another run: abort,
+// a migration taking over), and the wait is bounded by `timeout`: a plain sleep between looks.
 template <typename Alive>
 Status wait_gone(int pid, std::chrono::seconds timeout, Alive alive) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -428,14 +430,13 @@ Result<TargetLock> TargetLock::acquire(const std::string& dir, const std::string
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) return sys_error("locking " + path);
-    if (cancel.cancelled()) return cancel.reason();
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string why = "another transfer into '" + target + "' is still starting (";
       why += path;
       why += " stays locked); try again";
       return Status(Errc::timeout, why);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!cancel.wait_for(std::chrono::milliseconds(50))) return cancel.reason();
   }
   return TargetLock(std::move(fd));
 }

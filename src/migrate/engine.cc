@@ -9,11 +9,11 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
-#include <random>
 
 #include "common/errno_text.h"
 #include "common/fd.h"
 #include "common/process.h"
+#include "common/random.h"
 #include "common/units.h"
 #include "journal/journal.h"
 #include "migrate/run_steps.h"
@@ -185,10 +185,9 @@ Result<StateFile> open(const Spec& spec) {
   }
   std::string id = spec.id;
   if (id.empty()) {
-    std::random_device rd;
-    char buf[9];
-    std::snprintf(buf, sizeof buf, "%08x", rd());
-    id = buf;
+    auto random_id = random_hex(4);  // 8 hex digits
+    if (!random_id) return random_id.status().context("a migration id");
+    id = std::move(*random_id);
   }
   for (char ch : id)
     if (!std::isalnum(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch)))

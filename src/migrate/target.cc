@@ -25,7 +25,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "common/process.h"
 #include "journal/journal.h"
@@ -234,7 +233,7 @@ Result<json> abort_target(const TargetRequest& a, CancelToken& cancel) {
       break;
     }
     if (attempt == 49) return destroyed;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (!cancel.wait_for(std::chrono::milliseconds(200))) return cancel.reason();
   }
   return out;
 }

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
-#include <random>
 
+#include "common/backoff.h"
 #include "objstore/sigv4.h"
 
 namespace pgm::objstore {
@@ -181,19 +181,17 @@ Client::~Client() { curl_easy_cleanup(handle(curl_)); }
 Result<Client::Response> Client::send(const Request& req) {
   using Clock = std::chrono::steady_clock;
   auto deadline = Clock::now() + config_.retry_total;
-  std::mt19937_64 rng(std::random_device{}());
-  std::chrono::milliseconds cap{200};
+  // Full jitter, so that N uploaders hitting one SlowDown do not come back in step.
+  Backoff backoff(std::chrono::milliseconds(200), std::chrono::milliseconds(5000));
   while (true) {
     bool retryable = false;
     auto r = send_once(req, retryable);
     if (r.ok() || !retryable) return r;
-    // Full jitter: a random wait up to the current cap, so that N uploaders hitting one
-    // SlowDown do not come back in step.
-    auto wait = std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(0, cap.count())(rng));
-    if (Clock::now() + wait >= deadline)
+    auto wait = backoff.next();
+    if (!wait) return wait.status().context(req.method + " " + bucket_ + "/" + req.key);
+    if (Clock::now() + *wait >= deadline)
       return r.status().context("given up after retrying for " + std::to_string(config_.retry_total.count() / 1000) + " s");
-    if (!cancel_.wait_for(wait)) return Result<Response>(cancel_.reason().code(), cancel_.reason().message());
-    cap = std::min(cap * 2, std::chrono::milliseconds(5000));
+    if (!cancel_.wait_for(*wait)) return Result<Response>(cancel_.reason().code(), cancel_.reason().message());
   }
 }
 

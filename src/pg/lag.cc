@@ -1,7 +1,5 @@
 #include "pg/lag.h"
 
-#include <thread>
-
 #include "common/units.h"
 
 namespace pgm::pg {
@@ -81,8 +79,7 @@ Result<LagReport> wait_for_lag(Connection& primary, Connection& standby, const s
                         "raise " +
                         std::string(kLagTimeoutSetting));
     }
-    if (cancel.cancelled()) return cancel.reason();
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    if (!cancel.wait_for(std::chrono::milliseconds(250))) return cancel.reason();
   }
 }
 

@@ -129,6 +129,8 @@ Status SlotGuard::check_once(Connection& primary, SlotStatus* sample_out) {
             "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL",
             {opt_.slot});
         d = t ? Status::Ok() : t.status();
+        // A bounded wait (5 s) for the server to end the walsender, with no token: the trip is
+        // about to cancel the run, and protecting the primary must not be cut short by that.
         for (int i = 0; i < 50 && d.ok(); ++i) {
           d = drop_slot(primary, opt_.slot);
           if (d.ok() || d.code() == Errc::not_found) {

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "pg/auto_conf.h"
 #include "pg/connection.h"
@@ -226,7 +225,7 @@ Result<std::string> start_standby(const DataDir& dir, const StartOptions& opt, c
                     "the server in " + dir.path + " is not in recovery: standby.signal was not honoured; check its configuration");
     if (w->status == "streaming") return conninfo;
     if (!w->status.empty()) last_state = "WAL receiver " + w->status;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    if (!cancel.wait_for(std::chrono::milliseconds(300))) return cancel.reason();
   }
   std::string why = complaint();
   return Status(Errc::timeout, "the standby in " + dir.path + " runs but does not stream from the primary (" + last_state + ")" +

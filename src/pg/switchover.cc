@@ -182,7 +182,7 @@ Status Switchover::keep_old_as_standby() {
   auto old = Connection::connect(opt_.primary_conninfo, "old primary");
   if (!old) return old.status();
   std::string last = "no sample";
-  for (const auto until = Clock::now() + 60s; Clock::now() < until && !cancelled(); std::this_thread::sleep_for(100ms)) {
+  for (const auto until = Clock::now() + 60s; Clock::now() < until && !cancelled(); (void)cancel_.wait_for(100ms)) {
     auto w = read_wal_receiver(*old);
     if (!w) return w.status();
     if (w->received_tli == report_.new_timeline && w->replay_lsn && *w->replay_lsn >= *mark) {
@@ -360,8 +360,7 @@ Status Switchover::wait_catch_up() {
     last = "received " + (w->receive_lsn ? w->receive_lsn->str() : "-") + ", replayed " + (w->replay_lsn ? w->replay_lsn->str() : "-");
     if (remaining().count() == 0)
       return Status(Errc::timeout, "the standby did not reach the final position " + target.str() + " within --timeout (" + last + ")");
-    if (cancelled()) return cancel_.reason();
-    std::this_thread::sleep_for(50ms);
+    if (!cancel_.wait_for(50ms)) return cancel_.reason();
   }
 }
 
@@ -416,6 +415,7 @@ Status Switchover::check_new_primary_writes() {
       step("write check", true, "the new primary accepted a write; writes were refused for " + fmt_s(*report_.write_window_s));
       return Status::Ok();
     }
+    // Past the promotion a cancel undoes nothing, so this bounded check runs to its end.
     std::this_thread::sleep_for(100ms);
   } while (Clock::now() < until);
   return Status(Errc::postgres,
@@ -430,7 +430,8 @@ void Switchover::release_slot() {
                             "(pg_rewind) or drop the slot if you ever start it");
     return;
   }
-  // The promoted standby's WAL receiver has gone, so the slot becomes inactive shortly.
+  // The promoted standby's WAL receiver has gone, so the slot becomes inactive shortly. Past
+  // the promotion a cancel undoes nothing: a plain bounded wait, not the token's.
   Status s;
   for (int i = 0; i < 100; ++i) {
     s = drop_slot(*primary_, opt_.slot);

@@ -63,7 +63,7 @@ Status Switchover::fence_stop() {
         return Status::Ok();
       }
     }
-    std::this_thread::sleep_for(100ms);
+    (void)cancel_.wait_for(100ms);  // a cancel ends the loop at once
   }
   if (cancelled()) return cancel_.reason();
   return Status(Errc::timeout, down ? "the old primary is down but the standby's WAL receiver still reports '" + receiver + "'"
@@ -152,7 +152,7 @@ Status Switchover::fence_connections() {
     // shows up in the first.
     clean_polls = left == 0 ? clean_polls + 1 : 0;
     if (clean_polls >= 2) break;
-    std::this_thread::sleep_for(50ms);
+    (void)cancel_.wait_for(50ms);  // a cancel ends the loop at once
   }
   if (cancelled()) return cancel_.reason();
   if (clean_polls < 2)
@@ -256,7 +256,8 @@ Status Switchover::restart_old_primary() {
     return Status::Ok();
   }
   // --start-cmd: a stop that timed out may still be in progress; wait for the server to be gone
-  // (or back) before starting it.
+  // (or back) before starting it. The waits here are plain bounded sleeps, not the cancel
+  // token's: a rollback also runs after a cancel, and must not be cut short by it.
   for (int attempt = 0; attempt < 3; ++attempt) {
     for (int i = 0; i < 100 && server_answers(opt_.primary_conninfo) && !server_accepts(opt_.primary_conninfo); ++i)
       std::this_thread::sleep_for(100ms);
@@ -270,6 +271,7 @@ Status Switchover::restart_old_primary() {
   return Status(Errc::child_failed, "--start-cmd did not bring the old primary back");
 }
 
+// Part of the rollback, which also runs after a cancel: plain bounded sleeps, not the token's.
 Status Switchover::wait_old_primary_writable(std::chrono::milliseconds budget) {
   const auto until = Clock::now() + budget;
   Status last;

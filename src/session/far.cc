@@ -312,7 +312,7 @@ Status ReceiveLoop::run(const Status& ready_sent) {
       if (std::chrono::steady_clock::now() >= waiting_until)
         return Status(Errc::timeout,
                       "the sender did not come back within " + format_duration(std::chrono::duration<double>(wait_for_sender).count()));
-      std::this_thread::sleep_for(kTick);
+      (void)cancel.wait_for(kTick);  // a cancel ends the loop at its top
       continue;
     }
     transport::ControlChannel& ctl = *controller->ctl;
@@ -457,7 +457,9 @@ Status serve_send(const source::SourceSpec& spec, const TransferParams& t, const
   };
   auto src = source::open_source(spec);
   if (!src) return fail(src.status());
-  const stream::StreamHeader header = new_stream_header(t, *src);
+  auto new_header = new_stream_header(t, *src);
+  if (!new_header) return fail(new_header.status());
+  const stream::StreamHeader header = *new_header;
   auto listener = transport::LaneListener::listen(stream::to_hex(header.session_id));
   if (!listener) return fail(listener.status());
   auto tls = open_tls(tls_opts ? std::optional<int>(tls_opts->port) : std::nullopt);

@@ -83,6 +83,7 @@ Status change_rate(const std::string& dir, const std::string& session, std::uint
       say(in_force);
       return Status::Ok();
     }
+    // No token here (a one-shot `pgmigrate rate`), and the wait is bounded: a plain sleep.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return Status(Errc::timeout, "session " + id +

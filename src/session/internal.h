@@ -152,7 +152,7 @@ struct LaneAcceptor {
         if (!fd) {
           if (fd.status().code() != Errc::timeout && !cancel.cancelled()) {
             spdlog::warn("refused a TLS data connection: {}", fd.status().message());
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));  // EMFILE and the like: do not spin
+            (void)cancel.wait_for(std::chrono::milliseconds(100));  // EMFILE and the like: do not spin
           }
           continue;
         }

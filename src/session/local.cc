@@ -39,7 +39,9 @@ Result<TransferSummary> send_to_fd(const source::SourceSpec& source_spec, int fd
 
   auto src = source::open_source(source_spec);
   if (!src) return src.status();
-  const stream::StreamHeader header = new_stream_header(t, *src);
+  auto new_header = new_stream_header(t, *src);
+  if (!new_header) return new_header.status();
+  const stream::StreamHeader header = *new_header;
   spdlog::info("sending '{}' as session {}", src->describe, stream::to_hex(header.session_id));
 
   // --rate caps this one lane too; a change while running reaches only remote transfers'

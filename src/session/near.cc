@@ -5,9 +5,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
-#include <thread>
 
+#include "common/backoff.h"
 #include "common/process.h"
 #include "common/units.h"
 #include "session/internal.h"
@@ -158,7 +159,7 @@ using LaneBody = std::function<Status(transport::Channel&, unsigned lane, engine
 // ended. True: the lanes may go there.
 bool route_known(const std::shared_future<LaneRoute>& route, const LaneSet& lanes, const CancelToken& cancel) {
   while (route.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
-    if (cancel.cancelled() || lanes.over.load()) break;
+    if (cancel.cancelled() || lanes.over.cancelled()) break;
   return route.wait_for(std::chrono::seconds(0)) == std::future_status::ready && !route.get().socket.empty();
 }
 
@@ -241,8 +242,12 @@ LaneAttempt lane_attempt(LaneSet& lanes, unsigned i, const Remote& remote, const
 // ends, or the lane gives up (then the main loop hears of it through lanes.fail()).
 void run_lane(LaneSet& lanes, unsigned i, const Remote& remote, const std::shared_future<LaneRoute>& route, CancelToken& cancel,
               std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy, const LaneBody& body) {
-  std::optional<std::chrono::steady_clock::time_point> give_up;
-  for (unsigned attempt = 0;; ++attempt) {
+  // The end of the current outage's allowance; max(): no outage yet. (Not an optional: g++'s
+  // -O1 of the TSan build takes the deref below for a read of an unset one.)
+  constexpr auto kNoOutage = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point give_up = kNoOutage;
+  Backoff backoff(std::chrono::milliseconds(250), std::chrono::milliseconds(8000));
+  for (;;) {
     const std::uint64_t frames_before = lanes.counters[i]->frames.load();
     LaneAttempt a = lane_attempt(lanes, i, remote, route, cancel, handshakes, body);
     if (a.ended) break;
@@ -252,15 +257,15 @@ void run_lane(LaneSet& lanes, unsigned i, const Remote& remote, const std::share
       break;
     }
     // A lane that connects after the transfer ended (or fails then) has nothing to do.
-    if (cancel.cancelled() || lanes.over.load()) break;
+    if (cancel.cancelled() || lanes.over.cancelled()) break;
     s = s.context("data connection " + std::to_string(i));
     if (lanes.counters[i]->frames.load() != frames_before) {
-      give_up.reset();  // it had been working: a fresh outage, a fresh allowance
-      attempt = 0;
+      give_up = kNoOutage;  // it had been working: a fresh outage, a fresh allowance
+      backoff.reset();
     }
     const auto now = std::chrono::steady_clock::now();
-    if (!give_up) give_up = now + policy.reconnect_timeout;
-    if (!transient(s) || a.unreachable || policy.reconnect_timeout.count() == 0 || now >= *give_up) {
+    if (give_up == kNoOutage) give_up = now + policy.reconnect_timeout;
+    if (!transient(s) || a.unreachable || policy.reconnect_timeout.count() == 0 || now >= give_up) {
       // Not a cancellation yet: the far half usually knows why (its zfs receive failed,
       // say) and says so on the control channel; the main loop decides.
       lanes.fail(
@@ -271,17 +276,19 @@ void run_lane(LaneSet& lanes, unsigned i, const Remote& remote, const std::share
     }
     // Until the control connection is up the session may never start (a wrong port, say):
     // then its error is the one to report, and a lane's "reconnecting" would be noise.
-    if (!route_known(route, lanes, cancel) || cancel.cancelled() || lanes.over.load()) break;
+    if (!route_known(route, lanes, cancel) || cancel.cancelled() || lanes.over.cancelled()) break;
     if (policy.on_drop) policy.on_drop(i);
     lanes.reconnects.fetch_add(1);
     spdlog::warn("{}; reconnecting", s.message());
-    // Backoff: 0.25 s doubling to 8 s, cancellable.
-    auto pause = std::chrono::milliseconds(250) * (1u << std::min(attempt, 5u));
-    auto until = std::min(std::chrono::steady_clock::now() + pause, *give_up);
-    while (std::chrono::steady_clock::now() < until && !cancel.cancelled() && !lanes.over.load())
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (lanes.over.load()) break;
-    if (attempt > 20) attempt = 5;  // keep the shift bounded
+    // Backoff: jittered under a ceiling of 0.25 s doubling to 8 s, so that lanes dropped by one
+    // outage do not come back in step; the transfer's end or a cancel wakes it at once.
+    auto pause = backoff.next();
+    if (!pause) {
+      lanes.fail(pause.status().context("data connection " + std::to_string(i)));
+      break;
+    }
+    (void)lanes.over.wait_for(std::min<std::chrono::steady_clock::duration>(*pause, give_up - std::chrono::steady_clock::now()));
+    if (lanes.over.cancelled()) break;
   }
   lanes.finished.fetch_add(1);
 }
@@ -290,6 +297,7 @@ void run_lane(LaneSet& lanes, unsigned i, const Remote& remote, const std::share
 
 void start_lanes(LaneSet& lanes, unsigned n, const Remote& remote, const std::shared_future<LaneRoute>& route, CancelToken& cancel,
                  std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy, const LaneBody& body) {
+  lanes.run_cancel_link.emplace(cancel, lanes.over);
   for (unsigned i = 0; i < n; ++i) lanes.counters.push_back(std::make_unique<engine::LaneCounters>());
   for (unsigned i = 0; i < n; ++i) {
     lanes.threads.emplace_back([&lanes, &remote, &route, &cancel, &handshakes, i, body, policy] {

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cancel.h"
 #include "engine/lanes.h"
 #include "pgmigrate/session.h"
 #include "session/stage.h"
@@ -61,8 +62,11 @@ struct LaneSet {
   std::atomic<bool> failed{false};
   std::atomic<std::uint64_t> reconnects{0};
   std::atomic<unsigned> up{0};           // lanes connected and carrying data now
-  std::atomic<bool> over{false};         // the transfer ended: lanes stop reconnecting
   std::atomic<bool> tls_reached{false};  // a TLS lane has connected at least once
+  // Cancelled when the transfer ends (join()) or its run is cancelled (linked by start_lanes):
+  // lanes stop reconnecting, and a lane waiting out its backoff wakes at once.
+  CancelToken over;
+  std::optional<CancelLink> run_cancel_link;
   std::mutex mu;
   Status first_failure;
   void fail(Status s) {
@@ -76,7 +80,7 @@ struct LaneSet {
   }
   ~LaneSet() { join(); }
   void join() {
-    over.store(true);
+    over.cancel(Status(Errc::interrupted, "the transfer ended"));
     for (auto& t : threads)
       if (t.joinable()) t.join();
   }

@@ -1,8 +1,10 @@
 // The near half of a push: local source, far sink (`pgmigrate _serve recv` through sshd).
 #include <spdlog/spdlog.h>
 
-#include <thread>
+#include <algorithm>
+#include <chrono>
 
+#include "common/backoff.h"
 #include "common/units.h"
 #include "engine/dispatcher.h"
 #include "engine/lanes.h"
@@ -100,8 +102,7 @@ Result<json> offer_stream(transport::ControlChannel& ctl, transport::Channel& ct
     const stream::SessionId session = out.header.session_id;
     out.src.process->terminate();
     out.src = std::move(*again);
-    out.header = new_stream_header(t, out.src);
-    out.header.session_id = session;
+    out.header = stream_header(t, out.src, session);
     out.pipeline.set_source_fd(out.src.fd());
     s = ctl.send(json{{"type", "header"}, {"hex", transport::header_to_hex(out.header)}, {"resume_token", token}});
     ready = s.ok() ? ctl.expect("ready", kHandshakeTimeout, cancel) : Result<json>(s);
@@ -205,8 +206,7 @@ Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec&
   end = AttemptEnd::failed;
   auto src = source::open_source(source_spec);
   if (!src) return src.status();
-  stream::StreamHeader header = new_stream_header(t, *src);
-  header.session_id = shared.session;
+  stream::StreamHeader header = stream_header(t, *src, shared.session);
 
   engine::SendPipeline pipeline(send_options(t, &shared.rate), src->fd(), cancel);
   engine::CreditGate gate(4);  // until the far half says its window
@@ -301,12 +301,15 @@ Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec&
 
 Result<TransferSummary> push(const source::SourceSpec& source_spec, const sink::SinkSpec& remote_sink, const TransferParams& t,
                              const Remote& remote, Observer& observer, CancelToken& cancel) {
-  const stream::SessionId session = new_session_id();
+  auto new_id = new_session_id();
+  if (!new_id) return new_id.status();
+  const stream::SessionId session = *new_id;
   PushRun shared{session, engine::RateLimiter(t.rate), RateRequests(stream::to_hex(session))};
   spdlog::info("session {} ('pgmigrate rate {} RATE' changes its rate cap while it runs)", stream::to_hex(session),
                stream::to_hex(session));
   std::optional<std::chrono::steady_clock::time_point> give_up;
-  for (unsigned attempt = 0;; ++attempt) {
+  Backoff backoff(milliseconds(500), milliseconds(8000));  // between attempts, jittered
+  for (;;) {
     AttemptEnd end = AttemptEnd::failed;
     TransferSummary sum;
     Status s = push_attempt(source_spec, remote_sink, t, remote, observer, cancel, shared, end, sum);
@@ -326,9 +329,9 @@ Result<TransferSummary> push(const source::SourceSpec& source_spec, const sink::
     if (now >= *give_up)
       return s.context("gave up reconnecting after " + format_duration(std::chrono::duration<double>(remote.reconnect_timeout).count()));
     spdlog::warn("{}; reconnecting to resume", s.message());
-    auto until = std::min(now + milliseconds(500) * (1u << std::min(attempt, 4u)), *give_up);
-    while (std::chrono::steady_clock::now() < until && !cancel.cancelled()) std::this_thread::sleep_for(milliseconds(50));
-    if (cancel.cancelled()) return cancel.reason();
+    auto pause = backoff.next();
+    if (!pause) return pause.status();
+    if (!cancel.wait_for(std::min<std::chrono::steady_clock::duration>(*pause, *give_up - now))) return cancel.reason();
   }
 }
 

@@ -1,8 +1,8 @@
 #include "session/stage.h"
 
-#include <sys/random.h>
-
 #include <algorithm>
+
+#include "common/random.h"
 
 namespace pgm::session {
 
@@ -26,21 +26,23 @@ engine::RecvOptions recv_options(const TransferParams& t, std::uint32_t chunk_si
   return r;
 }
 
-stream::SessionId new_session_id() {
+Result<stream::SessionId> new_session_id() {
   stream::SessionId id{};
-  std::size_t got = 0;
-  while (got < id.size()) {
-    ssize_t n = ::getrandom(id.data() + got, id.size() - got, 0);
-    if (n > 0) got += static_cast<std::size_t>(n);
-  }
+  PGM_RETURN_IF_ERROR(random_bytes(id).context("a session id"));
   return id;
 }
 
-stream::StreamHeader new_stream_header(const TransferParams& t, const source::Source& src) {
+Result<stream::StreamHeader> new_stream_header(const TransferParams& t, const source::Source& src) {
+  auto id = new_session_id();
+  if (!id) return id.status();
+  return stream_header(t, src, *id);
+}
+
+stream::StreamHeader stream_header(const TransferParams& t, const source::Source& src, const stream::SessionId& session) {
   stream::StreamHeader header;
   header.codec = t.codec;
   header.chunk_size = t.chunk_size;
-  header.session_id = new_session_id();
+  header.session_id = session;
   header.snapshot_guid = src.snapshot_guid;
   header.snapshot_name = src.snapshot_name;
   return header;

@@ -25,10 +25,12 @@ engine::SendOptions send_options(const TransferParams& t, engine::RateLimiter* r
 // expressed as a window in that stream's chunks (at least 4).
 engine::RecvOptions recv_options(const TransferParams& t, std::uint32_t chunk_size);
 
-// A random session id from the kernel.
-stream::SessionId new_session_id();
+// A random session id (common/random.h); an error only if no random bytes could be had.
+Result<stream::SessionId> new_session_id();
 // The header of a new stream from `src` (new session id, the source's snapshot and guid).
-stream::StreamHeader new_stream_header(const TransferParams& t, const source::Source& src);
+Result<stream::StreamHeader> new_stream_header(const TransferParams& t, const source::Source& src);
+// The header of a stream from `src` in an existing session (a push's retry keeps its id).
+stream::StreamHeader stream_header(const TransferParams& t, const source::Source& src, const stream::SessionId& session);
 
 // What a transfer adds to its pipeline's own counters: its lanes for progress, and for the
 // stall watchdog more things that count as movement and whom to blame when the pipeline's

@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -15,6 +14,7 @@
 #include <sstream>
 
 #include "common/errno_text.h"
+#include "common/random.h"
 #include "stream/format.h"
 #include "transport/tcp_connect.h"
 
@@ -141,8 +141,7 @@ Status io_failure(int err, const char* what) {
 
 Result<TlsKey> TlsKey::generate() {
   TlsKey k;
-  if (RAND_bytes(k.bytes.data(), static_cast<int>(k.bytes.size())) != 1)
-    return Status(Errc::internal, "no random bytes for a TLS key: " + openssl_error());
+  PGM_RETURN_IF_ERROR(random_bytes(k.bytes).context("a TLS key"));
   return k;
 }
 
