@@ -88,7 +88,7 @@ Status check_far_version(transport::Connector& conn, const Remote& remote, const
 std::vector<std::string> recv_flag_words(const zfs::RecvFlags& f) {
   std::vector<std::string> words;
   if (f.no_mount) words.emplace_back("--no-mount");
-  for (const auto& [name, value] : f.set_props) words.push_back("--recv-set=" + name + "=" + value);
+  for (const auto& [name, value] : f.set_props) words.push_back(std::string("--recv-set=").append(name).append("=").append(value));
   for (const auto& name : f.exclude_props) words.push_back("--recv-exclude=" + name);
   return words;
 }
@@ -240,6 +240,10 @@ LaneAttempt lane_attempt(LaneSet& lanes, unsigned i, const Remote& remote, const
 
 // Lane `i`'s thread: connections one after the other until the data is through, the transfer
 // ends, or the lane gives up (then the main loop hears of it through lanes.fail()).
+// How long a lane whose connection dropped waits for the far half's own account of the end
+// (on the control connection) before it reconnects and warns.
+constexpr std::chrono::seconds kFarVerdictGrace(2);
+
 void run_lane(LaneSet& lanes, unsigned i, const Remote& remote, const std::shared_future<LaneRoute>& route, CancelToken& cancel,
               std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy, const LaneBody& body) {
   // The end of the current outage's allowance; max(): no outage yet. (Not an optional: g++'s
@@ -264,7 +268,8 @@ void run_lane(LaneSet& lanes, unsigned i, const Remote& remote, const std::share
       backoff.reset();
     }
     const auto now = std::chrono::steady_clock::now();
-    if (give_up == kNoOutage) give_up = now + policy.reconnect_timeout;
+    const bool outage_starts = give_up == kNoOutage;
+    if (outage_starts) give_up = now + policy.reconnect_timeout;
     if (!transient(s) || a.unreachable || policy.reconnect_timeout.count() == 0 || now >= give_up) {
       // Not a cancellation yet: the far half usually knows why (its zfs receive failed,
       // say) and says so on the control channel; the main loop decides.
@@ -277,6 +282,15 @@ void run_lane(LaneSet& lanes, unsigned i, const Remote& remote, const std::share
     // Until the control connection is up the session may never start (a wrong port, say):
     // then its error is the one to report, and a lane's "reconnecting" would be noise.
     if (!route_known(route, lanes, cancel) || cancel.cancelled() || lanes.over.cancelled()) break;
+    // A far half that fails (its zfs receive refuses the stream, say) closes the lanes and says
+    // why on the control connection; the lanes often notice first. Give that verdict a moment to
+    // arrive before calling the drop an outage, so that the user reads the one line that
+    // explains the end, not "reconnecting" noise before it. A quarter of the allowance at most,
+    // so a short --reconnect-timeout still leaves room to reconnect.
+    if (outage_starts) {
+      (void)lanes.over.wait_for(std::min<std::chrono::steady_clock::duration>(kFarVerdictGrace, policy.reconnect_timeout / 4));
+      if (lanes.over.cancelled()) break;
+    }
     if (policy.on_drop) policy.on_drop(i);
     lanes.reconnects.fetch_add(1);
     spdlog::warn("{}; reconnecting", s.message());
