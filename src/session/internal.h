@@ -45,13 +45,13 @@ inline std::optional<Status> explain_refused_elevation(const Remote& remote, con
   return elevation_refused(remote.host_label, remote.elevation, remote.remote_bin, remote.login_user, line);
 }
 
-// A far command ended (or died before it could speak): say why in operator terms, from its
-// exit code and the "pgmigrate: <message>" line the far pgmigrate prints last. `fallback` is
-// the local symptom, used when the far side said nothing.
 // The receive flags as pgmigrate's own words (--no-mount, --recv-set=P=V, --recv-exclude=P),
 // unquoted, for every far command that receives: `_serve recv` and migrate's `recv --follow`.
 std::vector<std::string> recv_flag_words(const zfs::RecvFlags& f);
 
+// A far command ended (or died before it could speak): say why in operator terms, from its
+// exit code and the "pgmigrate: <message>" line the far pgmigrate prints last. `fallback` is
+// the local symptom, used when the far side said nothing.
 inline Status explain_far_exit(transport::Channel& ch, const Remote& remote, Status fallback) {
   auto code = ch.wait_exit();
   std::string err = ch.stderr_text();

@@ -238,12 +238,12 @@ LaneAttempt lane_attempt(LaneSet& lanes, unsigned i, const Remote& remote, const
   return a;
 }
 
-// Lane `i`'s thread: connections one after the other until the data is through, the transfer
-// ends, or the lane gives up (then the main loop hears of it through lanes.fail()).
 // How long a lane whose connection dropped waits for the far half's own account of the end
 // (on the control connection) before it reconnects and warns.
 constexpr std::chrono::seconds kFarVerdictGrace(2);
 
+// Lane `i`'s thread: connections one after the other until the data is through, the transfer
+// ends, or the lane gives up (then the main loop hears of it through lanes.fail()).
 void run_lane(LaneSet& lanes, unsigned i, const Remote& remote, const std::shared_future<LaneRoute>& route, CancelToken& cancel,
               std::counting_semaphore<kMaxConcurrentHandshakes>& handshakes, const LanePolicy& policy, const LaneBody& body) {
   // The end of the current outage's allowance; max(): no outage yet. (Not an optional: g++'s
@@ -282,6 +282,9 @@ void run_lane(LaneSet& lanes, unsigned i, const Remote& remote, const std::share
     // Until the control connection is up the session may never start (a wrong port, say):
     // then its error is the one to report, and a lane's "reconnecting" would be noise.
     if (!route_known(route, lanes, cancel) || cancel.cancelled() || lanes.over.cancelled()) break;
+    // The dropped lane's unacknowledged chunks go back to the others at once, grace or not: a
+    // push must not stall on a dead lane while it waits (harmless if the far half failed).
+    if (policy.on_drop) policy.on_drop(i);
     // A far half that fails (its zfs receive refuses the stream, say) closes the lanes and says
     // why on the control connection; the lanes often notice first. Give that verdict a moment to
     // arrive before calling the drop an outage, so that the user reads the one line that
@@ -291,7 +294,6 @@ void run_lane(LaneSet& lanes, unsigned i, const Remote& remote, const std::share
       (void)lanes.over.wait_for(std::min<std::chrono::steady_clock::duration>(kFarVerdictGrace, policy.reconnect_timeout / 4));
       if (lanes.over.cancelled()) break;
     }
-    if (policy.on_drop) policy.on_drop(i);
     lanes.reconnects.fetch_add(1);
     spdlog::warn("{}; reconnecting", s.message());
     // Backoff: jittered under a ceiling of 0.25 s doubling to 8 s, so that lanes dropped by one
