@@ -18,6 +18,7 @@
 #include "pg/layout_check.h"
 #include "pg/relink.h"
 #include "pg/slot.h"
+#include "pg/slot_admin.h"
 #include "pg/standby.h"
 #include "pg/standby_setup.h"
 
@@ -80,6 +81,8 @@ struct SlotArgs {
   bool drop_on_limit = false;
 };
 
+pg::SlotSpec slot_spec(const SlotArgs& a) { return pg::SlotSpec{a.primary, a.slot}; }
+
 void add_slot_common(CLI::App* cmd, SlotArgs& a) {
   cmd->add_option("--primary", a.primary, "Connection string of the primary (key=value or postgresql:// URI)")->required();
   cmd->add_option("--slot", a.slot, "Replication slot name")->capture_default_str();
@@ -96,14 +99,12 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   create->add_flag("--json", a->json, "Print the new slot as JSON");
   create->callback([a, &selected] {
     selected = [a](RunContext&) -> Status {
-      auto c = pg::Connection::connect(a->primary, "primary");
-      if (!c) return c.status();
-      auto s = pg::create_slot(*c, a->slot);
+      auto s = pg::create_migration_slot(slot_spec(*a));
       if (!s) return s.status();
       if (!a->json)
         std::printf("created physical slot '%s' on %s; it retains WAL from %s: drop it if the migration is abandoned\n", a->slot.c_str(),
-                    c->label().c_str(), s->restart_lsn ? s->restart_lsn->str().c_str() : "-");
-      print_slot(*s, a->json);
+                    s->primary.c_str(), s->status.restart_lsn ? s->status.restart_lsn->str().c_str() : "-");
+      print_slot(s->status, a->json);
       return Status::Ok();
     };
   });
@@ -114,9 +115,7 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   status->add_flag("--json", a->json, "Print JSON");
   status->callback([a, &selected] {
     selected = [a](RunContext&) -> Status {
-      auto c = pg::Connection::connect(a->primary, "primary");
-      if (!c) return c.status();
-      auto s = pg::slot_status(*c, a->slot);
+      auto s = pg::migration_slot_status(slot_spec(*a));
       if (!s) return s.status();
       print_slot(*s, a->json);
       return Status::Ok();
@@ -127,10 +126,9 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   add_slot_common(drop, *a);
   drop->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      auto c = pg::Connection::connect(a->primary, "primary");
-      if (!c) return c.status();
-      PGM_RETURN_IF_ERROR(pg::drop_slot(*c, a->slot));
-      if (!ctx.global.quiet) std::printf("dropped slot '%s' on %s\n", a->slot.c_str(), c->label().c_str());
+      auto primary = pg::drop_migration_slot(slot_spec(*a));
+      if (!primary) return primary.status();
+      if (!ctx.global.quiet) std::printf("dropped slot '%s' on %s\n", a->slot.c_str(), primary->c_str());
       return Status::Ok();
     };
   });
@@ -146,7 +144,8 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   watch->add_flag("--json", a->json, "Print each sample as a JSON line");
   watch->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      pg::GuardOptions g;
+      pg::SlotWatchSpec spec;
+      pg::GuardOptions& g = spec.guard;
       g.primary_conninfo = a->primary;
       g.slot = a->slot;
       auto warn = size_option(a->wal_warn, "--wal-warn");
@@ -160,14 +159,13 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
       g.limit_bytes = *limit;
       g.drop_on_limit = a->drop_on_limit;
       g.interval = *interval;
-      std::optional<std::chrono::milliseconds> duration;
       if (!a->duration.empty()) {
         auto d = duration_option(a->duration, "--duration");
         if (!d) return d.status();
-        duration = *d;
+        spec.duration = *d;
       }
       const bool json = a->json, quiet = ctx.global.quiet;
-      pg::SlotGuard guard(g, ctx.cancel, [json, quiet](pg::GuardEvent ev, const pg::SlotStatus& s, const std::string& msg) {
+      return pg::watch_slot(spec, ctx.cancel, [json, quiet](pg::GuardEvent ev, const pg::SlotStatus& s, const std::string& msg) {
         switch (ev) {
           case pg::GuardEvent::sample:
             if (json) {
@@ -184,18 +182,6 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
           case pg::GuardEvent::trip: break;  // returned as the command's status
         }
       });
-      PGM_RETURN_IF_ERROR(guard.start());
-      // Until --duration has passed or the run is cancelled (a signal, or the guard tripping).
-      if (duration) {
-        (void)ctx.cancel.wait_for(*duration);
-      } else {
-        while (ctx.cancel.wait_for(std::chrono::hours(1))) {
-        }
-      }
-      guard.stop();
-      if (!guard.tripped().ok()) return guard.tripped();
-      if (ctx.cancel.cancelled()) return ctx.cancel.reason();
-      return Status::Ok();
     };
   });
 }
