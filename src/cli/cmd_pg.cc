@@ -199,9 +199,7 @@ void register_check(CLI::App& pg, CommandFn& selected) {
   cmd->add_option("--dataset", a->datasets, "POOL/FS that will be snapshotted (repeat for several)")->required();
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      auto c = pg::Connection::connect(a->primary, "primary");
-      if (!c) return c.status();
-      auto rep = pg::check_layout(*c, a->datasets);
+      auto rep = pg::check_layout(pg::LayoutCheckSpec{a->primary, a->datasets});
       if (!rep) return rep.status();
       if (!ctx.global.quiet) {
         for (const auto& item : rep->items)
@@ -211,10 +209,8 @@ void register_check(CLI::App& pg, CommandFn& selected) {
         std::fflush(stdout);
       }
       if (!rep->ok()) {
-        std::string all = rep->problems.front();
-        if (rep->problems.size() > 1) all += " (and " + std::to_string(rep->problems.size() - 1) + " more problem(s) listed above)";
         for (const auto& p : rep->problems) std::printf("problem: %s\n", p.c_str());
-        return Status(Errc::postgres, "a snapshot of this layout would not be a consistent standby: " + all);
+        return pg::layout_refusal(*rep);
       }
       if (!ctx.global.quiet) std::printf("layout ok: a snapshot of the dataset(s) holds everything the standby needs\n");
       return Status::Ok();
