@@ -1,7 +1,6 @@
 // `pgmigrate pg ...`: the Postgres side of a migration (src/pg/). Commands parse flags, call the
 // library and print; `pg switchover` lives in cmd_pg_switchover.cc.
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -9,7 +8,6 @@
 
 #include "cli/command.h"
 #include "cli/exit.h"
-#include "common/dir_fd.h"
 #include "common/units.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
@@ -237,16 +235,13 @@ void register_cluster(CLI::App& pg, CommandFn& selected) {
       auto bundle = pg::collect_bundle(*id);
       if (!bundle) return bundle.status();
       for (const auto& n : bundle->notes) spdlog::warn("{}", n);
-      const std::string json = pg::bundle_to_json(*bundle);
       if (a->out.empty() || a->out == "-") {
+        const std::string json = pg::bundle_to_json(*bundle);
         std::fwrite(json.data(), 1, json.size(), stdout);
         std::fflush(stdout);
         return Status::Ok();
       }
-      const std::filesystem::path out(a->out);
-      auto dir = DirFd::open(out.has_parent_path() ? out.parent_path().string() : std::string("."));
-      if (!dir) return dir.status().context("--out");
-      PGM_RETURN_IF_ERROR(dir->write_file(out.filename().string(), json, 0600, std::nullopt));
+      PGM_RETURN_IF_ERROR(pg::write_bundle_file(*bundle, a->out));
       if (!ctx.global.quiet)
         std::printf("exported %s (%zu files from %s) to %s\n", id->str().c_str(), bundle->files.size(), bundle->conf_dir.c_str(),
                     a->out.c_str());
