@@ -9,7 +9,6 @@
 #include "cli/command.h"
 #include "cli/exit.h"
 #include "common/units.h"
-#include "pg/connection.h"
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
 #include "pg/lag.h"
@@ -86,7 +85,6 @@ void add_slot_common(CLI::App* cmd, SlotArgs& a) {
   cmd->add_option("--slot", a.slot, "Replication slot name")->capture_default_str();
 }
 
-// NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
 void register_slot(CLI::App& pg, CommandFn& selected) {
   CLI::App* slot = pg.add_subcommand("slot", "The migration's physical replication slot on the primary");
   slot->require_subcommand(1);
@@ -425,12 +423,11 @@ void register_lag(CLI::App& pg, CommandFn& selected) {
   cmd->add_flag("--json", a->json, "Print JSON");
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      auto p = pg::Connection::connect(a->primary, "primary");
-      if (!p) return p.status();
-      auto s = pg::Connection::connect(a->standby, "standby");
-      if (!s) return s.status();
+      // Connected before --wait and --timeout are read: a wrong conninfo is the error reported first.
+      auto probe = pg::LagProbe::connect(pg::LagSpec{a->primary, a->standby, a->slot});
+      if (!probe) return probe.status();
       if (a->wait.empty()) {
-        auto r = pg::measure_lag(*p, *s, a->slot);
+        auto r = probe->measure();
         if (!r) return r.status();
         print_lag(*r, a->json);
         return Status::Ok();
@@ -441,7 +438,7 @@ void register_lag(CLI::App& pg, CommandFn& selected) {
       if (!timeout) return timeout.status();
       auto last_print = std::chrono::steady_clock::now() - std::chrono::seconds(10);
       const bool quiet = ctx.global.quiet;
-      auto r = pg::wait_for_lag(*p, *s, a->slot, *bound, *timeout, ctx.cancel, [&](const pg::LagReport& rep) {
+      auto r = probe->wait(*bound, *timeout, ctx.cancel, [&](const pg::LagReport& rep) {
         if (quiet || std::chrono::steady_clock::now() - last_print < std::chrono::seconds(5)) return;
         last_print = std::chrono::steady_clock::now();
         spdlog::info("waiting: replay lag {}", rep.replay_lsn ? format_bytes(static_cast<double>(rep.replay_bytes())) : "unknown");
