@@ -1,7 +1,6 @@
 // `pgmigrate pg ...`: the Postgres side of a migration (src/pg/). Commands parse flags, call the
 // library and print; `pg switchover` lives in cmd_pg_switchover.cc.
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -9,15 +8,14 @@
 
 #include "cli/command.h"
 #include "cli/exit.h"
-#include "common/dir_fd.h"
 #include "common/units.h"
-#include "pg/connection.h"
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
 #include "pg/lag.h"
 #include "pg/layout_check.h"
 #include "pg/relink.h"
 #include "pg/slot.h"
+#include "pg/slot_admin.h"
 #include "pg/standby.h"
 #include "pg/standby_setup.h"
 
@@ -80,12 +78,13 @@ struct SlotArgs {
   bool drop_on_limit = false;
 };
 
+pg::SlotSpec slot_spec(const SlotArgs& a) { return pg::SlotSpec{a.primary, a.slot}; }
+
 void add_slot_common(CLI::App* cmd, SlotArgs& a) {
   cmd->add_option("--primary", a.primary, "Connection string of the primary (key=value or postgresql:// URI)")->required();
   cmd->add_option("--slot", a.slot, "Replication slot name")->capture_default_str();
 }
 
-// NOLINTNEXTLINE(readability-function-size): over the bound; to be split along its seams
 void register_slot(CLI::App& pg, CommandFn& selected) {
   CLI::App* slot = pg.add_subcommand("slot", "The migration's physical replication slot on the primary");
   slot->require_subcommand(1);
@@ -96,14 +95,12 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   create->add_flag("--json", a->json, "Print the new slot as JSON");
   create->callback([a, &selected] {
     selected = [a](RunContext&) -> Status {
-      auto c = pg::Connection::connect(a->primary, "primary");
-      if (!c) return c.status();
-      auto s = pg::create_slot(*c, a->slot);
+      auto s = pg::create_migration_slot(slot_spec(*a));
       if (!s) return s.status();
       if (!a->json)
         std::printf("created physical slot '%s' on %s; it retains WAL from %s: drop it if the migration is abandoned\n", a->slot.c_str(),
-                    c->label().c_str(), s->restart_lsn ? s->restart_lsn->str().c_str() : "-");
-      print_slot(*s, a->json);
+                    s->primary.c_str(), s->status.restart_lsn ? s->status.restart_lsn->str().c_str() : "-");
+      print_slot(s->status, a->json);
       return Status::Ok();
     };
   });
@@ -114,9 +111,7 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   status->add_flag("--json", a->json, "Print JSON");
   status->callback([a, &selected] {
     selected = [a](RunContext&) -> Status {
-      auto c = pg::Connection::connect(a->primary, "primary");
-      if (!c) return c.status();
-      auto s = pg::slot_status(*c, a->slot);
+      auto s = pg::migration_slot_status(slot_spec(*a));
       if (!s) return s.status();
       print_slot(*s, a->json);
       return Status::Ok();
@@ -127,10 +122,9 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   add_slot_common(drop, *a);
   drop->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      auto c = pg::Connection::connect(a->primary, "primary");
-      if (!c) return c.status();
-      PGM_RETURN_IF_ERROR(pg::drop_slot(*c, a->slot));
-      if (!ctx.global.quiet) std::printf("dropped slot '%s' on %s\n", a->slot.c_str(), c->label().c_str());
+      auto primary = pg::drop_migration_slot(slot_spec(*a));
+      if (!primary) return primary.status();
+      if (!ctx.global.quiet) std::printf("dropped slot '%s' on %s\n", a->slot.c_str(), primary->c_str());
       return Status::Ok();
     };
   });
@@ -146,7 +140,8 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   watch->add_flag("--json", a->json, "Print each sample as a JSON line");
   watch->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      pg::GuardOptions g;
+      pg::SlotWatchSpec spec;
+      pg::GuardOptions& g = spec.guard;
       g.primary_conninfo = a->primary;
       g.slot = a->slot;
       auto warn = size_option(a->wal_warn, "--wal-warn");
@@ -160,14 +155,13 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
       g.limit_bytes = *limit;
       g.drop_on_limit = a->drop_on_limit;
       g.interval = *interval;
-      std::optional<std::chrono::milliseconds> duration;
       if (!a->duration.empty()) {
         auto d = duration_option(a->duration, "--duration");
         if (!d) return d.status();
-        duration = *d;
+        spec.duration = *d;
       }
       const bool json = a->json, quiet = ctx.global.quiet;
-      pg::SlotGuard guard(g, ctx.cancel, [json, quiet](pg::GuardEvent ev, const pg::SlotStatus& s, const std::string& msg) {
+      return pg::watch_slot(spec, ctx.cancel, [json, quiet](pg::GuardEvent ev, const pg::SlotStatus& s, const std::string& msg) {
         switch (ev) {
           case pg::GuardEvent::sample:
             if (json) {
@@ -184,18 +178,6 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
           case pg::GuardEvent::trip: break;  // returned as the command's status
         }
       });
-      PGM_RETURN_IF_ERROR(guard.start());
-      // Until --duration has passed or the run is cancelled (a signal, or the guard tripping).
-      if (duration) {
-        (void)ctx.cancel.wait_for(*duration);
-      } else {
-        while (ctx.cancel.wait_for(std::chrono::hours(1))) {
-        }
-      }
-      guard.stop();
-      if (!guard.tripped().ok()) return guard.tripped();
-      if (ctx.cancel.cancelled()) return ctx.cancel.reason();
-      return Status::Ok();
     };
   });
 }
@@ -213,9 +195,7 @@ void register_check(CLI::App& pg, CommandFn& selected) {
   cmd->add_option("--dataset", a->datasets, "POOL/FS that will be snapshotted (repeat for several)")->required();
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      auto c = pg::Connection::connect(a->primary, "primary");
-      if (!c) return c.status();
-      auto rep = pg::check_layout(*c, a->datasets);
+      auto rep = pg::check_layout(pg::LayoutCheckSpec{a->primary, a->datasets});
       if (!rep) return rep.status();
       if (!ctx.global.quiet) {
         for (const auto& item : rep->items)
@@ -225,10 +205,8 @@ void register_check(CLI::App& pg, CommandFn& selected) {
         std::fflush(stdout);
       }
       if (!rep->ok()) {
-        std::string all = rep->problems.front();
-        if (rep->problems.size() > 1) all += " (and " + std::to_string(rep->problems.size() - 1) + " more problem(s) listed above)";
         for (const auto& p : rep->problems) std::printf("problem: %s\n", p.c_str());
-        return Status(Errc::postgres, "a snapshot of this layout would not be a consistent standby: " + all);
+        return pg::layout_refusal(*rep);
       }
       if (!ctx.global.quiet) std::printf("layout ok: a snapshot of the dataset(s) holds everything the standby needs\n");
       return Status::Ok();
@@ -255,16 +233,13 @@ void register_cluster(CLI::App& pg, CommandFn& selected) {
       auto bundle = pg::collect_bundle(*id);
       if (!bundle) return bundle.status();
       for (const auto& n : bundle->notes) spdlog::warn("{}", n);
-      const std::string json = pg::bundle_to_json(*bundle);
       if (a->out.empty() || a->out == "-") {
+        const std::string json = pg::bundle_to_json(*bundle);
         std::fwrite(json.data(), 1, json.size(), stdout);
         std::fflush(stdout);
         return Status::Ok();
       }
-      const std::filesystem::path out(a->out);
-      auto dir = DirFd::open(out.has_parent_path() ? out.parent_path().string() : std::string("."));
-      if (!dir) return dir.status().context("--out");
-      PGM_RETURN_IF_ERROR(dir->write_file(out.filename().string(), json, 0600, std::nullopt));
+      PGM_RETURN_IF_ERROR(pg::write_bundle_file(*bundle, a->out));
       if (!ctx.global.quiet)
         std::printf("exported %s (%zu files from %s) to %s\n", id->str().c_str(), bundle->files.size(), bundle->conf_dir.c_str(),
                     a->out.c_str());
@@ -448,12 +423,11 @@ void register_lag(CLI::App& pg, CommandFn& selected) {
   cmd->add_flag("--json", a->json, "Print JSON");
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      auto p = pg::Connection::connect(a->primary, "primary");
-      if (!p) return p.status();
-      auto s = pg::Connection::connect(a->standby, "standby");
-      if (!s) return s.status();
+      // Connected before --wait and --timeout are read: a wrong conninfo is the error reported first.
+      auto probe = pg::LagProbe::connect(pg::LagSpec{a->primary, a->standby, a->slot});
+      if (!probe) return probe.status();
       if (a->wait.empty()) {
-        auto r = pg::measure_lag(*p, *s, a->slot);
+        auto r = probe->measure();
         if (!r) return r.status();
         print_lag(*r, a->json);
         return Status::Ok();
@@ -464,7 +438,7 @@ void register_lag(CLI::App& pg, CommandFn& selected) {
       if (!timeout) return timeout.status();
       auto last_print = std::chrono::steady_clock::now() - std::chrono::seconds(10);
       const bool quiet = ctx.global.quiet;
-      auto r = pg::wait_for_lag(*p, *s, a->slot, *bound, *timeout, ctx.cancel, [&](const pg::LagReport& rep) {
+      auto r = probe->wait(*bound, *timeout, ctx.cancel, [&](const pg::LagReport& rep) {
         if (quiet || std::chrono::steady_clock::now() - last_print < std::chrono::seconds(5)) return;
         last_print = std::chrono::steady_clock::now();
         spdlog::info("waiting: replay lag {}", rep.replay_lsn ? format_bytes(static_cast<double>(rep.replay_bytes())) : "unknown");

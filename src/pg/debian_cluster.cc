@@ -426,14 +426,6 @@ Result<ConfigBundle> bundle_from_json(const std::string& text) {
   return b;
 }
 
-Result<ConfigBundle> read_bundle_file(const std::string& path) {
-  auto text = read_text_file(path);
-  if (!text) return text.status().context("--config-bundle");
-  auto b = bundle_from_json(*text);
-  if (!b) return b.status().context("--config-bundle " + path);
-  return b;
-}
-
 // ---- rendering -----------------------------------------------------------------------------
 
 bool path_exists_here(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }

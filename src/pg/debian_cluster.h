@@ -105,6 +105,9 @@ std::string bundle_to_json(const ConfigBundle& b);
 // inside the configuration directory.
 Result<ConfigBundle> bundle_from_json(const std::string& text);
 Result<ConfigBundle> read_bundle_file(const std::string& path);
+// The bundle's JSON as the file `path` (mode 0600, written whole and renamed into place; its
+// directory opened as given), for `pg cluster export --out` and read_bundle_file on the target.
+Status write_bundle_file(const ConfigBundle& b, const std::string& path);
 
 // ---- the target cluster --------------------------------------------------------------------
 

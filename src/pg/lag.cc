@@ -83,4 +83,12 @@ Result<LagReport> wait_for_lag(Connection& primary, Connection& standby, const s
   }
 }
 
+Result<LagProbe> LagProbe::connect(const LagSpec& spec) {
+  auto p = Connection::connect(spec.primary_conninfo, "primary");
+  if (!p) return p.status();
+  auto s = Connection::connect(spec.standby_conninfo, "standby");
+  if (!s) return s.status();
+  return LagProbe(std::move(*p), std::move(*s), spec.slot);
+}
+
 }  // namespace pgm::pg

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "common/cancel.h"
 #include "pg/connection.h"
@@ -45,5 +46,28 @@ inline constexpr const char* kLagTimeoutSetting = "the timeout";
 Result<LagReport> wait_for_lag(Connection& primary, Connection& standby, const std::string& slot, std::uint64_t bound,
                                std::chrono::milliseconds timeout, const CancelToken& cancel,
                                const std::function<void(const LagReport&)>& progress = nullptr);
+
+// `pg lag`'s two ends and the slot the standby streams through.
+struct LagSpec {
+  std::string primary_conninfo, standby_conninfo, slot;
+};
+
+// Both ends connected (as "primary", then "standby") and kept open across samples: one sample
+// with measure(), or wait() for wait_for_lag's bound.
+class LagProbe {
+ public:
+  static Result<LagProbe> connect(const LagSpec& spec);
+  Result<LagReport> measure() { return measure_lag(primary_, standby_, slot_); }
+  Result<LagReport> wait(std::uint64_t bound, std::chrono::milliseconds timeout, const CancelToken& cancel,
+                         const std::function<void(const LagReport&)>& progress = nullptr) {
+    return wait_for_lag(primary_, standby_, slot_, bound, timeout, cancel, progress);
+  }
+
+ private:
+  LagProbe(Connection primary, Connection standby, std::string slot)
+      : primary_(std::move(primary)), standby_(std::move(standby)), slot_(std::move(slot)) {}
+  Connection primary_, standby_;
+  std::string slot_;
+};
 
 }  // namespace pgm::pg

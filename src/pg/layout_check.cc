@@ -139,4 +139,17 @@ Result<LayoutReport> check_layout(Connection& primary, const std::vector<std::st
   return rep;
 }
 
+Result<LayoutReport> check_layout(const LayoutCheckSpec& spec) {
+  auto c = Connection::connect(spec.primary_conninfo, "primary");
+  if (!c) return c.status();
+  return check_layout(*c, spec.datasets);
+}
+
+Status layout_refusal(const LayoutReport& report) {
+  if (report.ok()) return Status::Ok();
+  std::string all = report.problems.front();
+  if (report.problems.size() > 1) all += " (and " + std::to_string(report.problems.size() - 1) + " more problem(s) listed above)";
+  return Status(Errc::postgres, "a snapshot of this layout would not be a consistent standby: " + all);
+}
+
 }  // namespace pgm::pg

@@ -46,4 +46,17 @@ Result<std::vector<MountedDataset>> list_mounted_datasets(const std::string& wra
 // PG_VERSION and pg_wal are looked at as its owner through it (server_tools.h).
 Result<LayoutReport> check_layout(Connection& primary, const std::vector<std::string>& datasets, const std::string& wrapper = "");
 
+// `pg check`'s request: the primary to ask and the datasets that will be snapshotted.
+struct LayoutCheckSpec {
+  std::string primary_conninfo;
+  std::vector<std::string> datasets;
+};
+
+// Connects as "primary" and runs check_layout on it.
+Result<LayoutReport> check_layout(const LayoutCheckSpec& spec);
+
+// Ok for a report without problems; else the one-line refusal: the first problem and how many
+// more there are (the caller lists them all).
+Status layout_refusal(const LayoutReport& report);
+
 }  // namespace pgm::pg

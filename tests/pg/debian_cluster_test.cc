@@ -181,6 +181,20 @@ TEST_F(DebianConf, BundleRoundTrips) {
   EXPECT_FALSE(collect_bundle({15, "absent"}, src_root_.string()).ok());
 }
 
+TEST_F(DebianConf, BundleFileIsPrivateAndReadsBack) {
+  const ConfigBundle b = bundle();
+  const std::string file = (root_ / "bundle.json").string();
+  ASSERT_TRUE(write_bundle_file(b, file).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "the bundle holds pg_hba.conf";
+  auto back = read_bundle_file(file);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->files.size(), b.files.size());
+  const Status missing = write_bundle_file(b, (root_ / "absent" / "bundle.json").string());
+  EXPECT_EQ(missing.message().rfind("--out: ", 0), 0u) << missing.message();
+}
+
 TEST_F(DebianConf, BundleFromAnotherHostIsValidated) {
   const std::string good = bundle_to_json(bundle());
   EXPECT_FALSE(bundle_from_json("{}").ok());

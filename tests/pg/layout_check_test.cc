@@ -46,5 +46,17 @@ TEST(Layout, RefusesPathsOutsideZfs) {
   EXPECT_NE(rep.problems[0].find("not on any mounted ZFS dataset"), std::string::npos);
 }
 
+TEST(Layout, RefusalNamesTheFirstProblemAndCountsTheRest) {
+  LayoutReport rep;
+  EXPECT_TRUE(layout_refusal(rep).ok());
+  rep.problems = {"pg_wal is outside", "tablespace fast is outside"};
+  const Status st = layout_refusal(rep);
+  EXPECT_EQ(st.code(), Errc::postgres);
+  EXPECT_EQ(st.message(),
+            "a snapshot of this layout would not be a consistent standby: pg_wal is outside (and 1 more problem(s) listed above)");
+  rep.problems.pop_back();
+  EXPECT_EQ(layout_refusal(rep).message(), "a snapshot of this layout would not be a consistent standby: pg_wal is outside");
+}
+
 }  // namespace
 }  // namespace pgm::pg
