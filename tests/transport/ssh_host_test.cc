@@ -14,10 +14,7 @@ namespace {
 
 class SshHostTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (::access("/usr/bin/ssh", X_OK) != 0) GTEST_SKIP() << "no ssh here";
-    config_ = ::testing::TempDir() + "ssh_host_test_" + std::to_string(::getpid()) + ".conf";
-  }
+  void SetUp() override { config_ = ::testing::TempDir() + "ssh_host_test_" + std::to_string(::getpid()) + ".conf"; }
   void TearDown() override {
     if (!config_.empty()) std::remove(config_.c_str());
   }
