@@ -42,6 +42,7 @@ struct ProgressSample {
   std::uint64_t wire_bytes = 0;     // encoded bytes so far
   std::uint64_t chunks = 0;
   std::vector<std::uint64_t> lane_bytes;  // per connection, if more than one
+  std::uint64_t drops = 0;  // data connections lost while the transfer ran (each may reconnect)
   std::uint64_t reconnects = 0;
   std::uint64_t resent_bytes = 0;
   std::uint64_t rate_limit = 0;      // the sender's cap in bytes per second now, 0: none (or not known)
@@ -76,6 +77,9 @@ struct TransferSummary {
   std::string received;      // snapshot created on the target, if any
   std::string verification;  // "guid 123 matches the source" etc.
   std::string sizes;         // referenced sizes on both sides, if known
+  // Data connections lost while the transfer ran. A drop need not cost a reconnect: the other
+  // lanes may finish the transfer while the dropped one waits for the far half's verdict.
+  std::uint64_t drops = 0;
   std::uint64_t reconnects = 0;
   std::uint64_t resent_bytes = 0;
   std::uint64_t resumed_chunks = 0;  // resumed: the receiver already had this many chunks

@@ -102,6 +102,7 @@ void Progress::emit(bool final) {
     j["rate_bps"] = rate;
     j["ratio"] = ratio;
     j["lane_rates_bps"] = lane_rates;
+    j["drops"] = s.drops;
     j["reconnects"] = s.reconnects;
     j["resent_bytes"] = s.resent_bytes;
     j["rate_limit_bps"] = s.rate_limit;  // 0: no cap

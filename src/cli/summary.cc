@@ -1,6 +1,7 @@
 #include "cli/summary.h"
 
 #include <cstdio>
+#include <string>
 
 #include "common/units.h"
 
@@ -20,9 +21,12 @@ void print_summary(const TransferSummary& s, bool quiet) {
                format_bytes(static_cast<double>(s.wire_bytes)).c_str(), ratio);
   std::fprintf(stderr, "pgmigrate: stream digest %s%s%s%s\n", s.digest.c_str(), s.verb == "received" ? " verified" : "",
                s.source.empty() ? "" : " for ", s.source.c_str());
-  if (s.reconnects > 0 || s.resent_bytes > 0)
-    std::fprintf(stderr, "pgmigrate: %llu reconnect(s), %s sent again\n", static_cast<unsigned long long>(s.reconnects),
-                 format_bytes(static_cast<double>(s.resent_bytes)).c_str());
+  // A receiver cannot know what its sender sent again: it reports the drops it saw.
+  if (s.drops > 0 || s.reconnects > 0 || s.resent_bytes > 0) {
+    std::string again = s.verb == "received" ? "" : ", " + format_bytes(static_cast<double>(s.resent_bytes)) + " sent again";
+    std::fprintf(stderr, "pgmigrate: %llu data connection(s) dropped, %llu reconnect(s)%s\n", static_cast<unsigned long long>(s.drops),
+                 static_cast<unsigned long long>(s.reconnects), again.c_str());
+  }
   if (s.resumed_chunks > 0)
     std::fprintf(stderr, "pgmigrate: resumed: the receiver already had %llu chunks (%s), regenerated and checked, not sent again\n",
                  static_cast<unsigned long long>(s.resumed_chunks), format_bytes(static_cast<double>(s.skipped_bytes)).c_str());

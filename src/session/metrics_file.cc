@@ -68,6 +68,7 @@ std::vector<MetricFamily> transfer_families(const std::string& side, const sessi
                     d(s.chunks), l));
   out.push_back(one("pgmigrate_transfer_resent_bytes_total", "Bytes sent again after a data connection dropped or a chunk failed its check",
                     kCounter, d(s.resent_bytes), l));
+  out.push_back(one("pgmigrate_transfer_connection_drops_total", "Data connections lost while the transfer ran", kCounter, d(s.drops), l));
   out.push_back(one("pgmigrate_transfer_reconnects_total", "Data connections made again after one dropped", kCounter, d(s.reconnects), l));
   if (s.lanes_up) out.push_back(one("pgmigrate_transfer_lanes_up", "Data connections carrying data now", kGauge, d(*s.lanes_up), l));
   out.push_back(one("pgmigrate_transfer_rate_limit_bytes_per_second", "The sender's cap on wire bytes per second (--rate); 0: none", kGauge,

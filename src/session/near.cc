@@ -284,6 +284,7 @@ void run_lane(LaneSet& lanes, unsigned i, const Remote& remote, const std::share
     if (!route_known(route, lanes, cancel) || cancel.cancelled() || lanes.over.cancelled()) break;
     // The dropped lane's unacknowledged chunks go back to the others at once, grace or not: a
     // push must not stall on a dead lane while it waits (harmless if the far half failed).
+    lanes.drops.fetch_add(1);
     if (policy.on_drop) policy.on_drop(i);
     // A far half that fails (its zfs receive refuses the stream, say) closes the lanes and says
     // why on the control connection; the lanes often notice first. Give that verdict a moment to
@@ -325,6 +326,7 @@ void start_lanes(LaneSet& lanes, unsigned n, const Remote& remote, const std::sh
 Movement lane_movement(LaneSet& lanes, const stream::SessionId& session, std::string idle) {
   Movement movement;
   movement.lane_bytes = [&lanes] { return lanes.lane_bytes(); };
+  movement.drops = [&lanes] { return lanes.drops.load(); };
   movement.reconnects = [&lanes] { return lanes.reconnects.load(); };
   movement.lanes_up = [&lanes] { return lanes.up.load(); };
   movement.session = stream::to_hex(session);

@@ -60,6 +60,7 @@ struct LaneSet {
   std::atomic<unsigned> finished{0};
   std::atomic<unsigned> succeeded{0};
   std::atomic<bool> failed{false};
+  std::atomic<std::uint64_t> drops{0};  // connections lost while the transfer ran
   std::atomic<std::uint64_t> reconnects{0};
   std::atomic<unsigned> up{0};           // lanes connected and carrying data now
   std::atomic<bool> tls_reached{false};  // a TLS lane has connected at least once

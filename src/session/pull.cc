@@ -155,6 +155,7 @@ Result<TransferSummary> pull(const source::SourceSpec& requested_source, const s
   run->stop();
   if (!received) return received.status();
   TransferSummary sum = received_summary(*pipeline, *run, remote.host_label + ":" + header->snapshot_name);
+  sum.drops = lanes.drops.load();
   sum.reconnects = lanes.reconnects.load();
   if (!received->empty()) sum.verification = "verified: '" + *received + "' has the source's guid " + std::to_string(header->snapshot_guid);
   return sum;

@@ -290,6 +290,7 @@ Status push_attempt(const source::SourceSpec& source_spec, const sink::SinkSpec&
     return end == AttemptEnd::lost ? outcome : interrupted_or(cancel, outcome);
   }
   sum = sent_summary(pipeline, *run, src->snapshot_name);
+  sum.drops = lanes.drops.load();
   sum.reconnects = lanes.reconnects.load();
   sum.resent_bytes = dispatcher.counters().resent_bytes.load();
   sum.resumed_chunks = resumed_chunks;

@@ -78,6 +78,7 @@ ProgressSample with_lanes(std::uint64_t logical_bytes, std::uint64_t wire_bytes,
   p.wire_bytes = wire_bytes;
   p.chunks = chunks;
   if (m.lane_bytes) p.lane_bytes = m.lane_bytes();
+  p.drops = value_of(m.drops);
   p.reconnects = value_of(m.reconnects);
   p.resent_bytes = value_of(m.resent_bytes);
   p.rate_limit = value_of(m.rate_limit);

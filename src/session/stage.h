@@ -38,6 +38,7 @@ stream::StreamHeader stream_header(const TransferParams& t, const source::Source
 // nothing.
 struct Movement {
   std::function<std::vector<std::uint64_t>()> lane_bytes;
+  std::function<std::uint64_t()> drops;
   std::function<std::uint64_t()> reconnects;
   std::function<std::uint64_t()> resent_bytes;
   std::function<std::uint64_t()> activity;

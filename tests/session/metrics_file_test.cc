@@ -25,6 +25,7 @@ TEST(MetricsFile, TransferFamiliesNameEachSideAndCarryTheCap) {
   s.wire_bytes = 1000;
   s.chunks = 3;
   s.lane_bytes = {600, 500};
+  s.drops = 3;
   s.reconnects = 2;
   s.resent_bytes = 100;
   s.rate_limit = 50'000'000;
@@ -37,6 +38,8 @@ TEST(MetricsFile, TransferFamiliesNameEachSideAndCarryTheCap) {
   EXPECT_EQ(find(sent, "pgmigrate_transfer_compression_ratio")->samples[0].value, 3.0);
   EXPECT_EQ(find(sent, "pgmigrate_transfer_rate_limit_bytes_per_second")->samples[0].value, 50e6);
   EXPECT_EQ(find(sent, "pgmigrate_transfer_lanes_up")->samples[0].value, 2);
+  EXPECT_EQ(find(sent, "pgmigrate_transfer_connection_drops_total")->samples[0].value, 3);
+  EXPECT_EQ(find(sent, "pgmigrate_transfer_reconnects_total")->samples[0].value, 2);
   EXPECT_EQ(find(sent, "pgmigrate_transfer_estimated_bytes")->samples[0].value, 4000);
   for (const auto& f : sent)
     if (f.type == MetricFamily::Type::counter) {
