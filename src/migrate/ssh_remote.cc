@@ -11,7 +11,8 @@
 #include "common/process.h"
 #include "common/secret_options.h"
 #include "migrate/target.h"
-#include "session/internal.h"
+#include "session/far_command.h"
+#include "transport/control.h"
 #include "transport/tls.h"
 
 namespace pgm::migrate {

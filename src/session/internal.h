@@ -1,6 +1,6 @@
 // Pieces shared by the near halves of remote transfers (push.cc, pull.cc) and the far
-// halves that sshd starts (far.cc). Internal to session/, except explain_far_exit and
-// recv_flag_words, which migrate/ssh_remote.cc uses for the far commands migrate runs itself.
+// halves that sshd starts (far.cc). Internal to session/ (what migrate/ needs of it for the far
+// commands it runs itself is in far_command.h).
 #pragma once
 
 #include <spdlog/spdlog.h>
@@ -19,6 +19,7 @@
 #include "common/cancel.h"
 #include "common/elevation.h"
 #include "pgmigrate/session.h"
+#include "session/far_command.h"
 #include "transport/control.h"
 #include "transport/lane_socket.h"
 #include "transport/tls.h"
@@ -30,41 +31,6 @@ namespace pgm::session {
 inline constexpr std::chrono::milliseconds kTick(100);
 // How long either half waits for the other's first message.
 inline constexpr std::chrono::milliseconds kHandshakeTimeout(120'000);
-
-// A far command that the privilege wrapper (`sudo -n`, --sudo-cmd) refused to start: the wrapper
-// spoke on stderr and pgmigrate never ran. Says who was refused where, and the two ways out.
-inline std::optional<Status> explain_refused_elevation(const Remote& remote, const std::string& err) {
-  // The far pgmigrate's own last word starts a line ("sudo: pgmigrate: command not found" is sudo's).
-  if (remote.elevation.empty() || err.empty() || err.starts_with("pgmigrate: ") || err.find("\npgmigrate: ") != std::string::npos)
-    return std::nullopt;
-  const std::string wrapper = remote.elevation.substr(0, remote.elevation.find(' '));
-  std::string line = err.substr(err.rfind('\n') == std::string::npos ? 0 : err.rfind('\n') + 1);
-  if (line.find("command not found") != std::string::npos || line.find("No such file") != std::string::npos)
-    return Status(Errc::not_found, "'" + remote.remote_bin + "' was not found by " + wrapper + " on " + remote.host_label +
-                                       " (install pgmigrate in its secure_path, or pass --remote-bin with an absolute path): " + line);
-  return elevation_refused(remote.host_label, remote.elevation, remote.remote_bin, remote.login_user, line);
-}
-
-// The receive flags as pgmigrate's own words (--no-mount, --recv-set=P=V, --recv-exclude=P),
-// unquoted, for every far command that receives: `_serve recv` and migrate's `recv --follow`.
-std::vector<std::string> recv_flag_words(const zfs::RecvFlags& f);
-
-// A far command ended (or died before it could speak): say why in operator terms, from its
-// exit code and the "pgmigrate: <message>" line the far pgmigrate prints last. `fallback` is
-// the local symptom, used when the far side said nothing.
-inline Status explain_far_exit(transport::Channel& ch, const Remote& remote, Status fallback) {
-  auto code = ch.wait_exit();
-  std::string err = ch.stderr_text();
-  while (!err.empty() && err.back() == '\n') err.pop_back();
-  if (code && *code == 127)
-    return Status(Errc::not_found, "'" + remote.remote_bin + "' was not found on " + remote.host_label +
-                                       " (install pgmigrate there, or pass --remote-bin PATH)" + (err.empty() ? "" : ": " + err));
-  if (err.empty()) return fallback;
-  if (code && *code != 0)
-    if (auto refused = explain_refused_elevation(remote, err)) return *refused;
-  std::size_t pos = err.rfind("pgmigrate: ");
-  return Status(fallback.code(), "on " + remote.host_label + ": " + (pos == std::string::npos ? err : err.substr(pos + 11)));
-}
 
 // Chunks the receiving pipeline refused, waiting to be asked for again on the control
 // channel (filled by decoder threads, drained by the thread that owns the channel).

@@ -85,14 +85,6 @@ Status check_far_version(transport::Connector& conn, const Remote& remote, const
                                        ", or the same .deb), or pass --remote-bin PATH to a matching pgmigrate there");
 }
 
-std::vector<std::string> recv_flag_words(const zfs::RecvFlags& f) {
-  std::vector<std::string> words;
-  if (f.no_mount) words.emplace_back("--no-mount");
-  for (const auto& [name, value] : f.set_props) words.push_back(std::string("--recv-set=").append(name).append("=").append(value));
-  for (const auto& name : f.exclude_props) words.push_back("--recv-exclude=" + name);
-  return words;
-}
-
 std::string serve_recv_command(const std::string& bin, const sink::SinkSpec& s, const TransferParams& t, const Remote& remote) {
   std::string cmd = q(bin) + " _serve recv";
   if (!s.target.empty()) cmd += " --target " + q(s.target);
