@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/exit.h"
 #include "cli/hook_options.h"
 #include "common/units.h"
 #include "pg/switchover.h"
@@ -107,7 +108,7 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
                                   : rep.fenced       ? "NOT promoted; fence NOT undone: see the error"
                                                      : "refused; nothing changed");
       std::fflush(stdout);
-      return st;
+      return name_setting(name_setting(st, pg::kStopTimeoutSetting, "--stop-timeout"), pg::kPrimaryClusterSetting, "--primary-cluster");
     };
   });
 }

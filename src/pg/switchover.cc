@@ -61,7 +61,7 @@ Status Switchover::validate() const {
           Errc::invalid_argument,
           "--fence stop needs exactly one of --primary-pgdata DIR (the old primary runs on this host), --primary-cluster VER/NAME "
           "(a Debian cluster on this host) or --stop-cmd CMD");
-    if (!opt_.primary_cluster.empty()) PGM_RETURN_IF_ERROR(parse_cluster_id(opt_.primary_cluster).status().context("--primary-cluster"));
+    if (!opt_.primary_cluster.empty()) PGM_RETURN_IF_ERROR(parse_cluster_id(opt_.primary_cluster).status().context(kPrimaryClusterSetting));
     if (!opt_.stop_cmd.empty() && opt_.start_cmd.empty())
       return Status(Errc::invalid_argument, "--stop-cmd needs --start-cmd too, so that a failed switchover can restart the old primary");
   } else if (!opt_.primary_pgdata.empty() || !opt_.stop_cmd.empty() || !opt_.primary_cluster.empty()) {
@@ -319,12 +319,12 @@ Result<std::string> Switchover::prepare_stop_fence() {
     auto d = existing_cluster_data_dir(*primary_cluster_);
     if (!d) return d.status();
     if (!*d || (*d)->empty())
-      return Status(Errc::invalid_argument,
-                    "--primary-cluster " + primary_cluster_->str() + " is not a Debian cluster on this host (see pg_lsclusters)");
+      return Status(Errc::invalid_argument, std::string(kPrimaryClusterSetting) + " " + primary_cluster_->str() +
+                                                " is not a Debian cluster on this host (see pg_lsclusters)");
     pgdata = **d;
   }
   auto dir = inspect_data_dir(pgdata, opt_.privilege_wrapper);
-  if (!dir) return dir.status().context(opt_.primary_pgdata.empty() ? "--primary-cluster" : "--primary-pgdata");
+  if (!dir) return dir.status().context(opt_.primary_pgdata.empty() ? kPrimaryClusterSetting : "--primary-pgdata");
   auto cd = read_controldata(*dir, opt_.bindir);
   if (!cd) return cd.status();
   if (cd->system_identifier != system_identifier_)

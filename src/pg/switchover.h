@@ -29,6 +29,13 @@ enum class Fence {
 Result<Fence> parse_fence(const std::string& text);
 const char* fence_name(Fence f);
 
+// Settings the switchover's errors name in words, because not every command that runs it has
+// the flag: `pg switchover` words them as --stop-timeout and --primary-cluster (cli/exit.h's
+// name_setting); `migrate` has neither (it finds a Debian primary's cluster itself and keeps
+// the default bound), so its user reads the words.
+inline constexpr const char* kStopTimeoutSetting = "the fence's time limit";
+inline constexpr const char* kPrimaryClusterSetting = "the old primary's Debian cluster";
+
 struct SwitchoverOptions {
   std::string primary_conninfo;
   std::string standby_conninfo;

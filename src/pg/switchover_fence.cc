@@ -105,7 +105,7 @@ Status Switchover::stop_old_primary(std::chrono::milliseconds budget) {
 Result<std::optional<ClusterId>> Switchover::primary_debian_cluster() {
   if (!opt_.primary_cluster.empty()) {
     auto id = parse_cluster_id(opt_.primary_cluster);
-    if (!id) return id.status().context("--primary-cluster");
+    if (!id) return id.status().context(kPrimaryClusterSetting);
     return std::optional<ClusterId>(*id);
   }
   // --primary-pgdata of a server that reads /etc/postgresql/V/N/postgresql.conf: a Debian cluster.
@@ -134,7 +134,8 @@ Status Switchover::fence_connections() {
     disallowed_dbs_.push_back(helper_db_);
   }
   step("fence", true, "new sessions refused on " + std::to_string(disallowed_dbs_.size()) + " database(s); terminating client sessions");
-  const auto until = Clock::now() + std::min(opt_.stop_timeout, remaining());
+  const auto budget = std::min(opt_.stop_timeout, remaining());
+  const auto until = Clock::now() + budget;
   int clean_polls = 0;
   long left = -1;
   while (Clock::now() < until && !cancelled()) {
@@ -156,7 +157,8 @@ Status Switchover::fence_connections() {
   }
   if (cancelled()) return cancel_.reason();
   if (clean_polls < 2)
-    return Status(Errc::timeout, std::to_string(left) + " client session(s) on the old primary would not terminate within --stop-timeout");
+    return Status(Errc::timeout, std::to_string(left) + " client session(s) on the old primary would not terminate within " +
+                                     kStopTimeoutSetting + " (" + fmt_s(seconds(budget)) + ")");
   auto px = primary_->scalar("SELECT count(*) FROM pg_prepared_xacts");
   if (px && *px != "0")
     report_.notes.push_back(

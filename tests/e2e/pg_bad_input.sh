@@ -53,6 +53,10 @@ expect_refusal "standby given as primary" "is itself a standby" \
   "$PGMIGRATE" pg switchover --primary "$STANDBY" --standby "$STANDBY" --fence connections
 expect_refusal "stop fence without a way to stop" "needs exactly one of --primary-pgdata" \
   "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY"
+# The switchover names this setting in words (migrate has no such flag); pg switchover words it
+# as its own flag.
+expect_refusal "a Debian cluster that is not on this host" "primary-cluster 15/nosuch is not a Debian cluster on this host" \
+  "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --primary-cluster 15/nosuch
 # A standby that lags: its WAL receiver frozen while the primary writes 2 MiB or more.
 rpid=$(pg_q "$P2" "SELECT pid FROM pg_stat_wal_receiver")
 kill -STOP "$rpid"
