@@ -215,21 +215,16 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a, session::MetricsFile
     return state->read([](const migrate::State& s) { return migrate::migrate_families(s); });
   });
   Reporter reporter(ctx, a);
-  reporter.say("preflight", "migration " + m->id() + ": " + a.source + " -> " + a.target + " (state " + m->path() + ")");
+  reporter.say("preflight", migrate::run_started_text(m->id(), p->spec, m->path()));
   auto outcome = migrate::run(p->spec, *p->remote, ctx.cancel, reporter, *m);
   if (!outcome) {
-    if (!ctx.global.quiet)
-      std::fprintf(stderr, "migrate: stopped in step %s; run the same command again to continue, or 'pgmigrate migrate abort %s'\n",
-                   m->read([](const migrate::State& s) { return s.current_step.value_or(""); }).c_str(), m->id().c_str());
+    if (!ctx.global.quiet) std::fprintf(stderr, "%s\n", migrate::stopped_line(m->snapshot()).c_str());
     return name_setting(name_setting(outcome.status(), migrate::kCatchupTimeoutSetting, "--catchup-timeout"),
                         migrate::kAbandonLogicalSlotsSetting, "--abandon-logical-slots");
   }
   print_report(*m, ctx.global.quiet);
   if (*outcome == migrate::Outcome::ready && !ctx.global.quiet)
-    std::fprintf(stderr,
-                 "\nready: the standby streams from the primary through slot '%s'. In the maintenance window run the same command "
-                 "with --switchover (or pgmigrate pg switchover --primary ... --standby '%s' --slot %s).\n",
-                 m->slot().c_str(), pg::redact_conninfo(p->spec.standby_conninfo).c_str(), m->slot().c_str());
+    std::fprintf(stderr, "\n%s\n", migrate::ready_line(m->snapshot(), p->spec).c_str());
   return Status::Ok();
 }
 

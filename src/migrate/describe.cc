@@ -2,6 +2,7 @@
 
 #include "common/text.h"
 #include "common/units.h"
+#include "pg/conninfo.h"
 
 namespace pgm::migrate {
 namespace {
@@ -79,6 +80,22 @@ std::string progress_line(std::string_view step, const std::string& text) {
 }
 
 json progress_event(std::string_view step, const std::string& text) { return json{{"event", "step"}, {"step", step}, {"message", text}}; }
+
+std::string run_started_text(const std::string& id, const Spec& spec, const std::string& state_path) {
+  return "migration " + id + ": " + spec.source + " -> " + spec.target + " (state " + state_path + ")";
+}
+
+std::string stopped_line(const State& st) {
+  return "migrate: stopped in step " + st.current_step.value_or("") +
+         "; run the same command again to continue, or 'pgmigrate migrate abort " + st.id + "'";
+}
+
+std::string ready_line(const State& st, const Spec& spec) {
+  const std::string slot = st.slot.value_or("");
+  return "ready: the standby streams from the primary through slot '" + slot +
+         "'. In the maintenance window run the same command with --switchover (or pgmigrate pg switchover --primary ... --standby '" +
+         pg::redact_conninfo(spec.standby_conninfo) + "' --slot " + slot + ").";
+}
 
 std::vector<std::string> report_lines(const State& st) {
   std::vector<std::string> out{"migration " + st.id + " report"};

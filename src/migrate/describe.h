@@ -20,6 +20,14 @@ std::string progress_line(std::string_view step, const std::string& text);
 // The same as one JSON event (--progress json).
 nlohmann::json progress_event(std::string_view step, const std::string& text);
 
+// `migrate run`'s first progress text: the migration, its source and target, its state file.
+std::string run_started_text(const std::string& id, const Spec& spec, const std::string& state_path);
+// `migrate run` stopped by an error: in which step, and how to continue or undo it.
+std::string stopped_line(const State& st);
+// `migrate run` ended ready (no switchover asked): the slot, and what to run in the maintenance
+// window (the standby's conninfo without its password).
+std::string ready_line(const State& st, const Spec& spec);
+
 // `migrate run`'s closing report: "migration ID report", each step that ran with its status,
 // time, bytes and detail, the slot's peak retention and the write-unavailability window.
 std::vector<std::string> report_lines(const State& st);

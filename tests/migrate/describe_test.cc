@@ -14,6 +14,24 @@ TEST(Describe, ProgressLinesNumberTheSteps) {
   EXPECT_EQ(progress_event("bulk", "x").dump(), R"({"event":"step","message":"x","step":"bulk"})");
 }
 
+TEST(Describe, RunStartStopAndReady) {
+  Spec spec;
+  spec.source = "tank/pg";
+  spec.target = "db2:tank/pg";
+  spec.standby_conninfo = "host=db2 port=5433 password=secret";
+  EXPECT_EQ(run_started_text("m1", spec, "/s/migrations/m1.json"), "migration m1: tank/pg -> db2:tank/pg (state /s/migrations/m1.json)");
+  State st;
+  st.id = "m1";
+  st.current_step = "catchup";
+  st.slot = "pgmigrate_m1";
+  EXPECT_EQ(stopped_line(st), "migrate: stopped in step catchup; run the same command again to continue, or 'pgmigrate migrate abort m1'");
+  const std::string ready = ready_line(st, spec);
+  EXPECT_EQ(ready.rfind("ready: the standby streams from the primary through slot 'pgmigrate_m1'. In the maintenance window", 0), 0u)
+      << ready;
+  EXPECT_EQ(ready.find("secret"), std::string::npos) << ready;
+  EXPECT_NE(ready.find("--slot pgmigrate_m1)."), std::string::npos) << ready;
+}
+
 TEST(Describe, ReportListsTheStepsThatRanInOrder) {
   State st;
   st.id = "m1";
