@@ -275,16 +275,16 @@ std::function<Result<migrate::AbortTarget>(const migrate::State&)> state_target(
   };
 }
 
-Status print_lines(const Result<std::vector<std::string>>& done) {
+Status print_done(const Result<std::vector<std::string>>& done) {
   if (!done) return done.status();
-  for (const auto& d : *done) std::printf("%s\n", d.c_str());
+  print_lines(stdout, *done);
   return Status::Ok();
 }
 
 Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
   auto wrapper = near_privilege(a);
   if (!wrapper) return wrapper.status();
-  return print_lines(migrate::abort(a.state_dir, a.id, a.primary, state_target(ctx, a), ctx.cancel, *wrapper));
+  return print_done(migrate::abort(a.state_dir, a.id, a.primary, state_target(ctx, a), ctx.cancel, *wrapper));
 }
 
 Status fallback_migration(RunContext& ctx, const MigrateArgs& a) {
@@ -317,7 +317,7 @@ Status far_log_migration(RunContext& ctx, const MigrateArgs& a) {
 Status finish_migration(RunContext& ctx, const MigrateArgs& a) {
   auto wrapper = local_privilege_wrapper(a.remote);
   if (!wrapper) return wrapper.status();
-  return print_lines(migrate::finish(a.state_dir, a.id, a.standby, a.bindir, state_target(ctx, a), ctx.cancel, *wrapper));
+  return print_done(migrate::finish(a.state_dir, a.id, a.standby, a.bindir, state_target(ctx, a), ctx.cancel, *wrapper));
 }
 
 // A subcommand on one migration that runs `fn`: its ID, --state-dir, and --primary when it needs

@@ -34,8 +34,12 @@ Result<std::chrono::milliseconds> duration_option(const std::string& text, const
 }
 
 void print_slot(const pg::SlotStatus& s, bool json) {
-  if (json) std::printf("%s\n", pg::slot_json(s).dump().c_str());
-  else print_lines(stdout, pg::slot_lines(s));
+  if (json) {
+    std::printf("%s\n", pg::slot_json(s).dump().c_str());
+    return;
+  }
+  print_lines(stdout, pg::slot_lines(s));
+  std::fflush(stdout);
 }
 
 struct SlotArgs {
@@ -157,7 +161,10 @@ void register_check(CLI::App& pg, CommandFn& selected) {
     selected = [a](RunContext& ctx) -> Status {
       auto rep = pg::check_layout(pg::LayoutCheckSpec{a->primary, a->datasets});
       if (!rep) return rep.status();
-      if (!ctx.global.quiet) print_lines(stdout, pg::layout_lines(*rep));
+      if (!ctx.global.quiet) {
+        print_lines(stdout, pg::layout_lines(*rep));
+        std::fflush(stdout);
+      }
       if (!rep->ok()) {
         print_lines(stdout, pg::layout_problem_lines(*rep));
         return pg::layout_refusal(*rep);
@@ -226,6 +233,7 @@ Result<std::optional<pg::DebianStandby>> debian_standby(const std::string& clust
 void print_standby_setup(const pg::StandbySetup& done, const std::string& primary, const std::string& slot, bool quiet) {
   if (!quiet) {
     print_lines(stdout, pg::standby_setup_lines(done, primary, slot));
+    std::fflush(stdout);
     return;
   }
   if (done.debian)

@@ -91,10 +91,12 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
       const bool quiet = ctx.global.quiet;
       pg::Switchover sw(o, ctx.cancel, [quiet](const pg::SwitchoverStep& s) {
         if (quiet && s.ok) return;
-        print_lines(stdout, {pg::switchover_step_line(s)});
+        std::printf("%s\n", pg::switchover_step_line(s).c_str());
+        std::fflush(stdout);
       });
       Status st = sw.run();
       print_lines(stdout, pg::switchover_result_lines(sw.report()));
+      std::fflush(stdout);
       return st;
     };
   });
