@@ -1,6 +1,6 @@
 // `pgmigrate migrate run|plan|status|abort`: flags into a migrate::Spec (include/pgmigrate/migrate.h
-// runs the plan), the far host bound through migrate_remote.h, and what the user sees: progress
-// lines, the plan, `status`, the report and exit codes.
+// runs the plan), the far host bound through migrate_remote.h, and what the user sees: the
+// progress lines, the plan, `status` and the report as migrate/describe.h words them.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
