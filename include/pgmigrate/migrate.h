@@ -11,7 +11,7 @@
 // interrupted without a second slot or snapshot (steps.h); transfers resume through the far
 // half's journal. Nothing here writes to the source dataset except the migration's own
 // snapshots and holds. The engine prints nothing: it reports through an Observer, and the
-// caller (cli/cmd_migrate.cc) renders.
+// caller (cli/cmd_migrate.cc) prints what migrate/describe.h words.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,13 +1,12 @@
 // `pgmigrate migrate run|plan|status|abort`: flags into a migrate::Spec (include/pgmigrate/migrate.h
-// runs the plan), the far host bound through migrate_remote.h, and what the user sees: progress
-// lines, the plan, `status`, the report and exit codes.
+// runs the plan), the far host bound through migrate_remote.h, and what the user sees: the
+// progress lines, the plan, `status` and the report as migrate/describe.h words them.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <tuple>
 
 #include "cli/command.h"
@@ -22,8 +21,8 @@
 #include "common/elevation.h"
 #include "common/units.h"
 #include "journal/journal.h"
+#include "migrate/describe.h"
 #include "migrate/metrics.h"
-#include "migrate/status_view.h"
 #include "migrate/target.h"
 #include "objstore/location.h"
 #include "pg/conninfo.h"
@@ -59,19 +58,8 @@ struct MigrateArgs {
 
 void print_report(const migrate::StateFile& m, bool quiet) {
   if (quiet) return;
-  const migrate::State st = m.snapshot();
-  std::fprintf(stderr, "\nmigration %s report\n", st.id.c_str());
-  for (const auto name : migrate::kStepNames) {
-    auto it = st.steps.find(std::string(name));
-    if (it == st.steps.end()) continue;
-    const auto& s = it->second;
-    std::string line = "  " + std::string(name) + ": " + s.status.value_or("") + ", " + format_duration(s.seconds.value_or(0.0));
-    if (s.bytes) line += ", " + format_bytes(static_cast<double>(*s.bytes)) + " sent";
-    if (s.detail) line += " (" + *s.detail + ")";
-    std::fprintf(stderr, "%s\n", line.c_str());
-  }
-  std::fprintf(stderr, "  peak WAL retained by the slot: %s\n", format_bytes(static_cast<double>(st.peak_retained.value_or(0))).c_str());
-  if (st.write_window_s) std::fprintf(stderr, "  write-unavailability window: %.3fs\n", *st.write_window_s);
+  std::fputc('\n', stderr);
+  print_lines(stderr, migrate::report_lines(m.snapshot()));
 }
 
 // The flags as the engine takes them, and the far host's binding.
@@ -193,18 +181,8 @@ class Reporter final : public migrate::Observer {
 
   void say(std::string_view step, const std::string& text) override {
     if (ctx_.global.quiet) return;
-    if (json_) {
-      std::fprintf(stderr, "%s\n", json{{"event", "step"}, {"step", step}, {"message", text}}.dump().c_str());
-      return;
-    }
-    std::size_t n = 0;
-    while (n < migrate::kStepNames.size() && migrate::kStepNames[n] != step) ++n;
-    if (n == migrate::kStepNames.size()) {  // not a step: the slot guard
-      std::fprintf(stderr, "migrate [%.*s] %s\n", static_cast<int>(step.size()), step.data(), text.c_str());
-      return;
-    }
-    std::fprintf(stderr, "migrate [%zu/%zu %.*s] %s\n", n + 1, migrate::kStepNames.size(), static_cast<int>(step.size()), step.data(),
-                 text.c_str());
+    const std::string line = json_ ? migrate::progress_event(step, text).dump() : migrate::progress_line(step, text);
+    std::fprintf(stderr, "%s\n", line.c_str());
   }
 
   // --debug-pause-before STEP (testing aid): waits there up to a minute, or until cancelled.
@@ -237,33 +215,17 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a, session::MetricsFile
     return state->read([](const migrate::State& s) { return migrate::migrate_families(s); });
   });
   Reporter reporter(ctx, a);
-  reporter.say("preflight", "migration " + m->id() + ": " + a.source + " -> " + a.target + " (state " + m->path() + ")");
+  reporter.say("preflight", migrate::run_started_text(m->id(), p->spec, m->path()));
   auto outcome = migrate::run(p->spec, *p->remote, ctx.cancel, reporter, *m);
   if (!outcome) {
-    if (!ctx.global.quiet)
-      std::fprintf(stderr, "migrate: stopped in step %s; run the same command again to continue, or 'pgmigrate migrate abort %s'\n",
-                   m->read([](const migrate::State& s) { return s.current_step.value_or(""); }).c_str(), m->id().c_str());
+    if (!ctx.global.quiet) std::fprintf(stderr, "%s\n", migrate::stopped_line(m->snapshot()).c_str());
     return name_setting(name_setting(outcome.status(), migrate::kCatchupTimeoutSetting, "--catchup-timeout"),
                         migrate::kAbandonLogicalSlotsSetting, "--abandon-logical-slots");
   }
   print_report(*m, ctx.global.quiet);
   if (*outcome == migrate::Outcome::ready && !ctx.global.quiet)
-    std::fprintf(stderr,
-                 "\nready: the standby streams from the primary through slot '%s'. In the maintenance window run the same command "
-                 "with --switchover (or pgmigrate pg switchover --primary ... --standby '%s' --slot %s).\n",
-                 m->slot().c_str(), pg::redact_conninfo(p->spec.standby_conninfo).c_str(), m->slot().c_str());
+    std::fprintf(stderr, "\n%s\n", migrate::ready_line(m->snapshot(), p->spec).c_str());
   return Status::Ok();
-}
-
-// The Debian cluster the standby step will create on the target (a Debian primary).
-void print_debian_plan(const migrate::DebianPlan& d, const std::string& host) {
-  std::printf(
-      "     as Debian cluster %s on %s (the primary is cluster %s): %s from its %zu configuration file(s), port %d, "
-      "data directory %s, started with pg_ctlcluster\n",
-      d.target.str().c_str(), host.c_str(), d.source.str().c_str(), d.rendered.conf_dir.c_str(), d.rendered.files.size(), d.rendered.port,
-      d.target_pgdata.c_str());
-  for (const auto& ch : d.rendered.changes) std::printf("       %s\n", ch.c_str());
-  for (const auto& w : d.rendered.warnings) std::printf("     warning: %s\n", w.c_str());
 }
 
 Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
@@ -272,76 +234,17 @@ Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
   PGM_RETURN_IF_ERROR(prepare_run(a, c->spec));
   auto p = migrate::preflight(c->spec, *c->remote, ctx.cancel, nullptr);
   if (!p) return name_setting(p.status(), migrate::kAbandonLogicalSlotsSetting, "--abandon-logical-slots");
-  const double rate = static_cast<double>(*parse_size(a.assume_rate));
-  // The stream carries the data before ZFS compression: time and space come from that.
-  const double bulk_s = static_cast<double>(p->logical) / rate;
-  std::printf("migration plan: %s -> %s (nothing has been changed)\n", a.source.c_str(), a.target.c_str());
-  if (p->datasets.size() > 1) {
-    std::string tree;
-    for (const auto& fs : p->datasets) tree += (tree.empty() ? "" : ", ") + fs;
-    std::printf("  data directory %s (Postgres %d), on the tree %s: snapshotted together (zfs snapshot -r), each dataset sent\n",
-                p->data_directory.c_str(), p->pg_major, tree.c_str());
-  } else {
-    std::printf("  data directory %s (Postgres %d), all of it on %s\n", p->data_directory.c_str(), p->pg_major, a.source.c_str());
-  }
-  std::printf("  size: %s logical (%s), %s as stored on the source\n", format_bytes(static_cast<double>(p->logical)).c_str(),
-              p->logical_basis.c_str(), format_bytes(static_cast<double>(p->referenced)).c_str());
-  std::printf("  target: %s; pool has %s available; needs up to %s (less if the target compresses)\n",
-              p->target.value("zfs", std::string()).c_str(),
-              format_bytes(static_cast<double>(p->target.value("pool_available", std::uint64_t{0}))).c_str(),
-              format_bytes(static_cast<double>(p->logical)).c_str());
-  std::printf("  1. preflight: passed\n");
-  std::printf("  2. bulk: snapshot @pgmigrate-<id>-base, hold it, send %s (~%s at %s/s); no slot, the primary is unaffected\n",
-              format_bytes(static_cast<double>(p->logical)).c_str(), format_duration(bulk_s).c_str(), format_bytes(rate).c_str());
-  std::printf("  3. rounds: up to %u incremental send(s), stopping once one moves less than %s\n", a.rounds, a.delta_target.c_str());
-  std::printf(
-      "  4. final: create slot, CHECKPOINT, snapshot @pgmigrate-<id>-final, send the increment (the slot retains WAL only from here)\n");
-  std::printf("  5. standby: prepare and start a streaming standby on %s, port %d\n", c->remote->host_label().c_str(), a.standby_port);
-  if (p->debian) print_debian_plan(*p->debian, c->remote->host_label());
-  std::printf("  6. catchup: wait until replay lag is under %s\n", a.max_lag.c_str());
-  std::printf("  7. switchover: %s\n", a.switchover ? ("pre-fence hook, fence " + a.fence + ", promote, post-hook").c_str()
-                                                    : "not requested (stops ready; rerun with --switchover)");
-  std::printf("  8. cleanup: release holds, drop the slot where possible, %s the migration snapshots\n",
-              a.keep_snapshots ? "keep" : "destroy");
-  for (const auto& n : p->notes) std::printf("  note: %s\n", n.c_str());
+  const migrate::PlanWording words{
+      c->remote->host_label(), static_cast<double>(*parse_size(a.assume_rate)), a.delta_target, a.max_lag, a.fence, a.switchover};
+  print_lines(stdout, migrate::plan_lines(*p, c->spec, words));
   return Status::Ok();
 }
 
 Status status_migrations(const MigrateArgs& a) {
   auto views = migrate::status_views(a.state_dir, journal::unix_now());
   if (!views) return views.status();
-  if (a.json) {
-    json out = json::array();
-    for (const auto& v : *views) {
-      json j = v.state.to_json();
-      j["alive"] = v.alive;
-      out.push_back(j);
-    }
-    std::printf("%s\n", out.dump(2).c_str());
-    return Status::Ok();
-  }
-  if (views->empty()) {
-    std::printf("no migrations in %s\n", migrate::migrations_dir(a.state_dir).c_str());
-    return Status::Ok();
-  }
-  for (const auto& v : *views) {
-    const migrate::State& st = v.state;
-    std::printf("%s  %s -> %s  %s, step %s, age %s\n", st.id.c_str(), st.source.value_or("").c_str(), st.target.value_or("").c_str(),
-                v.phase.c_str(), st.current_step.value_or("-").c_str(), format_duration(v.age_s).c_str());
-    if (st.transfer) {
-      const auto& t = *st.transfer;
-      std::string line = "    sending " + t.snapshot + ": " + format_bytes(static_cast<double>(t.bytes));
-      if (v.bulk_total) line += " of ~" + format_bytes(static_cast<double>(*v.bulk_total));
-      if (v.eta_s) line += ", ETA " + format_duration(*v.eta_s);
-      std::printf("%s at %s\n", line.c_str(), format_rate(t.rate).c_str());
-    }
-    if (st.slot_retained)
-      std::printf("    slot %s retains %s (peak %s)\n", st.slot.value_or("").c_str(),
-                  format_bytes(static_cast<double>(*st.slot_retained)).c_str(),
-                  format_bytes(static_cast<double>(st.peak_retained.value_or(0))).c_str());
-    if (st.lag_bytes) std::printf("    standby replay lag %s\n", format_bytes(static_cast<double>(*st.lag_bytes)).c_str());
-    if (st.error) std::printf("    last error: %s\n", st.error->c_str());
-  }
+  if (a.json) std::printf("%s\n", migrate::status_json(*views).dump(2).c_str());
+  else print_lines(stdout, migrate::status_lines(*views, a.state_dir));
   return Status::Ok();
 }
 
@@ -372,16 +275,16 @@ std::function<Result<migrate::AbortTarget>(const migrate::State&)> state_target(
   };
 }
 
-Status print_lines(const Result<std::vector<std::string>>& done) {
+Status print_done(const Result<std::vector<std::string>>& done) {
   if (!done) return done.status();
-  for (const auto& d : *done) std::printf("%s\n", d.c_str());
+  print_lines(stdout, *done);
   return Status::Ok();
 }
 
 Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
   auto wrapper = near_privilege(a);
   if (!wrapper) return wrapper.status();
-  return print_lines(migrate::abort(a.state_dir, a.id, a.primary, state_target(ctx, a), ctx.cancel, *wrapper));
+  return print_done(migrate::abort(a.state_dir, a.id, a.primary, state_target(ctx, a), ctx.cancel, *wrapper));
 }
 
 Status fallback_migration(RunContext& ctx, const MigrateArgs& a) {
@@ -406,10 +309,7 @@ Status far_log_migration(RunContext& ctx, const MigrateArgs& a) {
     return Status(Errc::invalid_argument, "--tail must be between 1 and " + format_bytes(static_cast<double>(migrate::kMaxFarLogTail)));
   auto log = migrate::far_log(a.state_dir, a.id, *tail, state_target(ctx, a), ctx.cancel);
   if (!log) return log.status();
-  if (!ctx.global.quiet)
-    std::fprintf(stderr, "far half's log on %s: %s (%s; its last %s shown, older lines in %s.1)\n", log->host.c_str(), log->path.c_str(),
-                 format_bytes(static_cast<double>(log->size)).c_str(), format_bytes(static_cast<double>(log->text.size())).c_str(),
-                 log->path.c_str());
+  if (!ctx.global.quiet) std::fprintf(stderr, "%s\n", migrate::far_log_header(*log).c_str());
   std::fwrite(log->text.data(), 1, log->text.size(), stdout);
   return Status::Ok();
 }
@@ -417,7 +317,7 @@ Status far_log_migration(RunContext& ctx, const MigrateArgs& a) {
 Status finish_migration(RunContext& ctx, const MigrateArgs& a) {
   auto wrapper = local_privilege_wrapper(a.remote);
   if (!wrapper) return wrapper.status();
-  return print_lines(migrate::finish(a.state_dir, a.id, a.standby, a.bindir, state_target(ctx, a), ctx.cancel, *wrapper));
+  return print_done(migrate::finish(a.state_dir, a.id, a.standby, a.bindir, state_target(ctx, a), ctx.cancel, *wrapper));
 }
 
 // A subcommand on one migration that runs `fn`: its ID, --state-dir, and --primary when it needs

@@ -4,13 +4,14 @@
 // abandoned parts behind.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "cli/command.h"
 #include "cli/object_transfer.h"
 #include "cli/transfer_options.h"
 #include "objstore/client.h"
-#include "objstore/relay.h"
+#include "objstore/describe.h"
 
 namespace pgm::cli {
 namespace {
@@ -43,25 +44,16 @@ Result<Listed> list_upload(RunContext& ctx, const ObjectsArgs& a) {
 Status ls(RunContext& ctx, const ObjectsArgs& a) {
   auto o = list_upload(ctx, a);
   if (!o) return o.status();
-  const auto* keys = &o->keys;
-  auto& client = *o->client;
-  std::uint64_t total = 0;
-  for (const auto& k : *keys) {
-    std::printf("%12llu  %s\n", static_cast<unsigned long long>(k.size), k.key.c_str());
-    total += k.size;
-  }
-  auto m = client.get(objstore::manifest_key(o->at));
+  print_lines(stdout, objstore::object_lines(o->keys));
+  auto m = o->client->get(objstore::manifest_key(o->at));
   if (!m) return m.status();
+  std::optional<objstore::Manifest> man;
   if (*m) {
-    auto man = objstore::decode_manifest(std::string((*m)->body.begin(), (*m)->body.end()));
-    if (!man) return man.status().context(o->at.url() + "/manifest.json");
-    std::printf("complete: %s (guid %llu), %llu objects, %llu chunks, %llu stream bytes; %llu bytes stored\n",
-                man->header.snapshot_name.c_str(), static_cast<unsigned long long>(man->header.snapshot_guid),
-                static_cast<unsigned long long>(man->objects), static_cast<unsigned long long>(man->trailer.chunk_count),
-                static_cast<unsigned long long>(man->trailer.total_bytes), static_cast<unsigned long long>(total));
-  } else {
-    std::printf("%s: %zu objects, no manifest (an upload that has not finished, or was killed)\n", o->at.url().c_str(), keys->size());
+    auto decoded = objstore::decode_manifest(std::string((*m)->body.begin(), (*m)->body.end()));
+    if (!decoded) return decoded.status().context(o->at.url() + "/manifest.json");
+    man = std::move(*decoded);
   }
+  std::printf("%s\n", objstore::upload_state_line(o->at, o->keys, man ? &*man : nullptr).c_str());
   return Status::Ok();
 }
 

@@ -4,28 +4,21 @@
 #include <memory>
 
 #include <spdlog/spdlog.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
 #include "cli/exit.h"
 #include "common/units.h"
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
-#include "pg/lag.h"
-#include "pg/layout_check.h"
+#include "pg/describe.h"
 #include "pg/relink.h"
-#include "pg/slot.h"
-#include "pg/slot_admin.h"
 #include "pg/standby.h"
-#include "pg/standby_setup.h"
 
 namespace pgm::cli {
 
 void register_pg_switchover(CLI::App& pg, CommandFn& selected);
 
 namespace {
-
-std::string bytes(std::uint64_t n) { return format_bytes(static_cast<double>(n)) + " (" + std::to_string(n) + " bytes)"; }
 
 Result<std::uint64_t> size_option(const std::string& text, const char* flag) {
   if (text.empty()) return std::uint64_t{0};
@@ -40,34 +33,12 @@ Result<std::chrono::milliseconds> duration_option(const std::string& text, const
   return v;
 }
 
-nlohmann::json slot_json(const pg::SlotStatus& s) {
-  nlohmann::json j;
-  j["slot"] = s.name;
-  j["type"] = s.slot_type;
-  j["restart_lsn"] = s.restart_lsn ? nlohmann::json(s.restart_lsn->str()) : nlohmann::json(nullptr);
-  j["current_lsn"] = s.current_lsn.str();
-  j["retained_bytes"] = s.retained_bytes;
-  j["active"] = s.active;
-  j["active_pid"] = s.active_pid ? nlohmann::json(*s.active_pid) : nlohmann::json(nullptr);
-  j["wal_status"] = s.wal_status.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.wal_status);
-  j["safe_wal_size"] = s.safe_wal_size ? nlohmann::json(*s.safe_wal_size) : nlohmann::json(nullptr);
-  return j;
-}
-
 void print_slot(const pg::SlotStatus& s, bool json) {
   if (json) {
-    std::printf("%s\n", slot_json(s).dump().c_str());
+    std::printf("%s\n", pg::slot_json(s).dump().c_str());
     return;
   }
-  std::printf("slot           %s (%s)\n", s.name.c_str(), s.slot_type.c_str());
-  std::printf("restart_lsn    %s\n", s.restart_lsn ? s.restart_lsn->str().c_str() : "-");
-  std::printf("current_lsn    %s\n", s.current_lsn.str().c_str());
-  std::printf("retained WAL   %s\n", bytes(s.retained_bytes).c_str());
-  std::printf("wal_status     %s\n", s.wal_status.empty() ? "- (Postgres 12)" : s.wal_status.c_str());
-  std::printf("safe_wal_size  %s\n", s.safe_wal_size
-                                         ? bytes(static_cast<std::uint64_t>(std::max<std::int64_t>(0, *s.safe_wal_size))).c_str()
-                                         : (s.wal_status.empty() ? "-" : "unlimited (max_slot_wal_keep_size = -1)"));
-  std::printf("active         %s\n", s.active ? ("yes, walsender pid " + std::to_string(s.active_pid.value_or(0))).c_str() : "no");
+  print_lines(stdout, pg::slot_lines(s));
   std::fflush(stdout);
 }
 
@@ -97,9 +68,7 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
     selected = [a](RunContext&) -> Status {
       auto s = pg::create_migration_slot(slot_spec(*a));
       if (!s) return s.status();
-      if (!a->json)
-        std::printf("created physical slot '%s' on %s; it retains WAL from %s: drop it if the migration is abandoned\n", a->slot.c_str(),
-                    s->primary.c_str(), s->status.restart_lsn ? s->status.restart_lsn->str().c_str() : "-");
+      if (!a->json) std::printf("%s\n", pg::slot_created_line(a->slot, *s).c_str());
       print_slot(s->status, a->json);
       return Status::Ok();
     };
@@ -164,13 +133,8 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
       return pg::watch_slot(spec, ctx.cancel, [json, quiet](pg::GuardEvent ev, const pg::SlotStatus& s, const std::string& msg) {
         switch (ev) {
           case pg::GuardEvent::sample:
-            if (json) {
-              std::printf("%s\n", slot_json(s).dump().c_str());
-            } else if (!quiet) {
-              std::printf("slot %s: retained %s, wal_status %s, %s\n", s.name.c_str(),
-                          format_bytes(static_cast<double>(s.retained_bytes)).c_str(), s.wal_status.empty() ? "-" : s.wal_status.c_str(),
-                          s.active ? "active" : "inactive");
-            }
+            if (json) std::printf("%s\n", pg::slot_json(s).dump().c_str());
+            else if (!quiet) std::printf("%s\n", pg::slot_sample_line(s).c_str());
             std::fflush(stdout);
             break;
           case pg::GuardEvent::warn: spdlog::warn("{}", msg); break;
@@ -198,14 +162,11 @@ void register_check(CLI::App& pg, CommandFn& selected) {
       auto rep = pg::check_layout(pg::LayoutCheckSpec{a->primary, a->datasets});
       if (!rep) return rep.status();
       if (!ctx.global.quiet) {
-        for (const auto& item : rep->items)
-          std::printf("%-4s %-22s %s (%s)\n", item.inside ? "ok" : "OUT", item.what.c_str(), item.path.c_str(),
-                      item.dataset.empty() ? "no dataset" : item.dataset.c_str());
-        for (const auto& n : rep->notes) std::printf("note: %s\n", n.c_str());
+        print_lines(stdout, pg::layout_lines(*rep));
         std::fflush(stdout);
       }
       if (!rep->ok()) {
-        for (const auto& p : rep->problems) std::printf("problem: %s\n", p.c_str());
+        print_lines(stdout, pg::layout_problem_lines(*rep));
         return pg::layout_refusal(*rep);
       }
       if (!ctx.global.quiet) std::printf("layout ok: a snapshot of the dataset(s) holds everything the standby needs\n");
@@ -270,25 +231,13 @@ Result<std::optional<pg::DebianStandby>> debian_standby(const std::string& clust
 // What `pg standby` did, on stdout: migrate relays this output (a far stderr is read only on
 // failure).
 void print_standby_setup(const pg::StandbySetup& done, const std::string& primary, const std::string& slot, bool quiet) {
-  if (!quiet)
-    for (const auto& line : done.relinked) std::printf("relinked %s\n", line.c_str());
-  if (done.debian) {
-    const auto& d = *done.debian;
-    if (!quiet) {
-      std::printf("%s Debian cluster %s in %s (port %d)\n", d.written.replaced ? "replaced" : "created", d.target.id.str().c_str(),
-                  d.written.conf_dir.c_str(), d.rendered.port);
-      for (const auto& c : d.rendered.changes) std::printf("  %s\n", c.c_str());
-      for (const auto& w : d.rendered.warnings) std::printf("  warning: %s\n", w.c_str());
-    } else {
-      for (const auto& w : d.rendered.warnings) spdlog::warn("{}", w);
-    }
+  if (!quiet) {
+    print_lines(stdout, pg::standby_setup_lines(done, primary, slot));
+    std::fflush(stdout);
+    return;
   }
-  if (quiet) return;
-  std::string removed;
-  for (const auto& r : done.prepared.removed) removed += (removed.empty() ? "" : ", ") + r;
-  std::printf("prepared %s as a standby of %s through slot '%s'%s\n", done.dir.path.c_str(), pg::describe_conninfo(primary).c_str(),
-              slot.c_str(), removed.empty() ? "" : ("; removed " + removed).c_str());
-  std::fflush(stdout);
+  if (done.debian)
+    for (const auto& w : done.debian->rendered.warnings) spdlog::warn("{}", w);
 }
 
 struct StandbyArgs {
@@ -369,45 +318,9 @@ struct LagArgs {
   bool json = false;
 };
 
-std::string opt_secs(const std::optional<double>& s) {
-  if (!s) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3fs", *s);
-  return buf;
-}
-
 void print_lag(const pg::LagReport& r, bool json) {
-  auto lsn_or_null = [](const std::optional<pg::Lsn>& l) { return l ? nlohmann::json(l->str()) : nlohmann::json(nullptr); };
-  auto secs_or_null = [](const std::optional<double>& s) { return s ? nlohmann::json(*s) : nlohmann::json(nullptr); };
-  if (json) {
-    nlohmann::json j;
-    j["primary_lsn"] = r.primary_lsn.str();
-    j["receive_lsn"] = lsn_or_null(r.receive_lsn);
-    j["replay_lsn"] = lsn_or_null(r.replay_lsn);
-    j["receive_lag_bytes"] = r.receive_lsn ? nlohmann::json(r.receive_bytes()) : nlohmann::json(nullptr);
-    j["replay_lag_bytes"] = r.replay_lsn ? nlohmann::json(r.replay_bytes()) : nlohmann::json(nullptr);
-    j["walsender"] = r.walsender_found;
-    j["state"] = r.state;
-    j["sent_lag_bytes"] = r.sent_bytes();
-    j["write_lag_bytes"] = r.write_bytes();
-    j["flush_lag_bytes"] = r.flush_bytes();
-    j["write_lag_s"] = secs_or_null(r.write_lag_s);
-    j["flush_lag_s"] = secs_or_null(r.flush_lag_s);
-    j["replay_lag_s"] = secs_or_null(r.replay_lag_s);
-    std::printf("%s\n", j.dump().c_str());
-  } else {
-    std::printf("primary at %s; standby received %s (%s behind), replayed %s (%s behind)\n", r.primary_lsn.str().c_str(),
-                r.receive_lsn ? r.receive_lsn->str().c_str() : "-",
-                r.receive_lsn ? format_bytes(static_cast<double>(r.receive_bytes())).c_str() : "-",
-                r.replay_lsn ? r.replay_lsn->str().c_str() : "-",
-                r.replay_lsn ? format_bytes(static_cast<double>(r.replay_bytes())).c_str() : "-");
-    if (r.walsender_found)
-      std::printf("walsender %s: sent %s, write %s, flush %s behind; time lag write %s, flush %s, replay %s\n", r.state.c_str(),
-                  format_bytes(static_cast<double>(r.sent_bytes())).c_str(), format_bytes(static_cast<double>(r.write_bytes())).c_str(),
-                  format_bytes(static_cast<double>(r.flush_bytes())).c_str(), opt_secs(r.write_lag_s).c_str(),
-                  opt_secs(r.flush_lag_s).c_str(), opt_secs(r.replay_lag_s).c_str());
-    else std::printf("walsender: none on the primary for the slot (is the standby streaming through it?)\n");
-  }
+  if (json) std::printf("%s\n", pg::lag_json(r).dump().c_str());
+  else print_lines(stdout, pg::lag_lines(r));
   std::fflush(stdout);
 }
 

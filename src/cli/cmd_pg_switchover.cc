@@ -8,7 +8,7 @@
 #include "cli/exit.h"
 #include "cli/hook_options.h"
 #include "common/units.h"
-#include "pg/switchover.h"
+#include "pg/describe.h"
 
 namespace pgm::cli {
 namespace {
@@ -92,21 +92,11 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
       const bool quiet = ctx.global.quiet;
       pg::Switchover sw(o, ctx.cancel, [quiet](const pg::SwitchoverStep& s) {
         if (quiet && s.ok) return;
-        std::printf("%s  +%8.3fs  %-12s %s %s\n", pg::format_timestamp(s.at).c_str(), s.elapsed_s, s.name.c_str(), s.ok ? "ok  " : "FAIL",
-                    s.detail.c_str());
+        std::printf("%s\n", pg::switchover_step_line(s).c_str());
         std::fflush(stdout);
       });
       Status st = sw.run();
-      const auto& rep = sw.report();
-      for (const auto& n : rep.notes) std::printf("note: %s\n", n.c_str());
-      if (rep.write_window_s)
-        std::printf("write-unavailability window: %.3fs (%s)\n", *rep.write_window_s,
-                    rep.promoted ? "fence to first write on the new primary" : "fence to the old primary writable again after rollback");
-      std::printf("result: %s\n", rep.old_is_standby ? "promoted; the old primary follows it as a standby (fallback ready)"
-                                  : rep.promoted     ? "promoted"
-                                  : rep.rolled_back  ? "rolled back; old primary writable, standby not promoted"
-                                  : rep.fenced       ? "NOT promoted; fence NOT undone: see the error"
-                                                     : "refused; nothing changed");
+      print_lines(stdout, pg::switchover_result_lines(sw.report()));
       std::fflush(stdout);
       return name_setting(name_setting(st, pg::kStopTimeoutSetting, "--stop-timeout"), pg::kPrimaryClusterSetting, "--primary-cluster");
     };

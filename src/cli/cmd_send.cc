@@ -9,7 +9,6 @@
 #include "cli/progress.h"
 #include "cli/remote_options.h"
 #include "cli/remote_transfer.h"
-#include "cli/summary.h"
 #include "cli/transfer_options.h"
 #include "cli/usage.h"
 #include "cli/zfs_options.h"

@@ -5,11 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
 #include "common/units.h"
-#include "journal/journal.h"
+#include "journal/describe.h"
 #include "session/host_transfers.h"
 
 namespace pgm::cli {
@@ -17,53 +16,13 @@ namespace {
 
 void print_line(const std::string& line) { std::printf("%s\n", line.c_str()); }
 
-std::string state_of(const journal::Listed& l) {
-  if (!l.alive && l.record.state != "done") return "stale";
-  return l.record.state;
-}
-
-std::string rate_of(const journal::Record& r) {
-  std::string s = format_rate(r.rate);
-  if (r.rate_limit != 0) s += " (cap " + format_rate(static_cast<double>(r.rate_limit)) + ")";
-  return s;
-}
-
-std::string position(const journal::Record& r) {
-  std::string p = format_bytes(static_cast<double>(r.bytes));
-  if (r.estimate > 0) p += " of " + format_bytes(static_cast<double>(r.estimate));
-  return p + " (" + std::to_string(r.chunks) + " chunks)";
-}
-
 Status run_status(const std::string& dir_opt, bool as_json) {
   auto chosen = journal::choose_state_dir(dir_opt);
   if (!chosen) return chosen.status();
-  const std::string& dir = *chosen;
-  auto all = journal::list(dir);
+  const auto all = journal::list(*chosen);
   const double now = journal::unix_now();
-  if (as_json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& l : all) {
-      auto j = nlohmann::json::parse(journal::format_record(l.record));
-      j["alive"] = l.alive;
-      j["status"] = state_of(l);
-      j["age_seconds"] = now - l.record.started;
-      out.push_back(j);
-    }
-    std::printf("%s\n", out.dump(2).c_str());
-    return Status::Ok();
-  }
-  if (all.empty()) {
-    std::printf("no transfers in progress (state directory %s)\n", dir.c_str());
-    return Status::Ok();
-  }
-  std::printf("%-32s  %-7s  %-8s  %-28s  %-26s  %-11s  %s\n", "SESSION", "ROLE", "STATE", "TARGET", "POSITION", "RATE", "AGE");
-  for (const auto& l : all) {
-    const auto& r = l.record;
-    std::printf("%-32s  %-7s  %-8s  %-28s  %-26s  %-11s  %s\n", r.session.c_str(), r.role.c_str(), state_of(l).c_str(), r.target.c_str(),
-                position(r).c_str(), rate_of(r).c_str(), format_duration(now - r.started).c_str());
-    if (!r.note.empty()) std::printf("    %s\n", r.note.c_str());
-    if (!l.alive) std::printf("    its process (pid %d) is gone; 'pgmigrate abort %s' cleans up\n", r.pid, r.session.c_str());
-  }
+  if (as_json) std::printf("%s\n", journal::transfers_json(all, now).dump(2).c_str());
+  else print_lines(stdout, journal::transfers_lines(all, now, *chosen));
   return Status::Ok();
 }
 

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -32,6 +33,12 @@ struct RunContext {
 };
 
 using CommandFn = std::function<Status(RunContext&)>;
+
+// What a library worded for the user (its describe functions), one line each. Not flushed: a
+// command flushes where its output must be seen at once (a live timeline, a relayed far output).
+inline void print_lines(std::FILE* to, const std::vector<std::string>& lines) {
+  for (const auto& l : lines) std::fprintf(to, "%s\n", l.c_str());
+}
 
 // Each registrar adds one top-level command (and its subcommands). `selected` is set by
 // the callback of whichever command the user named.

@@ -10,8 +10,9 @@
 #include <thread>
 
 #include "cli/progress.h"
-#include "cli/summary.h"
 #include "common/units.h"
+#include "objstore/describe.h"
+#include "session/describe.h"
 #include "session/objects.h"
 
 namespace pgm::cli {
@@ -103,11 +104,8 @@ Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const Re
     if (!ctx.global.quiet) std::fprintf(stderr, "%s already holds this stream, complete: nothing to upload\n", url.c_str());
     return Status::Ok();
   }
-  print_summary(*sent, ctx.global.quiet);
-  if (!ctx.global.quiet)
-    std::fprintf(stderr, "stored %llu objects and a manifest at %s (%llu uploaded, %llu kept from an earlier run)\n",
-                 static_cast<unsigned long long>(stored.objects), url.c_str(), static_cast<unsigned long long>(stored.uploaded),
-                 static_cast<unsigned long long>(stored.kept));
+  if (!ctx.global.quiet) print_lines(stderr, session::summary_lines(*sent));
+  if (!ctx.global.quiet) std::fprintf(stderr, "%s\n", objstore::stored_line(stored, url).c_str());
   return Status::Ok();
 }
 
@@ -128,7 +126,7 @@ Status recv_from_objects(RunContext& ctx, const std::string& url, const sink::Si
   ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
   auto got = session::recv_from_objects(*at, *cfg, down, spec, t, view, ctx.cancel);
   if (!got) return got.status();
-  print_summary(*got, ctx.global.quiet);
+  if (!ctx.global.quiet) print_lines(stderr, session::summary_lines(*got));
   return Status::Ok();
 }
 

@@ -3,9 +3,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
-#include "common/units.h"
+#include "session/describe.h"
 
 namespace pgm::cli {
 
@@ -75,66 +74,20 @@ void Progress::loop() {
 void Progress::emit(bool final) {
   ProgressSample s = sample_();
   auto now = std::chrono::steady_clock::now();
-  double dt = std::chrono::duration<double>(now - last_time_).count();
-  double elapsed = std::chrono::duration<double>(now - start_).count();
-  double rate = dt > 0 ? static_cast<double>(s.logical_bytes - last_bytes_) / dt : 0;
-  double mean = elapsed > 0 ? static_cast<double>(s.logical_bytes) / elapsed : 0;
-  double ratio = s.wire_bytes > 0 ? static_cast<double>(s.logical_bytes) / static_cast<double>(s.wire_bytes) : 1.0;
-  std::vector<double> lane_rates;
-  for (std::size_t i = 0; i < s.lane_bytes.size(); ++i) {
-    std::uint64_t prev = i < last_lanes_.size() ? last_lanes_[i] : 0;
-    lane_rates.push_back(dt > 0 ? static_cast<double>(s.lane_bytes[i] - prev) / dt : 0);
-  }
-  std::optional<double> eta;
-  if (total_ && mean > 0 && *total_ > s.logical_bytes) eta = static_cast<double>(*total_ - s.logical_bytes) / mean;
-  last_bytes_ = s.logical_bytes;
-  last_lanes_ = s.lane_bytes;
+  const double dt = std::chrono::duration<double>(now - last_time_).count();
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const session::ProgressFigures f = session::progress_figures(s, last_, dt, elapsed, total_);
+  last_ = s;
   last_time_ = now;
-
   if (mode_ == ProgressMode::json) {
-    nlohmann::json j;
-    j["event"] = final ? "done" : "progress";
-    j["label"] = label_;
-    j["elapsed_s"] = elapsed;
-    j["logical_bytes"] = s.logical_bytes;
-    j["wire_bytes"] = s.wire_bytes;
-    j["chunks"] = s.chunks;
-    j["rate_bps"] = rate;
-    j["ratio"] = ratio;
-    j["lane_rates_bps"] = lane_rates;
-    j["drops"] = s.drops;
-    j["reconnects"] = s.reconnects;
-    j["resent_bytes"] = s.resent_bytes;
-    j["rate_limit_bps"] = s.rate_limit;  // 0: no cap
-    if (!s.session.empty()) j["session"] = s.session;
-    if (total_) j["total_estimate_bytes"] = *total_;
-    if (eta) j["eta_s"] = *eta;
-    std::fprintf(stderr, "%s\n", j.dump().c_str());
+    std::fprintf(stderr, "%s\n", session::progress_json(label_, s, f, final).dump().c_str());
     return;
   }
   if (final) {
     std::fprintf(stderr, "\r\033[K");
     return;
   }
-  std::string line = label_ + ": " + format_bytes(static_cast<double>(s.logical_bytes));
-  if (total_) line += " / ~" + format_bytes(static_cast<double>(*total_));
-  line += ", wire " + format_bytes(static_cast<double>(s.wire_bytes));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, " (%.2fx)", ratio);
-  line += buf;
-  line += ", " + format_rate(rate);
-  if (s.rate_limit != 0) line += " (cap " + format_rate(static_cast<double>(s.rate_limit)) + ")";
-  if (lane_rates.size() > 1) {
-    line += " [";
-    for (std::size_t i = 0; i < lane_rates.size(); ++i) {
-      std::snprintf(buf, sizeof buf, "%s%.0f", i ? " " : "", lane_rates[i] / 1e6);
-      line += buf;
-    }
-    line += " MB/s]";
-  }
-  if (s.reconnects) line += ", reconnects " + std::to_string(s.reconnects);
-  if (eta) line += ", ETA " + format_duration(*eta);
-  std::fprintf(stderr, "\r\033[K%s", line.c_str());
+  std::fprintf(stderr, "\r\033[K%s", session::progress_text(label_, s, f).c_str());
   std::fflush(stderr);
 }
 

@@ -44,8 +44,7 @@ class Progress {
   std::function<ProgressSample()> sample_;
   std::optional<std::uint64_t> total_;
   std::chrono::steady_clock::time_point start_;
-  std::uint64_t last_bytes_ = 0;
-  std::vector<std::uint64_t> last_lanes_;
+  ProgressSample last_;  // the previous report's sample (rates since then)
   std::chrono::steady_clock::time_point last_time_;
   std::mutex mu_;
   std::condition_variable cv_;

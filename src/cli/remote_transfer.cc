@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "cli/progress.h"
+#include "session/describe.h"
 
 namespace pgm::cli {
 namespace {
@@ -34,7 +35,7 @@ Status run_observed(RunContext& ctx, const TransferOptions& topts, session::Metr
   metrics->record_outcome(sum.status());
   if (!sum) return sum.status();
   if (summary_out != nullptr) *summary_out = *sum;
-  print_summary(*sum, ctx.global.quiet);
+  if (!ctx.global.quiet) print_lines(stderr, session::summary_lines(*sum));
   return Status::Ok();
 }
 

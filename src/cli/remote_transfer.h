@@ -8,7 +8,6 @@
 #include <functional>
 
 #include "cli/command.h"
-#include "cli/summary.h"
 #include "cli/transfer_options.h"
 #include "pgmigrate/session.h"
 #include "session/metrics_file.h"
@@ -19,6 +18,7 @@ namespace pgm::cli {
 
 using session::ConnectFn;
 using session::FarTls;
+using session::TransferSummary;
 
 struct RemoteOptions : session::Remote {
   // For callers that report on a push (migrate): the stream position, updated about ten

@@ -1,1 +1,1 @@
-list(APPEND PGM_SOURCES journal/journal.cc)
+list(APPEND PGM_SOURCES journal/journal.cc journal/describe.cc)

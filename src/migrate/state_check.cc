@@ -27,7 +27,7 @@ struct Field {
   const Field* fields = nullptr;  // for object and object_of; the table ends with a null key
 };
 
-// steps.<name>: Migration::begin/end/add_bytes, step_status and print_report.
+// steps.<name>: Migration::begin/end/add_bytes, step_status and report_lines (migrate/describe.h).
 constexpr Field kStepFields[] = {
     {"status", Type::string},      {"started", Type::number}, {"finished", Type::number}, {"seconds", Type::number},
     {"bytes", Type::unsigned_int}, {"detail", Type::string},  {nullptr, Type::string},

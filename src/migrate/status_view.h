@@ -1,6 +1,6 @@
 // What `migrate status` shows of each migration in a state directory, computed here so that the
 // cli only renders it: whether its runner still lives, its phase, age, and during the bulk send
-// the expected total and the time left at the last rate.
+// the expected total and the time left at the last rate (worded by migrate/describe.h).
 #pragma once
 
 #include <cstdint>

@@ -81,7 +81,7 @@ void read_state(const json& cj) {
   // Cleanup and abort: release the holds.
   for (const auto& h : cj.value("holds", json::array())) use(h.get<std::string>());
 
-  // print_report (its caller has begun a step, so "steps" exists there).
+  // The run's report, migrate::report_lines (its caller has begun a step, so "steps" exists there).
   if (cj.contains("steps"))
     for (const auto& step : kSteps) {
       if (!cj["steps"].contains(step)) continue;
