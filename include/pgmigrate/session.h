@@ -99,6 +99,9 @@ struct Remote {
   std::string remote_bin = "pgmigrate";
   unsigned streams = 8;
   std::string host_label;  // "user@host" for messages
+  // The host's network name: the configuration's HostName for an alias (`db2` means nothing to
+  // libpq or DNS), else the host as given. migrate's default standby conninfo uses it.
+  std::string network_host;
   // Non-root logins: the far pgmigrate runs under this wrapper ("sudo -n", --sudo-cmd); empty
   // when it runs as the login user (root, or --no-sudo). Both are named in refusals.
   std::string elevation;

@@ -2,10 +2,10 @@
 // remote half of a transfer (control on stdin/stdout), `_lane` hands one data connection to
 // it (src/transport/lane_socket.h).
 #include "cli/command.h"
-#include "cli/transfer_options.h"
-#include "cli/zfs_options.h"
+#include "cli/options.h"
 #include "common/units.h"
 #include "pgmigrate/session.h"
+#include "session/settings.h"
 #include "transport/lane_socket.h"
 #include "transport/tls.h"
 
@@ -22,12 +22,11 @@ std::optional<session::FarTls> far_tls(int port, bool any_peer) {
 
 void register_internal(CLI::App& app, CommandFn& selected) {
   struct ServeArgs {
-    std::string target, snapshot, recv_cmd, send_cmd, incremental, intermediate, socket, resume_token, wait_for_sender = "10m";
-    bool force = false, replicate = false, props = false;
+    std::string target, snapshot, socket, resume_token, wait_for_sender = "10m";
     int tls_port = -1;  // -1: no TLS lanes
     bool tls_any_peer = false;
-    TransferOptions transfer;
-    ZfsOptions zfs_flags;  // the near half passes on those of this side's zfs
+    session::TransferSettings transfer;
+    session::StreamSettings stream;  // the near half passes on those of this side
   };
   auto a = std::make_shared<ServeArgs>();
 
@@ -35,53 +34,47 @@ void register_internal(CLI::App& app, CommandFn& selected) {
   serve->require_subcommand(1);
   CLI::App* srecv = serve->add_subcommand("recv", "Receive lanes into zfs receive");
   srecv->add_option("--target", a->target);
-  srecv->add_flag("-F", a->force);
-  srecv->add_option("--recv-cmd", a->recv_cmd);
+  srecv->add_flag("-F", a->stream.force);
+  srecv->add_option("--recv-cmd", a->stream.recv_cmd);
   srecv->add_option("--reconnect-timeout", a->wait_for_sender);
-  srecv->add_option("--tls-port", a->tls_port)->check(CLI::Range(0, 65535));
-  srecv->add_flag("--tls-any-peer", a->tls_any_peer);
-  add_transfer_options(*srecv, a->transfer);
-  add_zfs_options(*srecv, a->zfs_flags, false);
+  add_zfs_options(*srecv, a->stream.zfs, false);
+  CLI::App* ssend = serve->add_subcommand("send", "Serve a zfs send stream to lanes");
+  ssend->add_option("--snapshot", a->snapshot);
+  ssend->add_option("-i", a->stream.incremental);
+  ssend->add_option("-I", a->stream.intermediate);
+  ssend->add_flag("-R", a->stream.replicate);
+  ssend->add_flag("-p", a->stream.props);
+  ssend->add_option("--send-cmd", a->stream.send_cmd);
+  ssend->add_option("--resume-token", a->resume_token);
+  add_zfs_options(*ssend, a->stream.zfs, true);
+  for (CLI::App* half : {srecv, ssend}) {
+    half->add_option("--tls-port", a->tls_port)->check(CLI::Range(0, 65535));
+    half->add_flag("--tls-any-peer", a->tls_any_peer);
+    add_transfer_options(*half, a->transfer);
+  }
   srecv->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      auto t = resolve(a->transfer);
+      auto t = session::resolve_transfer(a->transfer);
       if (!t) return t.status();
       // The far half runs zfs directly: sudo, if any, started this whole process.
-      sink::SinkSpec spec{a->target, {}, a->recv_cmd, {}};
-      zfs::SendFlags unused;
-      PGM_RETURN_IF_ERROR(apply_zfs_options(a->zfs_flags, false, !a->recv_cmd.empty(), unused, spec.flags));
-      spec.flags.force = a->force;
+      source::SourceSpec unused;
+      sink::SinkSpec spec;
+      spec.target = a->target;
+      PGM_RETURN_IF_ERROR(session::resolve_stream(a->stream, unused, spec));
       auto wait = parse_duration(a->wait_for_sender);
       if (!wait) return wait.status().context("--reconnect-timeout");
       return session::serve_recv(spec, *t, *wait, far_tls(a->tls_port, a->tls_any_peer), ctx.cancel);
     };
   });
-  CLI::App* ssend = serve->add_subcommand("send", "Serve a zfs send stream to lanes");
-  ssend->add_option("--snapshot", a->snapshot);
-  ssend->add_option("-i", a->incremental);
-  ssend->add_option("-I", a->intermediate);
-  ssend->add_flag("-R", a->replicate);
-  ssend->add_flag("-p", a->props);
-  ssend->add_option("--send-cmd", a->send_cmd);
-  ssend->add_option("--resume-token", a->resume_token);
-  ssend->add_option("--tls-port", a->tls_port)->check(CLI::Range(0, 65535));
-  ssend->add_flag("--tls-any-peer", a->tls_any_peer);
-  add_transfer_options(*ssend, a->transfer);
-  add_zfs_options(*ssend, a->zfs_flags, true);
   ssend->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      auto t = resolve(a->transfer);
+      auto t = session::resolve_transfer(a->transfer);
       if (!t) return t.status();
       source::SourceSpec spec;
       spec.snapshot = a->snapshot;
-      spec.send_cmd = a->send_cmd;
       spec.resume_token = a->resume_token;
-      if (!a->incremental.empty()) spec.flags.incremental = a->incremental;
-      if (!a->intermediate.empty()) spec.flags.intermediate = a->intermediate;
-      spec.flags.replicate = a->replicate;
-      spec.flags.props = a->props;
-      zfs::RecvFlags unused;
-      PGM_RETURN_IF_ERROR(apply_zfs_options(a->zfs_flags, !a->send_cmd.empty(), false, spec.flags, unused));
+      sink::SinkSpec unused;
+      PGM_RETURN_IF_ERROR(session::resolve_stream(a->stream, spec, unused));
       return session::serve_send(spec, *t, far_tls(a->tls_port, a->tls_any_peer), ctx.cancel);
     };
   });

@@ -1,6 +1,7 @@
-// `pgmigrate migrate run|plan|status|abort`: flags into a migrate::Spec (include/pgmigrate/migrate.h
-// runs the plan), the far host bound through migrate_remote.h, and what the user sees: the
-// progress lines, the plan, `status` and the report as migrate/describe.h words them.
+// `pgmigrate migrate run|plan|status|abort|...`: flags into migrate::RunSettings (which
+// migrate/settings.h resolves; include/pgmigrate/migrate.h runs the plan), the far host bound
+// through migrate_remote.h, and what the user sees: the progress lines, the plan, `status` and
+// the report as migrate/describe.h words them.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -10,27 +11,18 @@
 #include <tuple>
 
 #include "cli/command.h"
-#include "cli/endpoint.h"
 #include "cli/exit.h"
-#include "cli/hook_options.h"
 #include "cli/migrate_remote.h"
 #include "cli/object_transfer.h"
-#include "cli/remote_options.h"
-#include "cli/transfer_options.h"
-#include "cli/zfs_options.h"
-#include "common/elevation.h"
+#include "cli/options.h"
 #include "common/units.h"
 #include "journal/journal.h"
 #include "migrate/describe.h"
 #include "migrate/metrics.h"
+#include "migrate/settings.h"
 #include "migrate/target.h"
-#include "objstore/location.h"
-#include "pg/conninfo.h"
-#include "pg/debian_cluster.h"
-#include "pg/switchover.h"
 #include "pgmigrate/migrate.h"
 #include "session/metrics_file.h"
-#include "zfs/zfs.h"
 
 namespace pgm::cli {
 namespace {
@@ -38,21 +30,10 @@ namespace {
 using nlohmann::json;
 
 struct MigrateArgs {
-  std::string source, target, primary, standby_primary, standby, id, state_dir,
-      fence = "stop", primary_pgdata, stop_cmd, start_cmd, bindir, max_lag = "16M", switch_timeout = "2m", delta_target = "1G",
-      catchup_timeout = "30m", assume_rate = "100M", pause_before, target_cluster;
-  std::string wal_warn, wal_limit, guard_interval = "5s";
+  migrate::RunSettings run;  // run and plan; the other commands take what they need of it
+  std::string pause_before;
   std::string far_log_tail = "1M";
-  bool drop_slot_on_limit = false;
-  int standby_port = 0;
-  unsigned rounds = 1;
-  bool switchover = false, no_switchover = false, keep_snapshots = false, keep_old_as_standby = false, json = false,
-       abandon_logical_slots = false;
-  TransferOptions transfer;
-  ZfsOptions zfs;  // for every send and receive of the migration
-  RemoteCliOptions remote;
-  HookCliOptions hooks;
-  std::string bulk_via;  // --bulk-via URL
+  bool json = false;
   ObjectCliOptions objects;
 };
 
@@ -68,116 +49,18 @@ struct Prepared {
   std::unique_ptr<migrate::Remote> remote;
 };
 
-// --wal-warn, --wal-limit, --drop-slot-on-limit, --guard-interval (run's guard, and watch's).
-Status guard_settings(const MigrateArgs& a, migrate::Spec& s) {
-  for (auto [text, flag, out] :
-       {std::tuple{&a.wal_warn, "--wal-warn", &s.wal_warn}, std::tuple{&a.wal_limit, "--wal-limit", &s.wal_limit}}) {
-    if (text->empty()) continue;
-    auto v = parse_size(*text);
-    if (!v) return v.status().context(flag);
-    *out = *v;
-  }
-  if (a.drop_slot_on_limit && s.wal_limit == 0)
-    return Status(Errc::invalid_argument, "--drop-slot-on-limit needs --wal-limit SIZE (the retention at which to drop the slot)");
-  s.drop_slot_on_limit = a.drop_slot_on_limit;
-  auto interval = parse_duration(a.guard_interval);
-  if (!interval) return interval.status().context("--guard-interval");
-  if (interval->count() < 100) return Status(Errc::invalid_argument, "--guard-interval must be at least 100ms");
-  s.guard_interval = *interval;
-  return Status::Ok();
-}
-
-// How migrate's work on this host (zfs, pg_ctl/pg_ctlcluster of the old primary, its
-// pg_control) is reached when pgmigrate runs as a normal user: through the one privilege wrapper
-// (common/elevation.h). --keep-old-as-standby writes the old primary's standby files into its
-// data directory, which that wrapper does not do: refused before anything, in one line.
-Result<std::string> near_privilege(const MigrateArgs& a) {
-  auto wrapper = local_privilege_wrapper(a.remote);
-  if (!wrapper) return wrapper.status();
-  if (!wrapper->empty() && a.keep_old_as_standby)
-    return Status(Errc::auth, "--keep-old-as-standby writes into the old primary's data directory, which migrate does not do through '" +
-                                  *wrapper + "', and " + effective_user_name() +
-                                  " is not root: run it as root (sudo pgmigrate migrate ...), or switch over without it");
-  return wrapper;
-}
-
 // `metrics`: the run's metrics file, which its transfers write too (null for plan).
 Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, session::MetricsFile* metrics = nullptr) {
-  auto endpoint = parse_endpoint(a.target);
-  if (!endpoint) return endpoint.status();
-  if (endpoint->stdio || endpoint->host.empty()) return Status(Errc::invalid_argument, "--target must be [user@]host:POOL/FS");
-  PGM_RETURN_IF_ERROR(zfs::validate_dataset(a.source));
-  PGM_RETURN_IF_ERROR(zfs::validate_dataset(endpoint->name));
-  auto wrapper = near_privilege(a);
-  if (!wrapper) return wrapper.status();
-  if (a.standby_port <= 0 && a.standby.empty()) return Status(Errc::invalid_argument, "--standby-port (or --standby CONNINFO) is required");
-  for (const auto* v : {&a.max_lag, &a.delta_target, &a.assume_rate})
-    if (auto s = parse_size(*v); !s) return s.status();
-  auto remote = make_remote(a.remote, *endpoint);
-  if (!remote) return remote.status();
-  remote->metrics = metrics;
-  auto t = resolve(a.transfer);
-  if (!t) return t.status();
-  Prepared out;
-  migrate::Spec& s = out.spec;
-  s.source = a.source;
-  s.target = a.target;
-  s.target_dataset = endpoint->name;
-  s.primary = a.primary;
-  s.standby_conninfo = a.standby.empty() ? pg::conninfo_with(pg::conninfo_with(a.primary, "host", remote->network_host), "port",
-                                                             std::to_string(a.standby_port))
-                                         : a.standby;
-  s.standby_primary = a.standby_primary.empty() ? a.primary : a.standby_primary;
-  s.state_dir = a.state_dir;
-  s.id = a.id;
-  s.bindir = a.bindir;
-  s.standby_port = a.standby_port;
-  s.rounds = a.rounds;
-  s.delta_target = *parse_size(a.delta_target);
-  s.max_lag = *parse_size(a.max_lag);
-  s.primary_pgdata = a.primary_pgdata;
-  s.stop_cmd = a.stop_cmd;
-  s.start_cmd = a.start_cmd;
-  s.pre_fence_hook = a.hooks.pre_fence_hook;
-  s.post_hook = a.hooks.post_hook;
-  s.keep_snapshots = a.keep_snapshots;
-  s.keep_old_as_standby = a.keep_old_as_standby;
-  s.abandon_logical_slots = a.abandon_logical_slots;
-  if (!a.target_cluster.empty()) PGM_RETURN_IF_ERROR(pg::parse_cluster_id(a.target_cluster).status().context("--target-cluster"));
-  s.target_cluster = a.target_cluster;
-  s.run.want_switchover = a.switchover && !a.no_switchover;
-  PGM_RETURN_IF_ERROR(guard_settings(a, s));
-  PGM_RETURN_IF_ERROR(apply_zfs_options(a.zfs, false, false, s.send_flags, s.recv_flags));
-  s.zfs_flags = zfs_option_words(a.zfs);
-  s.privilege_wrapper = *wrapper;
-  if (!a.bulk_via.empty()) {
-    auto at = objstore::parse_location(a.bulk_via);
-    if (!at) return at.status().context("--bulk-via");
-    s.bulk_via = at->url();
-  }
-  out.remote = make_migrate_remote(ctx, *remote, *t, a.transfer, a.objects, *wrapper);
-  return out;
-}
-
-// The settings `run` reaches only at its catch-up and switchover steps: `plan` checks them too,
-// so that a typo is refused days before the maintenance window, not in it.
-Status prepare_run(const MigrateArgs& a, migrate::Spec& s) {
-  auto catchup = parse_duration(a.catchup_timeout);
-  if (!catchup) return catchup.status().context("--catchup-timeout");
-  s.catchup_timeout = *catchup;
-  auto fence = pg::parse_fence(a.fence);
-  if (!fence) return fence.status();
-  s.fence = *fence;
-  auto t = parse_duration(a.switch_timeout);
-  if (!t) return t.status().context("--timeout");
-  s.switch_timeout = *t;
-  return Status::Ok();
+  auto r = migrate::resolve_run(a.run);
+  if (!r) return r.status();
+  auto remote = make_migrate_remote(ctx, r->remote, r->transfer, a.run.transfer, a.objects, r->spec.privilege_wrapper, metrics);
+  return Prepared{std::move(r->spec), std::move(remote)};
 }
 
 // Progress lines on stderr ("migrate [2/8 bulk] ..."), or JSON events with --progress json.
 class Reporter final : public migrate::Observer {
  public:
-  Reporter(RunContext& ctx, const MigrateArgs& a) : ctx_(ctx), args_(a), json_(a.transfer.progress == "json") {}
+  Reporter(RunContext& ctx, const MigrateArgs& a) : ctx_(ctx), args_(a), json_(a.run.transfer.progress == "json") {}
 
   void say(std::string_view step, const std::string& text) override {
     if (ctx_.global.quiet) return;
@@ -202,7 +85,7 @@ class Reporter final : public migrate::Observer {
 Status run_migration(RunContext& ctx, const MigrateArgs& a, session::MetricsFile& metrics) {
   auto p = prepare(ctx, a, &metrics);
   if (!p) return p.status();
-  PGM_RETURN_IF_ERROR(prepare_run(a, p->spec));
+  PGM_RETURN_IF_ERROR(migrate::resolve_window(a.run, p->spec));
   auto m = migrate::open(p->spec);
   if (!m) return m.status();
   PGM_RETURN_IF_ERROR(migrate::claim(*m));
@@ -231,31 +114,32 @@ Status run_migration(RunContext& ctx, const MigrateArgs& a, session::MetricsFile
 Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
   auto c = prepare(ctx, a);
   if (!c) return c.status();
-  PGM_RETURN_IF_ERROR(prepare_run(a, c->spec));
+  PGM_RETURN_IF_ERROR(migrate::resolve_window(a.run, c->spec));
   auto p = migrate::preflight(c->spec, *c->remote, ctx.cancel, nullptr);
   if (!p) return name_setting(p.status(), migrate::kAbandonLogicalSlotsSetting, "--abandon-logical-slots");
   const migrate::PlanWording words{
-      c->remote->host_label(), static_cast<double>(*parse_size(a.assume_rate)), a.delta_target, a.max_lag, a.fence, a.switchover};
+      c->remote->host_label(), static_cast<double>(*parse_size(a.run.assume_rate)), a.run.delta_target, a.run.max_lag, a.run.fence,
+      a.run.switchover};
   print_lines(stdout, migrate::plan_lines(*p, c->spec, words));
   return Status::Ok();
 }
 
 Status status_migrations(const MigrateArgs& a) {
-  auto views = migrate::status_views(a.state_dir, journal::unix_now());
+  auto views = migrate::status_views(a.run.state_dir, journal::unix_now());
   if (!views) return views.status();
   if (a.json) std::printf("%s\n", migrate::status_json(*views).dump(2).c_str());
-  else print_lines(stdout, migrate::status_lines(*views, a.state_dir));
+  else print_lines(stdout, migrate::status_lines(*views, a.run.state_dir));
   return Status::Ok();
 }
 
 Status watch_migration(RunContext& ctx, const MigrateArgs& a) {
   migrate::Spec s;
-  PGM_RETURN_IF_ERROR(guard_settings(a, s));
+  PGM_RETURN_IF_ERROR(migrate::resolve_guard(a.run.guard, s));
   if (s.wal_warn == 0 && s.wal_limit == 0)
     return Status(Errc::invalid_argument, "migrate watch needs --wal-limit SIZE (and/or --wal-warn SIZE): the retention to act on");
-  s.primary = a.primary;
+  s.primary = a.run.primary;
   const bool quiet = ctx.global.quiet;
-  return migrate::watch(a.state_dir, a.id, migrate::guard_options(s), ctx.cancel, [quiet](const std::string& line) {
+  return migrate::watch(a.run.state_dir, a.run.id, migrate::guard_options(s), ctx.cancel, [quiet](const std::string& line) {
     if (quiet && line.rfind("warning: ", 0) != 0) return;
     std::fprintf(stderr, "migrate watch: %s\n", line.c_str());
   });
@@ -266,9 +150,9 @@ Status watch_migration(RunContext& ctx, const MigrateArgs& a) {
 std::function<Result<migrate::AbortTarget>(const migrate::State&)> state_target(RunContext& ctx, const MigrateArgs& a) {
   return [&ctx, &a](const migrate::State& st) -> Result<migrate::AbortTarget> {
     MigrateArgs args = a;
-    args.source = st.source.value_or("");
-    args.target = st.target.value_or("");
-    if (args.standby_port <= 0 && args.standby.empty()) args.standby_port = 1;  // not used here
+    args.run.source = st.source.value_or("");
+    args.run.target = st.target.value_or("");
+    if (args.run.standby_port <= 0 && args.run.standby.empty()) args.run.standby_port = 1;  // not used here
     auto p = prepare(ctx, args);
     if (!p) return p.status();
     return migrate::AbortTarget{std::move(p->remote), p->spec.target_dataset};
@@ -282,21 +166,21 @@ Status print_done(const Result<std::vector<std::string>>& done) {
 }
 
 Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto wrapper = near_privilege(a);
+  auto wrapper = migrate::near_privilege(a.run);
   if (!wrapper) return wrapper.status();
-  return print_done(migrate::abort(a.state_dir, a.id, a.primary, state_target(ctx, a), ctx.cancel, *wrapper));
+  return print_done(migrate::abort(a.run.state_dir, a.run.id, a.run.primary, state_target(ctx, a), ctx.cancel, *wrapper));
 }
 
 Status fallback_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto timeout = parse_duration(a.switch_timeout);
+  auto timeout = parse_duration(a.run.switch_timeout);
   if (!timeout) return timeout.status().context("--timeout");
   migrate::FallbackSpec f;
-  f.old_primary = a.standby_primary.empty() ? a.primary : a.standby_primary;
-  f.new_primary = a.standby;
+  f.old_primary = a.run.standby_primary.empty() ? a.run.primary : a.run.standby_primary;
+  f.new_primary = a.run.standby;
   f.timeout = *timeout;
-  f.pre_fence_hook = a.hooks.pre_fence_hook;
-  f.post_hook = a.hooks.post_hook;
-  auto out = migrate::fallback(a.state_dir, a.id, f, state_target(ctx, a), ctx.cancel);
+  f.pre_fence_hook = a.run.pre_fence_hook;
+  f.post_hook = a.run.post_hook;
+  auto out = migrate::fallback(a.run.state_dir, a.run.id, f, state_target(ctx, a), ctx.cancel);
   if (!out) return out.status();
   std::printf("%s", out->c_str());
   return Status::Ok();
@@ -307,7 +191,7 @@ Status far_log_migration(RunContext& ctx, const MigrateArgs& a) {
   if (!tail) return tail.status().context("--tail");
   if (*tail == 0 || *tail > migrate::kMaxFarLogTail)
     return Status(Errc::invalid_argument, "--tail must be between 1 and " + format_bytes(static_cast<double>(migrate::kMaxFarLogTail)));
-  auto log = migrate::far_log(a.state_dir, a.id, *tail, state_target(ctx, a), ctx.cancel);
+  auto log = migrate::far_log(a.run.state_dir, a.run.id, *tail, state_target(ctx, a), ctx.cancel);
   if (!log) return log.status();
   if (!ctx.global.quiet) std::fprintf(stderr, "%s\n", migrate::far_log_header(*log).c_str());
   std::fwrite(log->text.data(), 1, log->text.size(), stdout);
@@ -315,9 +199,9 @@ Status far_log_migration(RunContext& ctx, const MigrateArgs& a) {
 }
 
 Status finish_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto wrapper = local_privilege_wrapper(a.remote);
+  auto wrapper = session::local_privilege_wrapper(a.run.remote);
   if (!wrapper) return wrapper.status();
-  return print_done(migrate::finish(a.state_dir, a.id, a.standby, a.bindir, state_target(ctx, a), ctx.cancel, *wrapper));
+  return print_done(migrate::finish(a.run.state_dir, a.run.id, a.run.standby, a.run.bindir, state_target(ctx, a), ctx.cancel, *wrapper));
 }
 
 // A subcommand on one migration that runs `fn`: its ID, --state-dir, and --primary when it needs
@@ -326,21 +210,22 @@ using MigrationFn = Status (*)(RunContext&, const MigrateArgs&);
 CLI::App* migration_command(CLI::App* migrate, const char* name, const std::string& what, const std::shared_ptr<MigrateArgs>& a,
                             CommandFn& selected, MigrationFn fn, bool primary) {
   CLI::App* cmd = migrate->add_subcommand(name, what);
-  cmd->add_option("ID", a->id, "The migration id (pgmigrate migrate status)")->required();
-  if (primary) cmd->add_option("--primary", a->primary, "Connection string of the (old) primary")->envname("PGMIGRATE_PRIMARY")->required();
-  cmd->add_option("--state-dir", a->state_dir, "Where migration state lives");
+  cmd->add_option("ID", a->run.id, "The migration id (pgmigrate migrate status)")->required();
+  if (primary)
+    cmd->add_option("--primary", a->run.primary, "Connection string of the (old) primary")->envname("PGMIGRATE_PRIMARY")->required();
+  cmd->add_option("--state-dir", a->run.state_dir, "Where migration state lives");
   cmd->callback([a, &selected, fn] { selected = [a, fn](RunContext& ctx) { return fn(ctx, *a); }; });
   return cmd;
 }
 
 void add_migrate_guard_options(CLI::App& cmd, MigrateArgs& a) {
   const char* group = "Replication slot guard (from the slot's creation to the switchover)";
-  cmd.add_option("--wal-warn", a.wal_warn, "Warn once the migration's slot retains this much WAL")->group(group);
-  cmd.add_option("--wal-limit", a.wal_limit, "Stop when the slot retains this much WAL (or its wal_status is unreserved/lost)")
+  cmd.add_option("--wal-warn", a.run.guard.wal_warn, "Warn once the migration's slot retains this much WAL")->group(group);
+  cmd.add_option("--wal-limit", a.run.guard.wal_limit, "Stop when the slot retains this much WAL (or its wal_status is unreserved/lost)")
       ->group(group);
-  cmd.add_flag("--drop-slot-on-limit", a.drop_slot_on_limit, "At the limit, also drop the slot to protect the primary's disk")
+  cmd.add_flag("--drop-slot-on-limit", a.run.guard.drop_slot_on_limit, "At the limit, also drop the slot to protect the primary's disk")
       ->group(group);
-  cmd.add_option("--guard-interval", a.guard_interval, "Time between slot samples")->capture_default_str()->group(group);
+  cmd.add_option("--guard-interval", a.run.guard.interval, "Time between slot samples")->capture_default_str()->group(group);
 }
 
 }  // namespace
@@ -352,46 +237,47 @@ constexpr const char* kStateDirHelp =
 
 // The options of `migrate run` and `migrate plan` (plan checks everything run will need).
 void add_run_options(CLI::App& cmd, MigrateArgs& a) {
-  cmd.add_option("--source", a.source, "POOL/FS holding the primary's data directory (and pg_wal)")->required();
-  cmd.add_option("--target", a.target, "[user@]host:POOL/FS to create on the new host")->required();
+  cmd.add_option("--source", a.run.source, "POOL/FS holding the primary's data directory (and pg_wal)")->required();
+  cmd.add_option("--target", a.run.target, "[user@]host:POOL/FS to create on the new host")->required();
   // Connection strings may hold a password: each can come from the environment instead of
   // the command line, where every user of this host would see it in `ps`.
-  cmd.add_option("--primary", a.primary, "Connection string of the primary (from this host)")->envname("PGMIGRATE_PRIMARY")->required();
-  cmd.add_option("--standby-port", a.standby_port, "Port for the new server on the target host");
-  cmd.add_option("--standby", a.standby, "Connection string of the new server from this host (default: target host, --standby-port)")
+  cmd.add_option("--primary", a.run.primary, "Connection string of the primary (from this host)")->envname("PGMIGRATE_PRIMARY")->required();
+  cmd.add_option("--standby-port", a.run.standby_port, "Port for the new server on the target host");
+  cmd.add_option("--standby", a.run.standby, "Connection string of the new server from this host (default: target host, --standby-port)")
       ->envname("PGMIGRATE_STANDBY");
-  cmd.add_option("--standby-primary", a.standby_primary, "Connection string the new server uses to reach the primary (default: --primary)")
+  cmd.add_option("--standby-primary", a.run.standby_primary,
+                 "Connection string the new server uses to reach the primary (default: --primary)")
       ->envname("PGMIGRATE_STANDBY_PRIMARY");
-  cmd.add_option("--rounds", a.rounds, "Catch-up incremental sends before the slot is created")->capture_default_str();
-  cmd.add_option("--delta-target", a.delta_target, "Stop the rounds once an increment moves less than this")->capture_default_str();
-  cmd.add_option("--max-lag", a.max_lag, "Catch-up bound on the standby's replay lag (and switchover's)")->capture_default_str();
-  cmd.add_option("--catchup-timeout", a.catchup_timeout, "Give up waiting for catch-up after this long")->capture_default_str();
-  cmd.add_flag("--switchover", a.switchover, "Switch over once caught up (otherwise stop, ready, and print the command)");
-  cmd.add_flag("--no-switchover", a.no_switchover, "Stop when the standby has caught up");
-  cmd.add_option("--fence", a.fence, "Switchover fence: stop or connections")->capture_default_str();
-  cmd.add_option("--primary-pgdata", a.primary_pgdata, "The primary's data directory on this host (fence stop with pg_ctl)");
-  cmd.add_option("--stop-cmd", a.stop_cmd, "Shell command that stops the primary (fence stop elsewhere)");
-  cmd.add_option("--start-cmd", a.start_cmd, "Shell command that starts it again (rollback)");
-  cmd.add_option("--pg-bindir", a.bindir, "Directory holding pg_ctl (both hosts)");
-  cmd.add_option("--target-cluster", a.target_cluster,
+  cmd.add_option("--rounds", a.run.rounds, "Catch-up incremental sends before the slot is created")->capture_default_str();
+  cmd.add_option("--delta-target", a.run.delta_target, "Stop the rounds once an increment moves less than this")->capture_default_str();
+  cmd.add_option("--max-lag", a.run.max_lag, "Catch-up bound on the standby's replay lag (and switchover's)")->capture_default_str();
+  cmd.add_option("--catchup-timeout", a.run.catchup_timeout, "Give up waiting for catch-up after this long")->capture_default_str();
+  cmd.add_flag("--switchover", a.run.switchover, "Switch over once caught up (otherwise stop, ready, and print the command)");
+  cmd.add_flag("--no-switchover", a.run.no_switchover, "Stop when the standby has caught up");
+  cmd.add_option("--fence", a.run.fence, "Switchover fence: stop or connections")->capture_default_str();
+  cmd.add_option("--primary-pgdata", a.run.primary_pgdata, "The primary's data directory on this host (fence stop with pg_ctl)");
+  cmd.add_option("--stop-cmd", a.run.stop_cmd, "Shell command that stops the primary (fence stop elsewhere)");
+  cmd.add_option("--start-cmd", a.run.start_cmd, "Shell command that starts it again (rollback)");
+  cmd.add_option("--pg-bindir", a.run.bindir, "Directory holding pg_ctl (both hosts)");
+  cmd.add_option("--target-cluster", a.run.target_cluster,
                  "For a Debian/Ubuntu primary: the cluster (VER/NAME) to create on the target (default: the primary's)");
-  cmd.add_option("--timeout", a.switch_timeout, "Bound on the switchover")->capture_default_str();
-  add_hook_options(cmd, a.hooks);
-  cmd.add_flag("--keep-old-as-standby", a.keep_old_as_standby,
+  cmd.add_option("--timeout", a.run.switch_timeout, "Bound on the switchover")->capture_default_str();
+  add_hook_options(cmd, a.run.pre_fence_hook, a.run.post_hook);
+  cmd.add_flag("--keep-old-as-standby", a.run.keep_old_as_standby,
                "After the switchover, make the cleanly stopped old primary a standby of the new one (fallback window; the "
                "snapshots are kept)");
   add_migrate_guard_options(cmd, a);
-  cmd.add_flag("--keep-snapshots", a.keep_snapshots, "Keep the migration snapshots on both sides at clean-up");
-  cmd.add_flag("--abandon-logical-slots", a.abandon_logical_slots,
+  cmd.add_flag("--keep-snapshots", a.run.keep_snapshots, "Keep the migration snapshots on both sides at clean-up");
+  cmd.add_flag("--abandon-logical-slots", a.run.abandon_logical_slots,
                "Switch over although the primary has logical replication slots (they stay behind on the old primary)");
-  cmd.add_option("--id", a.id, "Name of the migration (default: a new id, or the unfinished one for the same source and target)");
-  cmd.add_option("--state-dir", a.state_dir, kStateDirHelp);
-  cmd.add_option("--assume-rate", a.assume_rate, "Rate for plan's time estimates (bytes/s)")->capture_default_str();
+  cmd.add_option("--id", a.run.id, "Name of the migration (default: a new id, or the unfinished one for the same source and target)");
+  cmd.add_option("--state-dir", a.run.state_dir, kStateDirHelp);
+  cmd.add_option("--assume-rate", a.run.assume_rate, "Rate for plan's time estimates (bytes/s)")->capture_default_str();
   cmd.add_option("--debug-pause-before", a.pause_before, "Testing aid")->group("");
-  add_transfer_options(cmd, a.transfer);
-  add_zfs_options(cmd, a.zfs, false);
-  add_remote_options(cmd, a.remote);
-  cmd.add_option("--bulk-via", a.bulk_via,
+  add_transfer_options(cmd, a.run.transfer);
+  add_zfs_options(cmd, a.run.zfs, false);
+  add_remote_options(cmd, a.run.remote);
+  cmd.add_option("--bulk-via", a.run.bulk_via,
                  "s3://bucket/prefix or gs://...: send the base snapshot through object storage (the target reads it as it "
                  "arrives, with its own credentials); the rest goes over SSH");
   add_object_options(cmd, a.objects, false);
@@ -406,7 +292,7 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   add_run_options(*run, *a);
   run->callback([a, &selected] {
     selected = [a](RunContext& ctx) {
-      session::MetricsFile metrics(a->transfer.metrics_file);  // --metrics-file: steps, slot and lag, and each transfer
+      session::MetricsFile metrics(a->run.transfer.metrics_file);  // --metrics-file: steps, slot and lag, and each transfer
       Status s = run_migration(ctx, *a, metrics);
       metrics.record_outcome(s);
       return s;
@@ -420,7 +306,7 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
                                              "Where each migration stands: step, bytes, rate, ETA, slot retention, lag. Reads the "
                                              "state directory of the user running it (root: /var/lib/pgmigrate; others: "
                                              "~/.local/state/pgmigrate)");
-  status->add_option("--state-dir", a->state_dir, kStateDirHelp);
+  status->add_option("--state-dir", a->run.state_dir, kStateDirHelp);
   status->add_flag("--json", a->json, "JSON, for monitoring");
   status->callback([a, &selected] { selected = [a](RunContext&) { return status_migrations(*a); }; });
 
@@ -442,34 +328,34 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   add_migrate_guard_options(*watch, *a);
 
   CLI::App* fallback = migration_command(migrate, "fallback", fallback_help, a, selected, fallback_migration, true);
-  fallback->add_option("--standby-primary", a->standby_primary, "How the target host reaches the old primary (default: --primary)")
+  fallback->add_option("--standby-primary", a->run.standby_primary, "How the target host reaches the old primary (default: --primary)")
       ->envname("PGMIGRATE_STANDBY_PRIMARY");
-  fallback->add_option("--standby", a->standby, "How the target host reaches the new primary (default: the one the migration recorded)")
+  fallback->add_option("--standby", a->run.standby, "How the target host reaches the new primary (default: the one the migration recorded)")
       ->envname("PGMIGRATE_STANDBY");
-  fallback->add_option("--timeout", a->switch_timeout, "Bound on the switchover")->capture_default_str();
+  fallback->add_option("--timeout", a->run.switch_timeout, "Bound on the switchover")->capture_default_str();
   // Given again here rather than kept from the run: they run on the target host (where this
   // switchover happens), and the way to reach the pooler from there may differ.
-  add_hook_options(*fallback, a->hooks);
-  add_remote_options(*fallback, a->remote);
+  add_hook_options(*fallback, a->run.pre_fence_hook, a->run.post_hook);
+  add_remote_options(*fallback, a->run.remote);
 
   CLI::App* far_log = migration_command(migrate, "far-log", far_log_help, a, selected, far_log_migration, false);
   far_log->add_option("--tail", a->far_log_tail, "How much of its end to print (whole lines)")->capture_default_str();
-  add_remote_options(*far_log, a->remote);
+  add_remote_options(*far_log, a->run.remote);
 
   CLI::App* finish = migration_command(migrate, "finish", finish_help, a, selected, finish_migration, false);
-  finish->add_option("--standby", a->standby, "Connection string of the new primary (default: the one the migration recorded)")
+  finish->add_option("--standby", a->run.standby, "Connection string of the new primary (default: the one the migration recorded)")
       ->envname("PGMIGRATE_STANDBY");
-  finish->add_option("--pg-bindir", a->bindir, "Directory holding pg_ctl");
-  add_remote_options(*finish, a->remote);
+  finish->add_option("--pg-bindir", a->run.bindir, "Directory holding pg_ctl");
+  add_remote_options(*finish, a->run.remote);
 
   CLI::App* abort =
       migrate->add_subcommand("abort",
                               "Undo a migration: its slot, holds, snapshots and the partial target (never the source data); after "
                               "'migrate fallback', end it: the target's stopped copy goes too");
-  abort->add_option("ID", a->id, "The migration id (pgmigrate migrate status)")->required();
-  abort->add_option("--primary", a->primary, "Connection string of the primary")->envname("PGMIGRATE_PRIMARY")->required();
-  abort->add_option("--state-dir", a->state_dir, kStateDirHelp);
-  add_remote_options(*abort, a->remote);
+  abort->add_option("ID", a->run.id, "The migration id (pgmigrate migrate status)")->required();
+  abort->add_option("--primary", a->run.primary, "Connection string of the primary")->envname("PGMIGRATE_PRIMARY")->required();
+  abort->add_option("--state-dir", a->run.state_dir, kStateDirHelp);
+  add_remote_options(*abort, a->run.remote);
   abort->callback([a, &selected] { selected = [a](RunContext& ctx) { return abort_migration(ctx, *a); }; });
 }
 

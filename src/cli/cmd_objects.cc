@@ -9,9 +9,9 @@
 
 #include "cli/command.h"
 #include "cli/object_transfer.h"
-#include "cli/transfer_options.h"
 #include "objstore/client.h"
 #include "objstore/describe.h"
+#include "session/settings.h"
 
 namespace pgm::cli {
 namespace {
@@ -19,7 +19,7 @@ namespace {
 struct ObjectsArgs {
   std::string url;
   ObjectCliOptions objects;
-  TransferOptions transfer;
+  session::TransferSettings transfer;
 };
 
 // An upload's location, a client for its bucket, and every key under its prefix.
@@ -58,7 +58,7 @@ Status ls(RunContext& ctx, const ObjectsArgs& a) {
 }
 
 Status verify(RunContext& ctx, const ObjectsArgs& a) {
-  auto t = resolve(a.transfer);
+  auto t = session::resolve_transfer(a.transfer);
   if (!t) return t.status();
   sink::SinkSpec discard;
   discard.recv_cmd = "cat > /dev/null";

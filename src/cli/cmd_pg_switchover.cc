@@ -6,7 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/exit.h"
-#include "cli/hook_options.h"
+#include "cli/options.h"
 #include "common/units.h"
 #include "pg/describe.h"
 
@@ -18,7 +18,7 @@ struct SwitchoverArgs {
   bool keep_old_as_standby = false;
   std::string fallback_slot = "pgmigrate_fallback";
   std::string primary_pgdata, primary_cluster, stop_cmd, start_cmd, primary_log, bindir;
-  HookCliOptions hooks;
+  std::string pre_fence_hook, post_hook;
   std::string direction = "switchover";
   std::string max_lag = "16M", timeout = "2m", stop_timeout = "60s", hook_timeout = "60s";
 };
@@ -54,7 +54,7 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
                 "new one through --fallback-slot, and prove it follows the new timeline: a fallback is then one more switchover");
   cmd->add_option("--fallback-slot", a->fallback_slot, "The slot on the new primary that the old one streams through")
       ->capture_default_str();
-  add_hook_options(*cmd, a->hooks);
+  add_hook_options(*cmd, a->pre_fence_hook, a->post_hook);
   cmd->add_option("--hook-timeout", a->hook_timeout, "Bound on each hook")->capture_default_str();
   cmd->add_option("--hook-direction", a->direction, "PGM_DIRECTION in the hooks' environment (migrate fallback passes fallback)")
       ->check(CLI::IsMember({"switchover", "fallback"}))
@@ -76,8 +76,8 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
       o.bindir = a->bindir;
       o.keep_old_as_standby = a->keep_old_as_standby;
       o.fallback_slot = a->fallback_slot;
-      o.pre_fence_hook = a->hooks.pre_fence_hook;
-      o.post_hook = a->hooks.post_hook;
+      o.pre_fence_hook = a->pre_fence_hook;
+      o.post_hook = a->post_hook;
       o.direction = a->direction;
       auto max_lag = parse_size(a->max_lag);
       if (!max_lag) return max_lag.status().context("--max-lag");

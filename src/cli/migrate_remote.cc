@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "cli/progress.h"
+#include "cli/remote_transfer.h"
 #include "migrate/ssh_remote.h"
 #include "objstore/client.h"
 
@@ -11,7 +12,7 @@ namespace pgm::cli {
 namespace {
 
 // --bulk-via's side of the object store: this host's credentials, flags and upload progress.
-migrate::ObjectRelay object_relay(RunContext& ctx, const ResolvedTransfer& transfer, const TransferOptions& topts,
+migrate::ObjectRelay object_relay(RunContext& ctx, const session::TransferParams& transfer, const session::TransferSettings& topts,
                                   const ObjectCliOptions& objects, const std::string& privilege_wrapper) {
   migrate::ObjectRelay r;
   if (!objects.endpoint.empty()) r.far_flags += " --s3-endpoint " + shell_quote(objects.endpoint);
@@ -40,13 +41,13 @@ migrate::ObjectRelay object_relay(RunContext& ctx, const ResolvedTransfer& trans
 
 }  // namespace
 
-std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
-                                                     TransferOptions topts, const ObjectCliOptions& objects,
-                                                     const std::string& privilege_wrapper) {
-  migrate::ObjectRelay relay = object_relay(ctx, transfer, topts, objects, privilege_wrapper);
+std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, session::Remote remote, session::TransferParams transfer,
+                                                     session::TransferSettings settings, const ObjectCliOptions& objects,
+                                                     const std::string& privilege_wrapper, session::MetricsFile* metrics) {
+  migrate::ObjectRelay relay = object_relay(ctx, transfer, settings, objects, privilege_wrapper);
   session::Remote far = remote;
   // The transfer runs on the command's own cancellation (ctx), which `cancel` is in migrate.
-  auto push = [&ctx, remote = std::move(remote), transfer, topts = std::move(topts), privilege_wrapper](
+  auto push = [&ctx, remote = std::move(remote), transfer, settings = std::move(settings), privilege_wrapper, metrics](
                   const migrate::Push& p, std::atomic<std::uint64_t>& position, CancelToken& /*cancel*/) -> Result<std::uint64_t> {
     source::SourceSpec src;
     src.snapshot = p.snapshot;
@@ -56,11 +57,9 @@ std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOpti
     sink::SinkSpec dst;
     dst.target = p.dataset;
     dst.flags = p.recv;
-    TransferSummary sum;
-    RemoteOptions with_position = remote;
-    with_position.position = &position;
-    with_position.summary_out = &sum;
-    PGM_RETURN_IF_ERROR(push_to_remote(ctx, src, dst, transfer, topts, with_position));
+    session::TransferSummary sum;
+    PGM_RETURN_IF_ERROR(run_observed(ctx, settings, {metrics, &position, &sum},
+                                     [&](session::Observer& view) { return session::push(src, dst, transfer, remote, view, ctx.cancel); }));
     return sum.logical_bytes;
   };
   return migrate::ssh_remote(std::move(far), std::move(push), std::move(relay));

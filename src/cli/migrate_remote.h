@@ -1,22 +1,24 @@
 // migrate's target host for `migrate run|plan|...`: migrate/ssh_remote.h over the SSH session
-// the flags describe, its increments sent by push_to_remote (progress, metrics file, summary).
+// the flags describe, each increment a session::push under run_observed (progress, metrics file, summary).
 #pragma once
 
 #include <memory>
 
 #include "cli/command.h"
 #include "cli/object_transfer.h"
-#include "cli/remote_transfer.h"
-#include "cli/transfer_options.h"
 #include "migrate/remote.h"
+#include "pgmigrate/session.h"
+#include "session/metrics_file.h"
+#include "session/settings.h"
 
 namespace pgm::cli {
 
-// `remote`, `transfer` and `topts` as make_remote / resolve made them from the flags.
-// `objects`: how --bulk-via reaches object storage (the --s3-* flags). `privilege_wrapper`: how
-// each send's zfs runs here when pgmigrate is not root (migrate::Spec::privilege_wrapper).
-std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
-                                                     TransferOptions topts, const ObjectCliOptions& objects,
-                                                     const std::string& privilege_wrapper);
+// `remote` and `transfer` as migrate::resolve_run made them from `settings`. `objects`: how
+// --bulk-via reaches object storage (the --s3-* flags). `privilege_wrapper`: how each send's zfs
+// runs here when pgmigrate is not root (migrate::Spec::privilege_wrapper). `metrics`: the run's
+// metrics file, which each transfer writes too (null: none).
+std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, session::Remote remote, session::TransferParams transfer,
+                                                     session::TransferSettings settings, const ObjectCliOptions& objects,
+                                                     const std::string& privilege_wrapper, session::MetricsFile* metrics);
 
 }  // namespace pgm::cli

@@ -76,7 +76,7 @@ Result<objstore::ClientConfig> object_config(const ObjectCliOptions& o, const ob
                                  objstore::process_env, objstore::read_local_file);
 }
 
-Result<session::TransferSummary> upload_to_objects(const source::SourceSpec& spec, const ResolvedTransfer& t, const std::string& url,
+Result<session::TransferSummary> upload_to_objects(const source::SourceSpec& spec, const session::TransferParams& t, const std::string& url,
                                                    const ObjectCliOptions& o, session::Observer& view, CancelToken& cancel,
                                                    objstore::UploadSummary* stored_out) {
   auto at = objstore::parse_location(url);
@@ -94,8 +94,8 @@ Result<session::TransferSummary> upload_to_objects(const source::SourceSpec& spe
   return done->sent ? *done->sent : session::TransferSummary{};
 }
 
-Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts,
-                       const std::string& url, const ObjectCliOptions& o) {
+Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const session::TransferParams& t,
+                       const session::TransferSettings& topts, const std::string& url, const ObjectCliOptions& o) {
   ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
   objstore::UploadSummary stored;
   auto sent = upload_to_objects(spec, t, url, o, view, ctx.cancel, &stored);
@@ -109,8 +109,8 @@ Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const Re
   return Status::Ok();
 }
 
-Status recv_from_objects(RunContext& ctx, const std::string& url, const sink::SinkSpec& spec, const ResolvedTransfer& t,
-                         const TransferOptions& topts, const ObjectCliOptions& o) {
+Status recv_from_objects(RunContext& ctx, const std::string& url, const sink::SinkSpec& spec, const session::TransferParams& t,
+                         const session::TransferSettings& topts, const ObjectCliOptions& o) {
   auto at = objstore::parse_location(url);
   if (!at) return at.status();
   auto cfg = object_config(o, *at);

@@ -8,10 +8,10 @@
 #include <string>
 
 #include "cli/command.h"
-#include "cli/transfer_options.h"
 #include "objstore/location.h"
 #include "objstore/relay.h"
 #include "pgmigrate/session.h"
+#include "session/settings.h"
 #include "sink/sink.h"
 #include "source/source.h"
 
@@ -36,12 +36,12 @@ Result<objstore::ClientConfig> object_config(const ObjectCliOptions& o, const ob
 
 // The upload of send_to_objects without what it prints: the sender's summary, or why it failed.
 // `already_complete` is set when the store held this stream, complete (nothing was uploaded).
-Result<session::TransferSummary> upload_to_objects(const source::SourceSpec& spec, const ResolvedTransfer& t, const std::string& url,
+Result<session::TransferSummary> upload_to_objects(const source::SourceSpec& spec, const session::TransferParams& t, const std::string& url,
                                                    const ObjectCliOptions& o, session::Observer& view, CancelToken& cancel,
                                                    objstore::UploadSummary* stored_out = nullptr);
-Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const ResolvedTransfer& t, const TransferOptions& topts,
-                       const std::string& url, const ObjectCliOptions& o);
-Status recv_from_objects(RunContext& ctx, const std::string& url, const sink::SinkSpec& spec, const ResolvedTransfer& t,
-                         const TransferOptions& topts, const ObjectCliOptions& o);
+Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const session::TransferParams& t,
+                       const session::TransferSettings& topts, const std::string& url, const ObjectCliOptions& o);
+Status recv_from_objects(RunContext& ctx, const std::string& url, const sink::SinkSpec& spec, const session::TransferParams& t,
+                         const session::TransferSettings& topts, const ObjectCliOptions& o);
 
 }  // namespace pgm::cli

@@ -1,1 +1,1 @@
-list(APPEND PGM_SOURCES zfs/zfs.cc)
+list(APPEND PGM_SOURCES zfs/zfs.cc zfs/flag_settings.cc)

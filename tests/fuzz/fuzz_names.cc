@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "cli/endpoint.h"
+#include "session/settings.h"
 #include "zfs/zfs.h"
 
 namespace {
@@ -49,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const std::string a(field[0]);
 
-  if (auto ep = pgm::cli::parse_endpoint(a)) {
+  if (auto ep = pgm::session::parse_endpoint(a)) {
     if (!ep->stdio && (ep->host.empty() || ep->name.empty())) __builtin_trap();
     if (ep->stdio && a != "-") __builtin_trap();
   }

@@ -1,6 +1,5 @@
 #include <gtest/gtest.h>
 
-#include "cli/endpoint.h"
 #include "zfs/zfs.h"
 
 namespace pgm {
@@ -113,23 +112,6 @@ TEST(ZfsArgs, OpenZfsPassThroughFlagsOrRefusalsInOneLine) {
   bad.set_props.clear();
   bad.exclude_props = {"-F"};  // never an option of zfs itself
   EXPECT_EQ(zfs::recv_args("tank/fs", bad, all).status().code(), Errc::invalid_argument);
-}
-
-TEST(Endpoint, Parses) {
-  auto e = cli::parse_endpoint("-");
-  ASSERT_TRUE(e.ok());
-  EXPECT_TRUE(e->stdio);
-  e = cli::parse_endpoint("root@db2.example.com:tank/pgdata");
-  ASSERT_TRUE(e.ok());
-  EXPECT_EQ(e->user, "root");
-  EXPECT_EQ(e->host, "db2.example.com");
-  EXPECT_EQ(e->name, "tank/pgdata");
-  e = cli::parse_endpoint("[::1]:tank/fs@s");
-  ASSERT_TRUE(e.ok());
-  EXPECT_EQ(e->host, "::1");
-  EXPECT_EQ(e->name, "tank/fs@s");
-  for (const char* bad : {"tank/fs", "host:", ":tank", "a b:tank", "h;x:tank", "[::1:tank", "u$(id)@h:t"})
-    EXPECT_FALSE(cli::parse_endpoint(bad).ok()) << bad;
 }
 
 }  // namespace
