@@ -25,7 +25,7 @@ struct RecvArgs {
   std::string recv_cmd;
   TransferOptions transfer;
   RemoteCliOptions remote;
-  GuardCliOptions guard;
+  pg::SlotGuardSettings guard;
   std::string incremental, intermediate, send_cmd;
   bool replicate = false, props = false;
   ObjectCliOptions objects;

@@ -26,7 +26,7 @@ struct SendArgs {
   std::string send_cmd;
   TransferOptions transfer;
   RemoteCliOptions remote;
-  GuardCliOptions guard;
+  pg::SlotGuardSettings guard;
   bool force = false;
   std::string recv_cmd;
   ObjectCliOptions objects;
