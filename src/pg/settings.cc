@@ -10,6 +10,14 @@
 namespace pgm::pg {
 namespace {
 
+// Stores a setting's value in `out`, or returns why it could not be read.
+template <typename T>
+Status take(Result<T> value, T& out) {
+  if (!value) return value.status();
+  out = std::move(*value);
+  return Status::Ok();
+}
+
 // An empty size is 0: "not set" for the guard's warning and limit.
 Result<std::uint64_t> size_setting(const std::string& text, const char* flag) {
   if (text.empty()) return std::uint64_t{0};
@@ -30,15 +38,9 @@ Result<GuardOptions> guard_from(const SlotGuardSettings& s, const char* interval
   g.primary_conninfo = s.primary;
   g.slot = s.slot;
   g.drop_on_limit = s.drop_on_limit;
-  auto warn = size_setting(s.wal_warn, "--wal-warn");
-  if (!warn) return warn.status();
-  g.warn_bytes = *warn;
-  auto limit = size_setting(s.wal_limit, "--wal-limit");
-  if (!limit) return limit.status();
-  g.limit_bytes = *limit;
-  auto interval = sample_interval(s.interval, interval_flag);
-  if (!interval) return interval.status();
-  g.interval = *interval;
+  PGM_RETURN_IF_ERROR(take(size_setting(s.wal_warn, "--wal-warn"), g.warn_bytes));
+  PGM_RETURN_IF_ERROR(take(size_setting(s.wal_limit, "--wal-limit"), g.limit_bytes));
+  PGM_RETURN_IF_ERROR(take(sample_interval(s.interval, interval_flag), g.interval));
   return g;
 }
 
@@ -82,14 +84,8 @@ SlotSpec slot_spec(const SlotSettings& s) { return SlotSpec{s.guard.primary, s.g
 
 Result<SlotWatchSpec> slot_watch_spec(const SlotSettings& s) {
   SlotWatchSpec spec;
-  auto g = guard_from(s.guard, "--interval");
-  if (!g) return g.status();
-  spec.guard = std::move(*g);
-  if (!s.duration.empty()) {
-    auto d = duration_setting(s.duration, "--duration");
-    if (!d) return d.status();
-    spec.duration = *d;
-  }
+  PGM_RETURN_IF_ERROR(take(guard_from(s.guard, "--interval"), spec.guard));
+  if (!s.duration.empty()) PGM_RETURN_IF_ERROR(take(duration_setting(s.duration, "--duration"), spec.duration.emplace()));
   return spec;
 }
 
@@ -102,8 +98,7 @@ Result<StandbyRequest> standby_request(const StandbySettings& s) {
     if (!m) return m.status();
     spec.relink.push_back(std::move(*m));
   }
-  auto timeout = duration_setting(s.timeout, "--timeout");
-  if (!timeout) return timeout.status();
+  PGM_RETURN_IF_ERROR(take(duration_setting(s.timeout, "--timeout"), r.start.timeout));
   spec.standby.primary_conninfo = s.primary;
   spec.standby.slot = s.slot;
   if (s.port != 0) {
@@ -119,7 +114,6 @@ Result<StandbyRequest> standby_request(const StandbySettings& s) {
   r.start.bindir = s.bindir;
   r.start.log_file = s.log;
   r.start.check_conninfo = s.standby;
-  r.start.timeout = *timeout;
   return r;
 }
 
@@ -133,12 +127,8 @@ LagSpec lag_spec(const LagSettings& s) { return LagSpec{s.primary, s.standby, s.
 
 Result<LagWait> lag_wait(const LagSettings& s) {
   LagWait w;
-  auto bound = size_setting(s.wait, "--wait");
-  if (!bound) return bound.status();
-  w.bound = *bound;
-  auto timeout = duration_setting(s.timeout, "--timeout");
-  if (!timeout) return timeout.status();
-  w.timeout = *timeout;
+  PGM_RETURN_IF_ERROR(take(size_setting(s.wait, "--wait"), w.bound));
+  PGM_RETURN_IF_ERROR(take(duration_setting(s.timeout, "--timeout"), w.timeout));
   return w;
 }
 
@@ -147,9 +137,7 @@ Result<SwitchoverOptions> switchover_options(const SwitchoverSettings& s) {
   o.primary_conninfo = s.primary;
   o.standby_conninfo = s.standby;
   o.slot = s.slot;
-  auto fence = parse_fence(s.fence);
-  if (!fence) return fence.status();
-  o.fence = *fence;
+  PGM_RETURN_IF_ERROR(take(parse_fence(s.fence), o.fence));
   o.primary_pgdata = s.primary_pgdata;
   o.primary_cluster = s.primary_cluster;
   o.stop_cmd = s.stop_cmd;
@@ -164,11 +152,8 @@ Result<SwitchoverOptions> switchover_options(const SwitchoverSettings& s) {
   o.max_lag = *max_lag;
   for (auto [text, flag, out] :
        {std::tuple{&s.timeout, "--timeout", &o.timeout}, std::tuple{&s.stop_timeout, "--stop-timeout", &o.stop_timeout},
-        std::tuple{&s.hook_timeout, "--hook-timeout", &o.hook_timeout}}) {
-    auto d = duration_setting(*text, flag);
-    if (!d) return d.status();
-    *out = *d;
-  }
+        std::tuple{&s.hook_timeout, "--hook-timeout", &o.hook_timeout}})
+    PGM_RETURN_IF_ERROR(take(duration_setting(*text, flag), *out));
   return o;
 }
 
