@@ -11,27 +11,13 @@
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
 #include "pg/describe.h"
-#include "pg/relink.h"
-#include "pg/standby.h"
+#include "pg/settings.h"
 
 namespace pgm::cli {
 
 void register_pg_switchover(CLI::App& pg, CommandFn& selected);
 
 namespace {
-
-Result<std::uint64_t> size_option(const std::string& text, const char* flag) {
-  if (text.empty()) return std::uint64_t{0};
-  auto v = parse_size(text);
-  if (!v) return v.status().context(flag);
-  return v;
-}
-
-Result<std::chrono::milliseconds> duration_option(const std::string& text, const char* flag) {
-  auto v = parse_duration(text);
-  if (!v) return v.status().context(flag);
-  return v;
-}
 
 void print_slot(const pg::SlotStatus& s, bool json) {
   if (json) {
@@ -43,17 +29,13 @@ void print_slot(const pg::SlotStatus& s, bool json) {
 }
 
 struct SlotArgs {
-  std::string primary, slot = pg::kDefaultSlot;
+  pg::SlotSettings s;
   bool json = false;
-  std::string wal_warn, wal_limit, interval = "5s", duration;
-  bool drop_on_limit = false;
 };
 
-pg::SlotSpec slot_spec(const SlotArgs& a) { return pg::SlotSpec{a.primary, a.slot}; }
-
 void add_slot_common(CLI::App* cmd, SlotArgs& a) {
-  cmd->add_option("--primary", a.primary, "Connection string of the primary (key=value or postgresql:// URI)")->required();
-  cmd->add_option("--slot", a.slot, "Replication slot name")->capture_default_str();
+  cmd->add_option("--primary", a.s.guard.primary, "Connection string of the primary (key=value or postgresql:// URI)")->required();
+  cmd->add_option("--slot", a.s.guard.slot, "Replication slot name")->capture_default_str();
 }
 
 void register_slot(CLI::App& pg, CommandFn& selected) {
@@ -66,9 +48,9 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   create->add_flag("--json", a->json, "Print the new slot as JSON");
   create->callback([a, &selected] {
     selected = [a](RunContext&) -> Status {
-      auto s = pg::create_migration_slot(slot_spec(*a));
+      auto s = pg::create_migration_slot(pg::slot_spec(a->s));
       if (!s) return s.status();
-      if (!a->json) std::printf("%s\n", pg::slot_created_line(a->slot, *s).c_str());
+      if (!a->json) std::printf("%s\n", pg::slot_created_line(a->s.guard.slot, *s).c_str());
       print_slot(s->status, a->json);
       return Status::Ok();
     };
@@ -80,7 +62,7 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   status->add_flag("--json", a->json, "Print JSON");
   status->callback([a, &selected] {
     selected = [a](RunContext&) -> Status {
-      auto s = pg::migration_slot_status(slot_spec(*a));
+      auto s = pg::migration_slot_status(pg::slot_spec(a->s));
       if (!s) return s.status();
       print_slot(*s, a->json);
       return Status::Ok();
@@ -91,9 +73,9 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   add_slot_common(drop, *a);
   drop->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      auto primary = pg::drop_migration_slot(slot_spec(*a));
+      auto primary = pg::drop_migration_slot(pg::slot_spec(a->s));
       if (!primary) return primary.status();
-      if (!ctx.global.quiet) std::printf("dropped slot '%s' on %s\n", a->slot.c_str(), primary->c_str());
+      if (!ctx.global.quiet) std::printf("dropped slot '%s' on %s\n", a->s.guard.slot.c_str(), primary->c_str());
       return Status::Ok();
     };
   });
@@ -101,36 +83,18 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   CLI::App* watch =
       slot->add_subcommand("watch", "Poll the slot's retained WAL: warn at --wal-warn, fail at --wal-limit or when WAL is unreserved/lost");
   add_slot_common(watch, *a);
-  watch->add_option("--wal-warn", a->wal_warn, "Warn once retained WAL reaches this size (e.g. 2G)");
-  watch->add_option("--wal-limit", a->wal_limit, "Fail when retained WAL reaches this size (e.g. 8G)");
-  watch->add_flag("--drop-slot-on-limit", a->drop_on_limit, "When the guard trips, drop the slot to protect the primary's disk");
-  watch->add_option("--interval", a->interval, "Time between samples")->capture_default_str();
-  watch->add_option("--duration", a->duration, "Stop watching (successfully) after this long; default: until interrupted");
+  watch->add_option("--wal-warn", a->s.guard.wal_warn, "Warn once retained WAL reaches this size (e.g. 2G)");
+  watch->add_option("--wal-limit", a->s.guard.wal_limit, "Fail when retained WAL reaches this size (e.g. 8G)");
+  watch->add_flag("--drop-slot-on-limit", a->s.guard.drop_on_limit, "When the guard trips, drop the slot to protect the primary's disk");
+  watch->add_option("--interval", a->s.guard.interval, "Time between samples")->capture_default_str();
+  watch->add_option("--duration", a->s.duration, "Stop watching (successfully) after this long; default: until interrupted");
   watch->add_flag("--json", a->json, "Print each sample as a JSON line");
   watch->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      pg::SlotWatchSpec spec;
-      pg::GuardOptions& g = spec.guard;
-      g.primary_conninfo = a->primary;
-      g.slot = a->slot;
-      auto warn = size_option(a->wal_warn, "--wal-warn");
-      if (!warn) return warn.status();
-      auto limit = size_option(a->wal_limit, "--wal-limit");
-      if (!limit) return limit.status();
-      auto interval = duration_option(a->interval, "--interval");
-      if (!interval) return interval.status();
-      if (interval->count() < 100) return Status(Errc::invalid_argument, "--interval must be at least 100ms");
-      g.warn_bytes = *warn;
-      g.limit_bytes = *limit;
-      g.drop_on_limit = a->drop_on_limit;
-      g.interval = *interval;
-      if (!a->duration.empty()) {
-        auto d = duration_option(a->duration, "--duration");
-        if (!d) return d.status();
-        spec.duration = *d;
-      }
+      auto spec = pg::slot_watch_spec(a->s);
+      if (!spec) return spec.status();
       const bool json = a->json, quiet = ctx.global.quiet;
-      return pg::watch_slot(spec, ctx.cancel, [json, quiet](pg::GuardEvent ev, const pg::SlotStatus& s, const std::string& msg) {
+      return pg::watch_slot(*spec, ctx.cancel, [json, quiet](pg::GuardEvent ev, const pg::SlotStatus& s, const std::string& msg) {
         switch (ev) {
           case pg::GuardEvent::sample:
             if (json) std::printf("%s\n", pg::slot_json(s).dump().c_str());
@@ -209,25 +173,6 @@ void register_cluster(CLI::App& pg, CommandFn& selected) {
   });
 }
 
-// --debian-cluster and its bundle, which comes as a file (--config-bundle) or as its JSON text
-// (--config-bundle-json, which migrate puts on --options-stdin's line: no file to leave behind on
-// the target, nothing in argv).
-Result<std::optional<pg::DebianStandby>> debian_standby(const std::string& cluster, const std::string& bundle_file,
-                                                        const std::string& bundle_json) {
-  if (!bundle_file.empty() && !bundle_json.empty())
-    return Status(Errc::invalid_argument, "--config-bundle and --config-bundle-json: give the bundle one way");
-  if (cluster.empty() != (bundle_file.empty() && bundle_json.empty()))
-    return Status(Errc::invalid_argument,
-                  "--debian-cluster and --config-bundle go together: the bundle comes from `pgmigrate pg cluster export` "
-                  "on the source");
-  if (cluster.empty()) return std::optional<pg::DebianStandby>();
-  auto id = pg::parse_cluster_id(cluster);
-  if (!id) return id.status().context("--debian-cluster");
-  auto bundle = bundle_json.empty() ? pg::read_bundle_file(bundle_file) : pg::bundle_from_json(bundle_json);
-  if (!bundle) return bundle_json.empty() ? bundle.status() : bundle.status().context("--config-bundle-json");
-  return std::optional<pg::DebianStandby>(pg::DebianStandby{*id, std::move(*bundle)});
-}
-
 // What `pg standby` did, on stdout: migrate relays this output (a far stderr is read only on
 // failure).
 void print_standby_setup(const pg::StandbySetup& done, const std::string& primary, const std::string& slot, bool quiet) {
@@ -240,16 +185,8 @@ void print_standby_setup(const pg::StandbySetup& done, const std::string& primar
     for (const auto& w : done.debian->rendered.warnings) spdlog::warn("{}", w);
 }
 
-struct StandbyArgs {
-  std::string pgdata, primary, slot = pg::kDefaultSlot, standby, log, bindir, timeout = "5m", debian_cluster, config_bundle,
-                               config_bundle_json;
-  std::vector<std::string> relink;
-  int port = 0;
-  bool start = false;
-};
-
 void register_standby(CLI::App& pg, CommandFn& selected) {
-  auto a = std::make_shared<StandbyArgs>();
+  auto a = std::make_shared<pg::StandbySettings>();
   CLI::App* cmd = pg.add_subcommand("standby", "Turn a received data directory into a streaming standby (and start it with --start)");
   cmd->add_option("--pgdata", a->pgdata, "The received data directory")->required();
   cmd->add_option("--primary", a->primary, "Connection string the standby uses to reach the primary (written to primary_conninfo)")
@@ -274,38 +211,13 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
                   "TO (repeatable; migrate passes one per dataset of the tree)");
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
-      pg::StandbySetupSpec spec;
-      spec.pgdata = a->pgdata;
-      for (const auto& r : a->relink) {
-        auto m = pg::parse_relocation(r);
-        if (!m) return m.status();
-        spec.relink.push_back(std::move(*m));
-      }
-      auto timeout = duration_option(a->timeout, "--timeout");
-      if (!timeout) return timeout.status();
-      spec.standby.primary_conninfo = a->primary;
-      spec.standby.slot = a->slot;
-      if (a->port != 0) {
-        if (a->port < 1 || a->port > 65535) return Status(Errc::invalid_argument, "--port must be 1..65535");
-        spec.standby.port = a->port;
-      }
-      auto debian = debian_standby(a->debian_cluster, a->config_bundle, a->config_bundle_json);
-      if (!debian) return debian.status();
-      spec.debian = std::move(*debian);
-      if (spec.debian && !a->log.empty())
-        return Status(Errc::invalid_argument,
-                      "--log does not apply with --debian-cluster: postgresql-common logs to " + pg::cluster_log_file(spec.debian->id));
-      auto done = pg::set_up_standby(spec);
+      auto request = pg::standby_request(*a);
+      if (!request) return request.status();
+      auto done = pg::set_up_standby(request->setup);
       if (!done) return done.status();
       print_standby_setup(*done, a->primary, a->slot, ctx.global.quiet);
       if (!a->start) return Status::Ok();
-      pg::StartOptions so;
-      so.bindir = a->bindir;
-      so.log_file = a->log;
-      so.check_conninfo = a->standby;
-      so.timeout = *timeout;
-      if (done->debian) so.debian_cluster = done->debian->target.id;
-      auto started = pg::start_standby(done->dir, so, ctx.cancel);
+      auto started = pg::start_standby(done->dir, pg::start_options(*request, *done), ctx.cancel);
       if (!started) return started.status();
       if (!ctx.global.quiet) std::printf("standby started and streaming (%s)\n", pg::describe_conninfo(*started).c_str());
       return Status::Ok();
@@ -314,7 +226,7 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
 }
 
 struct LagArgs {
-  std::string primary, standby, slot = pg::kDefaultSlot, wait, timeout = "10m";
+  pg::LagSettings s;
   bool json = false;
 };
 
@@ -328,30 +240,28 @@ void register_lag(CLI::App& pg, CommandFn& selected) {
   auto a = std::make_shared<LagArgs>();
   CLI::App* cmd =
       pg.add_subcommand("lag", "Sent/write/flush/replay lag of the standby in bytes and time; --wait blocks until it is below a bound");
-  cmd->add_option("--primary", a->primary, "Connection string of the primary")->required();
-  cmd->add_option("--standby", a->standby, "Connection string of the standby")->required();
-  cmd->add_option("--slot", a->slot, "Slot the standby streams through (finds its walsender)")->capture_default_str();
-  cmd->add_option("--wait", a->wait, "Block until the standby's replay lag is below this many bytes (e.g. 1M)");
-  cmd->add_option("--timeout", a->timeout, "Give up waiting after this long")->capture_default_str();
+  cmd->add_option("--primary", a->s.primary, "Connection string of the primary")->required();
+  cmd->add_option("--standby", a->s.standby, "Connection string of the standby")->required();
+  cmd->add_option("--slot", a->s.slot, "Slot the standby streams through (finds its walsender)")->capture_default_str();
+  cmd->add_option("--wait", a->s.wait, "Block until the standby's replay lag is below this many bytes (e.g. 1M)");
+  cmd->add_option("--timeout", a->s.timeout, "Give up waiting after this long")->capture_default_str();
   cmd->add_flag("--json", a->json, "Print JSON");
   cmd->callback([a, &selected] {
     selected = [a](RunContext& ctx) -> Status {
       // Connected before --wait and --timeout are read: a wrong conninfo is the error reported first.
-      auto probe = pg::LagProbe::connect(pg::LagSpec{a->primary, a->standby, a->slot});
+      auto probe = pg::LagProbe::connect(pg::lag_spec(a->s));
       if (!probe) return probe.status();
-      if (a->wait.empty()) {
+      if (a->s.wait.empty()) {
         auto r = probe->measure();
         if (!r) return r.status();
         print_lag(*r, a->json);
         return Status::Ok();
       }
-      auto bound = size_option(a->wait, "--wait");
-      if (!bound) return bound.status();
-      auto timeout = duration_option(a->timeout, "--timeout");
-      if (!timeout) return timeout.status();
+      auto wait = pg::lag_wait(a->s);
+      if (!wait) return wait.status();
       auto last_print = std::chrono::steady_clock::now() - std::chrono::seconds(10);
       const bool quiet = ctx.global.quiet;
-      auto r = probe->wait(*bound, *timeout, ctx.cancel, [&](const pg::LagReport& rep) {
+      auto r = probe->wait(wait->bound, wait->timeout, ctx.cancel, [&](const pg::LagReport& rep) {
         if (quiet || std::chrono::steady_clock::now() - last_print < std::chrono::seconds(5)) return;
         last_print = std::chrono::steady_clock::now();
         spdlog::info("waiting: replay lag {}", rep.replay_lsn ? format_bytes(static_cast<double>(rep.replay_bytes())) : "unknown");

@@ -20,7 +20,7 @@ struct SendArgs {
   session::StreamSettings stream;
   session::TransferSettings transfer;
   session::RemoteSettings remote;
-  GuardCliOptions guard;
+  pg::SlotGuardSettings guard;
   ObjectCliOptions objects;
 };
 

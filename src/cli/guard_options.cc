@@ -2,11 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/units.h"
-
 namespace pgm::cli {
 
-void add_guard_options(CLI::App& cmd, GuardCliOptions& o) {
+void add_guard_options(CLI::App& cmd, pg::SlotGuardSettings& o) {
   const char* group = "Replication slot guard";
   cmd.add_option("--primary", o.primary, "Watch this primary's replication slot during the transfer (conninfo)")->group(group);
   cmd.add_option("--slot", o.slot, "The slot to watch")->capture_default_str()->group(group);
@@ -16,31 +14,11 @@ void add_guard_options(CLI::App& cmd, GuardCliOptions& o) {
   cmd.add_option("--guard-interval", o.interval, "Time between slot samples")->capture_default_str()->group(group);
 }
 
-Result<std::unique_ptr<pg::SlotGuard>> start_guard(const GuardCliOptions& o, CancelToken& cancel) {
-  if (o.primary.empty()) {
-    if (!o.wal_warn.empty() || !o.wal_limit.empty() || o.drop_on_limit)
-      return Status(Errc::invalid_argument, "--wal-warn, --wal-limit and --drop-slot-on-limit need --primary");
-    return std::unique_ptr<pg::SlotGuard>();
-  }
-  pg::GuardOptions g;
-  g.primary_conninfo = o.primary;
-  g.slot = o.slot;
-  g.drop_on_limit = o.drop_on_limit;
-  if (!o.wal_warn.empty()) {
-    auto v = parse_size(o.wal_warn);
-    if (!v) return v.status().context("--wal-warn");
-    g.warn_bytes = *v;
-  }
-  if (!o.wal_limit.empty()) {
-    auto v = parse_size(o.wal_limit);
-    if (!v) return v.status().context("--wal-limit");
-    g.limit_bytes = *v;
-  }
-  auto interval = parse_duration(o.interval);
-  if (!interval) return interval.status().context("--guard-interval");
-  if (interval->count() < 100) return Status(Errc::invalid_argument, "--guard-interval must be at least 100ms");
-  g.interval = *interval;
-  auto guard = std::make_unique<pg::SlotGuard>(g, cancel, [](pg::GuardEvent ev, const pg::SlotStatus&, const std::string& msg) {
+Result<std::unique_ptr<pg::SlotGuard>> start_guard(const pg::SlotGuardSettings& o, CancelToken& cancel) {
+  auto g = pg::slot_guard_options(o);
+  if (!g) return g.status();
+  if (!*g) return std::unique_ptr<pg::SlotGuard>();
+  auto guard = std::make_unique<pg::SlotGuard>(**g, cancel, [](pg::GuardEvent ev, const pg::SlotStatus&, const std::string& msg) {
     if (ev == pg::GuardEvent::warn) spdlog::warn("{}", msg);
     if (ev == pg::GuardEvent::unreachable) spdlog::warn("slot guard: {} (retrying)", msg);
   });

@@ -1,29 +1,22 @@
 // --primary and friends on send/recv: guard the replication slot while the transfer runs, so
-// a slow or stuck copy cannot fill the primary's disk with retained WAL.
+// a slow or stuck copy cannot fill the primary's disk with retained WAL. The settings and their
+// reading are pg's (pg/settings.h); here are the flags and the guard's log lines.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <memory>
-#include <string>
 
 #include "common/cancel.h"
+#include "pg/settings.h"
 #include "pg/slot.h"
 #include "pgmigrate/status.h"
 
 namespace pgm::cli {
 
-struct GuardCliOptions {
-  std::string primary;
-  std::string slot = pg::kDefaultSlot;
-  std::string wal_warn, wal_limit;
-  bool drop_on_limit = false;
-  std::string interval = "5s";
-};
-
-void add_guard_options(CLI::App& cmd, GuardCliOptions& opts);
+void add_guard_options(CLI::App& cmd, pg::SlotGuardSettings& opts);
 // Starts the guard when --primary was given (nullptr otherwise). A trip cancels `cancel` with
 // a reason that says what happened and what to do, which ends the transfer.
-Result<std::unique_ptr<pg::SlotGuard>> start_guard(const GuardCliOptions& opts, CancelToken& cancel);
+Result<std::unique_ptr<pg::SlotGuard>> start_guard(const pg::SlotGuardSettings& opts, CancelToken& cancel);
 
 }  // namespace pgm::cli
