@@ -52,36 +52,32 @@ void register_internal(CLI::App& app, CommandFn& selected) {
     half->add_flag("--tls-any-peer", a->tls_any_peer);
     add_transfer_options(*half, a->transfer);
   }
-  srecv->callback([a, &selected] {
-    selected = [a](RunContext& ctx) -> Status {
-      auto t = session::resolve_transfer(a->transfer);
-      if (!t) return t.status();
-      // The far half runs zfs directly: sudo, if any, started this whole process.
-      source::SourceSpec unused;
-      sink::SinkSpec spec;
-      spec.target = a->target;
-      PGM_RETURN_IF_ERROR(session::resolve_stream(a->stream, unused, spec));
-      auto wait = parse_duration(a->wait_for_sender);
-      if (!wait) return wait.status().context("--reconnect-timeout");
-      return session::serve_recv(spec, *t, *wait, far_tls(a->tls_port, a->tls_any_peer), ctx.cancel);
-    };
+  on_run(srecv, selected, [a](RunContext& ctx) -> Status {
+    auto t = session::resolve_transfer(a->transfer);
+    if (!t) return t.status();
+    // The far half runs zfs directly: sudo, if any, started this whole process.
+    source::SourceSpec unused;
+    sink::SinkSpec spec;
+    spec.target = a->target;
+    PGM_RETURN_IF_ERROR(session::resolve_stream(a->stream, unused, spec));
+    auto wait = parse_duration(a->wait_for_sender);
+    if (!wait) return wait.status().context("--reconnect-timeout");
+    return session::serve_recv(spec, *t, *wait, far_tls(a->tls_port, a->tls_any_peer), ctx.cancel);
   });
-  ssend->callback([a, &selected] {
-    selected = [a](RunContext& ctx) -> Status {
-      auto t = session::resolve_transfer(a->transfer);
-      if (!t) return t.status();
-      source::SourceSpec spec;
-      spec.snapshot = a->snapshot;
-      spec.resume_token = a->resume_token;
-      sink::SinkSpec unused;
-      PGM_RETURN_IF_ERROR(session::resolve_stream(a->stream, spec, unused));
-      return session::serve_send(spec, *t, far_tls(a->tls_port, a->tls_any_peer), ctx.cancel);
-    };
+  on_run(ssend, selected, [a](RunContext& ctx) -> Status {
+    auto t = session::resolve_transfer(a->transfer);
+    if (!t) return t.status();
+    source::SourceSpec spec;
+    spec.snapshot = a->snapshot;
+    spec.resume_token = a->resume_token;
+    sink::SinkSpec unused;
+    PGM_RETURN_IF_ERROR(session::resolve_stream(a->stream, spec, unused));
+    return session::serve_send(spec, *t, far_tls(a->tls_port, a->tls_any_peer), ctx.cancel);
   });
 
   CLI::App* lane = app.add_subcommand("_lane", "Internal: attach this connection to a waiting transfer")->group("");
   lane->add_option("--socket", a->socket)->required();
-  lane->callback([a, &selected] { selected = [a](RunContext&) -> Status { return transport::attach_lane(a->socket); }; });
+  on_run(lane, selected, [a](RunContext&) -> Status { return transport::attach_lane(a->socket); });
 }
 
 }  // namespace pgm::cli

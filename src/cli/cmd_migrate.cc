@@ -214,7 +214,7 @@ CLI::App* migration_command(CLI::App* migrate, const char* name, const std::stri
   if (primary)
     cmd->add_option("--primary", a->run.primary, "Connection string of the (old) primary")->envname("PGMIGRATE_PRIMARY")->required();
   cmd->add_option("--state-dir", a->run.state_dir, "Where migration state lives");
-  cmd->callback([a, &selected, fn] { selected = [a, fn](RunContext& ctx) { return fn(ctx, *a); }; });
+  on_run(cmd, selected, [a, fn](RunContext& ctx) { return fn(ctx, *a); });
   return cmd;
 }
 
@@ -290,17 +290,15 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
 
   CLI::App* run = migrate->add_subcommand("run", "Run (or continue) the migration");
   add_run_options(*run, *a);
-  run->callback([a, &selected] {
-    selected = [a](RunContext& ctx) {
-      session::MetricsFile metrics(a->run.transfer.metrics_file);  // --metrics-file: steps, slot and lag, and each transfer
-      Status s = run_migration(ctx, *a, metrics);
-      metrics.record_outcome(s);
-      return s;
-    };
+  on_run(run, selected, [a](RunContext& ctx) {
+    session::MetricsFile metrics(a->run.transfer.metrics_file);  // --metrics-file: steps, slot and lag, and each transfer
+    Status s = run_migration(ctx, *a, metrics);
+    metrics.record_outcome(s);
+    return s;
   });
   CLI::App* plan = migrate->add_subcommand("plan", "Check everything and print the steps with sizes; changes nothing");
   add_run_options(*plan, *a);
-  plan->callback([a, &selected] { selected = [a](RunContext& ctx) { return plan_migration(ctx, *a); }; });
+  on_run(plan, selected, [a](RunContext& ctx) { return plan_migration(ctx, *a); });
 
   CLI::App* status = migrate->add_subcommand("status",
                                              "Where each migration stands: step, bytes, rate, ETA, slot retention, lag. Reads the "
@@ -308,7 +306,7 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
                                              "~/.local/state/pgmigrate)");
   status->add_option("--state-dir", a->run.state_dir, kStateDirHelp);
   status->add_flag("--json", a->json, "JSON, for monitoring");
-  status->callback([a, &selected] { selected = [a](RunContext&) { return status_migrations(*a); }; });
+  on_run(status, selected, [a](RunContext&) { return status_migrations(*a); });
 
   // The commands on one migration (its ID).
   const std::string watch_help =
@@ -356,7 +354,7 @@ void register_migrate(CLI::App& app, CommandFn& selected) {
   abort->add_option("--primary", a->run.primary, "Connection string of the primary")->envname("PGMIGRATE_PRIMARY")->required();
   abort->add_option("--state-dir", a->run.state_dir, kStateDirHelp);
   add_remote_options(*abort, a->run.remote);
-  abort->callback([a, &selected] { selected = [a](RunContext& ctx) { return abort_migration(ctx, *a); }; });
+  on_run(abort, selected, [a](RunContext& ctx) { return abort_migration(ctx, *a); });
 }
 
 }  // namespace pgm::cli

@@ -55,23 +55,21 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
   cmd->add_option("--hook-direction", a->s.direction, "PGM_DIRECTION in the hooks' environment (migrate fallback passes fallback)")
       ->check(CLI::IsMember({"switchover", "fallback"}))
       ->capture_default_str();
-  cmd->callback([a, &selected] {
-    selected = [a](RunContext& ctx) -> Status {
-      auto o = pg::switchover_options(a->s);
-      if (!o) return o.status();
-      o->pre_fence_hook = a->pre_fence_hook;
-      o->post_hook = a->post_hook;
-      const bool quiet = ctx.global.quiet;
-      pg::Switchover sw(*o, ctx.cancel, [quiet](const pg::SwitchoverStep& s) {
-        if (quiet && s.ok) return;
-        std::printf("%s\n", pg::switchover_step_line(s).c_str());
-        std::fflush(stdout);
-      });
-      Status st = sw.run();
-      print_lines(stdout, pg::switchover_result_lines(sw.report()));
+  on_run(cmd, selected, [a](RunContext& ctx) -> Status {
+    auto o = pg::switchover_options(a->s);
+    if (!o) return o.status();
+    o->pre_fence_hook = a->pre_fence_hook;
+    o->post_hook = a->post_hook;
+    const bool quiet = ctx.global.quiet;
+    pg::Switchover sw(*o, ctx.cancel, [quiet](const pg::SwitchoverStep& s) {
+      if (quiet && s.ok) return;
+      std::printf("%s\n", pg::switchover_step_line(s).c_str());
       std::fflush(stdout);
-      return name_setting(name_setting(st, pg::kStopTimeoutSetting, "--stop-timeout"), pg::kPrimaryClusterSetting, "--primary-cluster");
-    };
+    });
+    Status st = sw.run();
+    print_lines(stdout, pg::switchover_result_lines(sw.report()));
+    std::fflush(stdout);
+    return name_setting(name_setting(st, pg::kStopTimeoutSetting, "--stop-timeout"), pg::kPrimaryClusterSetting, "--primary-cluster");
   });
 }
 

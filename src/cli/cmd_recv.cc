@@ -54,47 +54,45 @@ void register_recv(CLI::App& app, CommandFn& selected) {
   add_remote_options(*cmd, args->remote);
   add_guard_options(*cmd, args->guard);
   add_object_options(*cmd, args->objects, true);
-  cmd->callback([args, &selected] {
-    selected = [args](RunContext& ctx) -> Status {
-      const session::StreamSettings& st = args->stream;
-      sink::SinkSpec spec;
-      const std::size_t want = st.recv_cmd.empty() ? 2 : 1;
-      if (args->positional.size() != want)
-        return word_count_error("recv", want == 2 ? "a source and a target" : "a source (the stream goes to --recv-cmd)", args->positional,
-                                ctx.args);
-      const std::string from = args->positional[0];
-      if (want == 2) spec.target = args->positional[1];
-      PGM_RETURN_IF_ERROR(check_recv_names(from, spec.target, st.send_cmd));
-      source::SourceSpec far;
-      PGM_RETURN_IF_ERROR(session::resolve_stream(st, far, spec));
-      auto wrapper = session::local_privilege_wrapper(args->remote);
-      if (!wrapper) return wrapper.status();
-      spec.privilege_wrapper = *wrapper;
-      auto t = session::resolve_transfer(args->transfer);
-      if (!t) return t.status();
-      // Held for the whole transfer; a trip cancels it with the guard's reason.
-      auto guard = start_guard(args->guard, ctx.cancel);
-      if (!guard) return guard.status();
-      if (objstore::is_object_url(from)) {
-        if (spec.recv_cmd.empty()) PGM_RETURN_IF_ERROR(check_target(spec.target));
-        return recv_from_objects(ctx, from, spec, *t, args->transfer, args->objects);
-      }
-      auto endpoint = session::parse_endpoint(from);
-      if (!endpoint) return endpoint.status();
-      if (endpoint->stdio) {
-        if (st.zfs.any_stream_flag())
-          return Status(Errc::invalid_argument, "-w/-c/-L/-e belong on 'pgmigrate send ... -' when the stream comes from stdin");
-        if (::isatty(0))
-          return Status(Errc::invalid_argument, "refusing to read a stream from a terminal: pipe 'pgmigrate send ... -' into it");
-        return run_observed(ctx, args->transfer, {},
-                            [&](session::Observer& view) { return session::recv_from_fd(0, "stdin", spec, *t, view, ctx.cancel); });
-      }
-      auto remote = session::resolve_remote(args->remote, *endpoint);
-      if (!remote) return remote.status();
-      if (far.send_cmd.empty()) far.snapshot = endpoint->name;
+  on_run(cmd, selected, [args](RunContext& ctx) -> Status {
+    const session::StreamSettings& st = args->stream;
+    sink::SinkSpec spec;
+    const std::size_t want = st.recv_cmd.empty() ? 2 : 1;
+    if (args->positional.size() != want)
+      return word_count_error("recv", want == 2 ? "a source and a target" : "a source (the stream goes to --recv-cmd)", args->positional,
+                              ctx.args);
+    const std::string from = args->positional[0];
+    if (want == 2) spec.target = args->positional[1];
+    PGM_RETURN_IF_ERROR(check_recv_names(from, spec.target, st.send_cmd));
+    source::SourceSpec far;
+    PGM_RETURN_IF_ERROR(session::resolve_stream(st, far, spec));
+    auto wrapper = session::local_privilege_wrapper(args->remote);
+    if (!wrapper) return wrapper.status();
+    spec.privilege_wrapper = *wrapper;
+    auto t = session::resolve_transfer(args->transfer);
+    if (!t) return t.status();
+    // Held for the whole transfer; a trip cancels it with the guard's reason.
+    auto guard = start_guard(args->guard, ctx.cancel);
+    if (!guard) return guard.status();
+    if (objstore::is_object_url(from)) {
+      if (spec.recv_cmd.empty()) PGM_RETURN_IF_ERROR(check_target(spec.target));
+      return recv_from_objects(ctx, from, spec, *t, args->transfer, args->objects);
+    }
+    auto endpoint = session::parse_endpoint(from);
+    if (!endpoint) return endpoint.status();
+    if (endpoint->stdio) {
+      if (st.zfs.any_stream_flag())
+        return Status(Errc::invalid_argument, "-w/-c/-L/-e belong on 'pgmigrate send ... -' when the stream comes from stdin");
+      if (::isatty(0))
+        return Status(Errc::invalid_argument, "refusing to read a stream from a terminal: pipe 'pgmigrate send ... -' into it");
       return run_observed(ctx, args->transfer, {},
-                          [&](session::Observer& view) { return session::pull(far, spec, *t, *remote, view, ctx.cancel); });
-    };
+                          [&](session::Observer& view) { return session::recv_from_fd(0, "stdin", spec, *t, view, ctx.cancel); });
+    }
+    auto remote = session::resolve_remote(args->remote, *endpoint);
+    if (!remote) return remote.status();
+    if (far.send_cmd.empty()) far.snapshot = endpoint->name;
+    return run_observed(ctx, args->transfer, {},
+                        [&](session::Observer& view) { return session::pull(far, spec, *t, *remote, view, ctx.cancel); });
   });
 }
 

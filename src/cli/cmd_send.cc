@@ -48,44 +48,42 @@ void register_send(CLI::App& app, CommandFn& selected) {
   add_remote_options(*cmd, args->remote);
   add_guard_options(*cmd, args->guard);
   add_object_options(*cmd, args->objects, false);
-  cmd->callback([args, &selected] {
-    selected = [args](RunContext& ctx) -> Status {
-      const session::StreamSettings& st = args->stream;
-      source::SourceSpec spec;
-      const std::size_t want = st.send_cmd.empty() ? 2 : 1;
-      if (args->positional.size() != want)
-        return word_count_error("send", want == 2 ? "a snapshot and a destination" : "a destination (the stream comes from --send-cmd)",
-                                args->positional, ctx.args);
-      if (want == 2) spec.snapshot = args->positional[0];
-      const std::string dest = args->positional.back();
-      PGM_RETURN_IF_ERROR(check_send_names(spec.snapshot, dest, st.recv_cmd));
-      sink::SinkSpec far;
-      PGM_RETURN_IF_ERROR(session::resolve_stream(st, spec, far));
-      auto wrapper = session::local_privilege_wrapper(args->remote);
-      if (!wrapper) return wrapper.status();
-      spec.privilege_wrapper = *wrapper;
-      auto t = session::resolve_transfer(args->transfer);
-      if (!t) return t.status();
-      // Held for the whole transfer; a trip cancels it with the guard's reason.
-      auto guard = start_guard(args->guard, ctx.cancel);
-      if (!guard) return guard.status();
-      if (objstore::is_object_url(dest)) return send_to_objects(ctx, spec, *t, args->transfer, dest, args->objects);
-      auto endpoint = session::parse_endpoint(dest);
-      if (!endpoint) return endpoint.status();
-      if (endpoint->stdio) {
-        if (st.zfs.any_recv_flag())
-          return Status(Errc::invalid_argument, "-u/--recv-set/--recv-exclude belong on 'pgmigrate recv -' when the stream goes to stdout");
-        if (::isatty(1))
-          return Status(Errc::invalid_argument, "refusing to write a binary stream to a terminal: pipe it into 'pgmigrate recv - ...'");
-        return run_observed(ctx, args->transfer, {},
-                            [&](session::Observer& view) { return session::send_to_fd(spec, 1, "stdout", *t, view, ctx.cancel); });
-      }
-      auto remote = session::resolve_remote(args->remote, *endpoint);
-      if (!remote) return remote.status();
-      far.target = endpoint->name;
+  on_run(cmd, selected, [args](RunContext& ctx) -> Status {
+    const session::StreamSettings& st = args->stream;
+    source::SourceSpec spec;
+    const std::size_t want = st.send_cmd.empty() ? 2 : 1;
+    if (args->positional.size() != want)
+      return word_count_error("send", want == 2 ? "a snapshot and a destination" : "a destination (the stream comes from --send-cmd)",
+                              args->positional, ctx.args);
+    if (want == 2) spec.snapshot = args->positional[0];
+    const std::string dest = args->positional.back();
+    PGM_RETURN_IF_ERROR(check_send_names(spec.snapshot, dest, st.recv_cmd));
+    sink::SinkSpec far;
+    PGM_RETURN_IF_ERROR(session::resolve_stream(st, spec, far));
+    auto wrapper = session::local_privilege_wrapper(args->remote);
+    if (!wrapper) return wrapper.status();
+    spec.privilege_wrapper = *wrapper;
+    auto t = session::resolve_transfer(args->transfer);
+    if (!t) return t.status();
+    // Held for the whole transfer; a trip cancels it with the guard's reason.
+    auto guard = start_guard(args->guard, ctx.cancel);
+    if (!guard) return guard.status();
+    if (objstore::is_object_url(dest)) return send_to_objects(ctx, spec, *t, args->transfer, dest, args->objects);
+    auto endpoint = session::parse_endpoint(dest);
+    if (!endpoint) return endpoint.status();
+    if (endpoint->stdio) {
+      if (st.zfs.any_recv_flag())
+        return Status(Errc::invalid_argument, "-u/--recv-set/--recv-exclude belong on 'pgmigrate recv -' when the stream goes to stdout");
+      if (::isatty(1))
+        return Status(Errc::invalid_argument, "refusing to write a binary stream to a terminal: pipe it into 'pgmigrate recv - ...'");
       return run_observed(ctx, args->transfer, {},
-                          [&](session::Observer& view) { return session::push(spec, far, *t, *remote, view, ctx.cancel); });
-    };
+                          [&](session::Observer& view) { return session::send_to_fd(spec, 1, "stdout", *t, view, ctx.cancel); });
+    }
+    auto remote = session::resolve_remote(args->remote, *endpoint);
+    if (!remote) return remote.status();
+    far.target = endpoint->name;
+    return run_observed(ctx, args->transfer, {},
+                        [&](session::Observer& view) { return session::push(spec, far, *t, *remote, view, ctx.cancel); });
   });
 }
 

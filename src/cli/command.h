@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/cancel.h"
@@ -33,6 +34,11 @@ struct RunContext {
 };
 
 using CommandFn = std::function<Status(RunContext&)>;
+
+// Makes `fn` what runs when the user names `cmd` (CLI11 calls back the named command only).
+inline void on_run(CLI::App* cmd, CommandFn& selected, CommandFn fn) {
+  cmd->callback([&selected, fn = std::move(fn)] { selected = fn; });
+}
 
 // What a library worded for the user (its describe functions), one line each. Not flushed: a
 // command flushes where its output must be seen at once (a live timeline, a relayed far output).

@@ -32,13 +32,11 @@ void register_migrate_target(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--far-log", a->far_log);
   cmd->add_option("--tree-mounts", a->tree_mounts);
   cmd->add_option("--probe-tls-port", a->probe_tls_port)->check(CLI::Range(0, 65535));
-  cmd->callback([a, &selected] {
-    selected = [a](RunContext& ctx) -> Status {
-      auto answer = migrate::run_target(*a, ctx.cancel, print_line);
-      if (!answer) return answer.status();
-      if (!answer->is_null()) print_line(*answer);
-      return Status::Ok();
-    };
+  on_run(cmd, selected, [a](RunContext& ctx) -> Status {
+    auto answer = migrate::run_target(*a, ctx.cancel, print_line);
+    if (!answer) return answer.status();
+    if (!answer->is_null()) print_line(*answer);
+    return Status::Ok();
   });
 }
 
