@@ -9,10 +9,12 @@ namespace {
 
 std::string size_of(std::uint64_t n) { return format_bytes(static_cast<double>(n)); }
 
+bool received(const TransferSummary& s) { return s.direction == TransferSummary::Direction::received; }
+
 // Drops, reconnects and what was sent again (a receiver cannot know that: it reports the drops
 // it saw).
 std::string drops_line(const TransferSummary& s) {
-  std::string again = s.verb == "received" ? "" : ", " + size_of(s.resent_bytes) + " sent again";
+  std::string again = received(s) ? "" : ", " + size_of(s.resent_bytes) + " sent again";
   return fmt::sprintf("pgmigrate: %llu data connection(s) dropped, %llu reconnect(s)%s", s.drops, s.reconnects, again);
 }
 
@@ -76,10 +78,9 @@ std::vector<std::string> summary_lines(const TransferSummary& s) {
   const double ratio = s.wire_bytes ? static_cast<double>(s.logical_bytes) / static_cast<double>(s.wire_bytes) : 1.0;
   const double rate = s.seconds > 0 ? static_cast<double>(s.logical_bytes) / s.seconds : 0;
   std::vector<std::string> out;
-  out.push_back(fmt::sprintf("pgmigrate: %s %s in %s (%s), %s on the wire (ratio %.2fx)", s.verb, size_of(s.logical_bytes),
-                             format_duration(s.seconds), format_rate(rate), size_of(s.wire_bytes), ratio));
-  out.push_back("pgmigrate: stream digest " + s.digest + (s.verb == "received" ? " verified" : "") + (s.source.empty() ? "" : " for ") +
-                s.source);
+  out.push_back(fmt::sprintf("pgmigrate: %s %s in %s (%s), %s on the wire (ratio %.2fx)", received(s) ? "received" : "sent",
+                             size_of(s.logical_bytes), format_duration(s.seconds), format_rate(rate), size_of(s.wire_bytes), ratio));
+  out.push_back("pgmigrate: stream digest " + s.digest + (received(s) ? " verified" : "") + (s.source.empty() ? "" : " for ") + s.source);
   if (s.drops > 0 || s.reconnects > 0 || s.resent_bytes > 0) out.push_back(drops_line(s));
   if (s.resumed_chunks > 0)
     out.push_back(fmt::sprintf("pgmigrate: resumed: the receiver already had %llu chunks (%s), regenerated and checked, not sent again",
