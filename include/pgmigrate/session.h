@@ -42,7 +42,7 @@ struct ProgressSample {
   std::uint64_t wire_bytes = 0;     // encoded bytes so far
   std::uint64_t chunks = 0;
   std::vector<std::uint64_t> lane_bytes;  // per connection, if more than one
-  std::uint64_t drops = 0;  // data connections lost while the transfer ran (each may reconnect)
+  std::uint64_t drops = 0;                // data connections lost while the transfer ran (each may reconnect)
   std::uint64_t reconnects = 0;
   std::uint64_t resent_bytes = 0;
   std::uint64_t rate_limit = 0;      // the sender's cap in bytes per second now, 0: none (or not known)
@@ -68,7 +68,10 @@ class Observer {
 
 // How a transfer ended when it succeeded.
 struct TransferSummary {
-  std::string verb;  // "sent" / "received"
+  // Which half this summary is of: the one that sent the stream, or the one that received it
+  // (a receiver verifies the digest; only a sender knows what it sent again).
+  enum class Direction { sent, received };
+  Direction direction = Direction::sent;
   std::uint64_t logical_bytes = 0;
   std::uint64_t wire_bytes = 0;
   double seconds = 0;

@@ -1,6 +1,7 @@
 #include "journal/describe.h"
 
-#include "common/text.h"
+#include <fmt/printf.h>
+
 #include "common/units.h"
 
 namespace pgm::journal {
@@ -20,8 +21,7 @@ std::string position(const Record& r) {
 
 std::string row(const std::string& session, const std::string& role, const std::string& state, const std::string& target,
                 const std::string& position, const std::string& rate, const std::string& age) {
-  return strprintf("%-32s  %-7s  %-8s  %-28s  %-26s  %-11s  %s", session.c_str(), role.c_str(), state.c_str(), target.c_str(),
-                   position.c_str(), rate.c_str(), age.c_str());
+  return fmt::sprintf("%-32s  %-7s  %-8s  %-28s  %-26s  %-11s  %s", session, role, state, target, position, rate, age);
 }
 
 }  // namespace

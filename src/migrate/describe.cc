@@ -1,6 +1,7 @@
 #include "migrate/describe.h"
 
-#include "common/text.h"
+#include <fmt/printf.h>
+
 #include "common/units.h"
 #include "pg/conninfo.h"
 
@@ -21,11 +22,11 @@ std::string step_line(std::string_view name, const StepRecord& s) {
 // Where the data directory lies: on one dataset, or on a tree snapshotted together.
 std::string data_directory_line(const Preflight& p, const Spec& spec) {
   if (p.datasets.size() <= 1)
-    return strprintf("  data directory %s (Postgres %d), all of it on %s", p.data_directory.c_str(), p.pg_major, spec.source.c_str());
+    return fmt::sprintf("  data directory %s (Postgres %d), all of it on %s", p.data_directory, p.pg_major, spec.source);
   std::string tree;
   for (const auto& fs : p.datasets) tree += (tree.empty() ? "" : ", ") + fs;
-  return strprintf("  data directory %s (Postgres %d), on the tree %s: snapshotted together (zfs snapshot -r), each dataset sent",
-                   p.data_directory.c_str(), p.pg_major, tree.c_str());
+  return fmt::sprintf("  data directory %s (Postgres %d), on the tree %s: snapshotted together (zfs snapshot -r), each dataset sent",
+                      p.data_directory, p.pg_major, tree);
 }
 
 // Steps 1 to 4: up to the final increment, where the slot begins to retain WAL.
@@ -36,7 +37,7 @@ void plan_sends(std::vector<std::string>& out, const Preflight& p, const Spec& s
   out.push_back("  2. bulk: snapshot @pgmigrate-<id>-base, hold it, send " + size_of(p.logical) + " (~" + format_duration(bulk_s) + " at " +
                 format_bytes(w.rate) + "/s); no slot, the primary is unaffected");
   out.push_back(
-      strprintf("  3. rounds: up to %u incremental send(s), stopping once one moves less than %s", spec.rounds, w.delta_target.c_str()));
+      fmt::sprintf("  3. rounds: up to %u incremental send(s), stopping once one moves less than %s", spec.rounds, w.delta_target));
   out.emplace_back(
       "  4. final: create slot, CHECKPOINT, snapshot @pgmigrate-<id>-final, send the increment (the slot retains WAL only from here)");
 }
@@ -104,7 +105,7 @@ std::vector<std::string> report_lines(const State& st) {
     if (it != st.steps.end()) out.push_back(step_line(name, it->second));
   }
   out.push_back("  peak WAL retained by the slot: " + size_of(st.peak_retained.value_or(0)));
-  if (st.write_window_s) out.push_back(strprintf("  write-unavailability window: %.3fs", *st.write_window_s));
+  if (st.write_window_s) out.push_back(fmt::sprintf("  write-unavailability window: %.3fs", *st.write_window_s));
   return out;
 }
 
@@ -126,10 +127,9 @@ std::vector<std::string> plan_lines(const Preflight& p, const Spec& spec, const 
 std::vector<std::string> debian_plan_lines(const DebianPlan& d, const std::string& host) {
   std::vector<std::string> out;
   out.push_back(
-      strprintf("     as Debian cluster %s on %s (the primary is cluster %s): %s from its %zu configuration file(s), port %d, "
-                "data directory %s, started with pg_ctlcluster",
-                d.target.str().c_str(), host.c_str(), d.source.str().c_str(), d.rendered.conf_dir.c_str(), d.rendered.files.size(),
-                d.rendered.port, d.target_pgdata.c_str()));
+      fmt::sprintf("     as Debian cluster %s on %s (the primary is cluster %s): %s from its %zu configuration file(s), port %d, "
+                   "data directory %s, started with pg_ctlcluster",
+                   d.target.str(), host, d.source.str(), d.rendered.conf_dir, d.rendered.files.size(), d.rendered.port, d.target_pgdata));
   for (const auto& ch : d.rendered.changes) out.push_back("       " + ch);
   for (const auto& w : d.rendered.warnings) out.push_back("     warning: " + w);
   return out;

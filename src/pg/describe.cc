@@ -1,9 +1,10 @@
 #include "pg/describe.h"
 
+#include <fmt/printf.h>
+
 #include <algorithm>
 #include <cstdint>
 
-#include "common/text.h"
 #include "common/units.h"
 #include "pg/conninfo.h"
 
@@ -22,7 +23,7 @@ json lsn_or_null(const std::optional<Lsn>& l) { return l ? json(l->str()) : json
 
 json secs_or_null(const std::optional<double>& s) { return s ? json(*s) : json(nullptr); }
 
-std::string opt_secs(const std::optional<double>& s) { return s ? strprintf("%.3fs", *s) : "-"; }
+std::string opt_secs(const std::optional<double>& s) { return s ? fmt::sprintf("%.3fs", *s) : "-"; }
 
 std::string safe_wal_size(const SlotStatus& s) {
   if (s.safe_wal_size) return bytes(static_cast<std::uint64_t>(std::max<std::int64_t>(0, *s.safe_wal_size)));
@@ -103,8 +104,8 @@ std::vector<std::string> lag_lines(const LagReport& r) {
 std::vector<std::string> layout_lines(const LayoutReport& r) {
   std::vector<std::string> out;
   for (const auto& item : r.items)
-    out.push_back(strprintf("%-4s %-22s %s (%s)", item.inside ? "ok" : "OUT", item.what.c_str(), item.path.c_str(),
-                            item.dataset.empty() ? "no dataset" : item.dataset.c_str()));
+    out.push_back(fmt::sprintf("%-4s %-22s %s (%s)", item.inside ? "ok" : "OUT", item.what, item.path,
+                               item.dataset.empty() ? "no dataset" : item.dataset));
   for (const auto& n : r.notes) out.push_back("note: " + n);
   return out;
 }
@@ -133,8 +134,7 @@ std::vector<std::string> standby_setup_lines(const StandbySetup& done, const std
 }
 
 std::string switchover_step_line(const SwitchoverStep& s) {
-  return strprintf("%s  +%8.3fs  %-12s %s %s", format_timestamp(s.at).c_str(), s.elapsed_s, s.name.c_str(), s.ok ? "ok  " : "FAIL",
-                   s.detail.c_str());
+  return fmt::sprintf("%s  +%8.3fs  %-12s %s %s", format_timestamp(s.at), s.elapsed_s, s.name, s.ok ? "ok  " : "FAIL", s.detail);
 }
 
 std::vector<std::string> switchover_result_lines(const SwitchoverReport& r) {
@@ -142,8 +142,8 @@ std::vector<std::string> switchover_result_lines(const SwitchoverReport& r) {
   for (const auto& n : r.notes) out.push_back("note: " + n);
   if (r.write_window_s)
     out.push_back(
-        strprintf("write-unavailability window: %.3fs (%s)", *r.write_window_s,
-                  r.promoted ? "fence to first write on the new primary" : "fence to the old primary writable again after rollback"));
+        fmt::sprintf("write-unavailability window: %.3fs (%s)", *r.write_window_s,
+                     r.promoted ? "fence to first write on the new primary" : "fence to the old primary writable again after rollback"));
   out.push_back(std::string("result: ") + (r.old_is_standby ? "promoted; the old primary follows it as a standby (fallback ready)"
                                            : r.promoted     ? "promoted"
                                            : r.rolled_back  ? "rolled back; old primary writable, standby not promoted"

@@ -1,6 +1,7 @@
 #include "session/describe.h"
 
-#include "common/text.h"
+#include <fmt/printf.h>
+
 #include "common/units.h"
 
 namespace pgm::session {
@@ -8,12 +9,13 @@ namespace {
 
 std::string size_of(std::uint64_t n) { return format_bytes(static_cast<double>(n)); }
 
+bool received(const TransferSummary& s) { return s.direction == TransferSummary::Direction::received; }
+
 // Drops, reconnects and what was sent again (a receiver cannot know that: it reports the drops
 // it saw).
 std::string drops_line(const TransferSummary& s) {
-  std::string again = s.verb == "received" ? "" : ", " + size_of(s.resent_bytes) + " sent again";
-  return strprintf("pgmigrate: %llu data connection(s) dropped, %llu reconnect(s)%s", static_cast<unsigned long long>(s.drops),
-                   static_cast<unsigned long long>(s.reconnects), again.c_str());
+  std::string again = received(s) ? "" : ", " + size_of(s.resent_bytes) + " sent again";
+  return fmt::sprintf("pgmigrate: %llu data connection(s) dropped, %llu reconnect(s)%s", s.drops, s.reconnects, again);
 }
 
 }  // namespace
@@ -58,11 +60,11 @@ nlohmann::json progress_json(const std::string& label, const ProgressSample& s, 
 std::string progress_text(const std::string& label, const ProgressSample& s, const ProgressFigures& f) {
   std::string line = label + ": " + size_of(s.logical_bytes);
   if (f.total) line += " / ~" + size_of(*f.total);
-  line += ", wire " + size_of(s.wire_bytes) + strprintf(" (%.2fx)", f.ratio) + ", " + format_rate(f.rate);
+  line += ", wire " + size_of(s.wire_bytes) + fmt::sprintf(" (%.2fx)", f.ratio) + ", " + format_rate(f.rate);
   if (s.rate_limit != 0) line += " (cap " + format_rate(static_cast<double>(s.rate_limit)) + ")";
   if (f.lane_rates.size() > 1) {
     line += " [";
-    for (std::size_t i = 0; i < f.lane_rates.size(); ++i) line += strprintf("%s%.0f", i ? " " : "", f.lane_rates[i] / 1e6);
+    for (std::size_t i = 0; i < f.lane_rates.size(); ++i) line += fmt::sprintf("%s%.0f", i ? " " : "", f.lane_rates[i] / 1e6);
     line += " MB/s]";
   }
   if (s.reconnects) line += ", reconnects " + std::to_string(s.reconnects);
@@ -76,14 +78,13 @@ std::vector<std::string> summary_lines(const TransferSummary& s) {
   const double ratio = s.wire_bytes ? static_cast<double>(s.logical_bytes) / static_cast<double>(s.wire_bytes) : 1.0;
   const double rate = s.seconds > 0 ? static_cast<double>(s.logical_bytes) / s.seconds : 0;
   std::vector<std::string> out;
-  out.push_back(strprintf("pgmigrate: %s %s in %s (%s), %s on the wire (ratio %.2fx)", s.verb.c_str(), size_of(s.logical_bytes).c_str(),
-                          format_duration(s.seconds).c_str(), format_rate(rate).c_str(), size_of(s.wire_bytes).c_str(), ratio));
-  out.push_back("pgmigrate: stream digest " + s.digest + (s.verb == "received" ? " verified" : "") + (s.source.empty() ? "" : " for ") +
-                s.source);
+  out.push_back(fmt::sprintf("pgmigrate: %s %s in %s (%s), %s on the wire (ratio %.2fx)", received(s) ? "received" : "sent",
+                             size_of(s.logical_bytes), format_duration(s.seconds), format_rate(rate), size_of(s.wire_bytes), ratio));
+  out.push_back("pgmigrate: stream digest " + s.digest + (received(s) ? " verified" : "") + (s.source.empty() ? "" : " for ") + s.source);
   if (s.drops > 0 || s.reconnects > 0 || s.resent_bytes > 0) out.push_back(drops_line(s));
   if (s.resumed_chunks > 0)
-    out.push_back(strprintf("pgmigrate: resumed: the receiver already had %llu chunks (%s), regenerated and checked, not sent again",
-                            static_cast<unsigned long long>(s.resumed_chunks), size_of(s.skipped_bytes).c_str()));
+    out.push_back(fmt::sprintf("pgmigrate: resumed: the receiver already had %llu chunks (%s), regenerated and checked, not sent again",
+                               s.resumed_chunks, size_of(s.skipped_bytes)));
   if (!s.verification.empty()) out.push_back("pgmigrate: " + s.verification);
   if (!s.sizes.empty()) out.push_back("pgmigrate: " + s.sizes);
   return out;

@@ -39,7 +39,7 @@ Result<stream::StreamHeader> ready_header(const json& ready) {
 // the proof.
 TransferSummary already_pulled(const Remote& remote, const stream::StreamHeader& header, const std::string& have) {
   TransferSummary sum;
-  sum.verb = "received";
+  sum.direction = TransferSummary::Direction::received;
   sum.source = remote.host_label + ":" + header.snapshot_name;
   sum.verification =
       "already here: '" + have + "' has the source's guid " + std::to_string(header.snapshot_guid) + "; nothing was received";

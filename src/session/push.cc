@@ -126,7 +126,7 @@ Result<json> offer_stream(transport::ControlChannel& ctl, transport::Channel& ct
 // or this send is run again): nothing to send.
 TransferSummary already_sent(const json& result, const std::string& snapshot, const stream::StreamHeader& header, const Remote& remote) {
   TransferSummary sum;
-  sum.verb = "sent";
+  sum.direction = TransferSummary::Direction::sent;
   sum.source = snapshot;
   sum.verification = "already on " + remote.host_label + ": '" + transport::json_string(result, "received") + "' has the source's guid " +
                      std::to_string(header.snapshot_guid) + "; nothing was sent";

@@ -140,7 +140,7 @@ std::unique_ptr<Running> start_receiving(engine::RecvPipeline& pipeline, const s
 
 TransferSummary sent_summary(engine::SendPipeline& pipeline, const Running& run, const std::string& source) {
   TransferSummary sum;
-  sum.verb = "sent";
+  sum.direction = TransferSummary::Direction::sent;
   // A resumed stream regenerates the prefix the receiver had: checked, not sent again.
   sum.skipped_bytes = pipeline.counters().skipped_bytes.load();
   sum.logical_bytes = pipeline.counters().raw_bytes.load() - sum.skipped_bytes;
@@ -153,7 +153,7 @@ TransferSummary sent_summary(engine::SendPipeline& pipeline, const Running& run,
 
 TransferSummary received_summary(engine::RecvPipeline& pipeline, const Running& run, const std::string& source) {
   TransferSummary sum;
-  sum.verb = "received";
+  sum.direction = TransferSummary::Direction::received;
   sum.logical_bytes = pipeline.counters().delivered_bytes.load();
   sum.wire_bytes = pipeline.counters().wire_bytes.load();
   sum.seconds = run.seconds();

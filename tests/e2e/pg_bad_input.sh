@@ -2,14 +2,16 @@
 # Bad inputs must give one clear line, a non-zero exit, never a password, and leave the primary
 # writable and the standby unpromoted: wrong conninfo, a standby that does not stream, a missing
 # slot (switchover, status, and pg lag at once rather than after its timeout), a standby of
-# another cluster, a read-only "fence", and a layout with pg_wal outside the dataset (pg check).
+# another cluster, a read-only "fence", a malformed --primary-cluster, a client session that will
+# not end within --stop-timeout, and a layout with pg_wal outside the dataset (pg check).
 source "$PGM_SOURCE_DIR/tests/fixtures/zfs.sh"
 source "$PGM_SOURCE_DIR/tests/fixtures/pg.sh"
 
 pg_migration_setup
 pass "standby streams"
 
-# expect_refusal NAME PATTERN CMD...: CMD fails with one line matching PATTERN on stderr.
+# expect_refusal NAME PATTERN CMD...: CMD fails with one line matching PATTERN on stderr; its exit
+# code is left in refusal_rc.
 expect_refusal() {
   local name=$1 pattern=$2 rc
   shift 2
@@ -17,6 +19,7 @@ expect_refusal() {
   "$@" > "$PGM_TEST_ROOT/out.txt" 2> "$PGM_TEST_ROOT/err.txt"
   rc=$?
   set -e
+  refusal_rc=$rc
   cat "$PGM_TEST_ROOT/err.txt"
   [ $rc -ne 0 ] || fail "$name: accepted"
   grep -q "^pgmigrate: " "$PGM_TEST_ROOT/err.txt" || fail "$name: no error line"
@@ -57,6 +60,42 @@ expect_refusal "stop fence without a way to stop" "needs exactly one of --primar
 # as its own flag.
 expect_refusal "a Debian cluster that is not on this host" "primary-cluster 15/nosuch is not a Debian cluster on this host" \
   "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --primary-cluster 15/nosuch
+# A --primary-cluster that is not VERSION/NAME at all is a usage error (exit 2), refused before
+# any connection.
+for bad in 15 15/ ../x 15/../x; do
+  expect_refusal "--primary-cluster $bad" "^pgmigrate: --primary-cluster: '$bad' is not a cluster VERSION/NAME such as 15/main" \
+    "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --primary-cluster "$bad"
+  [ "$refusal_rc" -eq 2 ] || fail "--primary-cluster $bad: exit $refusal_rc, not 2"
+done
+
+# A client session that will not end: its backend stopped (SIGSTOP) cannot act on
+# pg_terminate_backend, so the connections fence runs out of --stop-timeout and rolls back. Its
+# pg_sleep bounds the session; SIGCONT at cleanup lets it take the pending termination.
+PGAPPNAME=pgm_stuck psql "$PRIMARY" -XAtq -c "SELECT pg_sleep(120)" > /dev/null 2>&1 &
+STUCK_PSQL=$!
+on_cleanup "kill $STUCK_PSQL"
+stuck=""
+for _ in $(seq 1 100); do
+  stuck=$(pg_q "$P1" "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgm_stuck' AND state = 'active'")
+  [ -n "$stuck" ] && break
+  sleep 0.1
+done
+[ -n "$stuck" ] || fail "the stuck session did not start"
+kill -STOP "$stuck"
+on_cleanup "kill -CONT $stuck"
+START=$SECONDS
+expect_refusal "a client session that outlives --stop-timeout" \
+  "rolled back.*[0-9]+ client session\(s\) on the old primary would not terminate within --stop-timeout \(2\.000s\)" \
+  timeout -k 5 120 "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --fence connections --stop-timeout 2s --timeout 60s
+kill -CONT "$stuck"
+[ "$refusal_rc" -eq 8 ] || fail "stop-timeout: exit $refusal_rc, not 8 (timeout)"
+[ $((SECONDS - START)) -lt 60 ] || fail "stop-timeout: took $((SECONDS - START)) s"
+grep -q "result: rolled back" "$PGM_TEST_ROOT/out.txt" || { cat "$PGM_TEST_ROOT/out.txt"; fail "stop-timeout: no rollback reported"; }
+[ "$(pg_q "$P1" "SELECT count(*) FROM pg_database WHERE NOT datallowconn AND datname <> 'template0'")" = "0" ] \
+  || fail "stop-timeout: connections were not re-allowed on every database"
+wait "$STUCK_PSQL" 2>/dev/null || true  # the pending termination ends it
+pass "the fence's --stop-timeout ran out on a session that would not end: rolled back, connections allowed again"
+
 # A standby that lags: its WAL receiver frozen while the primary writes 2 MiB or more.
 rpid=$(pg_q "$P2" "SELECT pid FROM pg_stat_wal_receiver")
 kill -STOP "$rpid"

@@ -47,8 +47,7 @@ cat "$PGM_TEST_ROOT/push.log"
 assert_same_guid "$S/fs@s1" "$D/push@s1"
 # The cuts reached the TLS lanes: the summary counts dropped data connections. (A dropped lane
 # need not reconnect: the others may finish the transfer while it waits for the far verdict.)
-drops=$(sed -n 's/^pgmigrate: \([0-9]*\) data connection(s) dropped.*/\1/p' "$PGM_TEST_ROOT/push.log")
-[ "${drops:-0}" -ge 1 ] || fail "the relay's cuts did not reach the TLS lanes"
+assert_drops "$PGM_TEST_ROOT/push.log" "the relay's cuts did not reach the TLS lanes"
 kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null || true
 # The data went through the TLS relay, not through sshd: it carried at least the compressed stream.
 c2s=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes_client_to_server'])" "$PGM_TEST_ROOT/tls_relay.json")

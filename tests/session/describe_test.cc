@@ -51,7 +51,7 @@ TEST(Describe, ProgressTextAndJson) {
 
 TEST(Describe, SummaryOfASendThatReconnected) {
   TransferSummary s;
-  s.verb = "sent";
+  s.direction = TransferSummary::Direction::sent;
   s.logical_bytes = 4 << 20;
   s.wire_bytes = 2 << 20;
   s.seconds = 2;
@@ -72,7 +72,7 @@ TEST(Describe, SummaryOfASendThatReconnected) {
 
 TEST(Describe, SummaryOfAReceiveThatResumedOrMovedNothing) {
   TransferSummary s;
-  s.verb = "received";
+  s.direction = TransferSummary::Direction::received;
   s.digest = "ab";
   s.drops = 1;
   s.resumed_chunks = 3;

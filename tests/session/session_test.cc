@@ -142,7 +142,7 @@ TEST_F(SessionTest, PushDeliversTheStream) {
   Observer quiet;
   auto sum = push_from("cat " + path("whole"), host, far, quiet, std::chrono::seconds(30));
   ASSERT_TRUE(sum.ok()) << sum.status().message();
-  EXPECT_EQ(sum->verb, "sent");
+  EXPECT_EQ(sum->direction, TransferSummary::Direction::sent);
   EXPECT_EQ(sum->logical_bytes, fs::file_size(dir_ / "whole"));
   EXPECT_EQ(sum->resumed_chunks, 0u);
   for (const Status& s : host.serve_results()) EXPECT_TRUE(s.ok()) << s.message();
@@ -160,7 +160,7 @@ TEST_F(SessionTest, PullDeliversTheStream) {
   CancelToken cancel;
   auto sum = pull(far.source, dst, params_, remote(host, std::chrono::seconds(30)), quiet, cancel);
   ASSERT_TRUE(sum.ok()) << sum.status().message();
-  EXPECT_EQ(sum->verb, "received");
+  EXPECT_EQ(sum->direction, TransferSummary::Direction::received);
   EXPECT_EQ(sum->logical_bytes, fs::file_size(dir_ / "whole"));
   for (const Status& s : host.serve_results()) EXPECT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(read_all(dir_ / "out"), read_all(dir_ / "whole"));
