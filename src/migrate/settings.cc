@@ -52,68 +52,68 @@ Status resolve_guard(const GuardSettings& g, Spec& spec) {
   return Status::Ok();
 }
 
-Result<Resolved> resolve_run(const RunSettings& a) {
-  auto endpoint = check_names(a);
+Result<Resolved> resolve_run(const RunSettings& s) {
+  auto endpoint = check_names(s);
   if (!endpoint) return endpoint.status();
-  auto wrapper = near_privilege(a);
+  auto wrapper = near_privilege(s);
   if (!wrapper) return wrapper.status();
-  if (a.standby_port <= 0 && a.standby.empty()) return Status(Errc::invalid_argument, "--standby-port (or --standby CONNINFO) is required");
-  for (const auto* v : {&a.max_lag, &a.delta_target, &a.assume_rate})
+  if (s.standby_port <= 0 && s.standby.empty()) return Status(Errc::invalid_argument, "--standby-port (or --standby CONNINFO) is required");
+  for (const auto* v : {&s.max_lag, &s.delta_target, &s.assume_rate})
     if (auto size = parse_size(*v); !size) return size.status();
-  auto remote = session::resolve_remote(a.remote, *endpoint);
+  auto remote = session::resolve_remote(s.remote, *endpoint);
   if (!remote) return remote.status();
-  auto t = session::resolve_transfer(a.transfer);
+  auto t = session::resolve_transfer(s.transfer);
   if (!t) return t.status();
   Resolved out{{}, std::move(*remote), *t};
-  Spec& s = out.spec;
-  s.source = a.source;
-  s.target = a.target;
-  s.target_dataset = endpoint->name;
-  s.primary = a.primary;
-  s.standby_conninfo = a.standby.empty() ? pg::conninfo_with(pg::conninfo_with(a.primary, "host", out.remote.network_host), "port",
-                                                             std::to_string(a.standby_port))
-                                         : a.standby;
-  s.standby_primary = a.standby_primary.empty() ? a.primary : a.standby_primary;
-  s.state_dir = a.state_dir;
-  s.id = a.id;
-  s.bindir = a.bindir;
-  s.standby_port = a.standby_port;
-  s.rounds = a.rounds;
-  s.delta_target = *parse_size(a.delta_target);
-  s.max_lag = *parse_size(a.max_lag);
-  s.primary_pgdata = a.primary_pgdata;
-  s.stop_cmd = a.stop_cmd;
-  s.start_cmd = a.start_cmd;
-  s.pre_fence_hook = a.pre_fence_hook;
-  s.post_hook = a.post_hook;
-  s.keep_snapshots = a.keep_snapshots;
-  s.keep_old_as_standby = a.keep_old_as_standby;
-  s.abandon_logical_slots = a.abandon_logical_slots;
-  if (!a.target_cluster.empty()) PGM_RETURN_IF_ERROR(pg::parse_cluster_id(a.target_cluster).status().context("--target-cluster"));
-  s.target_cluster = a.target_cluster;
-  s.run.want_switchover = a.switchover && !a.no_switchover;
-  PGM_RETURN_IF_ERROR(resolve_guard(a.guard, s));
-  PGM_RETURN_IF_ERROR(zfs::apply_flags(a.zfs, false, false, s.send_flags, s.recv_flags));
-  s.zfs_flags = zfs::flag_words(a.zfs);
-  s.privilege_wrapper = *wrapper;
-  if (!a.bulk_via.empty()) {
-    auto url = session::object_store_url(a.bulk_via);
+  Spec& spec = out.spec;
+  spec.source = s.source;
+  spec.target = s.target;
+  spec.target_dataset = endpoint->name;
+  spec.primary = s.primary;
+  spec.standby_conninfo = s.standby.empty() ? pg::conninfo_with(pg::conninfo_with(s.primary, "host", out.remote.network_host), "port",
+                                                                std::to_string(s.standby_port))
+                                            : s.standby;
+  spec.standby_primary = s.standby_primary.empty() ? s.primary : s.standby_primary;
+  spec.state_dir = s.state_dir;
+  spec.id = s.id;
+  spec.bindir = s.bindir;
+  spec.standby_port = s.standby_port;
+  spec.rounds = s.rounds;
+  spec.delta_target = *parse_size(s.delta_target);
+  spec.max_lag = *parse_size(s.max_lag);
+  spec.primary_pgdata = s.primary_pgdata;
+  spec.stop_cmd = s.stop_cmd;
+  spec.start_cmd = s.start_cmd;
+  spec.pre_fence_hook = s.pre_fence_hook;
+  spec.post_hook = s.post_hook;
+  spec.keep_snapshots = s.keep_snapshots;
+  spec.keep_old_as_standby = s.keep_old_as_standby;
+  spec.abandon_logical_slots = s.abandon_logical_slots;
+  if (!s.target_cluster.empty()) PGM_RETURN_IF_ERROR(pg::parse_cluster_id(s.target_cluster).status().context("--target-cluster"));
+  spec.target_cluster = s.target_cluster;
+  spec.run.want_switchover = s.switchover && !s.no_switchover;
+  PGM_RETURN_IF_ERROR(resolve_guard(s.guard, spec));
+  PGM_RETURN_IF_ERROR(zfs::apply_flags(s.zfs, false, false, spec.send_flags, spec.recv_flags));
+  spec.zfs_flags = zfs::flag_words(s.zfs);
+  spec.privilege_wrapper = *wrapper;
+  if (!s.bulk_via.empty()) {
+    auto url = session::object_store_url(s.bulk_via);
     if (!url) return url.status().context("--bulk-via");
-    s.bulk_via = *url;
+    spec.bulk_via = *url;
   }
   return out;
 }
 
-Status resolve_window(const RunSettings& a, Spec& s) {
-  auto catchup = parse_duration(a.catchup_timeout);
+Status resolve_window(const RunSettings& s, Spec& spec) {
+  auto catchup = parse_duration(s.catchup_timeout);
   if (!catchup) return catchup.status().context("--catchup-timeout");
-  s.catchup_timeout = *catchup;
-  auto fence = pg::parse_fence(a.fence);
+  spec.catchup_timeout = *catchup;
+  auto fence = pg::parse_fence(s.fence);
   if (!fence) return fence.status();
-  s.fence = *fence;
-  auto t = parse_duration(a.switch_timeout);
+  spec.fence = *fence;
+  auto t = parse_duration(s.switch_timeout);
   if (!t) return t.status().context("--timeout");
-  s.switch_timeout = *t;
+  spec.switch_timeout = *t;
   return Status::Ok();
 }
 
