@@ -133,13 +133,10 @@ Status status_migrations(const MigrateArgs& a) {
 }
 
 Status watch_migration(RunContext& ctx, const MigrateArgs& a) {
-  migrate::Spec s;
-  PGM_RETURN_IF_ERROR(migrate::resolve_guard(a.run.guard, s));
-  if (s.wal_warn == 0 && s.wal_limit == 0)
-    return Status(Errc::invalid_argument, "migrate watch needs --wal-limit SIZE (and/or --wal-warn SIZE): the retention to act on");
-  s.primary = a.run.primary;
+  auto guard = migrate::resolve_watch(a.run);
+  if (!guard) return guard.status();
   const bool quiet = ctx.global.quiet;
-  return migrate::watch(a.run.state_dir, a.run.id, migrate::guard_options(s), ctx.cancel, [quiet](const std::string& line) {
+  return migrate::watch(a.run.state_dir, a.run.id, *guard, ctx.cancel, [quiet](const std::string& line) {
     if (quiet && line.rfind("warning: ", 0) != 0) return;
     std::fprintf(stderr, "migrate watch: %s\n", line.c_str());
   });
@@ -172,25 +169,17 @@ Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
 }
 
 Status fallback_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto timeout = parse_duration(a.run.switch_timeout);
-  if (!timeout) return timeout.status().context("--timeout");
-  migrate::FallbackSpec f;
-  f.old_primary = a.run.standby_primary.empty() ? a.run.primary : a.run.standby_primary;
-  f.new_primary = a.run.standby;
-  f.timeout = *timeout;
-  f.pre_fence_hook = a.run.pre_fence_hook;
-  f.post_hook = a.run.post_hook;
-  auto out = migrate::fallback(a.run.state_dir, a.run.id, f, state_target(ctx, a), ctx.cancel);
+  auto f = migrate::resolve_fallback(a.run);
+  if (!f) return f.status();
+  auto out = migrate::fallback(a.run.state_dir, a.run.id, *f, state_target(ctx, a), ctx.cancel);
   if (!out) return out.status();
   std::printf("%s", out->c_str());
   return Status::Ok();
 }
 
 Status far_log_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto tail = parse_size(a.far_log_tail);
-  if (!tail) return tail.status().context("--tail");
-  if (*tail == 0 || *tail > migrate::kMaxFarLogTail)
-    return Status(Errc::invalid_argument, "--tail must be between 1 and " + format_bytes(static_cast<double>(migrate::kMaxFarLogTail)));
+  auto tail = migrate::resolve_far_log_tail(a.far_log_tail);
+  if (!tail) return tail.status();
   auto log = migrate::far_log(a.run.state_dir, a.run.id, *tail, state_target(ctx, a), ctx.cancel);
   if (!log) return log.status();
   if (!ctx.global.quiet) std::fprintf(stderr, "%s\n", migrate::far_log_header(*log).c_str());

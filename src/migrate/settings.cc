@@ -4,6 +4,7 @@
 
 #include "common/elevation.h"
 #include "common/units.h"
+#include "migrate/target.h"
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
 #include "zfs/zfs.h"
@@ -115,6 +116,29 @@ Status resolve_window(const RunSettings& s, Spec& spec) {
   if (!t) return t.status().context("--timeout");
   spec.switch_timeout = *t;
   return Status::Ok();
+}
+
+Result<pg::GuardOptions> resolve_watch(const RunSettings& s) {
+  Spec spec;
+  PGM_RETURN_IF_ERROR(resolve_guard(s.guard, spec));
+  if (spec.wal_warn == 0 && spec.wal_limit == 0)
+    return Status(Errc::invalid_argument, "migrate watch needs --wal-limit SIZE (and/or --wal-warn SIZE): the retention to act on");
+  spec.primary = s.primary;
+  return guard_options(spec);
+}
+
+Result<FallbackSpec> resolve_fallback(const RunSettings& s) {
+  auto timeout = parse_duration(s.switch_timeout);
+  if (!timeout) return timeout.status().context("--timeout");
+  return FallbackSpec{s.standby_primary.empty() ? s.primary : s.standby_primary, s.standby, *timeout, s.pre_fence_hook, s.post_hook};
+}
+
+Result<std::uint64_t> resolve_far_log_tail(const std::string& text) {
+  auto tail = parse_size(text);
+  if (!tail) return tail.status().context("--tail");
+  if (*tail == 0 || *tail > kMaxFarLogTail)
+    return Status(Errc::invalid_argument, "--tail must be between 1 and " + format_bytes(static_cast<double>(kMaxFarLogTail)));
+  return tail;
 }
 
 }  // namespace pgm::migrate

@@ -4,6 +4,7 @@
 // these structs and binds the far host (its progress and metrics are the cli's to show).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "pgmigrate/migrate.h"
@@ -57,5 +58,13 @@ Status resolve_window(const RunSettings& s, Spec& spec);
 
 // --wal-warn, --wal-limit, --drop-slot-on-limit, --guard-interval into `spec`.
 Status resolve_guard(const GuardSettings& g, Spec& spec);
+
+// `migrate watch`: the guard of s.primary's migration slot, which needs a retention to act on.
+Result<pg::GuardOptions> resolve_watch(const RunSettings& s);
+// `migrate fallback`: how the target host reaches each server (--standby-primary, else
+// --primary; --standby), the bound (--timeout) and the hooks.
+Result<FallbackSpec> resolve_fallback(const RunSettings& s);
+// `migrate far-log --tail SIZE`: between 1 byte and kMaxFarLogTail.
+Result<std::uint64_t> resolve_far_log_tail(const std::string& text);
 
 }  // namespace pgm::migrate

@@ -72,5 +72,29 @@ TEST(MigrateSettings, WindowSettings) {
   EXPECT_FALSE(migrate::resolve_window(s, spec).ok());
 }
 
+TEST(MigrateSettings, OneMigrationCommands) {
+  migrate::RunSettings s = local_run();
+  EXPECT_EQ(migrate::resolve_watch(s).status().message(),
+            "migrate watch needs --wal-limit SIZE (and/or --wal-warn SIZE): the retention to act on");
+  s.guard.wal_limit = "8G";
+  auto g = migrate::resolve_watch(s);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(g->limit_bytes, 8ull << 30);
+  EXPECT_EQ(g->primary_conninfo, s.primary);
+
+  s.standby = "host=db2 port=5433";
+  auto f = migrate::resolve_fallback(s);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->old_primary, s.primary);  // no --standby-primary: the target reaches it as we do
+  EXPECT_EQ(f->new_primary, s.standby);
+  EXPECT_EQ(f->timeout, std::chrono::minutes(2));
+  s.switch_timeout = "x";
+  EXPECT_EQ(migrate::resolve_fallback(s).status().message().rfind("--timeout", 0), 0u);
+
+  EXPECT_EQ(*migrate::resolve_far_log_tail("1M"), 1u << 20);
+  EXPECT_EQ(migrate::resolve_far_log_tail("0").status().message(), "--tail must be between 1 and 8.00 MiB");
+  EXPECT_FALSE(migrate::resolve_far_log_tail("9M").ok());
+}
+
 }  // namespace
 }  // namespace pgm
