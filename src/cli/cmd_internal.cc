@@ -3,32 +3,14 @@
 // it (src/transport/lane_socket.h).
 #include "cli/command.h"
 #include "cli/options.h"
-#include "common/units.h"
-#include "pgmigrate/session.h"
 #include "session/settings.h"
 #include "transport/lane_socket.h"
-#include "transport/tls.h"
 
 namespace pgm::cli {
 
-namespace {
-// TLS lanes come from the host whose SSH connection started us, unless the near side dials
-// through NAT or a forward (--tls-connect), which it says with --tls-any-peer.
-std::optional<session::FarTls> far_tls(int port, bool any_peer) {
-  if (port < 0) return std::nullopt;
-  return session::FarTls{port, any_peer ? std::string() : transport::ssh_client_address()};
-}
-}  // namespace
-
 void register_internal(CLI::App& app, CommandFn& selected) {
-  struct ServeArgs {
-    std::string target, snapshot, socket, resume_token, wait_for_sender = "10m";
-    int tls_port = -1;  // -1: no TLS lanes
-    bool tls_any_peer = false;
-    session::TransferSettings transfer;
-    session::StreamSettings stream;  // the near half passes on those of this side
-  };
-  auto a = std::make_shared<ServeArgs>();
+  auto a = std::make_shared<session::FarSettings>();
+  auto socket = std::make_shared<std::string>();
 
   CLI::App* serve = app.add_subcommand("_serve", "Internal: the remote half of a transfer")->group("");
   serve->require_subcommand(1);
@@ -52,32 +34,12 @@ void register_internal(CLI::App& app, CommandFn& selected) {
     half->add_flag("--tls-any-peer", a->tls_any_peer);
     add_transfer_options(*half, a->transfer);
   }
-  on_run(srecv, selected, [a](RunContext& ctx) -> Status {
-    auto t = session::resolve_transfer(a->transfer);
-    if (!t) return t.status();
-    // The far half runs zfs directly: sudo, if any, started this whole process.
-    source::SourceSpec unused;
-    sink::SinkSpec spec;
-    spec.target = a->target;
-    PGM_RETURN_IF_ERROR(session::resolve_stream(a->stream, unused, spec));
-    auto wait = parse_duration(a->wait_for_sender);
-    if (!wait) return wait.status().context("--reconnect-timeout");
-    return session::serve_recv(spec, *t, *wait, far_tls(a->tls_port, a->tls_any_peer), ctx.cancel);
-  });
-  on_run(ssend, selected, [a](RunContext& ctx) -> Status {
-    auto t = session::resolve_transfer(a->transfer);
-    if (!t) return t.status();
-    source::SourceSpec spec;
-    spec.snapshot = a->snapshot;
-    spec.resume_token = a->resume_token;
-    sink::SinkSpec unused;
-    PGM_RETURN_IF_ERROR(session::resolve_stream(a->stream, spec, unused));
-    return session::serve_send(spec, *t, far_tls(a->tls_port, a->tls_any_peer), ctx.cancel);
-  });
+  on_run(srecv, selected, [a](RunContext& ctx) { return session::serve_recv_as(*a, ctx.cancel); });
+  on_run(ssend, selected, [a](RunContext& ctx) { return session::serve_send_as(*a, ctx.cancel); });
 
   CLI::App* lane = app.add_subcommand("_lane", "Internal: attach this connection to a waiting transfer")->group("");
-  lane->add_option("--socket", a->socket)->required();
-  on_run(lane, selected, [a](RunContext&) -> Status { return transport::attach_lane(a->socket); });
+  lane->add_option("--socket", *socket)->required();
+  on_run(lane, selected, [socket](RunContext&) { return transport::attach_lane(*socket); });
 }
 
 }  // namespace pgm::cli

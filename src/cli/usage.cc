@@ -46,6 +46,31 @@ const CLI::App* deepest(const CLI::App& app) {
   return at;
 }
 
+// Validators for option values (CLI11 runs them while parsing, before any command runs).
+CLI::Validator conninfo_check() {
+  return status_check([](const std::string& v) { return pg::validate_conninfo(v); }, "CONNINFO");
+}
+
+CLI::Validator dataset_check() {
+  return status_check([](const std::string& v) { return zfs::validate_dataset(v); }, "DATASET");
+}
+
+// -i / -I: an incremental source is a snapshot (it has an @).
+CLI::Validator incremental_check() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        if (v.find_first_of("@#") != std::string::npos) return "";
+        return "'" + v +
+               "' is not a snapshot or bookmark: -i and -I are zfs's incremental source (@snap, POOL/FS@snap, or for -i a bookmark "
+               "#bm, POOL/FS#bm); an SSH key is --identity KEY";
+      },
+      "", "SNAPSHOT");
+}
+
+CLI::Validator slot_check() {
+  return status_check([](const std::string& v) { return pg::validate_slot_name(v); }, "SLOT");
+}
+
 }  // namespace
 
 void finish_options(CLI::App& app) {
@@ -114,29 +139,6 @@ std::string parse_error_line(const CLI::ParseError& e, const CLI::App& app, cons
   // from a habit.
   if (dynamic_cast<const CLI::ValidationError*>(&e) != nullptr) return prefix + what;
   return prefix + what + habit_hint(args);
-}
-
-CLI::Validator conninfo_check() {
-  return status_check([](const std::string& v) { return pg::validate_conninfo(v); }, "CONNINFO");
-}
-
-CLI::Validator dataset_check() {
-  return status_check([](const std::string& v) { return zfs::validate_dataset(v); }, "DATASET");
-}
-
-CLI::Validator incremental_check() {
-  return CLI::Validator(
-      [](std::string& v) -> std::string {
-        if (v.find_first_of("@#") != std::string::npos) return "";
-        return "'" + v +
-               "' is not a snapshot or bookmark: -i and -I are zfs's incremental source (@snap, POOL/FS@snap, or for -i a bookmark "
-               "#bm, POOL/FS#bm); an SSH key is --identity KEY";
-      },
-      "", "SNAPSHOT");
-}
-
-CLI::Validator slot_check() {
-  return status_check([](const std::string& v) { return pg::validate_slot_name(v); }, "SLOT");
 }
 
 }  // namespace pgm::cli

@@ -32,13 +32,6 @@ Status word_count_error(std::string_view command, std::string_view wants, const 
 // One line for a CLI11 parse error, naming the command and never an internal option name.
 std::string parse_error_line(const CLI::ParseError& e, const CLI::App& app, const std::vector<std::string>& args);
 
-// Validators for option values (CLI11 runs them while parsing, before any command runs).
-CLI::Validator conninfo_check();
-CLI::Validator dataset_check();
-CLI::Validator slot_check();
-// -i / -I: an incremental source is a snapshot (it has an @).
-CLI::Validator incremental_check();
-
 // The footer every command's --help inherits (a command that sets its own footer appends it):
 // where a user of `migrate run` looks for --log-file.
 inline constexpr const char* kGlobalOptionsFooter =

@@ -11,6 +11,7 @@
 #include "transport/elevated_connector.h"
 #include "transport/ssh_connector.h"
 #include "transport/ssh_host.h"
+#include "transport/tls.h"
 
 namespace pgm::session {
 
@@ -79,6 +80,13 @@ void ssh_connect(const transport::SshTarget& target, const RemoteSettings& s, Re
     if (!inner) return inner.status();
     return std::unique_ptr<transport::Connector>(new transport::ElevatedConnector(std::move(*inner), wrapper, bin));
   };
+}
+
+// TLS lanes come from the host whose SSH connection started us, unless the near side dials
+// through NAT or a forward (--tls-connect), which it says with --tls-any-peer.
+std::optional<FarTls> far_tls(const FarSettings& s) {
+  if (s.tls_port < 0) return std::nullopt;
+  return FarTls{s.tls_port, s.tls_any_peer ? std::string() : transport::ssh_client_address()};
 }
 
 }  // namespace
@@ -223,6 +231,29 @@ Result<Remote> resolve_remote(const RemoteSettings& s, const Endpoint& e) {
 Result<std::string> local_privilege_wrapper(const RemoteSettings& s) {
   PGM_RETURN_IF_ERROR(check_sudo_settings(s));
   return privilege_wrapper(::geteuid() == 0, s.no_sudo, s.sudo_cmd);
+}
+
+Status serve_recv_as(const FarSettings& s, CancelToken& cancel) {
+  auto t = resolve_transfer(s.transfer);
+  if (!t) return t.status();
+  source::SourceSpec unused;
+  sink::SinkSpec spec;
+  spec.target = s.target;
+  PGM_RETURN_IF_ERROR(resolve_stream(s.stream, unused, spec));
+  auto wait = parse_duration(s.wait_for_sender);
+  if (!wait) return wait.status().context("--reconnect-timeout");
+  return serve_recv(spec, *t, *wait, far_tls(s), cancel);
+}
+
+Status serve_send_as(const FarSettings& s, CancelToken& cancel) {
+  auto t = resolve_transfer(s.transfer);
+  if (!t) return t.status();
+  source::SourceSpec spec;
+  spec.snapshot = s.snapshot;
+  spec.resume_token = s.resume_token;
+  sink::SinkSpec unused;
+  PGM_RETURN_IF_ERROR(resolve_stream(s.stream, spec, unused));
+  return serve_send(spec, *t, far_tls(s), cancel);
 }
 
 }  // namespace pgm::session

@@ -95,4 +95,18 @@ Result<Remote> resolve_remote(const RemoteSettings& s, const Endpoint& endpoint)
 // --no-sudo was not given, else "". Fails on contradictory or empty settings.
 Result<std::string> local_privilege_wrapper(const RemoteSettings& s);
 
+// A far half's settings (`_serve recv`, `_serve send`), as the near half writes its command line.
+struct FarSettings {
+  std::string target, snapshot, resume_token;
+  std::string wait_for_sender = "10m";  // --reconnect-timeout of the receive
+  int tls_port = -1;                    // -1: no TLS lanes
+  bool tls_any_peer = false;
+  TransferSettings transfer;
+  StreamSettings stream;  // the near half passes on those of this side
+};
+// Runs the far half of a push (serve_recv) or of a pull (serve_send) as `s` says. It runs zfs
+// directly: sudo, if any, started this whole process.
+Status serve_recv_as(const FarSettings& s, CancelToken& cancel);
+Status serve_send_as(const FarSettings& s, CancelToken& cancel);
+
 }  // namespace pgm::session
