@@ -84,3 +84,13 @@ class [[nodiscard]] Result {
     ::pgm::Status pgm_status_ = (expr);        \
     if (!pgm_status_.ok()) return pgm_status_; \
   } while (0)
+
+// Declares `decl` with a Result's value, or returns the Result's error from the enclosing
+// function: PGM_ASSIGN_OR_RETURN(auto spec, resolve(settings)). The expression is evaluated once.
+#define PGM_ASSIGN_OR_RETURN(decl, ...) PGM_ASSIGN_OR_RETURN_IMPL_(PGM_CONCAT_(pgm_result_, __LINE__), decl, __VA_ARGS__)
+#define PGM_CONCAT_INNER_(a, b) a##b
+#define PGM_CONCAT_(a, b) PGM_CONCAT_INNER_(a, b)
+#define PGM_ASSIGN_OR_RETURN_IMPL_(tmp, decl, ...) \
+  auto tmp = (__VA_ARGS__);                        \
+  if (!tmp) return tmp.status();                   \
+  decl = std::move(*tmp)  // NOLINT(bugprone-macro-parentheses): `decl` is a declaration

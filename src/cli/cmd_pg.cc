@@ -47,10 +47,9 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   add_slot_common(create, *a);
   create->add_flag("--json", a->json, "Print the new slot as JSON");
   on_run(create, selected, [a](RunContext&) -> Status {
-    auto s = pg::create_migration_slot(pg::slot_spec(a->s));
-    if (!s) return s.status();
-    if (!a->json) std::printf("%s\n", pg::slot_created_line(a->s.guard.slot, *s).c_str());
-    print_slot(s->status, a->json);
+    PGM_ASSIGN_OR_RETURN(auto s, pg::create_migration_slot(pg::slot_spec(a->s)));
+    if (!a->json) std::printf("%s\n", pg::slot_created_line(a->s.guard.slot, s).c_str());
+    print_slot(s.status, a->json);
     return Status::Ok();
   });
 
@@ -59,18 +58,16 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   add_slot_common(status, *a);
   status->add_flag("--json", a->json, "Print JSON");
   on_run(status, selected, [a](RunContext&) -> Status {
-    auto s = pg::migration_slot_status(pg::slot_spec(a->s));
-    if (!s) return s.status();
-    print_slot(*s, a->json);
+    PGM_ASSIGN_OR_RETURN(auto s, pg::migration_slot_status(pg::slot_spec(a->s)));
+    print_slot(s, a->json);
     return Status::Ok();
   });
 
   CLI::App* drop = slot->add_subcommand("drop", "Drop the slot (refused while a standby streams from it)");
   add_slot_common(drop, *a);
   on_run(drop, selected, [a](RunContext& ctx) -> Status {
-    auto primary = pg::drop_migration_slot(pg::slot_spec(a->s));
-    if (!primary) return primary.status();
-    if (!ctx.global.quiet) std::printf("dropped slot '%s' on %s\n", a->s.guard.slot.c_str(), primary->c_str());
+    PGM_ASSIGN_OR_RETURN(auto primary, pg::drop_migration_slot(pg::slot_spec(a->s)));
+    if (!ctx.global.quiet) std::printf("dropped slot '%s' on %s\n", a->s.guard.slot.c_str(), primary.c_str());
     return Status::Ok();
   });
 
@@ -84,10 +81,9 @@ void register_slot(CLI::App& pg, CommandFn& selected) {
   watch->add_option("--duration", a->s.duration, "Stop watching (successfully) after this long; default: until interrupted");
   watch->add_flag("--json", a->json, "Print each sample as a JSON line");
   on_run(watch, selected, [a](RunContext& ctx) -> Status {
-    auto spec = pg::slot_watch_spec(a->s);
-    if (!spec) return spec.status();
+    PGM_ASSIGN_OR_RETURN(auto spec, pg::slot_watch_spec(a->s));
     const bool json = a->json, quiet = ctx.global.quiet;
-    return pg::watch_slot(*spec, ctx.cancel, [json, quiet](pg::GuardEvent ev, const pg::SlotStatus& s, const std::string& msg) {
+    return pg::watch_slot(spec, ctx.cancel, [json, quiet](pg::GuardEvent ev, const pg::SlotStatus& s, const std::string& msg) {
       switch (ev) {
         case pg::GuardEvent::sample:
           if (json) std::printf("%s\n", pg::slot_json(s).dump().c_str());
@@ -114,15 +110,14 @@ void register_check(CLI::App& pg, CommandFn& selected) {
   cmd->add_option("--primary", a->primary, "Connection string of the primary")->required();
   cmd->add_option("--dataset", a->datasets, "POOL/FS that will be snapshotted (repeat for several)")->required();
   on_run(cmd, selected, [a](RunContext& ctx) -> Status {
-    auto rep = pg::check_layout(pg::LayoutCheckSpec{a->primary, a->datasets});
-    if (!rep) return rep.status();
+    PGM_ASSIGN_OR_RETURN(auto rep, pg::check_layout(pg::LayoutCheckSpec{a->primary, a->datasets}));
     if (!ctx.global.quiet) {
-      print_lines(stdout, pg::layout_lines(*rep));
+      print_lines(stdout, pg::layout_lines(rep));
       std::fflush(stdout);
     }
-    if (!rep->ok()) {
-      print_lines(stdout, pg::layout_problem_lines(*rep));
-      return pg::layout_refusal(*rep);
+    if (!rep.ok()) {
+      print_lines(stdout, pg::layout_problem_lines(rep));
+      return pg::layout_refusal(rep);
     }
     if (!ctx.global.quiet) std::printf("layout ok: a snapshot of the dataset(s) holds everything the standby needs\n");
     return Status::Ok();
@@ -144,18 +139,17 @@ void register_cluster(CLI::App& pg, CommandFn& selected) {
   on_run(exp, selected, [a](RunContext& ctx) -> Status {
     auto id = pg::parse_cluster_id(a->cluster);
     if (!id) return id.status().context("--cluster");
-    auto bundle = pg::collect_bundle(*id);
-    if (!bundle) return bundle.status();
-    for (const auto& n : bundle->notes) spdlog::warn("{}", n);
+    PGM_ASSIGN_OR_RETURN(auto bundle, pg::collect_bundle(*id));
+    for (const auto& n : bundle.notes) spdlog::warn("{}", n);
     if (a->out.empty() || a->out == "-") {
-      const std::string json = pg::bundle_to_json(*bundle);
+      const std::string json = pg::bundle_to_json(bundle);
       std::fwrite(json.data(), 1, json.size(), stdout);
       std::fflush(stdout);
       return Status::Ok();
     }
-    PGM_RETURN_IF_ERROR(pg::write_bundle_file(*bundle, a->out));
+    PGM_RETURN_IF_ERROR(pg::write_bundle_file(bundle, a->out));
     if (!ctx.global.quiet)
-      std::printf("exported %s (%zu files from %s) to %s\n", id->str().c_str(), bundle->files.size(), bundle->conf_dir.c_str(),
+      std::printf("exported %s (%zu files from %s) to %s\n", id->str().c_str(), bundle.files.size(), bundle.conf_dir.c_str(),
                   a->out.c_str());
     return Status::Ok();
   });
@@ -198,15 +192,12 @@ void register_standby(CLI::App& pg, CommandFn& selected) {
                   "FROM=TO: point pg_wal and pg_tblspc/* links under the source mountpoint FROM at the received dataset's mountpoint "
                   "TO (repeatable; migrate passes one per dataset of the tree)");
   on_run(cmd, selected, [a](RunContext& ctx) -> Status {
-    auto request = pg::standby_request(*a);
-    if (!request) return request.status();
-    auto done = pg::set_up_standby(request->setup);
-    if (!done) return done.status();
-    print_standby_setup(*done, a->primary, a->slot, ctx.global.quiet);
+    PGM_ASSIGN_OR_RETURN(auto request, pg::standby_request(*a));
+    PGM_ASSIGN_OR_RETURN(auto done, pg::set_up_standby(request.setup));
+    print_standby_setup(done, a->primary, a->slot, ctx.global.quiet);
     if (!a->start) return Status::Ok();
-    auto started = pg::start_standby(done->dir, pg::start_options(*request, *done), ctx.cancel);
-    if (!started) return started.status();
-    if (!ctx.global.quiet) std::printf("standby started and streaming (%s)\n", pg::describe_conninfo(*started).c_str());
+    PGM_ASSIGN_OR_RETURN(auto started, pg::start_standby(done.dir, pg::start_options(request, done), ctx.cancel));
+    if (!ctx.global.quiet) std::printf("standby started and streaming (%s)\n", pg::describe_conninfo(started).c_str());
     return Status::Ok();
   });
 }
@@ -234,19 +225,16 @@ void register_lag(CLI::App& pg, CommandFn& selected) {
   cmd->add_flag("--json", a->json, "Print JSON");
   on_run(cmd, selected, [a](RunContext& ctx) -> Status {
     // Connected before --wait and --timeout are read: a wrong conninfo is the error reported first.
-    auto probe = pg::LagProbe::connect(pg::lag_spec(a->s));
-    if (!probe) return probe.status();
+    PGM_ASSIGN_OR_RETURN(auto probe, pg::LagProbe::connect(pg::lag_spec(a->s)));
     if (a->s.wait.empty()) {
-      auto r = probe->measure();
-      if (!r) return r.status();
-      print_lag(*r, a->json);
+      PGM_ASSIGN_OR_RETURN(auto r, probe.measure());
+      print_lag(r, a->json);
       return Status::Ok();
     }
-    auto wait = pg::lag_wait(a->s);
-    if (!wait) return wait.status();
+    PGM_ASSIGN_OR_RETURN(auto wait, pg::lag_wait(a->s));
     auto last_print = std::chrono::steady_clock::now() - std::chrono::seconds(10);
     const bool quiet = ctx.global.quiet;
-    auto r = probe->wait(wait->bound, wait->timeout, ctx.cancel, [&](const pg::LagReport& rep) {
+    auto r = probe.wait(wait.bound, wait.timeout, ctx.cancel, [&](const pg::LagReport& rep) {
       if (quiet || std::chrono::steady_clock::now() - last_print < std::chrono::seconds(5)) return;
       last_print = std::chrono::steady_clock::now();
       spdlog::info("waiting: replay lag {}", rep.replay_lsn ? format_bytes(static_cast<double>(rep.replay_bytes())) : "unknown");

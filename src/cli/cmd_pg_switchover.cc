@@ -56,12 +56,11 @@ void register_pg_switchover(CLI::App& pg, CommandFn& selected) {
       ->check(CLI::IsMember({"switchover", "fallback"}))
       ->capture_default_str();
   on_run(cmd, selected, [a](RunContext& ctx) -> Status {
-    auto o = pg::switchover_options(a->s);
-    if (!o) return o.status();
-    o->pre_fence_hook = a->pre_fence_hook;
-    o->post_hook = a->post_hook;
+    PGM_ASSIGN_OR_RETURN(auto o, pg::switchover_options(a->s));
+    o.pre_fence_hook = a->pre_fence_hook;
+    o.post_hook = a->post_hook;
     const bool quiet = ctx.global.quiet;
-    pg::Switchover sw(*o, ctx.cancel, [quiet](const pg::SwitchoverStep& s) {
+    pg::Switchover sw(o, ctx.cancel, [quiet](const pg::SwitchoverStep& s) {
       if (quiet && s.ok) return;
       std::printf("%s\n", pg::switchover_step_line(s).c_str());
       std::fflush(stdout);

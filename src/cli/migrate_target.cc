@@ -33,9 +33,8 @@ void register_migrate_target(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--tree-mounts", a->tree_mounts);
   cmd->add_option("--probe-tls-port", a->probe_tls_port)->check(CLI::Range(0, 65535));
   on_run(cmd, selected, [a](RunContext& ctx) -> Status {
-    auto answer = migrate::run_target(*a, ctx.cancel, print_line);
-    if (!answer) return answer.status();
-    if (!answer->is_null()) print_line(*answer);
+    PGM_ASSIGN_OR_RETURN(auto answer, migrate::run_target(*a, ctx.cancel, print_line));
+    if (!answer.is_null()) print_line(answer);
     return Status::Ok();
   });
 }

@@ -15,22 +15,20 @@ namespace {
 
 // The far end and the names on both hosts, before anything is resolved or connected.
 Result<session::Endpoint> check_names(const RunSettings& s) {
-  auto endpoint = session::parse_endpoint(s.target);
-  if (!endpoint) return endpoint.status();
-  if (endpoint->stdio || endpoint->host.empty()) return Status(Errc::invalid_argument, "--target must be [user@]host:POOL/FS");
+  PGM_ASSIGN_OR_RETURN(auto endpoint, session::parse_endpoint(s.target));
+  if (endpoint.stdio || endpoint.host.empty()) return Status(Errc::invalid_argument, "--target must be [user@]host:POOL/FS");
   PGM_RETURN_IF_ERROR(zfs::validate_dataset(s.source));
-  PGM_RETURN_IF_ERROR(zfs::validate_dataset(endpoint->name));
+  PGM_RETURN_IF_ERROR(zfs::validate_dataset(endpoint.name));
   return endpoint;
 }
 
 }  // namespace
 
 Result<std::string> near_privilege(const RunSettings& s) {
-  auto wrapper = session::local_privilege_wrapper(s.remote);
-  if (!wrapper) return wrapper.status();
-  if (!wrapper->empty() && s.keep_old_as_standby)
+  PGM_ASSIGN_OR_RETURN(auto wrapper, session::local_privilege_wrapper(s.remote));
+  if (!wrapper.empty() && s.keep_old_as_standby)
     return Status(Errc::auth, "--keep-old-as-standby writes into the old primary's data directory, which migrate does not do through '" +
-                                  *wrapper + "', and " + effective_user_name() +
+                                  wrapper + "', and " + effective_user_name() +
                                   " is not root: run it as root (sudo pgmigrate migrate ...), or switch over without it");
   return wrapper;
 }
@@ -54,22 +52,18 @@ Status resolve_guard(const GuardSettings& g, Spec& spec) {
 }
 
 Result<Resolved> resolve_run(const RunSettings& s) {
-  auto endpoint = check_names(s);
-  if (!endpoint) return endpoint.status();
-  auto wrapper = near_privilege(s);
-  if (!wrapper) return wrapper.status();
+  PGM_ASSIGN_OR_RETURN(auto endpoint, check_names(s));
+  PGM_ASSIGN_OR_RETURN(auto wrapper, near_privilege(s));
   if (s.standby_port <= 0 && s.standby.empty()) return Status(Errc::invalid_argument, "--standby-port (or --standby CONNINFO) is required");
   for (const auto* v : {&s.max_lag, &s.delta_target, &s.assume_rate})
     if (auto size = parse_size(*v); !size) return size.status();
-  auto remote = session::resolve_remote(s.remote, *endpoint);
-  if (!remote) return remote.status();
-  auto t = session::resolve_transfer(s.transfer);
-  if (!t) return t.status();
-  Resolved out{{}, std::move(*remote), *t};
+  PGM_ASSIGN_OR_RETURN(auto remote, session::resolve_remote(s.remote, endpoint));
+  PGM_ASSIGN_OR_RETURN(auto t, session::resolve_transfer(s.transfer));
+  Resolved out{{}, std::move(remote), t};
   Spec& spec = out.spec;
   spec.source = s.source;
   spec.target = s.target;
-  spec.target_dataset = endpoint->name;
+  spec.target_dataset = endpoint.name;
   spec.primary = s.primary;
   spec.standby_conninfo = s.standby.empty() ? pg::conninfo_with(pg::conninfo_with(s.primary, "host", out.remote.network_host), "port",
                                                                 std::to_string(s.standby_port))
@@ -96,7 +90,7 @@ Result<Resolved> resolve_run(const RunSettings& s) {
   PGM_RETURN_IF_ERROR(resolve_guard(s.guard, spec));
   PGM_RETURN_IF_ERROR(zfs::apply_flags(s.zfs, false, false, spec.send_flags, spec.recv_flags));
   spec.zfs_flags = zfs::flag_words(s.zfs);
-  spec.privilege_wrapper = *wrapper;
+  spec.privilege_wrapper = wrapper;
   if (!s.bulk_via.empty()) {
     auto url = session::object_store_url(s.bulk_via);
     if (!url) return url.status().context("--bulk-via");
@@ -109,9 +103,8 @@ Status resolve_window(const RunSettings& s, Spec& spec) {
   auto catchup = parse_duration(s.catchup_timeout);
   if (!catchup) return catchup.status().context("--catchup-timeout");
   spec.catchup_timeout = *catchup;
-  auto fence = pg::parse_fence(s.fence);
-  if (!fence) return fence.status();
-  spec.fence = *fence;
+  PGM_ASSIGN_OR_RETURN(auto fence, pg::parse_fence(s.fence));
+  spec.fence = fence;
   auto t = parse_duration(s.switch_timeout);
   if (!t) return t.status().context("--timeout");
   spec.switch_timeout = *t;

@@ -63,9 +63,8 @@ Result<std::optional<DebianStandby>> debian_standby(const StandbySettings& s) {
 }  // namespace
 
 Result<std::chrono::milliseconds> sample_interval(const std::string& text, const char* flag) {
-  auto interval = duration_setting(text, flag);
-  if (!interval) return interval.status();
-  if (interval->count() < 100) return Status(Errc::invalid_argument, std::string(flag) + " must be at least 100ms");
+  PGM_ASSIGN_OR_RETURN(auto interval, duration_setting(text, flag));
+  if (interval.count() < 100) return Status(Errc::invalid_argument, std::string(flag) + " must be at least 100ms");
   return interval;
 }
 
@@ -75,9 +74,8 @@ Result<std::optional<GuardOptions>> slot_guard_options(const SlotGuardSettings& 
       return Status(Errc::invalid_argument, "--wal-warn, --wal-limit and --drop-slot-on-limit need --primary");
     return std::optional<GuardOptions>();
   }
-  auto g = guard_from(s, "--guard-interval");
-  if (!g) return g.status();
-  return std::optional<GuardOptions>(std::move(*g));
+  PGM_ASSIGN_OR_RETURN(auto g, guard_from(s, "--guard-interval"));
+  return std::optional<GuardOptions>(std::move(g));
 }
 
 SlotSpec slot_spec(const SlotSettings& s) { return SlotSpec{s.guard.primary, s.guard.slot}; }
@@ -94,9 +92,8 @@ Result<StandbyRequest> standby_request(const StandbySettings& s) {
   StandbySetupSpec& spec = r.setup;
   spec.pgdata = s.pgdata;
   for (const auto& text : s.relink) {
-    auto m = parse_relocation(text);
-    if (!m) return m.status();
-    spec.relink.push_back(std::move(*m));
+    PGM_ASSIGN_OR_RETURN(auto m, parse_relocation(text));
+    spec.relink.push_back(std::move(m));
   }
   PGM_RETURN_IF_ERROR(take(duration_setting(s.timeout, "--timeout"), r.start.timeout));
   spec.standby.primary_conninfo = s.primary;
@@ -105,9 +102,8 @@ Result<StandbyRequest> standby_request(const StandbySettings& s) {
     if (s.port < 1 || s.port > 65535) return Status(Errc::invalid_argument, "--port must be 1..65535");
     spec.standby.port = s.port;
   }
-  auto debian = debian_standby(s);
-  if (!debian) return debian.status();
-  spec.debian = std::move(*debian);
+  PGM_ASSIGN_OR_RETURN(auto debian, debian_standby(s));
+  spec.debian = std::move(debian);
   if (spec.debian && !s.log.empty())
     return Status(Errc::invalid_argument,
                   "--log does not apply with --debian-cluster: postgresql-common logs to " + cluster_log_file(spec.debian->id));

@@ -76,9 +76,8 @@ void ssh_connect(const transport::SshTarget& target, const RemoteSettings& s, Re
   }
   r.connect = [target, wrapper = r.elevation,
                bin = shell_quote(r.remote_bin)](const CancelToken& cancel) -> Result<std::unique_ptr<transport::Connector>> {
-    auto inner = transport::SshConnector::connect(target, cancel);
-    if (!inner) return inner.status();
-    return std::unique_ptr<transport::Connector>(new transport::ElevatedConnector(std::move(*inner), wrapper, bin));
+    PGM_ASSIGN_OR_RETURN(auto inner, transport::SshConnector::connect(target, cancel));
+    return std::unique_ptr<transport::Connector>(new transport::ElevatedConnector(std::move(inner), wrapper, bin));
   };
 }
 
@@ -132,9 +131,8 @@ Status resolve_stream(const StreamSettings& s, source::SourceSpec& source, sink:
 }
 
 Result<std::string> object_store_url(const std::string& text) {
-  auto at = objstore::parse_location(text);
-  if (!at) return at.status();
-  return at->url();
+  PGM_ASSIGN_OR_RETURN(auto at, objstore::parse_location(text));
+  return at.url();
 }
 
 Result<Endpoint> parse_endpoint(const std::string& text) {
@@ -196,17 +194,16 @@ Result<Remote> resolve_remote(const RemoteSettings& s, const Endpoint& e) {
   }
   std::optional<transport::SshHost> ssh;
   if (!s.local_exec) {
-    auto resolved = transport::resolve_ssh_host({.host = e.host,
-                                                 .user = e.user,
-                                                 .port = s.port,
-                                                 .identity_files = s.identities,
-                                                 .known_hosts = s.known_hosts,
-                                                 .accept_new_host_key = s.accept_new_host_key,
-                                                 .connect_timeout = timeout,
-                                                 .config_file = s.ssh_config,
-                                                 .options = s.ssh_options});
-    if (!resolved) return resolved.status();
-    ssh = std::move(*resolved);
+    PGM_ASSIGN_OR_RETURN(auto resolved, transport::resolve_ssh_host({.host = e.host,
+                                                                     .user = e.user,
+                                                                     .port = s.port,
+                                                                     .identity_files = s.identities,
+                                                                     .known_hosts = s.known_hosts,
+                                                                     .accept_new_host_key = s.accept_new_host_key,
+                                                                     .connect_timeout = timeout,
+                                                                     .config_file = s.ssh_config,
+                                                                     .options = s.ssh_options}));
+    ssh = std::move(resolved);
   }
   r.connect_timeout = ssh ? ssh->target.connect_timeout : timeout.value_or(transport::kDefaultSshConnectTimeout);
   r.network_host = ssh ? ssh->network_host : e.host;
@@ -234,26 +231,24 @@ Result<std::string> local_privilege_wrapper(const RemoteSettings& s) {
 }
 
 Status serve_recv_as(const FarSettings& s, CancelToken& cancel) {
-  auto t = resolve_transfer(s.transfer);
-  if (!t) return t.status();
+  PGM_ASSIGN_OR_RETURN(auto t, resolve_transfer(s.transfer));
   source::SourceSpec unused;
   sink::SinkSpec spec;
   spec.target = s.target;
   PGM_RETURN_IF_ERROR(resolve_stream(s.stream, unused, spec));
   auto wait = parse_duration(s.wait_for_sender);
   if (!wait) return wait.status().context("--reconnect-timeout");
-  return serve_recv(spec, *t, *wait, far_tls(s), cancel);
+  return serve_recv(spec, t, *wait, far_tls(s), cancel);
 }
 
 Status serve_send_as(const FarSettings& s, CancelToken& cancel) {
-  auto t = resolve_transfer(s.transfer);
-  if (!t) return t.status();
+  PGM_ASSIGN_OR_RETURN(auto t, resolve_transfer(s.transfer));
   source::SourceSpec spec;
   spec.snapshot = s.snapshot;
   spec.resume_token = s.resume_token;
   sink::SinkSpec unused;
   PGM_RETURN_IF_ERROR(resolve_stream(s.stream, spec, unused));
-  return serve_send(spec, *t, far_tls(s), cancel);
+  return serve_send(spec, t, far_tls(s), cancel);
 }
 
 }  // namespace pgm::session
