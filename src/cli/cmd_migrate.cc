@@ -53,7 +53,7 @@ struct MigrateArgs {
   RemoteCliOptions remote;
   HookCliOptions hooks;
   std::string bulk_via;  // --bulk-via URL
-  ObjectCliOptions objects;
+  objstore::ObjectSettings objects;
 };
 
 void print_report(const migrate::StateFile& m, bool quiet) {

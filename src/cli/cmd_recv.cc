@@ -28,7 +28,7 @@ struct RecvArgs {
   GuardCliOptions guard;
   std::string incremental, intermediate, send_cmd;
   bool replicate = false, props = false;
-  ObjectCliOptions objects;
+  objstore::ObjectSettings objects;
   ZfsOptions zfs_flags;
 };
 

@@ -29,7 +29,7 @@ struct SendArgs {
   GuardCliOptions guard;
   bool force = false;
   std::string recv_cmd;
-  ObjectCliOptions objects;
+  objstore::ObjectSettings objects;
   ZfsOptions zfs_flags;
 };
 

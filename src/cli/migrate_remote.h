@@ -16,7 +16,7 @@ namespace pgm::cli {
 // `objects`: how --bulk-via reaches object storage (the --s3-* flags). `privilege_wrapper`: how
 // each send's zfs runs here when pgmigrate is not root (migrate::Spec::privilege_wrapper).
 std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, RemoteOptions remote, ResolvedTransfer transfer,
-                                                     TransferOptions topts, const ObjectCliOptions& objects,
+                                                     TransferOptions topts, const objstore::ObjectSettings& objects,
                                                      const std::string& privilege_wrapper);
 
 }  // namespace pgm::cli
