@@ -10,10 +10,10 @@
 
 #include "cli/command.h"
 #include "cli/exit.h"
-#include "cli/signals.h"
 #include "cli/usage.h"
 #include "common/log_file.h"
 #include "common/secret_options.h"
+#include "common/signals.h"
 #include "common/units.h"
 #include "journal/journal.h"
 #include "pgmigrate/session.h"

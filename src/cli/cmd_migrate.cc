@@ -34,7 +34,7 @@ struct MigrateArgs {
   std::string pause_before;
   std::string far_log_tail = "1M";
   bool json = false;
-  ObjectCliOptions objects;
+  objstore::ObjectSettings objects;
 };
 
 void print_report(const migrate::StateFile& m, bool quiet) {

@@ -4,56 +4,29 @@
 // abandoned parts behind.
 #include <cstdio>
 #include <memory>
-#include <optional>
-#include <vector>
 
 #include "cli/command.h"
 #include "cli/object_transfer.h"
-#include "objstore/client.h"
-#include "objstore/describe.h"
 #include "session/settings.h"
+#include "objstore/describe.h"
+#include "objstore/uploads.h"
 
 namespace pgm::cli {
 namespace {
 
 struct ObjectsArgs {
   std::string url;
-  ObjectCliOptions objects;
+  objstore::ObjectSettings objects;
   session::TransferSettings transfer;
 };
 
-// An upload's location, a client for its bucket, and every key under its prefix.
-struct Listed {
-  objstore::Location at;
-  std::unique_ptr<objstore::Client> client;
-  std::vector<objstore::ObjectInfo> keys;
-};
-
-Result<Listed> list_upload(RunContext& ctx, const ObjectsArgs& a) {
-  auto at = objstore::parse_location(a.url);
-  if (!at) return at.status();
-  auto cfg = object_config(a.objects, *at);
-  if (!cfg) return cfg.status();
-  Listed l{*at, std::make_unique<objstore::Client>(*cfg, at->bucket, ctx.cancel), {}};
-  auto keys = l.client->list(at->prefix.empty() ? "" : at->prefix + "/");
-  if (!keys) return keys.status();
-  l.keys = std::move(*keys);
-  return l;
-}
-
 Status ls(RunContext& ctx, const ObjectsArgs& a) {
-  auto o = list_upload(ctx, a);
+  auto o = objstore::list_upload(a.url, a.objects, ctx.cancel);
   if (!o) return o.status();
   print_lines(stdout, objstore::object_lines(o->keys));
-  auto m = o->client->get(objstore::manifest_key(o->at));
-  if (!m) return m.status();
-  std::optional<objstore::Manifest> man;
-  if (*m) {
-    auto decoded = objstore::decode_manifest(std::string((*m)->body.begin(), (*m)->body.end()));
-    if (!decoded) return decoded.status().context(o->at.url() + "/manifest.json");
-    man = std::move(*decoded);
-  }
-  std::printf("%s\n", objstore::upload_state_line(o->at, o->keys, man ? &*man : nullptr).c_str());
+  auto man = objstore::read_manifest(*o->client, o->at);
+  if (!man) return man.status();
+  std::printf("%s\n", objstore::upload_state_line(o->at, o->keys, *man ? &**man : nullptr).c_str());
   return Status::Ok();
 }
 
@@ -62,7 +35,7 @@ Status verify(RunContext& ctx, const ObjectsArgs& a) {
   if (!t) return t.status();
   sink::SinkSpec discard;
   discard.recv_cmd = "cat > /dev/null";
-  ObjectCliOptions no_follow = a.objects;
+  objstore::ObjectSettings no_follow = a.objects;
   no_follow.follow = false;
   PGM_RETURN_IF_ERROR(recv_from_objects(ctx, a.url, discard, *t, a.transfer, no_follow));
   std::printf("%s: every chunk verified against the manifest\n", a.url.c_str());
@@ -70,17 +43,10 @@ Status verify(RunContext& ctx, const ObjectsArgs& a) {
 }
 
 Status rm(RunContext& ctx, const ObjectsArgs& a) {
-  auto o = list_upload(ctx, a);
+  auto o = objstore::list_upload(a.url, a.objects, ctx.cancel);
   if (!o) return o.status();
-  const auto* keys = &o->keys;
-  auto& client = *o->client;
-  // The manifest first: from then on no reader takes what is left for a complete upload.
-  std::string manifest = objstore::manifest_key(o->at);
-  for (const auto& k : *keys)
-    if (k.key == manifest) PGM_RETURN_IF_ERROR(client.remove(k.key));
-  for (const auto& k : *keys)
-    if (k.key != manifest) PGM_RETURN_IF_ERROR(client.remove(k.key));
-  std::printf("removed %zu objects under %s\n", keys->size(), o->at.url().c_str());
+  PGM_RETURN_IF_ERROR(objstore::remove_upload(*o));
+  std::printf("removed %zu objects under %s\n", o->keys.size(), o->at.url().c_str());
   return Status::Ok();
 }
 

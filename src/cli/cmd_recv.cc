@@ -21,7 +21,7 @@ struct RecvArgs {
   session::TransferSettings transfer;
   session::RemoteSettings remote;
   pg::SlotGuardSettings guard;
-  ObjectCliOptions objects;
+  objstore::ObjectSettings objects;
 };
 
 // A receive's target: a dataset, or a snapshot to receive as.

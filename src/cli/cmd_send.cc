@@ -21,7 +21,7 @@ struct SendArgs {
   session::TransferSettings transfer;
   session::RemoteSettings remote;
   pg::SlotGuardSettings guard;
-  ObjectCliOptions objects;
+  objstore::ObjectSettings objects;
 };
 
 // Names are checked before the slot guard connects or ssh resolves the host.

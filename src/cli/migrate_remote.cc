@@ -6,6 +6,7 @@
 #include "cli/remote_transfer.h"
 #include "migrate/ssh_remote.h"
 #include "objstore/client.h"
+#include "session/objects.h"
 
 namespace pgm::cli {
 
@@ -13,14 +14,14 @@ namespace {
 
 // --bulk-via's side of the object store: this host's credentials, flags and upload progress.
 migrate::ObjectRelay object_relay(RunContext& ctx, const session::TransferParams& transfer, const session::TransferSettings& topts,
-                                  const ObjectCliOptions& objects, const std::string& privilege_wrapper) {
+                                  const objstore::ObjectSettings& objects, const std::string& privilege_wrapper) {
   migrate::ObjectRelay r;
   if (!objects.endpoint.empty()) r.far_flags += " --s3-endpoint " + shell_quote(objects.endpoint);
   r.far_flags += " --s3-concurrency " + std::to_string(objects.concurrency) + " --s3-retry-time " + shell_quote(objects.retry_time);
   r.probe_here = [objects](const std::string& url, CancelToken& cancel) -> Status {
     auto at = objstore::parse_location(url);
     if (!at) return at.status();
-    auto cfg = object_config(objects, *at);
+    auto cfg = objstore::object_config(objects, *at);
     if (!cfg) return cfg.status().context("on this host");
     objstore::Client client(*cfg, at->bucket, cancel);
     return client.list(at->prefix.empty() ? "" : at->prefix + "/").status().context("from this host");
@@ -32,7 +33,7 @@ migrate::ObjectRelay object_relay(RunContext& ctx, const session::TransferParams
     src.flags = p.send;
     src.privilege_wrapper = privilege_wrapper;
     ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
-    auto sent = upload_to_objects(src, transfer, url, objects, view, cancel);
+    auto sent = session::upload_to_objects(src, transfer, url, objects, view, cancel);
     if (!sent) return sent.status();
     return sent->logical_bytes;
   };
@@ -42,7 +43,7 @@ migrate::ObjectRelay object_relay(RunContext& ctx, const session::TransferParams
 }  // namespace
 
 std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, session::Remote remote, session::TransferParams transfer,
-                                                     session::TransferSettings settings, const ObjectCliOptions& objects,
+                                                     session::TransferSettings settings, const objstore::ObjectSettings& objects,
                                                      const std::string& privilege_wrapper, session::MetricsFile* metrics) {
   migrate::ObjectRelay relay = object_relay(ctx, transfer, settings, objects, privilege_wrapper);
   session::Remote far = remote;

@@ -18,7 +18,7 @@ namespace pgm::cli {
 // runs here when pgmigrate is not root (migrate::Spec::privilege_wrapper). `metrics`: the run's
 // metrics file, which each transfer writes too (null: none).
 std::unique_ptr<migrate::Remote> make_migrate_remote(RunContext& ctx, session::Remote remote, session::TransferParams transfer,
-                                                     session::TransferSettings settings, const ObjectCliOptions& objects,
+                                                     session::TransferSettings settings, const objstore::ObjectSettings& objects,
                                                      const std::string& privilege_wrapper, session::MetricsFile* metrics);
 
 }  // namespace pgm::cli

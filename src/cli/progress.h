@@ -1,20 +1,17 @@
 // Progress for a running transfer: a live line on a terminal, one JSON object per second
 // with --progress json, nothing with --quiet. Everything goes to stderr, because stdout may
-// carry the stream itself (`send ... -`).
+// carry the stream itself (`send ... -`). The once-a-second sampling is session's
+// (session/progress_ticker.h); this file only chooses the form and prints.
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "pgmigrate/session.h"
 #include "session/metrics_file.h"
+#include "session/progress_ticker.h"
 
 namespace pgm::cli {
 
@@ -22,39 +19,10 @@ enum class ProgressMode { automatic, none, json, line };
 
 using session::ProgressSample;
 
-class Progress {
- public:
-  // `total` is an estimate of the logical size (for ETA), if known.
-  Progress(ProgressMode mode, std::string label, std::function<ProgressSample()> sample, std::optional<std::uint64_t> total);
-  ~Progress();
-  Progress(const Progress&) = delete;
-  Progress& operator=(const Progress&) = delete;
-
-  void start();
-  void stop();
-  double elapsed_seconds() const;
-  ProgressMode mode() const { return mode_; }
-
- private:
-  void loop();
-  void emit(bool final);
-
-  ProgressMode mode_;
-  std::string label_;
-  std::function<ProgressSample()> sample_;
-  std::optional<std::uint64_t> total_;
-  std::chrono::steady_clock::time_point start_;
-  ProgressSample last_;  // the previous report's sample (rates since then)
-  std::chrono::steady_clock::time_point last_time_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
-
 ProgressMode parse_progress_mode(const std::string& text, bool quiet);
 
-// The renderer of a session's progress: a Progress for each transfer the session starts.
+// The renderer of a session's progress: a ticker for each transfer the session starts, whose
+// reports it prints in `mode` (json, line; none and automatic print nothing).
 class ProgressView : public session::Observer {
  public:
   explicit ProgressView(ProgressMode mode, session::MetricsFile* metrics = nullptr) : mode_(mode), metrics_(metrics) {}
@@ -64,7 +32,7 @@ class ProgressView : public session::Observer {
  private:
   ProgressMode mode_;
   session::MetricsFile* metrics_;  // --metrics-file, if any: samples the same transfer
-  std::optional<Progress> progress_;
+  std::optional<session::ProgressTicker> ticker_;
 };
 
 }  // namespace pgm::cli

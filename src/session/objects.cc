@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <thread>
 
 #include "common/errno_text.h"
 #include "common/io.h"
+#include "common/stdin_watch.h"
 
 namespace pgm::session {
 namespace {
@@ -89,6 +91,30 @@ Result<TransferSummary> recv_from_objects(const objstore::Location& at, const ob
   if (!got) return got.status();
   if (!fetched.ok()) return fetched;
   return got;
+}
+
+Result<TransferSummary> upload_to_objects(const source::SourceSpec& spec, const TransferParams& t, const std::string& url,
+                                          const objstore::ObjectSettings& settings, Observer& observer, CancelToken& cancel,
+                                          objstore::UploadSummary* stored_out) {
+  auto store = objstore::resolve_store(url, settings);
+  if (!store) return store.status();
+  auto up = objstore::upload_options(settings);
+  if (!up) return up.status();
+  auto done = send_to_objects(spec, t, store->at, store->config, *up, observer, cancel);
+  if (!done) return done.status();
+  if (stored_out != nullptr) *stored_out = done->stored;
+  return done->sent ? *done->sent : TransferSummary{};
+}
+
+Result<TransferSummary> recv_from_objects(const std::string& url, const objstore::ObjectSettings& settings, const sink::SinkSpec& spec,
+                                          const TransferParams& t, Observer& observer, CancelToken& cancel) {
+  auto store = objstore::resolve_store(url, settings);
+  if (!store) return store.status();
+  auto down = objstore::download_options(settings);
+  if (!down) return down.status();
+  std::optional<StdinWatch> watch;
+  if (settings.until_stdin_closes) watch.emplace(cancel);
+  return recv_from_objects(store->at, store->config, *down, spec, t, observer, cancel);
 }
 
 }  // namespace pgm::session

@@ -9,6 +9,7 @@
 #include "common/cancel.h"
 #include "objstore/location.h"
 #include "objstore/relay.h"
+#include "objstore/settings.h"
 #include "pgmigrate/session.h"
 #include "pgmigrate/status.h"
 #include "sink/sink.h"
@@ -27,5 +28,17 @@ Result<ObjectUpload> send_to_objects(const source::SourceSpec& spec, const Trans
 Result<TransferSummary> recv_from_objects(const objstore::Location& at, const objstore::ClientConfig& config,
                                           const objstore::DownloadOptions& down, const sink::SinkSpec& spec, const TransferParams& t,
                                           Observer& observer, CancelToken& cancel);
+
+// The same from a URL and the `--s3-*` settings as given (objstore/settings.h), checked in the
+// order a user meets them: the URL, the store's configuration, then the upload's or download's
+// own settings.
+// upload_to_objects: the sender's summary (empty when the store already held this stream,
+// complete: nothing was uploaded); `stored_out`, if given, gets what the store holds now.
+Result<TransferSummary> upload_to_objects(const source::SourceSpec& spec, const TransferParams& t, const std::string& url,
+                                          const objstore::ObjectSettings& settings, Observer& observer, CancelToken& cancel,
+                                          objstore::UploadSummary* stored_out = nullptr);
+// With `settings.until_stdin_closes`, stdin's end cancels the receive (common/stdin_watch.h).
+Result<TransferSummary> recv_from_objects(const std::string& url, const objstore::ObjectSettings& settings, const sink::SinkSpec& spec,
+                                          const TransferParams& t, Observer& observer, CancelToken& cancel);
 
 }  // namespace pgm::session

@@ -1,4 +1,4 @@
-#include "cli/signals.h"
+#include "common/signals.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <string>
 
-namespace pgm::cli {
+namespace pgm {
 namespace {
 
 sigset_t watched_set() {
@@ -48,4 +48,4 @@ SignalWatcher::~SignalWatcher() {
   thread_.join();
 }
 
-}  // namespace pgm::cli
+}  // namespace pgm
