@@ -2,9 +2,6 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
-#include <string_view>
-
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -40,16 +37,6 @@ Result<bool> open_log_file(const CLI::App& app, const GlobalOptions& g) {
   return true;
 }
 
-// A far pgmigrate started through sudo (transport/elevated_connector.h) gets $SSH_CONNECTION
-// as its first argument, since sudo's env_reset dropped it: put it back where the TLS data
-// path reads it, before any thread starts, and drop the argument.
-void restore_ssh_connection(int& argc, char** argv) {
-  if (argc < 3 || std::string_view(argv[1]) != transport::kSshConnectionFlag) return;
-  if (*argv[2] != '\0') ::setenv("SSH_CONNECTION", argv[2], 1);  // NOLINT(concurrency-mt-unsafe): single-threaded here
-  for (int i = 3; i <= argc; ++i) argv[i - 2] = argv[i];         // argv[argc] is the terminating null
-  argc -= 2;
-}
-
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -79,7 +66,7 @@ int run(int argc, char** argv) {
   register_internal(app, selected);
   finish_options(app);
 
-  restore_ssh_connection(argc, argv);
+  transport::take_ssh_connection_argument(argc, argv);
   auto args = expand_options_stdin(argc, argv);
   if (!args) return report(args.status());
   // The command line without the program name: what a usage error quotes back.

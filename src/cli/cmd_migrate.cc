@@ -51,10 +51,9 @@ struct Prepared {
 
 // `metrics`: the run's metrics file, which its transfers write too (null for plan).
 Result<Prepared> prepare(RunContext& ctx, const MigrateArgs& a, session::MetricsFile* metrics = nullptr) {
-  auto r = migrate::resolve_run(a.run);
-  if (!r) return r.status();
-  auto remote = make_migrate_remote(ctx, r->remote, r->transfer, a.run.transfer, a.objects, r->spec.privilege_wrapper, metrics);
-  return Prepared{std::move(r->spec), std::move(remote)};
+  PGM_ASSIGN_OR_RETURN(auto r, migrate::resolve_run(a.run));
+  auto remote = make_migrate_remote(ctx, r.remote, r.transfer, a.run.transfer, a.objects, r.spec.privilege_wrapper, metrics);
+  return Prepared{std::move(r.spec), std::move(remote)};
 }
 
 // Progress lines on stderr ("migrate [2/8 bulk] ..."), or JSON events with --progress json.
@@ -83,60 +82,55 @@ class Reporter final : public migrate::Observer {
 };
 
 Status run_migration(RunContext& ctx, const MigrateArgs& a, session::MetricsFile& metrics) {
-  auto p = prepare(ctx, a, &metrics);
-  if (!p) return p.status();
-  PGM_RETURN_IF_ERROR(migrate::resolve_window(a.run, p->spec));
-  auto m = migrate::open(p->spec);
-  if (!m) return m.status();
-  PGM_RETURN_IF_ERROR(migrate::claim(*m));
-  PGM_RETURN_IF_ERROR(migrate::record_zfs_flags(p->spec, *m));  // a refusal, before any progress line
+  PGM_ASSIGN_OR_RETURN(auto p, prepare(ctx, a, &metrics));
+  PGM_RETURN_IF_ERROR(migrate::resolve_window(a.run, p.spec));
+  PGM_ASSIGN_OR_RETURN(auto m, migrate::open(p.spec));
+  PGM_RETURN_IF_ERROR(migrate::claim(m));
+  PGM_RETURN_IF_ERROR(migrate::record_zfs_flags(p.spec, m));  // a refusal, before any progress line
   // The state file is what the run's threads keep current: the metrics read it from disk, so
   // that they need nothing of this function's objects and outlive none of them.
-  metrics.set_extra([path = m->path()]() -> std::vector<MetricFamily> {
+  metrics.set_extra([path = m.path()]() -> std::vector<MetricFamily> {
     auto state = migrate::StateFile::load(path);
     if (!state) return {};
     return state->read([](const migrate::State& s) { return migrate::migrate_families(s); });
   });
   Reporter reporter(ctx, a);
-  reporter.say("preflight", migrate::run_started_text(m->id(), p->spec, m->path()));
-  auto outcome = migrate::run(p->spec, *p->remote, ctx.cancel, reporter, *m);
+  reporter.say("preflight", migrate::run_started_text(m.id(), p.spec, m.path()));
+  auto outcome = migrate::run(p.spec, *p.remote, ctx.cancel, reporter, m);
   if (!outcome) {
-    if (!ctx.global.quiet) std::fprintf(stderr, "%s\n", migrate::stopped_line(m->snapshot()).c_str());
+    if (!ctx.global.quiet) std::fprintf(stderr, "%s\n", migrate::stopped_line(m.snapshot()).c_str());
     return name_setting(name_setting(outcome.status(), migrate::kCatchupTimeoutSetting, "--catchup-timeout"),
                         migrate::kAbandonLogicalSlotsSetting, "--abandon-logical-slots");
   }
-  print_report(*m, ctx.global.quiet);
+  print_report(m, ctx.global.quiet);
   if (*outcome == migrate::Outcome::ready && !ctx.global.quiet)
-    std::fprintf(stderr, "\n%s\n", migrate::ready_line(m->snapshot(), p->spec).c_str());
+    std::fprintf(stderr, "\n%s\n", migrate::ready_line(m.snapshot(), p.spec).c_str());
   return Status::Ok();
 }
 
 Status plan_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto c = prepare(ctx, a);
-  if (!c) return c.status();
-  PGM_RETURN_IF_ERROR(migrate::resolve_window(a.run, c->spec));
-  auto p = migrate::preflight(c->spec, *c->remote, ctx.cancel, nullptr);
+  PGM_ASSIGN_OR_RETURN(auto c, prepare(ctx, a));
+  PGM_RETURN_IF_ERROR(migrate::resolve_window(a.run, c.spec));
+  auto p = migrate::preflight(c.spec, *c.remote, ctx.cancel, nullptr);
   if (!p) return name_setting(p.status(), migrate::kAbandonLogicalSlotsSetting, "--abandon-logical-slots");
   const migrate::PlanWording words{
-      c->remote->host_label(), static_cast<double>(*parse_size(a.run.assume_rate)), a.run.delta_target, a.run.max_lag, a.run.fence,
+      c.remote->host_label(), static_cast<double>(*parse_size(a.run.assume_rate)), a.run.delta_target, a.run.max_lag, a.run.fence,
       a.run.switchover};
-  print_lines(stdout, migrate::plan_lines(*p, c->spec, words));
+  print_lines(stdout, migrate::plan_lines(*p, c.spec, words));
   return Status::Ok();
 }
 
 Status status_migrations(const MigrateArgs& a) {
-  auto views = migrate::status_views(a.run.state_dir, journal::unix_now());
-  if (!views) return views.status();
-  if (a.json) std::printf("%s\n", migrate::status_json(*views).dump(2).c_str());
-  else print_lines(stdout, migrate::status_lines(*views, a.run.state_dir));
+  PGM_ASSIGN_OR_RETURN(auto views, migrate::status_views(a.run.state_dir, journal::unix_now()));
+  if (a.json) std::printf("%s\n", migrate::status_json(views).dump(2).c_str());
+  else print_lines(stdout, migrate::status_lines(views, a.run.state_dir));
   return Status::Ok();
 }
 
 Status watch_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto guard = migrate::resolve_watch(a.run);
-  if (!guard) return guard.status();
+  PGM_ASSIGN_OR_RETURN(auto guard, migrate::resolve_watch(a.run));
   const bool quiet = ctx.global.quiet;
-  return migrate::watch(a.run.state_dir, a.run.id, *guard, ctx.cancel, [quiet](const std::string& line) {
+  return migrate::watch(a.run.state_dir, a.run.id, guard, ctx.cancel, [quiet](const std::string& line) {
     if (quiet && line.rfind("warning: ", 0) != 0) return;
     std::fprintf(stderr, "migrate watch: %s\n", line.c_str());
   });
@@ -150,9 +144,8 @@ std::function<Result<migrate::AbortTarget>(const migrate::State&)> state_target(
     args.run.source = st.source.value_or("");
     args.run.target = st.target.value_or("");
     if (args.run.standby_port <= 0 && args.run.standby.empty()) args.run.standby_port = 1;  // not used here
-    auto p = prepare(ctx, args);
-    if (!p) return p.status();
-    return migrate::AbortTarget{std::move(p->remote), p->spec.target_dataset};
+    PGM_ASSIGN_OR_RETURN(auto p, prepare(ctx, args));
+    return migrate::AbortTarget{std::move(p.remote), p.spec.target_dataset};
   };
 }
 
@@ -163,34 +156,28 @@ Status print_done(const Result<std::vector<std::string>>& done) {
 }
 
 Status abort_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto wrapper = migrate::near_privilege(a.run);
-  if (!wrapper) return wrapper.status();
-  return print_done(migrate::abort(a.run.state_dir, a.run.id, a.run.primary, state_target(ctx, a), ctx.cancel, *wrapper));
+  PGM_ASSIGN_OR_RETURN(auto wrapper, migrate::near_privilege(a.run));
+  return print_done(migrate::abort(a.run.state_dir, a.run.id, a.run.primary, state_target(ctx, a), ctx.cancel, wrapper));
 }
 
 Status fallback_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto f = migrate::resolve_fallback(a.run);
-  if (!f) return f.status();
-  auto out = migrate::fallback(a.run.state_dir, a.run.id, *f, state_target(ctx, a), ctx.cancel);
-  if (!out) return out.status();
-  std::printf("%s", out->c_str());
+  PGM_ASSIGN_OR_RETURN(auto f, migrate::resolve_fallback(a.run));
+  PGM_ASSIGN_OR_RETURN(auto out, migrate::fallback(a.run.state_dir, a.run.id, f, state_target(ctx, a), ctx.cancel));
+  std::printf("%s", out.c_str());
   return Status::Ok();
 }
 
 Status far_log_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto tail = migrate::resolve_far_log_tail(a.far_log_tail);
-  if (!tail) return tail.status();
-  auto log = migrate::far_log(a.run.state_dir, a.run.id, *tail, state_target(ctx, a), ctx.cancel);
-  if (!log) return log.status();
-  if (!ctx.global.quiet) std::fprintf(stderr, "%s\n", migrate::far_log_header(*log).c_str());
-  std::fwrite(log->text.data(), 1, log->text.size(), stdout);
+  PGM_ASSIGN_OR_RETURN(auto tail, migrate::resolve_far_log_tail(a.far_log_tail));
+  PGM_ASSIGN_OR_RETURN(auto log, migrate::far_log(a.run.state_dir, a.run.id, tail, state_target(ctx, a), ctx.cancel));
+  if (!ctx.global.quiet) std::fprintf(stderr, "%s\n", migrate::far_log_header(log).c_str());
+  std::fwrite(log.text.data(), 1, log.text.size(), stdout);
   return Status::Ok();
 }
 
 Status finish_migration(RunContext& ctx, const MigrateArgs& a) {
-  auto wrapper = session::local_privilege_wrapper(a.run.remote);
-  if (!wrapper) return wrapper.status();
-  return print_done(migrate::finish(a.run.state_dir, a.run.id, a.run.standby, a.run.bindir, state_target(ctx, a), ctx.cancel, *wrapper));
+  PGM_ASSIGN_OR_RETURN(auto wrapper, session::local_privilege_wrapper(a.run.remote));
+  return print_done(migrate::finish(a.run.state_dir, a.run.id, a.run.standby, a.run.bindir, state_target(ctx, a), ctx.cancel, wrapper));
 }
 
 // A subcommand on one migration that runs `fn`: its ID, --state-dir, and --primary when it needs

@@ -7,9 +7,9 @@
 
 #include "cli/command.h"
 #include "cli/object_transfer.h"
-#include "session/settings.h"
 #include "objstore/describe.h"
 #include "objstore/uploads.h"
+#include "session/settings.h"
 
 namespace pgm::cli {
 namespace {
@@ -21,32 +21,28 @@ struct ObjectsArgs {
 };
 
 Status ls(RunContext& ctx, const ObjectsArgs& a) {
-  auto o = objstore::list_upload(a.url, a.objects, ctx.cancel);
-  if (!o) return o.status();
-  print_lines(stdout, objstore::object_lines(o->keys));
-  auto man = objstore::read_manifest(*o->client, o->at);
-  if (!man) return man.status();
-  std::printf("%s\n", objstore::upload_state_line(o->at, o->keys, *man ? &**man : nullptr).c_str());
+  PGM_ASSIGN_OR_RETURN(auto o, objstore::list_upload(a.url, a.objects, ctx.cancel));
+  print_lines(stdout, objstore::object_lines(o.keys));
+  PGM_ASSIGN_OR_RETURN(auto man, objstore::read_manifest(*o.client, o.at));
+  std::printf("%s\n", objstore::upload_state_line(o.at, o.keys, man ? &*man : nullptr).c_str());
   return Status::Ok();
 }
 
 Status verify(RunContext& ctx, const ObjectsArgs& a) {
-  auto t = session::resolve_transfer(a.transfer);
-  if (!t) return t.status();
+  PGM_ASSIGN_OR_RETURN(auto t, session::resolve_transfer(a.transfer));
   sink::SinkSpec discard;
   discard.recv_cmd = "cat > /dev/null";
   objstore::ObjectSettings no_follow = a.objects;
   no_follow.follow = false;
-  PGM_RETURN_IF_ERROR(recv_from_objects(ctx, a.url, discard, *t, a.transfer, no_follow));
+  PGM_RETURN_IF_ERROR(recv_from_objects(ctx, a.url, discard, t, a.transfer, no_follow));
   std::printf("%s: every chunk verified against the manifest\n", a.url.c_str());
   return Status::Ok();
 }
 
 Status rm(RunContext& ctx, const ObjectsArgs& a) {
-  auto o = objstore::list_upload(a.url, a.objects, ctx.cancel);
-  if (!o) return o.status();
-  PGM_RETURN_IF_ERROR(objstore::remove_upload(*o));
-  std::printf("removed %zu objects under %s\n", o->keys.size(), o->at.url().c_str());
+  PGM_ASSIGN_OR_RETURN(auto o, objstore::list_upload(a.url, a.objects, ctx.cancel));
+  PGM_RETURN_IF_ERROR(objstore::remove_upload(o));
+  std::printf("removed %zu objects under %s\n", o.keys.size(), o.at.url().c_str());
   return Status::Ok();
 }
 

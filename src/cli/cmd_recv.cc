@@ -32,9 +32,8 @@ Status check_target(const std::string& target) {
 // Names are checked before the slot guard connects or ssh resolves the host.
 Status check_recv_names(const std::string& from, const std::string& target, const std::string& send_cmd) {
   if (!objstore::is_object_url(from)) {  // an object URL is parsed, with its own messages, by objstore
-    auto endpoint = session::parse_endpoint(from);
-    if (!endpoint) return endpoint.status();
-    if (!endpoint->stdio && send_cmd.empty()) PGM_RETURN_IF_ERROR(zfs::validate_snapshot(endpoint->name));
+    PGM_ASSIGN_OR_RETURN(auto endpoint, session::parse_endpoint(from));
+    if (!endpoint.stdio && send_cmd.empty()) PGM_RETURN_IF_ERROR(zfs::validate_snapshot(endpoint.name));
   }
   return target.empty() ? Status::Ok() : check_target(target);
 }
@@ -66,33 +65,28 @@ void register_recv(CLI::App& app, CommandFn& selected) {
     PGM_RETURN_IF_ERROR(check_recv_names(from, spec.target, st.send_cmd));
     source::SourceSpec far;
     PGM_RETURN_IF_ERROR(session::resolve_stream(st, far, spec));
-    auto wrapper = session::local_privilege_wrapper(args->remote);
-    if (!wrapper) return wrapper.status();
-    spec.privilege_wrapper = *wrapper;
-    auto t = session::resolve_transfer(args->transfer);
-    if (!t) return t.status();
+    PGM_ASSIGN_OR_RETURN(auto wrapper, session::local_privilege_wrapper(args->remote));
+    spec.privilege_wrapper = wrapper;
+    PGM_ASSIGN_OR_RETURN(auto t, session::resolve_transfer(args->transfer));
     // Held for the whole transfer; a trip cancels it with the guard's reason.
-    auto guard = start_guard(args->guard, ctx.cancel);
-    if (!guard) return guard.status();
+    PGM_ASSIGN_OR_RETURN(auto guard, start_guard(args->guard, ctx.cancel));
     if (objstore::is_object_url(from)) {
       if (spec.recv_cmd.empty()) PGM_RETURN_IF_ERROR(check_target(spec.target));
-      return recv_from_objects(ctx, from, spec, *t, args->transfer, args->objects);
+      return recv_from_objects(ctx, from, spec, t, args->transfer, args->objects);
     }
-    auto endpoint = session::parse_endpoint(from);
-    if (!endpoint) return endpoint.status();
-    if (endpoint->stdio) {
+    PGM_ASSIGN_OR_RETURN(auto endpoint, session::parse_endpoint(from));
+    if (endpoint.stdio) {
       if (st.zfs.any_stream_flag())
         return Status(Errc::invalid_argument, "-w/-c/-L/-e belong on 'pgmigrate send ... -' when the stream comes from stdin");
       if (::isatty(0))
         return Status(Errc::invalid_argument, "refusing to read a stream from a terminal: pipe 'pgmigrate send ... -' into it");
       return run_observed(ctx, args->transfer, {},
-                          [&](session::Observer& view) { return session::recv_from_fd(0, "stdin", spec, *t, view, ctx.cancel); });
+                          [&](session::Observer& view) { return session::recv_from_fd(0, "stdin", spec, t, view, ctx.cancel); });
     }
-    auto remote = session::resolve_remote(args->remote, *endpoint);
-    if (!remote) return remote.status();
-    if (far.send_cmd.empty()) far.snapshot = endpoint->name;
+    PGM_ASSIGN_OR_RETURN(auto remote, session::resolve_remote(args->remote, endpoint));
+    if (far.send_cmd.empty()) far.snapshot = endpoint.name;
     return run_observed(ctx, args->transfer, {},
-                        [&](session::Observer& view) { return session::pull(far, spec, *t, *remote, view, ctx.cancel); });
+                        [&](session::Observer& view) { return session::pull(far, spec, t, remote, view, ctx.cancel); });
   });
 }
 

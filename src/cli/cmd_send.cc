@@ -28,10 +28,9 @@ struct SendArgs {
 Status check_send_names(const std::string& snapshot, const std::string& dest, const std::string& recv_cmd) {
   if (!snapshot.empty()) PGM_RETURN_IF_ERROR(zfs::validate_snapshot(snapshot));
   if (objstore::is_object_url(dest)) return Status::Ok();  // parsed, with its own messages, by objstore
-  auto endpoint = session::parse_endpoint(dest);
-  if (!endpoint) return endpoint.status();
-  if (endpoint->stdio || !recv_cmd.empty()) return Status::Ok();
-  return endpoint->name.find('@') == std::string::npos ? zfs::validate_dataset(endpoint->name) : zfs::validate_snapshot(endpoint->name);
+  PGM_ASSIGN_OR_RETURN(auto endpoint, session::parse_endpoint(dest));
+  if (endpoint.stdio || !recv_cmd.empty()) return Status::Ok();
+  return endpoint.name.find('@') == std::string::npos ? zfs::validate_dataset(endpoint.name) : zfs::validate_snapshot(endpoint.name);
 }
 
 }  // namespace
@@ -60,30 +59,25 @@ void register_send(CLI::App& app, CommandFn& selected) {
     PGM_RETURN_IF_ERROR(check_send_names(spec.snapshot, dest, st.recv_cmd));
     sink::SinkSpec far;
     PGM_RETURN_IF_ERROR(session::resolve_stream(st, spec, far));
-    auto wrapper = session::local_privilege_wrapper(args->remote);
-    if (!wrapper) return wrapper.status();
-    spec.privilege_wrapper = *wrapper;
-    auto t = session::resolve_transfer(args->transfer);
-    if (!t) return t.status();
+    PGM_ASSIGN_OR_RETURN(auto wrapper, session::local_privilege_wrapper(args->remote));
+    spec.privilege_wrapper = wrapper;
+    PGM_ASSIGN_OR_RETURN(auto t, session::resolve_transfer(args->transfer));
     // Held for the whole transfer; a trip cancels it with the guard's reason.
-    auto guard = start_guard(args->guard, ctx.cancel);
-    if (!guard) return guard.status();
-    if (objstore::is_object_url(dest)) return send_to_objects(ctx, spec, *t, args->transfer, dest, args->objects);
-    auto endpoint = session::parse_endpoint(dest);
-    if (!endpoint) return endpoint.status();
-    if (endpoint->stdio) {
+    PGM_ASSIGN_OR_RETURN(auto guard, start_guard(args->guard, ctx.cancel));
+    if (objstore::is_object_url(dest)) return send_to_objects(ctx, spec, t, args->transfer, dest, args->objects);
+    PGM_ASSIGN_OR_RETURN(auto endpoint, session::parse_endpoint(dest));
+    if (endpoint.stdio) {
       if (st.zfs.any_recv_flag())
         return Status(Errc::invalid_argument, "-u/--recv-set/--recv-exclude belong on 'pgmigrate recv -' when the stream goes to stdout");
       if (::isatty(1))
         return Status(Errc::invalid_argument, "refusing to write a binary stream to a terminal: pipe it into 'pgmigrate recv - ...'");
       return run_observed(ctx, args->transfer, {},
-                          [&](session::Observer& view) { return session::send_to_fd(spec, 1, "stdout", *t, view, ctx.cancel); });
+                          [&](session::Observer& view) { return session::send_to_fd(spec, 1, "stdout", t, view, ctx.cancel); });
     }
-    auto remote = session::resolve_remote(args->remote, *endpoint);
-    if (!remote) return remote.status();
-    far.target = endpoint->name;
+    PGM_ASSIGN_OR_RETURN(auto remote, session::resolve_remote(args->remote, endpoint));
+    far.target = endpoint.name;
     return run_observed(ctx, args->transfer, {},
-                        [&](session::Observer& view) { return session::push(spec, far, *t, *remote, view, ctx.cancel); });
+                        [&](session::Observer& view) { return session::push(spec, far, t, remote, view, ctx.cancel); });
   });
 }
 

@@ -17,27 +17,24 @@ namespace {
 void print_line(const std::string& line) { std::printf("%s\n", line.c_str()); }
 
 Status run_status(const std::string& dir_opt, bool as_json) {
-  auto chosen = journal::choose_state_dir(dir_opt);
-  if (!chosen) return chosen.status();
-  const auto all = journal::list(*chosen);
+  PGM_ASSIGN_OR_RETURN(auto chosen, journal::choose_state_dir(dir_opt));
+  const auto all = journal::list(chosen);
   const double now = journal::unix_now();
   if (as_json) std::printf("%s\n", journal::transfers_json(all, now).dump(2).c_str());
-  else print_lines(stdout, journal::transfers_lines(all, now, *chosen));
+  else print_lines(stdout, journal::transfers_lines(all, now, chosen));
   return Status::Ok();
 }
 
 Status run_abort(const std::string& dir_opt, const std::string& session) {
-  auto chosen = journal::choose_state_dir(dir_opt);
-  if (!chosen) return chosen.status();
-  return session::abort_transfer(*chosen, session, print_line);
+  PGM_ASSIGN_OR_RETURN(auto chosen, journal::choose_state_dir(dir_opt));
+  return session::abort_transfer(chosen, session, print_line);
 }
 
 Status run_rate(const std::string& dir_opt, const std::string& session, const std::string& rate_text) {
   auto rate = parse_rate(rate_text);
   if (!rate) return rate.status().context("RATE");
-  auto chosen = journal::state_dir(dir_opt);
-  if (!chosen) return chosen.status();
-  return session::change_rate(*chosen, session, *rate, print_line);
+  PGM_ASSIGN_OR_RETURN(auto chosen, journal::state_dir(dir_opt));
+  return session::change_rate(chosen, session, *rate, print_line);
 }
 
 }  // namespace

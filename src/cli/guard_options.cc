@@ -15,10 +15,9 @@ void add_guard_options(CLI::App& cmd, pg::SlotGuardSettings& o) {
 }
 
 Result<std::unique_ptr<pg::SlotGuard>> start_guard(const pg::SlotGuardSettings& o, CancelToken& cancel) {
-  auto g = pg::slot_guard_options(o);
-  if (!g) return g.status();
-  if (!*g) return std::unique_ptr<pg::SlotGuard>();
-  auto guard = std::make_unique<pg::SlotGuard>(**g, cancel, [](pg::GuardEvent ev, const pg::SlotStatus&, const std::string& msg) {
+  PGM_ASSIGN_OR_RETURN(auto g, pg::slot_guard_options(o));
+  if (!g) return std::unique_ptr<pg::SlotGuard>();
+  auto guard = std::make_unique<pg::SlotGuard>(*g, cancel, [](pg::GuardEvent ev, const pg::SlotStatus&, const std::string& msg) {
     if (ev == pg::GuardEvent::warn) spdlog::warn("{}", msg);
     if (ev == pg::GuardEvent::unreachable) spdlog::warn("slot guard: {} (retrying)", msg);
   });

@@ -5,7 +5,6 @@
 #include "cli/progress.h"
 #include "cli/remote_transfer.h"
 #include "migrate/ssh_remote.h"
-#include "objstore/client.h"
 #include "session/objects.h"
 
 namespace pgm::cli {
@@ -16,16 +15,8 @@ namespace {
 migrate::ObjectRelay object_relay(RunContext& ctx, const session::TransferParams& transfer, const session::TransferSettings& topts,
                                   const objstore::ObjectSettings& objects, const std::string& privilege_wrapper) {
   migrate::ObjectRelay r;
-  if (!objects.endpoint.empty()) r.far_flags += " --s3-endpoint " + shell_quote(objects.endpoint);
-  r.far_flags += " --s3-concurrency " + std::to_string(objects.concurrency) + " --s3-retry-time " + shell_quote(objects.retry_time);
-  r.probe_here = [objects](const std::string& url, CancelToken& cancel) -> Status {
-    auto at = objstore::parse_location(url);
-    if (!at) return at.status();
-    auto cfg = objstore::object_config(objects, *at);
-    if (!cfg) return cfg.status().context("on this host");
-    objstore::Client client(*cfg, at->bucket, cancel);
-    return client.list(at->prefix.empty() ? "" : at->prefix + "/").status().context("from this host");
-  };
+  r.far_flags = session::far_object_flags(objects);
+  r.probe_here = [objects](const std::string& url, CancelToken& cancel) { return session::probe_objects_here(objects, url, cancel); };
   r.upload = [&ctx, transfer, topts, objects, privilege_wrapper](const migrate::Push& p, const std::string& url,
                                                                  CancelToken& cancel) -> Result<std::uint64_t> {
     source::SourceSpec src;
@@ -33,9 +24,8 @@ migrate::ObjectRelay object_relay(RunContext& ctx, const session::TransferParams
     src.flags = p.send;
     src.privilege_wrapper = privilege_wrapper;
     ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
-    auto sent = session::upload_to_objects(src, transfer, url, objects, view, cancel);
-    if (!sent) return sent.status();
-    return sent->logical_bytes;
+    PGM_ASSIGN_OR_RETURN(auto sent, session::upload_to_objects(src, transfer, url, objects, view, cancel));
+    return sent.logical_bytes;
   };
   return r;
 }

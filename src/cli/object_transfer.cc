@@ -24,17 +24,16 @@ void add_object_options(CLI::App& cmd, objstore::ObjectSettings& o, bool with_fo
   }
 }
 
-Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const session::TransferParams& t, const session::TransferSettings& topts,
-                       const std::string& url, const objstore::ObjectSettings& o) {
+Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const session::TransferParams& t,
+                       const session::TransferSettings& topts, const std::string& url, const objstore::ObjectSettings& o) {
   ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
   objstore::UploadSummary stored;
-  auto sent = session::upload_to_objects(spec, t, url, o, view, ctx.cancel, &stored);
-  if (!sent) return sent.status();
+  PGM_ASSIGN_OR_RETURN(auto sent, session::upload_to_objects(spec, t, url, o, view, ctx.cancel, &stored));
   if (stored.already_complete) {
     if (!ctx.global.quiet) std::fprintf(stderr, "%s already holds this stream, complete: nothing to upload\n", url.c_str());
     return Status::Ok();
   }
-  if (!ctx.global.quiet) print_lines(stderr, session::summary_lines(*sent));
+  if (!ctx.global.quiet) print_lines(stderr, session::summary_lines(sent));
   if (!ctx.global.quiet) std::fprintf(stderr, "%s\n", objstore::stored_line(stored, url).c_str());
   return Status::Ok();
 }
@@ -42,9 +41,8 @@ Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const se
 Status recv_from_objects(RunContext& ctx, const std::string& url, const sink::SinkSpec& spec, const session::TransferParams& t,
                          const session::TransferSettings& topts, const objstore::ObjectSettings& o) {
   ProgressView view(parse_progress_mode(topts.progress, ctx.global.quiet));
-  auto got = session::recv_from_objects(url, o, spec, t, view, ctx.cancel);
-  if (!got) return got.status();
-  if (!ctx.global.quiet) print_lines(stderr, session::summary_lines(*got));
+  PGM_ASSIGN_OR_RETURN(auto got, session::recv_from_objects(url, o, spec, t, view, ctx.cancel));
+  if (!ctx.global.quiet) print_lines(stderr, session::summary_lines(got));
   return Status::Ok();
 }
 

@@ -9,7 +9,9 @@
 
 #include "common/errno_text.h"
 #include "common/io.h"
+#include "common/process.h"
 #include "common/stdin_watch.h"
+#include "objstore/client.h"
 
 namespace pgm::session {
 namespace {
@@ -115,6 +117,20 @@ Result<TransferSummary> recv_from_objects(const std::string& url, const objstore
   std::optional<StdinWatch> watch;
   if (settings.until_stdin_closes) watch.emplace(cancel);
   return recv_from_objects(store->at, store->config, *down, spec, t, observer, cancel);
+}
+
+std::string far_object_flags(const objstore::ObjectSettings& settings) {
+  std::string flags;
+  if (!settings.endpoint.empty()) flags += " --s3-endpoint " + shell_quote(settings.endpoint);
+  return flags + " --s3-concurrency " + std::to_string(settings.concurrency) + " --s3-retry-time " + shell_quote(settings.retry_time);
+}
+
+Status probe_objects_here(const objstore::ObjectSettings& settings, const std::string& url, CancelToken& cancel) {
+  PGM_ASSIGN_OR_RETURN(auto at, objstore::parse_location(url));
+  auto cfg = objstore::object_config(settings, at);
+  if (!cfg) return cfg.status().context("on this host");
+  objstore::Client client(*cfg, at.bucket, cancel);
+  return client.list(at.prefix.empty() ? "" : at.prefix + "/").status().context("from this host");
 }
 
 }  // namespace pgm::session

@@ -41,4 +41,10 @@ Result<TransferSummary> upload_to_objects(const source::SourceSpec& spec, const 
 Result<TransferSummary> recv_from_objects(const std::string& url, const objstore::ObjectSettings& settings, const sink::SinkSpec& spec,
                                           const TransferParams& t, Observer& observer, CancelToken& cancel);
 
+// --bulk-via's needs on this host: the --s3-* flags a far `objects ls` / `recv --follow` takes
+// (the endpoint and request limits as given here; credentials are the far host's own), each
+// word shell-quoted; and a listing of `url`'s prefix with this host's credentials.
+std::string far_object_flags(const objstore::ObjectSettings& settings);
+Status probe_objects_here(const objstore::ObjectSettings& settings, const std::string& url, CancelToken& cancel);
+
 }  // namespace pgm::session

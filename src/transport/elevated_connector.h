@@ -36,7 +36,12 @@ std::string elevated_command(const std::string& wrapper, const std::string& quot
 
 // The argument that carries $SSH_CONNECTION past sudo, which drops it from the environment
 // (and refuses --preserve-env for it unless sudoers says SETENV). The far pgmigrate reads it
-// first thing (see cli/app.cc); the TLS data path needs the addresses it names.
+// first thing (take_ssh_connection_argument); the TLS data path needs the addresses it names.
 inline constexpr const char* kSshConnectionFlag = "--ssh-connection";
+
+// The far end of that hand-over: a pgmigrate whose first arguments are kSshConnectionFlag and a
+// value puts $SSH_CONNECTION back where the TLS data path reads it, and drops both arguments.
+// Call it first in main, before any thread starts (it sets the environment).
+void take_ssh_connection_argument(int& argc, char** argv);
 
 }  // namespace pgm::transport
