@@ -8,8 +8,8 @@
 #include <string>
 
 #include "cli/command.h"
-#include "session/settings.h"
 #include "objstore/settings.h"
+#include "session/settings.h"
 #include "sink/sink.h"
 #include "source/source.h"
 
@@ -17,8 +17,8 @@ namespace pgm::cli {
 
 void add_object_options(CLI::App& cmd, objstore::ObjectSettings& o, bool with_follow);
 
-Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const session::TransferParams& t, const session::TransferSettings& topts,
-                       const std::string& url, const objstore::ObjectSettings& o);
+Status send_to_objects(RunContext& ctx, const source::SourceSpec& spec, const session::TransferParams& t,
+                       const session::TransferSettings& topts, const std::string& url, const objstore::ObjectSettings& o);
 Status recv_from_objects(RunContext& ctx, const std::string& url, const sink::SinkSpec& spec, const session::TransferParams& t,
                          const session::TransferSettings& topts, const objstore::ObjectSettings& o);
 
