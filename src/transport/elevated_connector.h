@@ -41,7 +41,7 @@ inline constexpr const char* kSshConnectionFlag = "--ssh-connection";
 
 // The far end of that hand-over: a pgmigrate whose first arguments are kSshConnectionFlag and a
 // value puts $SSH_CONNECTION back where the TLS data path reads it, and drops both arguments.
-// Call it first in main, before any thread starts (it sets the environment).
+// Call it before any thread starts (it sets the environment): cli::run does, before parsing.
 void take_ssh_connection_argument(int& argc, char** argv);
 
 }  // namespace pgm::transport
