@@ -52,7 +52,7 @@ TEST(TransferSettings, CompressWords) {
 }
 
 TEST(TransferSettings, RefusalsNameTheFlag) {
-  auto refused = [](session::TransferSettings s) { return session::resolve_transfer(s).status().message(); };
+  auto refused = [](const session::TransferSettings& s) { return session::resolve_transfer(s).status().message(); };
   session::TransferSettings s;
   s.chunk_size = "1K";
   EXPECT_EQ(refused(s), "--chunk-size must be between 64K and 64M");
@@ -113,7 +113,7 @@ TEST(RemoteSettings, LocalExecNeedsNoSsh) {
 
 TEST(RemoteSettings, RefusalsNameTheFlag) {
   const session::Endpoint e{false, "", "h", "tank/fs"};
-  auto refused = [&](session::RemoteSettings s) { return session::resolve_remote(s, e).status().message(); };
+  auto refused = [&](const session::RemoteSettings& s) { return session::resolve_remote(s, e).status().message(); };
   session::RemoteSettings s;
   s.local_exec = true;
   s.ssh_config = "/x";
