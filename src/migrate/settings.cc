@@ -7,6 +7,7 @@
 #include "migrate/target.h"
 #include "pg/conninfo.h"
 #include "pg/debian_cluster.h"
+#include "pg/settings.h"
 #include "zfs/zfs.h"
 
 namespace pgm::migrate {
@@ -44,10 +45,7 @@ Status resolve_guard(const GuardSettings& g, Spec& spec) {
   if (g.drop_slot_on_limit && spec.wal_limit == 0)
     return Status(Errc::invalid_argument, "--drop-slot-on-limit needs --wal-limit SIZE (the retention at which to drop the slot)");
   spec.drop_slot_on_limit = g.drop_slot_on_limit;
-  auto interval = parse_duration(g.interval);
-  if (!interval) return interval.status().context("--guard-interval");
-  if (interval->count() < 100) return Status(Errc::invalid_argument, "--guard-interval must be at least 100ms");
-  spec.guard_interval = *interval;
+  PGM_ASSIGN_OR_RETURN(spec.guard_interval, pg::sample_interval(g.interval, "--guard-interval"));
   return Status::Ok();
 }
 
