@@ -74,19 +74,24 @@ done
 PGAPPNAME=pgm_stuck psql "$PRIMARY" -XAtq -c "SELECT pg_sleep(120)" > /dev/null 2>&1 &
 STUCK_PSQL=$!
 on_cleanup "kill $STUCK_PSQL"
+# Waited for by what Postgres shows (its backend running the query), up to 60 s on a busy host.
 stuck=""
-for _ in $(seq 1 100); do
+deadline=$((SECONDS + 60))
+while [ -z "$stuck" ] && [ $SECONDS -lt $deadline ]; do
   stuck=$(pg_q "$P1" "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgm_stuck' AND state = 'active'")
-  [ -n "$stuck" ] && break
-  sleep 0.1
+  [ -n "$stuck" ] || sleep 0.2
 done
-[ -n "$stuck" ] || fail "the stuck session did not start"
+[ -n "$stuck" ] || fail "the stuck session did not start within 60 s"
 kill -STOP "$stuck"
 on_cleanup "kill -CONT $stuck"
+# The fence must meet a stopped backend: its state in /proc says so before the switchover starts.
+[ "$(sed 's/.*) //' "/proc/$stuck/stat" | cut -d' ' -f1)" = "T" ] || fail "the stuck session's backend $stuck is not stopped"
 START=$SECONDS
 expect_refusal "a client session that outlives --stop-timeout" \
   "rolled back.*[0-9]+ client session\(s\) on the old primary would not terminate within --stop-timeout \(2\.000s\)" \
   timeout -k 5 120 "$PGMIGRATE" pg switchover --primary "$PRIMARY" --standby "$STANDBY" --fence connections --stop-timeout 2s --timeout 60s
+# Still stopped when the switchover gave up: the refusal above was about this session.
+[ "$(sed 's/.*) //' "/proc/$stuck/stat" | cut -d' ' -f1)" = "T" ] || fail "the stuck backend resumed during the switchover"
 kill -CONT "$stuck"
 [ "$refusal_rc" -eq 8 ] || fail "stop-timeout: exit $refusal_rc, not 8 (timeout)"
 [ $((SECONDS - START)) -lt 60 ] || fail "stop-timeout: took $((SECONDS - START)) s"
